@@ -1,0 +1,29 @@
+//! careweave's domain: the words of integrated neighbourhood care as Rust types.
+//!
+//! Everything that enters careweave as text is parsed here exactly once into a type that cannot hold
+//! an invalid value: [`NhsNumber`] (modulus-11 checked), [`OdsCode`], [`LsoaCode`], [`Postcode`],
+//! [`ImdDecile`], and one type per coding system ([`SnomedCode`] with its Verhoeff check digit,
+//! [`Icd10Code`]). The core entities ([`Organisation`], [`Person`], [`Household`], [`StaffMember`],
+//! [`Team`], [`Service`]) are built from those types, and [`access`] decides who may see what.
+//!
+//! This crate does no IO and knows nothing of HTTP, SQL, HTML or any wire format; it does not derive
+//! `Serialize` so that no core type becomes a public format by accident.
+
+pub mod access;
+pub mod casework;
+mod codes;
+pub mod dates;
+pub mod disclosure;
+mod entities;
+mod ids;
+mod nhs_number;
+
+pub use codes::{
+    CodeError, Icd10Code, ImdDecile, ImdQuintile, LsoaCode, OdsCode, Postcode, SnomedCode,
+};
+pub use entities::{
+    FundingStream, Household, Organisation, OrganisationKind, Person, PlaceLevel, Service, Sex,
+    StaffMember, StaffRole, Team,
+};
+pub use ids::{HouseholdId, OrganisationId, PersonId, PlaceId, ServiceId, StaffId, TeamId, UserId};
+pub use nhs_number::{NhsNumber, NhsNumberError};
