@@ -1,0 +1,121 @@
+//! The append-only audit log of every read and write of personal data: who, what, when and why.
+//!
+//! Rows can only be added; the database refuses updates and deletes by trigger (see the migrations).
+
+use careweave_domain::UserId;
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use crate::{get_i64, now_text, parse_instant, Store, StoreError};
+
+/// What was done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditAction {
+    Read,
+    List,
+    Create,
+    Update,
+    /// A read the access policy refused; recorded so that probing is visible.
+    Denied,
+}
+
+impl AuditAction {
+    fn code(self) -> &'static str {
+        match self {
+            Self::Read => "read",
+            Self::List => "list",
+            Self::Create => "create",
+            Self::Update => "update",
+            Self::Denied => "denied",
+        }
+    }
+}
+
+/// One event to record. `entity` names the kind of record (e.g. `person`), never its contents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEvent {
+    pub user: Option<UserId>,
+    pub action: AuditAction,
+    pub entity: &'static str,
+    pub entity_id: Option<i64>,
+    /// Why: the access grant or the purpose of the change.
+    pub reason: String,
+}
+
+/// A recorded event, as an administrator sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub user: Option<UserId>,
+    pub username: Option<String>,
+    pub action: String,
+    pub entity: String,
+    pub entity_id: Option<i64>,
+    pub reason: String,
+}
+
+/// Which entries to show.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    pub entity: Option<String>,
+    pub entity_id: Option<i64>,
+    pub limit: i64,
+}
+
+impl Store {
+    /// Appends an event to the audit log.
+    pub async fn audit(&self, event: AuditEvent) -> Result<(), StoreError> {
+        audit_with(&self.pool, &event).await
+    }
+
+    /// Reads the log, newest first, optionally for one record ("who looked at this person?").
+    pub async fn audit_entries(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
+        let limit = if filter.limit > 0 { filter.limit } else { 200 };
+        let rows = sqlx::query(
+            "SELECT a.id, a.at, a.user_id, u.username, a.action, a.entity, a.entity_id, a.reason \
+             FROM audit_log a LEFT JOIN users u ON u.id = a.user_id \
+             WHERE ($1 = '' OR a.entity = $1) AND ($2 < 0 OR a.entity_id = $2) \
+             ORDER BY a.id DESC LIMIT $3",
+        )
+        .bind(filter.entity.clone().unwrap_or_default())
+        .bind(filter.entity_id.unwrap_or(-1))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditEntry {
+                    id: get_i64(r, "id")?,
+                    at: parse_instant("audit_log.at", &r.try_get::<String, _>("at")?)?,
+                    user: r.try_get::<Option<i64>, _>("user_id")?.map(UserId::new),
+                    username: r.try_get("username")?,
+                    action: r.try_get("action")?,
+                    entity: r.try_get("entity")?,
+                    entity_id: r.try_get("entity_id")?,
+                    reason: r.try_get("reason")?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Appends an event through any executor, so that a write and its audit row share a transaction.
+pub(crate) async fn audit_with<'e, E>(executor: E, event: &AuditEvent) -> Result<(), StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query(
+        "INSERT INTO audit_log (at, user_id, action, entity, entity_id, reason) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(now_text())
+    .bind(event.user.map(UserId::get))
+    .bind(event.action.code())
+    .bind(event.entity)
+    .bind(event.entity_id)
+    .bind(&event.reason)
+    .execute(executor)
+    .await?;
+    Ok(())
+}

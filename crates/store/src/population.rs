@@ -1,0 +1,313 @@
+//! The population engine's results in the operational store: place profiles (aggregates, already
+//! disclosure-controlled by the engine) and case-finding worklists (person-level).
+//!
+//! This module is the second named door to personal data besides [`crate::records`]: a worklist
+//! names people, so [`Store::worklist`] asks the access policy (workers and supervisors only) and
+//! writes an audit row for every read, allowed or refused. Opening a person from a worklist goes
+//! through [`Store::read_person`](crate::records) as usual.
+
+use careweave_domain::access::{Principal, Role};
+use careweave_domain::{NhsNumber, PersonId, UserId};
+use chrono::NaiveDate;
+use sqlx::Row;
+
+use crate::audit::{audit_with, AuditAction, AuditEvent};
+use crate::{get_i64, now_text, parse_column, parse_date, Store, StoreError};
+
+/// One cell of a place profile, as the engine published it (`None` counts were 7 or fewer, or the
+/// measure does not apply).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileCell {
+    pub level: String,
+    pub place: String,
+    pub place_name: Option<String>,
+    pub dimension: String,
+    pub category: String,
+    pub people: Option<i64>,
+    pub emergency_admissions: Option<i64>,
+    pub ae_attendances: Option<i64>,
+    pub gp_appointments: Option<i64>,
+    pub bed_days: Option<i64>,
+    pub cost: Option<i64>,
+}
+
+/// One person on one cohort's worklist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorklistRow {
+    pub cohort: String,
+    pub nhs_number: NhsNumber,
+    pub practice: Option<String>,
+    pub segment: Option<String>,
+    pub criteria_met: String,
+}
+
+/// Everything one engine run loads.
+#[derive(Debug, Clone)]
+pub struct PopulationLoad {
+    pub index_date: NaiveDate,
+    pub disclosure_control: bool,
+    /// (name, title) of each cohort.
+    pub cohorts: Vec<(String, String)>,
+    pub profiles: Vec<ProfileCell>,
+    pub worklist: Vec<WorklistRow>,
+}
+
+/// The latest run, as the dashboard shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunInfo {
+    pub id: i64,
+    pub index_date: NaiveDate,
+    pub disclosure_control: bool,
+}
+
+/// A place a profile exists for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlaceChoice {
+    pub level: String,
+    pub place: String,
+    pub place_name: Option<String>,
+}
+
+/// A worklist entry as a worker sees it: the person's record id when the person is registered in
+/// careweave, so that the page can link to the record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorklistEntry {
+    pub person: Option<PersonId>,
+    pub display_name: Option<String>,
+    pub nhs_number: NhsNumber,
+    pub practice: Option<String>,
+    pub segment: Option<String>,
+    pub criteria_met: String,
+}
+
+/// Whether `who` may read person-level worklists: workers and supervisors, who act on them.
+#[must_use]
+pub fn can_read_worklists(who: &Principal) -> bool {
+    who.memberships
+        .iter()
+        .any(|m| matches!(m.role, Role::Worker | Role::Supervisor))
+}
+
+impl Store {
+    /// Loads one engine run in one transaction, with one audit row for the person-level worklist.
+    pub async fn load_population(
+        &self,
+        actor: Option<UserId>,
+        load: &PopulationLoad,
+    ) -> Result<i64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(
+            "INSERT INTO population_runs (index_date, loaded_at, disclosure_control) VALUES ($1, $2, $3) RETURNING id",
+        )
+        .bind(load.index_date.to_string())
+        .bind(now_text())
+        .bind(i64::from(load.disclosure_control))
+        .fetch_one(&mut *tx)
+        .await?;
+        let run = get_i64(&row, "id")?;
+        for (name, title) in &load.cohorts {
+            sqlx::query("INSERT INTO population_cohorts (run_id, name, title) VALUES ($1, $2, $3)")
+                .bind(run)
+                .bind(name)
+                .bind(title)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for c in &load.profiles {
+            sqlx::query(
+                "INSERT INTO population_profiles (run_id, level, place, place_name, dimension, category, people, \
+                 emergency_admissions, ae_attendances, gp_appointments, bed_days, cost) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            )
+            .bind(run)
+            .bind(&c.level)
+            .bind(&c.place)
+            .bind(c.place_name.clone())
+            .bind(&c.dimension)
+            .bind(&c.category)
+            .bind(c.people)
+            .bind(c.emergency_admissions)
+            .bind(c.ae_attendances)
+            .bind(c.gp_appointments)
+            .bind(c.bed_days)
+            .bind(c.cost)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for w in &load.worklist {
+            sqlx::query(
+                "INSERT INTO population_worklist (run_id, cohort, nhs_number, practice, segment, criteria_met) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(run)
+            .bind(&w.cohort)
+            .bind(w.nhs_number.as_digits())
+            .bind(w.practice.clone())
+            .bind(w.segment.clone())
+            .bind(&w.criteria_met)
+            .execute(&mut *tx)
+            .await?;
+        }
+        audit_with(
+            &mut *tx,
+            &AuditEvent {
+                user: actor,
+                action: AuditAction::Create,
+                entity: "population_worklist",
+                entity_id: Some(run),
+                reason: format!(
+                    "population run loaded ({} worklist rows)",
+                    load.worklist.len()
+                ),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(run)
+    }
+
+    /// The latest loaded run, if any.
+    pub async fn latest_population_run(&self) -> Result<Option<RunInfo>, StoreError> {
+        let row = sqlx::query("SELECT id, index_date, disclosure_control FROM population_runs ORDER BY id DESC LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| {
+            Ok(RunInfo {
+                id: get_i64(&r, "id")?,
+                index_date: parse_date(
+                    "population_runs.index_date",
+                    &r.try_get::<String, _>("index_date")?,
+                )?,
+                disclosure_control: get_i64(&r, "disclosure_control")? == 1,
+            })
+        })
+        .transpose()
+    }
+
+    /// Every place of a run, by level and name.
+    pub async fn population_places(&self, run: i64) -> Result<Vec<PlaceChoice>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT level, place, place_name FROM population_profiles WHERE run_id = $1 ORDER BY level, place",
+        )
+        .bind(run)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(PlaceChoice {
+                    level: r.try_get("level")?,
+                    place: r.try_get("place")?,
+                    place_name: r.try_get("place_name")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The profile of one place in a run.
+    pub async fn population_profile(
+        &self,
+        run: i64,
+        level: &str,
+        place: &str,
+    ) -> Result<Vec<ProfileCell>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT level, place, place_name, dimension, category, people, emergency_admissions, ae_attendances, \
+             gp_appointments, bed_days, cost FROM population_profiles WHERE run_id = $1 AND level = $2 AND place = $3 \
+             ORDER BY dimension, category",
+        )
+        .bind(run)
+        .bind(level)
+        .bind(place)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ProfileCell {
+                    level: r.try_get("level")?,
+                    place: r.try_get("place")?,
+                    place_name: r.try_get("place_name")?,
+                    dimension: r.try_get("dimension")?,
+                    category: r.try_get("category")?,
+                    people: r.try_get("people")?,
+                    emergency_admissions: r.try_get("emergency_admissions")?,
+                    ae_attendances: r.try_get("ae_attendances")?,
+                    gp_appointments: r.try_get("gp_appointments")?,
+                    bed_days: r.try_get("bed_days")?,
+                    cost: r.try_get("cost")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The cohorts of a run: (name, title).
+    pub async fn population_cohorts(&self, run: i64) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT name, title FROM population_cohorts WHERE run_id = $1 ORDER BY name",
+        )
+        .bind(run)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("name")?, r.try_get("title")?)))
+            .collect()
+    }
+
+    /// One cohort's worklist, for a worker or supervisor: `None` when `who` may not read worklists.
+    /// Every call is audited, allowed or refused.
+    pub async fn worklist(
+        &self,
+        who: &Principal,
+        run: i64,
+        cohort: &str,
+    ) -> Result<Option<Vec<WorklistEntry>>, StoreError> {
+        if !can_read_worklists(who) {
+            self.audit(AuditEvent {
+                user: Some(who.user),
+                action: AuditAction::Denied,
+                entity: "population_worklist",
+                entity_id: Some(run),
+                reason: format!("worklist {cohort}: not a worker or supervisor"),
+            })
+            .await?;
+            return Ok(None);
+        }
+        let rows = sqlx::query(
+            "SELECT w.nhs_number, w.practice, w.segment, w.criteria_met, p.id AS person_id, p.given_name, p.family_name \
+             FROM population_worklist w LEFT JOIN people p ON p.nhs_number = w.nhs_number \
+             WHERE w.run_id = $1 AND w.cohort = $2 ORDER BY w.practice, w.nhs_number",
+        )
+        .bind(run)
+        .bind(cohort)
+        .fetch_all(&self.pool)
+        .await?;
+        let list = rows
+            .iter()
+            .map(|r| {
+                let given: Option<String> = r.try_get("given_name")?;
+                let family: Option<String> = r.try_get("family_name")?;
+                Ok(WorklistEntry {
+                    person: r.try_get::<Option<i64>, _>("person_id")?.map(PersonId::new),
+                    display_name: given
+                        .zip(family)
+                        .map(|(g, f)| format!("{}, {g}", f.to_uppercase())),
+                    nhs_number: parse_column(
+                        "population_worklist.nhs_number",
+                        &r.try_get::<String, _>("nhs_number")?,
+                    )?,
+                    practice: r.try_get("practice")?,
+                    segment: r.try_get("segment")?,
+                    criteria_met: r.try_get("criteria_met")?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        self.audit(AuditEvent {
+            user: Some(who.user),
+            action: AuditAction::List,
+            entity: "population_worklist",
+            entity_id: Some(run),
+            reason: format!("worklist {cohort} ({} people)", list.len()),
+        })
+        .await?;
+        Ok(Some(list))
+    }
+}

@@ -1,0 +1,623 @@
+//! Casework in the store, run identically on SQLite and PostgreSQL: the journey from referral to
+//! discharge and reopening, the access rules it adds, the plan's refusal of a stale save, and the
+//! consent rule of the message back to the GP.
+
+use careweave_domain::access::{Membership, Principal, Role};
+use careweave_domain::casework::{
+    CaseRole, CaseStatus, ContactType, DischargeDestination, DischargeReason, EligibilityRule,
+    GpAgreement, Intensity, NeedDomain, ReferralRoute, ReferralSource, ReviewInterval, ServiceKind,
+    Urgency,
+};
+use careweave_domain::{NhsNumber, OrganisationId, OrganisationKind, PersonId, ServiceId, Sex};
+use careweave_store::audit::AuditFilter;
+use careweave_store::casework::{
+    CaseworkError, CaseworkSettings, Discharge, NewContact, NewReferral, PlanItem, PlanText,
+    ReferredPerson, Referrer, TriageDecision, WaitingFilter,
+};
+use careweave_store::people::{NewOrganisation, NewPerson};
+use careweave_store::testing::TestDatabase;
+use careweave_store::{accounts::NewUser, Backend, Store};
+use chrono::NaiveDate;
+use secrecy::SecretString;
+
+macro_rules! on_both_backends {
+    ($name:ident, |$w:ident| $body:block) => {
+        mod $name {
+            use super::*;
+
+            async fn run($w: World) $body
+
+            #[tokio::test]
+            async fn sqlite() {
+                let db = TestDatabase::new(Backend::Sqlite).await;
+                run(world(&db.store).await).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                let db = TestDatabase::new(Backend::Postgres).await;
+                run(world(&db.store).await).await;
+            }
+        }
+    };
+}
+
+fn today() -> NaiveDate {
+    chrono::Utc::now().date_naive()
+}
+
+struct World {
+    store: Store,
+    practice: OrganisationId,
+    focused: ServiceId,
+    social: ServiceId,
+    person: PersonId,
+    /// Focused Care worker employed by the PCN.
+    caseworker: Principal,
+    /// Link worker employed by the charity.
+    linkworker: Principal,
+    referrer: Principal,
+    other_referrer: Principal,
+}
+
+async fn user(store: &Store, name: &str, role: Role, org: OrganisationId) -> Principal {
+    let id = store
+        .create_user(NewUser {
+            username: name.to_owned(),
+            display_name: name.to_owned(),
+            password: SecretString::from("correct horse battery staple".to_owned()),
+            memberships: vec![Membership {
+                organisation: org,
+                role,
+            }],
+        })
+        .await
+        .unwrap();
+    store.principal(id).await.unwrap()
+}
+
+async fn world(store: &Store) -> World {
+    let org = |name: &str, kind| NewOrganisation {
+        name: name.into(),
+        kind,
+        ods_code: None,
+        place: None,
+    };
+    let practice = store
+        .insert_organisation(&org("Riverside Surgery", OrganisationKind::GpPractice))
+        .await
+        .unwrap();
+    let pcn = store
+        .insert_organisation(&org("Riverside PCN", OrganisationKind::Pcn))
+        .await
+        .unwrap();
+    let charity = store
+        .insert_organisation(&org("Riverside Community Trust", OrganisationKind::Vcse))
+        .await
+        .unwrap();
+    let focused = store
+        .insert_service("Focused Care", pcn, None, "Casework for households")
+        .await
+        .unwrap();
+    store
+        .add_casework_settings(
+            focused,
+            &CaseworkSettings {
+                kind: ServiceKind::FocusedCare,
+                rule: EligibilityRule::NeedsInDomains(2),
+                review_interval: ReviewInterval::days(92).unwrap(),
+                worker_cap: Some(20),
+                practice_cap: Some(1),
+                partners: vec![],
+            },
+        )
+        .await
+        .unwrap();
+    let social = store
+        .insert_service("Social prescribing", charity, None, "Link workers")
+        .await
+        .unwrap();
+    store
+        .add_casework_settings(
+            social,
+            &CaseworkSettings {
+                kind: ServiceKind::SocialPrescribing,
+                rule: EligibilityRule::Open,
+                review_interval: ReviewInterval::days(42).unwrap(),
+                worker_cap: None,
+                practice_cap: None,
+                partners: vec![pcn],
+            },
+        )
+        .await
+        .unwrap();
+    let person = store
+        .register_person(
+            None,
+            &NewPerson {
+                nhs_number: "9434765919".parse().unwrap(),
+                given_name: "Ada".into(),
+                family_name: "Example".into(),
+                date_of_birth: NaiveDate::from_ymd_opt(1950, 5, 17).unwrap(),
+                sex: Sex::Female,
+                postcode: None,
+                lsoa: None,
+                imd_decile: None,
+                registered_practice: practice,
+                household: None,
+                date_of_death: None,
+            },
+            "test",
+        )
+        .await
+        .unwrap();
+    World {
+        caseworker: user(store, "caseworker", Role::Worker, pcn).await,
+        linkworker: user(store, "linkworker", Role::Worker, charity).await,
+        referrer: user(store, "referrer", Role::Referrer, practice).await,
+        other_referrer: user(store, "other", Role::Referrer, practice).await,
+        store: store.clone(),
+        practice,
+        focused,
+        social,
+        person,
+    }
+}
+
+fn referral(w: &World, service: ServiceId, domains: &[NeedDomain], share: bool) -> NewReferral {
+    NewReferral {
+        service,
+        known_person: None,
+        person: ReferredPerson {
+            given_name: "Ada".into(),
+            family_name: "Example".into(),
+            date_of_birth: NaiveDate::from_ymd_opt(1950, 5, 17).unwrap(),
+            nhs_number: Some("9434765919".parse::<NhsNumber>().unwrap()),
+            practice: Some(w.practice),
+            contact: "07700 900000".into(),
+        },
+        source: ReferralSource::Gp,
+        route: ReferralRoute::App,
+        reason: "Isolated since her husband died".into(),
+        needs: "Money worries and housing repairs".into(),
+        concerns: "Falls".into(),
+        need_domains: domains.to_vec(),
+        risk_flags: vec![],
+        cohort: None,
+        urgency: Urgency::Soon,
+        consent_share_detail: share,
+        referrer: Referrer {
+            user: Some(w.referrer.user),
+            name: "Dr Rae Referrer".into(),
+            contact: "Riverside Surgery".into(),
+        },
+        received_on: today(),
+    }
+}
+
+fn accept(lead: Option<&Principal>, override_reason: Option<&str>) -> TriageDecision {
+    TriageDecision::Accept {
+        lead: lead.map(|p| p.user),
+        reason: "Needs fit the service".into(),
+        override_reason: override_reason.map(str::to_owned),
+        intensity: Intensity::High,
+        confirm_over_capacity: false,
+    }
+}
+
+on_both_backends!(
+    a_referral_opens_the_record_to_the_team_it_waits_with_and_the_referrer,
+    |w| {
+        let created = w
+            .store
+            .create_referral(&referral(&w, w.focused, &[NeedDomain::Housing], true))
+            .await
+            .unwrap();
+        assert_eq!(
+            created.person,
+            Some(w.person),
+            "exact NHS number match links at once"
+        );
+        // The PCN's caseworker sees it on the one waiting list; the charity's link worker does not.
+        let list = w
+            .store
+            .waiting_list(&w.caseworker, &WaitingFilter::default(), today())
+            .await
+            .unwrap();
+        assert_eq!(list.referrals.len(), 1);
+        assert!(w.store.read_person(&w.caseworker, w.person).await.is_ok());
+        assert!(w.store.read_person(&w.linkworker, w.person).await.is_err());
+        assert!(w.store.read_person(&w.referrer, w.person).await.is_ok());
+        assert!(w
+            .store
+            .read_person(&w.other_referrer, w.person)
+            .await
+            .is_err());
+        // The referrer follows the referral but cannot triage it.
+        let seen = w.store.referral_for(&w.referrer, created.id).await.unwrap();
+        assert!(!seen.can_triage);
+        assert!(matches!(
+            w.store
+                .triage(&w.referrer, created.id, &accept(None, None), today())
+                .await,
+            Err(CaseworkError::Refused(_))
+        ));
+    }
+);
+
+on_both_backends!(
+    triage_needs_an_override_reason_against_eligibility_advice,
+    |w| {
+        let created = w
+            .store
+            .create_referral(&referral(&w, w.focused, &[NeedDomain::Housing], true))
+            .await
+            .unwrap();
+        let refused = w
+            .store
+            .triage(
+                &w.caseworker,
+                created.id,
+                &accept(Some(&w.caseworker), None),
+                today(),
+            )
+            .await;
+        match refused {
+            Err(CaseworkError::Refused(m)) => assert!(m.contains("Needs in 1 of 8 domains"), "{m}"),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        let case = w
+            .store
+            .triage(
+                &w.caseworker,
+                created.id,
+                &accept(Some(&w.caseworker), Some("Mental health need is severe")),
+                today(),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        let view = w.store.case_for(&w.caseworker, case).await.unwrap();
+        assert_eq!(view.status, CaseStatus::Open);
+        assert_eq!(view.workers[0].role, CaseRole::Lead);
+        assert!(view
+            .timeline
+            .iter()
+            .any(|e| e.summary.contains("overridden")));
+        // The lead is now in the care team, and the referral no longer waits.
+        let facts = w.store.care_facts(w.person).await.unwrap();
+        assert!(facts.care_team.contains(&w.caseworker.user));
+        assert!(facts.pending_with.is_empty());
+    }
+);
+
+on_both_backends!(
+    a_redirect_keeps_the_place_in_the_queue_and_a_practice_cap_warns,
+    |w| {
+        let created = w
+            .store
+            .create_referral(&referral(&w, w.focused, &[], true))
+            .await
+            .unwrap();
+        w.store
+            .triage(
+                &w.caseworker,
+                created.id,
+                &TriageDecision::Redirect {
+                    to: w.social,
+                    reason: "Needs are social, not complex".into(),
+                },
+                today(),
+            )
+            .await
+            .unwrap();
+        // The charity's link worker now sees it, and so does the PCN (a partner of that service).
+        let list = w
+            .store
+            .waiting_list(&w.linkworker, &WaitingFilter::default(), today())
+            .await
+            .unwrap();
+        assert_eq!(list.referrals.len(), 1);
+        assert_eq!(list.referrals[0].received_on, today());
+        // Focused Care's practice cap is 1: a second case at the same practice asks for confirmation.
+        let first = w
+            .store
+            .create_referral(&referral(
+                &w,
+                w.focused,
+                &[NeedDomain::Housing, NeedDomain::Finances],
+                true,
+            ))
+            .await
+            .unwrap();
+        w.store
+            .triage(
+                &w.caseworker,
+                first.id,
+                &accept(Some(&w.caseworker), None),
+                today(),
+            )
+            .await
+            .unwrap();
+        let second = w
+            .store
+            .create_referral(&referral(
+                &w,
+                w.focused,
+                &[NeedDomain::Housing, NeedDomain::Finances],
+                true,
+            ))
+            .await
+            .unwrap();
+        let warned = w
+            .store
+            .triage(
+                &w.caseworker,
+                second.id,
+                &accept(Some(&w.caseworker), None),
+                today(),
+            )
+            .await;
+        assert!(
+            matches!(warned, Err(CaseworkError::OverCapacity(m)) if m.contains("practice already has 1"))
+        );
+    }
+);
+
+on_both_backends!(
+    a_self_referral_is_matched_by_name_and_birth_date_and_merged,
+    |w| {
+        let mut r = referral(&w, w.social, &[], true);
+        r.person.nhs_number = None;
+        r.person.given_name = "ada".into();
+        r.source = ReferralSource::SelfReferral;
+        r.route = ReferralRoute::PublicForm;
+        r.referrer = Referrer {
+            user: None,
+            name: "Ada Example".into(),
+            contact: "07700 900000".into(),
+        };
+        let created = w.store.create_referral(&r).await.unwrap();
+        assert_eq!(created.person, None);
+        let view = w
+            .store
+            .referral_for(&w.linkworker, created.id)
+            .await
+            .unwrap();
+        assert_eq!(view.candidates.len(), 1);
+        assert_eq!(view.candidates[0].matched_on, "same name and date of birth");
+        assert!(matches!(
+            w.store
+                .triage(&w.linkworker, created.id, &accept(None, None), today())
+                .await,
+            Err(CaseworkError::Refused(_))
+        ));
+        w.store
+            .link_referral(&w.linkworker, created.id, w.person)
+            .await
+            .unwrap();
+        // Accepted with no free worker: the case waits for one, still open to the team.
+        let case = w
+            .store
+            .triage(&w.linkworker, created.id, &accept(None, None), today())
+            .await
+            .unwrap()
+            .unwrap();
+        let list = w
+            .store
+            .waiting_list(&w.linkworker, &WaitingFilter::default(), today())
+            .await
+            .unwrap();
+        assert_eq!(list.awaiting_worker.len(), 1);
+        w.store
+            .allocate(
+                &w.linkworker,
+                case,
+                w.linkworker.user,
+                CaseRole::Lead,
+                false,
+                today(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(w.store.my_cases(&w.linkworker).await.unwrap().len(), 1);
+    }
+);
+
+on_both_backends!(
+    a_stale_plan_save_is_refused_never_silently_overwritten,
+    |w| {
+        let created = w
+            .store
+            .create_referral(&referral(&w, w.social, &[], true))
+            .await
+            .unwrap();
+        let case = w
+            .store
+            .triage(
+                &w.linkworker,
+                created.id,
+                &accept(Some(&w.linkworker), None),
+                today(),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        let v0 = w
+            .store
+            .case_for(&w.linkworker, case)
+            .await
+            .unwrap()
+            .plan
+            .version;
+        let text = |s: &str| PlanText {
+            what_matters: s.into(),
+            priorities: vec!["Get out of the house".into(), "Sort the boiler".into()],
+            escalation: "Call the duty GP".into(),
+        };
+        let v1 = w
+            .store
+            .save_plan(
+                &w.linkworker,
+                case,
+                v0,
+                &text("Seeing my grandchildren"),
+                today(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(v1, v0 + 1);
+        let second = w
+            .store
+            .save_plan(&w.linkworker, case, v0, &text("Something else"), today())
+            .await;
+        assert!(matches!(second, Err(CaseworkError::Conflict)));
+        let stale_goal = w
+            .store
+            .change_plan(
+                &w.linkworker,
+                case,
+                v0,
+                &PlanItem::Goal {
+                    text: "Walk to the shop".into(),
+                    target_on: None,
+                },
+                today(),
+            )
+            .await;
+        assert!(matches!(stale_goal, Err(CaseworkError::Conflict)));
+        let plan = w.store.case_for(&w.linkworker, case).await.unwrap().plan;
+        assert_eq!(plan.what_matters, "Seeing my grandchildren");
+        assert_eq!(plan.priorities[1], "Sort the boiler");
+        assert!(plan.goals.is_empty());
+    }
+);
+
+on_both_backends!(
+    discharge_ends_the_care_team_and_the_gp_message_respects_consent,
+    |w| {
+        for share in [true, false] {
+            let created = w
+                .store
+                .create_referral(&referral(&w, w.social, &[], share))
+                .await
+                .unwrap();
+            let case = w
+                .store
+                .triage(
+                    &w.linkworker,
+                    created.id,
+                    &accept(Some(&w.linkworker), None),
+                    today(),
+                )
+                .await
+                .unwrap()
+                .unwrap();
+            w.store
+                .record_contact(
+                    &w.linkworker,
+                    case,
+                    &NewContact {
+                        contact_type: ContactType::HomeVisit,
+                        on: today(),
+                        minutes: 45,
+                        present: "Ada and her daughter".into(),
+                        note: "Talked about the lunch club".into(),
+                    },
+                )
+                .await
+                .unwrap();
+            w.store
+                .discharge(
+                    &w.linkworker,
+                    case,
+                    &Discharge {
+                        on: today(),
+                        reason: DischargeReason::Declined,
+                        destination: DischargeDestination::None,
+                        gp: GpAgreement::Agreed,
+                        summary: "Chose to stop after one visit".into(),
+                    },
+                )
+                .await
+                .unwrap();
+            // The person leaves the worker's caseload, but the worker may still read the
+            // discharged case for a while (to send the message to the GP, or to reopen it).
+            assert!(w.store.my_people(&w.linkworker).await.unwrap().is_empty());
+            assert!(w.store.my_cases(&w.linkworker).await.unwrap().is_empty());
+            assert!(w.store.case_for(&w.linkworker, case).await.is_ok());
+            // The referrer can still read the outcome; the link worker's care ended with the case,
+            // but their supervisor reads it as the team's.
+            let message = w.store.gp_message(&w.referrer, case).await.unwrap();
+            let codes: Vec<&str> = message.codes.iter().map(|(c, _)| *c).collect();
+            assert_eq!(codes, ["871731000000106", "871711000000103"]);
+            assert_eq!(message.total_contacts, 1);
+            assert_eq!(message.share_detail, share);
+            assert_eq!(message.reason.is_some(), share);
+            assert_eq!(
+                message.discharge.unwrap().summary.is_empty(),
+                !share,
+                "detail only with consent"
+            );
+            assert!(matches!(
+                w.store
+                    .record_contact(
+                        &w.referrer,
+                        case,
+                        &NewContact {
+                            contact_type: ContactType::Phone,
+                            on: today(),
+                            minutes: 5,
+                            present: String::new(),
+                            note: String::new(),
+                        },
+                    )
+                    .await,
+                Err(CaseworkError::Denied)
+            ));
+            // Reopening keeps the history and counts the re-entry.
+            w.store
+                .reopen(&w.linkworker, case, "Crisis after a fall", today())
+                .await
+                .unwrap();
+            let view = w.store.case_for(&w.linkworker, case).await.unwrap();
+            assert_eq!(view.status, CaseStatus::Reopened);
+            assert_eq!(view.reopen_count, 1);
+            assert_eq!(view.contacts.len(), 1);
+            assert!(view.timeline.iter().any(|e| e.kind == "discharge"));
+            w.store
+                .discharge(
+                    &w.linkworker,
+                    case,
+                    &Discharge {
+                        on: today(),
+                        reason: DischargeReason::GoalsMet,
+                        destination: DischargeDestination::CommunityGroup,
+                        gp: GpAgreement::Agreed,
+                        summary: String::new(),
+                    },
+                )
+                .await
+                .unwrap();
+        }
+        let report = w
+            .store
+            .casework_report(&w.store.casework_services().await.unwrap(), today())
+            .await
+            .unwrap();
+        assert_eq!(report.reopened, 2);
+        assert_eq!(report.durations[0], 2);
+        // Every open of the case was audited against the person.
+        let audit = w
+            .store
+            .audit_entries(&AuditFilter {
+                entity: Some("person".into()),
+                entity_id: Some(w.person.get()),
+                limit: 500,
+            })
+            .await
+            .unwrap();
+        assert!(audit.iter().any(|e| e.reason.contains("message to GP")));
+        assert!(audit.iter().any(|e| e.action == "denied"));
+    }
+);
