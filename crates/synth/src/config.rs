@@ -1,0 +1,165 @@
+//! What to generate: the number of people, the seed, the profile and the extract date.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::NaiveDate;
+
+use crate::SynthError;
+
+/// The kind of neighbourhood to generate. It sets the mix of IMD deciles, the age structure and the
+/// ethnic mix; the clinical model is the same for all profiles, so differences in need come only from
+/// age and deprivation, as in the real world.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub enum Profile {
+    /// A younger, ethnically diverse population mostly in the 30% most deprived areas (like SAPA 5).
+    #[default]
+    DeprivedUrban,
+    /// An England-like mix: every IMD decile equally likely and England's age structure.
+    Mixed,
+    /// An older, mostly White British population in the less deprived deciles.
+    AffluentRural,
+}
+
+impl Profile {
+    /// Every profile.
+    pub const ALL: [Profile; 3] = [
+        Profile::DeprivedUrban,
+        Profile::Mixed,
+        Profile::AffluentRural,
+    ];
+
+    /// The name used on the command line and in the manifest.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::DeprivedUrban => "deprived-urban",
+            Profile::Mixed => "mixed",
+            Profile::AffluentRural => "affluent-rural",
+        }
+    }
+
+    /// Relative weights of IMD deciles 1 (most deprived) to 10 for this profile's LSOAs.
+    pub(crate) fn imd_weights(self) -> [f64; 10] {
+        match self {
+            Profile::DeprivedUrban => [0.40, 0.22, 0.13, 0.08, 0.06, 0.04, 0.03, 0.02, 0.01, 0.01],
+            Profile::Mixed => [0.1; 10],
+            Profile::AffluentRural => [0.01, 0.02, 0.03, 0.05, 0.08, 0.11, 0.14, 0.17, 0.19, 0.20],
+        }
+    }
+}
+
+impl fmt::Display for Profile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Profile {
+    type Err = SynthError;
+    fn from_str(s: &str) -> Result<Self, SynthError> {
+        Profile::ALL
+            .into_iter()
+            .find(|p| p.name() == s.trim())
+            .ok_or_else(|| SynthError::UnknownProfile(s.to_owned()))
+    }
+}
+
+/// The number of valid NHS numbers in the 999 test range: the generator never issues any other kind,
+/// so this is the largest population it can make.
+#[must_use]
+pub fn max_people() -> u32 {
+    static MAX: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *MAX.get_or_init(|| {
+        let mut n = 0;
+        for k in 0..1_000_000u32 {
+            if crate::population::test_nhs_number(k).is_some() {
+                n += 1;
+            }
+        }
+        n
+    })
+}
+
+/// Everything that determines a generated neighbourhood. Two runs with equal configs and the same
+/// generator version produce identical registries and byte-identical files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SynthConfig {
+    people: u32,
+    seed: u64,
+    profile: Profile,
+    extract_date: NaiveDate,
+}
+
+impl SynthConfig {
+    /// The default extract date: the end of the 2024-25 financial year, so that the five-year history
+    /// covers five whole financial years (1 April 2020 to 31 March 2025).
+    #[must_use]
+    pub fn default_extract_date() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2025, 3, 31).unwrap_or_default()
+    }
+
+    /// A config for `people` people (at least 1, at most [`max_people`]) with the default extract date.
+    pub fn new(people: i64, seed: u64, profile: Profile) -> Result<Self, SynthError> {
+        let max = max_people();
+        if people < 1 {
+            return Err(SynthError::TooFewPeople(people));
+        }
+        if people > i64::from(max) {
+            return Err(SynthError::TooManyPeople {
+                requested: people,
+                max,
+            });
+        }
+        Ok(Self {
+            people: u32::try_from(people).map_err(|_| SynthError::TooManyPeople {
+                requested: people,
+                max,
+            })?,
+            seed,
+            profile,
+            extract_date: Self::default_extract_date(),
+        })
+    }
+
+    /// The same config with another extract date (the last day of the history).
+    #[must_use]
+    pub fn with_extract_date(mut self, date: NaiveDate) -> Self {
+        self.extract_date = date;
+        self
+    }
+
+    /// The number of people (including those who died during the history window).
+    #[must_use]
+    pub fn people(&self) -> u32 {
+        self.people
+    }
+
+    /// The seed.
+    #[must_use]
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// The profile.
+    #[must_use]
+    pub fn profile(&self) -> Profile {
+        self.profile
+    }
+
+    /// The extract date: the last day of the history and the date at which ages are stated.
+    #[must_use]
+    pub fn extract_date(&self) -> NaiveDate {
+        self.extract_date
+    }
+
+    /// The first day of the five-year history window.
+    #[must_use]
+    pub fn history_start(&self) -> NaiveDate {
+        use chrono::Datelike;
+        let e = self.extract_date;
+        let start = NaiveDate::from_ymd_opt(e.year() - 5, e.month(), e.day())
+            .unwrap_or_else(|| e - chrono::Days::new(5 * 365));
+        start + chrono::Days::new(1)
+    }
+}
