@@ -1,0 +1,308 @@
+//! Codelists as data: versioned `code,term` CSV files (OpenCodelists style), loaded by name.
+//!
+//! A codelist's name is its path under a codelist folder without `.csv`, with `/` separators:
+//! `codelists/snomed/diabetes.csv` is `snomed/diabetes`. The first part names the coding system
+//! (`snomed` or `icd10`). Folders are layered: the lists built into this crate first, then each folder
+//! given by the user in order; a later folder overrides an earlier one by name, whole list for whole
+//! list, so a deployer can replace a shipped list or add new ones without editing careweave.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use datafusion::arrow::array::{RecordBatch, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+
+use crate::PopulationError;
+
+/// The coding system of a codelist, from the first part of its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeSystem {
+    Snomed,
+    Icd10,
+}
+
+impl CodeSystem {
+    fn from_name(name: &str) -> Option<Self> {
+        match name.split('/').next() {
+            Some("snomed") => Some(Self::Snomed),
+            Some("icd10") => Some(Self::Icd10),
+            _ => None,
+        }
+    }
+
+    /// The word used in the `system` column of the codelist table.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Snomed => "snomed",
+            Self::Icd10 => "icd10",
+        }
+    }
+}
+
+/// One loaded codelist.
+#[derive(Debug, Clone)]
+pub struct Codelist {
+    pub system: CodeSystem,
+    /// Where it came from: `built-in` or the file path, so that a run can say which list it used.
+    pub source: String,
+    pub codes: Vec<(String, String)>,
+}
+
+/// All codelists of a run, by name.
+#[derive(Debug, Clone, Default)]
+pub struct Codelists {
+    lists: BTreeMap<String, Codelist>,
+}
+
+/// The codelists compiled into the crate, so that the scores work without any folder on disk.
+const BUILT_IN: &[(&str, &str)] = &include!(concat!(env!("OUT_DIR"), "/builtin_codelists.rs"));
+
+impl Codelists {
+    /// The built-in lists, then every folder in `folders` in order (later wins by name).
+    ///
+    /// # Errors
+    /// A folder that cannot be read, or a file without a `code` column or with a system other than
+    /// `snomed` or `icd10`.
+    pub fn load(folders: &[PathBuf]) -> Result<Self, PopulationError> {
+        let mut me = Self::default();
+        for (name, text) in BUILT_IN {
+            me.insert_csv(name, text, "built-in")?;
+        }
+        for folder in folders {
+            me.load_folder(folder)?;
+        }
+        Ok(me)
+    }
+
+    /// Only the given inline lists (for tests and examples): `(name, "code,term\n...")`.
+    ///
+    /// # Errors
+    /// As [`Codelists::load`].
+    pub fn inline(lists: &[(&str, &str)]) -> Result<Self, PopulationError> {
+        let mut me = Self::default();
+        for (name, text) in lists {
+            me.insert_csv(name, text, "inline")?;
+        }
+        Ok(me)
+    }
+
+    fn load_folder(&mut self, root: &Path) -> Result<(), PopulationError> {
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            let entries = std::fs::read_dir(&dir).map_err(|source| PopulationError::Io {
+                path: dir.clone(),
+                source,
+            })?;
+            for entry in entries {
+                let path = entry
+                    .map_err(|source| PopulationError::Io {
+                        path: dir.clone(),
+                        source,
+                    })?
+                    .path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path.extension().is_some_and(|e| e == "csv") {
+                    let rel = path.strip_prefix(root).unwrap_or(&path).with_extension("");
+                    let name = rel
+                        .components()
+                        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                        .collect::<Vec<_>>()
+                        .join("/");
+                    let text =
+                        std::fs::read_to_string(&path).map_err(|source| PopulationError::Io {
+                            path: path.clone(),
+                            source,
+                        })?;
+                    self.insert_csv(&name, &text, &path.display().to_string())?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn insert_csv(&mut self, name: &str, text: &str, source: &str) -> Result<(), PopulationError> {
+        let bad = |why: &str| PopulationError::Codelist {
+            name: name.to_owned(),
+            why: why.to_owned(),
+        };
+        let system = CodeSystem::from_name(name)
+            .ok_or_else(|| bad("its folder must be snomed/ or icd10/"))?;
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines
+            .next()
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .collect();
+        let code_at = header
+            .iter()
+            .position(|h| *h == "code")
+            .ok_or_else(|| bad("the first line has no `code` column"))?;
+        let term_at = header.iter().position(|h| *h == "term");
+        let mut codes = Vec::new();
+        for line in lines.filter(|l| !l.trim().is_empty()) {
+            let cells = split_csv_line(line);
+            let code = cells
+                .get(code_at)
+                .map(|c| c.trim().to_owned())
+                .unwrap_or_default();
+            if code.is_empty() {
+                return Err(bad("a row has no code"));
+            }
+            let code = match system {
+                // Hospital data and codelists write ICD-10 with and without dots; keep one form.
+                CodeSystem::Icd10 => code
+                    .parse::<careweave_domain::Icd10Code>()
+                    .map(|c| c.as_str().to_owned())
+                    .map_err(|_| bad(&format!("{code} is not an ICD-10 code")))?,
+                CodeSystem::Snomed => code,
+            };
+            let term = term_at
+                .and_then(|t| cells.get(t))
+                .cloned()
+                .unwrap_or_default();
+            codes.push((code, term));
+        }
+        self.lists.insert(
+            name.to_owned(),
+            Codelist {
+                system,
+                source: source.to_owned(),
+                codes,
+            },
+        );
+        Ok(())
+    }
+
+    /// The list called `name`, if loaded.
+    #[must_use]
+    pub fn get(&self, name: &str) -> Option<&Codelist> {
+        self.lists.get(name)
+    }
+
+    /// Every name, sorted.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.lists.keys().map(String::as_str)
+    }
+
+    /// The lists as one table `codelists(codelist, system, code)` for joins.
+    ///
+    /// # Errors
+    /// Only if Arrow refuses the batch, which would be a bug.
+    pub fn to_batch(&self) -> Result<RecordBatch, PopulationError> {
+        let mut names = Vec::new();
+        let mut systems = Vec::new();
+        let mut codes = Vec::new();
+        for (name, list) in &self.lists {
+            for (code, _) in &list.codes {
+                names.push(name.as_str());
+                systems.push(list.system.as_str());
+                codes.push(code.as_str());
+            }
+        }
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("codelist", DataType::Utf8, false),
+            Field::new("system", DataType::Utf8, false),
+            Field::new("code", DataType::Utf8, false),
+        ]));
+        Ok(RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(StringArray::from(names)),
+                Arc::new(StringArray::from(systems)),
+                Arc::new(StringArray::from(codes)),
+            ],
+        )?)
+    }
+}
+
+/// Splits one CSV line, honouring double quotes (terms often contain commas).
+pub(crate) fn split_csv_line(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => out.push(std::mem::take(&mut cur)),
+            _ => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_user_folder_overrides_a_built_in_list_by_name_and_adds_new_ones() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("snomed/efi")).expect("mkdir");
+        std::fs::write(
+            dir.path().join("snomed/efi/foot_problems.csv"),
+            "code,term\n299157005,\"Foot problem, unspecified\"\n",
+        )
+        .expect("write");
+        std::fs::write(
+            dir.path().join("snomed/mine.csv"),
+            "code,term\n1234567009,x\n",
+        )
+        .expect("write");
+        let lists = Codelists::load(&[dir.path().to_path_buf()]).expect("load");
+        let foot = lists.get("snomed/efi/foot_problems").expect("overridden");
+        assert_eq!(
+            foot.codes,
+            vec![(
+                "299157005".to_owned(),
+                "Foot problem, unspecified".to_owned()
+            )]
+        );
+        assert!(foot.source.ends_with("foot_problems.csv"));
+        assert!(lists.get("snomed/mine").is_some());
+        assert_eq!(
+            lists.get("snomed/efi/falls").expect("built in").source,
+            "built-in"
+        );
+    }
+
+    #[test]
+    fn built_in_snomed_codes_are_valid_concept_ids() {
+        let lists = Codelists::load(&[]).expect("load");
+        for name in lists.names() {
+            for (code, _) in &lists.get(name).expect("listed").codes {
+                assert!(
+                    code.parse::<careweave_domain::SnomedCode>().is_ok(),
+                    "{name}: {code}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn icd10_codes_are_normalised_on_load() {
+        let lists = Codelists::inline(&[("icd10/x", "code,term\ne119,a\nI10,b\n")]).expect("load");
+        let codes: Vec<_> = lists
+            .get("icd10/x")
+            .expect("x")
+            .codes
+            .iter()
+            .map(|c| c.0.clone())
+            .collect();
+        assert_eq!(codes, ["E11.9", "I10"]);
+    }
+
+    #[test]
+    fn a_folder_outside_snomed_or_icd10_is_refused() {
+        assert!(Codelists::inline(&[("read/x", "code,term\n")]).is_err());
+    }
+}

@@ -1,0 +1,547 @@
+//! The analysis stages after ingest, each one DataFusion SQL over the accepted tables:
+//! features at the index date, scores, tiers, Bridges to Health segments, cohorts and worklists.
+//!
+//! The stages build named intermediate tables, each one row per person, so that any of them can be
+//! read on its own:
+//!
+//! - `population`: people alive on the index date with their place (practice, PCN, LSOA, locality,
+//!   IMD decile) and age.
+//! - `person_features`: condition flags (`ltc_*`), social needs (`social_*`), service use in the
+//!   utilisation window, repeat medicines, falls, unstable conditions, estimated cost, and the four
+//!   scores with their components (`charlson_*`, `hfrs`, `cms`, `efi`, `efi_*`).
+//! - `person`: the features plus need domains, tier, segment and the rule that placed the person.
+//! - `worklist`: one row per person per cohort, with the criteria met.
+//!
+//! Rule text from the configuration is pasted into SQL as an expression; the configuration is
+//! trusted input written by the deployer (like a dataset definition), not text from the public.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use chrono::{Months, NaiveDate};
+use datafusion::arrow::array::{RecordBatch, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::datasource::MemTable;
+use datafusion::prelude::SessionContext;
+
+use crate::config::RunSettings;
+use crate::PopulationError;
+
+/// Reference tables compiled in from `data/`: (table name, CSV text).
+const REFERENCE: &[(&str, &str)] = &[
+    (
+        "charlson_map",
+        include_str!("../data/charlson_quan2005_icd10.csv"),
+    ),
+    (
+        "charlson_weights",
+        include_str!("../data/charlson_weights.csv"),
+    ),
+    ("hfrs_weights", include_str!("../data/hfrs_icd10.csv")),
+    ("cms_conditions", include_str!("../data/cms_payne2020.csv")),
+    ("efi_deficits", include_str!("../data/efi_clegg2016.csv")),
+    ("ltc_icd10", include_str!("../data/ltc_icd10.csv")),
+];
+
+/// Parses a small CSV of text cells into rows (the reference tables are a few hundred rows).
+fn csv_rows(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let header = crate::codelists::split_csv_line(lines.next().unwrap_or_default());
+    let rows = lines.map(crate::codelists::split_csv_line).collect();
+    (header, rows)
+}
+
+fn text_table(header: &[String], rows: &[Vec<String>]) -> Result<MemTable, PopulationError> {
+    let schema = Arc::new(Schema::new(
+        header
+            .iter()
+            .map(|h| Field::new(h, DataType::Utf8, true))
+            .collect::<Vec<_>>(),
+    ));
+    let columns = (0..header.len())
+        .map(|i| {
+            Arc::new(StringArray::from(
+                rows.iter()
+                    .map(|r| r.get(i).filter(|v| !v.is_empty()).cloned())
+                    .collect::<Vec<_>>(),
+            )) as _
+        })
+        .collect();
+    let batch = RecordBatch::try_new(schema.clone(), columns)?;
+    Ok(MemTable::try_new(schema, vec![vec![batch]])?)
+}
+
+/// Registers the reference tables, with the space-separated codelist columns of the CMS and eFI
+/// tables exploded into `cms_codelists(condition, weight, window_years, codelist)` and
+/// `efi_codelists(deficit, codelist)`.
+///
+/// # Errors
+/// Only if DataFusion refuses a table, which would be a bug.
+pub fn register_reference(ctx: &SessionContext) -> Result<(), PopulationError> {
+    for (name, text) in REFERENCE {
+        let (header, rows) = csv_rows(text);
+        ctx.register_table(*name, Arc::new(text_table(&header, &rows)?))?;
+    }
+    let (_, cms) = csv_rows(REFERENCE[3].1);
+    let exploded: Vec<Vec<String>> = cms
+        .iter()
+        .flat_map(|r| {
+            r[3].split_whitespace()
+                .map(move |c| vec![r[0].clone(), r[2].clone(), r[4].clone(), c.to_owned()])
+        })
+        .collect();
+    let header: Vec<String> = ["condition", "weight", "window_years", "codelist"]
+        .map(String::from)
+        .to_vec();
+    ctx.register_table("cms_codelists", Arc::new(text_table(&header, &exploded)?))?;
+    let (_, efi) = csv_rows(REFERENCE[4].1);
+    let exploded: Vec<Vec<String>> = efi
+        .iter()
+        .flat_map(|r| {
+            r[2].split_whitespace()
+                .map(move |c| vec![r[0].clone(), c.to_owned()])
+        })
+        .collect();
+    let header: Vec<String> = ["deficit", "codelist"].map(String::from).to_vec();
+    ctx.register_table("efi_codelists", Arc::new(text_table(&header, &exploded)?))?;
+    Ok(())
+}
+
+/// Every codelist name the configuration and the score tables refer to, for the missing-list check.
+#[must_use]
+pub fn referenced_codelists(settings: &RunSettings) -> Vec<String> {
+    let mut names: Vec<String> = settings
+        .config
+        .long_term_conditions
+        .values()
+        .chain(settings.config.social_needs.values())
+        .flatten()
+        .cloned()
+        .collect();
+    for (i, col) in [(3usize, 3usize), (4, 2)] {
+        let (_, rows) = csv_rows(REFERENCE[i].1);
+        names.extend(rows.iter().flat_map(|r| {
+            r[col]
+                .split_whitespace()
+                .filter(|c| !c.starts_with('@'))
+                .map(str::to_owned)
+        }));
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// A unit cost as a SQL floating-point literal, so that cost arithmetic is never integer arithmetic.
+fn money(x: f64) -> String {
+    format!("{x:.4}")
+}
+
+fn date(d: NaiveDate) -> String {
+    format!("DATE '{d}'")
+}
+
+fn months_before(d: NaiveDate, m: u32) -> NaiveDate {
+    d.checked_sub_months(Months::new(m))
+        .unwrap_or(NaiveDate::MIN)
+}
+
+/// Names of the eFI deficits, in file order.
+fn efi_deficits() -> Vec<String> {
+    csv_rows(REFERENCE[4].1)
+        .1
+        .into_iter()
+        .map(|r| r[0].clone())
+        .collect()
+}
+
+/// (category, charlson_1987, quan_2011) in file order.
+fn charlson_weights() -> Vec<(String, String, String)> {
+    csv_rows(REFERENCE[1].1)
+        .1
+        .into_iter()
+        .map(|r| (r[0].clone(), r[2].clone(), r[3].clone()))
+        .collect()
+}
+
+async fn run(ctx: &SessionContext, sql: &str) -> Result<(), PopulationError> {
+    ctx.sql(sql).await?.collect().await?;
+    Ok(())
+}
+
+/// Runs `sql` and registers its result, computed once and held in memory, as `name`.
+async fn materialise(ctx: &SessionContext, name: &str, sql: &str) -> Result<(), PopulationError> {
+    let df = ctx.sql(sql).await?.cache().await?;
+    ctx.deregister_table(name)?;
+    ctx.register_table(name, df.into_view())?;
+    Ok(())
+}
+
+/// Builds `population` and `person_features` from the accepted extract tables.
+///
+/// # Errors
+/// A rule that does not compile as SQL over the person columns, or a query failure.
+pub async fn build_features(
+    ctx: &SessionContext,
+    settings: &RunSettings,
+) -> Result<(), PopulationError> {
+    let c = &settings.config;
+    let idx = date(c.index_date);
+    let util_start = date(months_before(c.index_date, c.windows.utilisation_months));
+    let charlson_start = date(months_before(c.index_date, c.windows.charlson_months));
+    let hfrs_start = date(months_before(c.index_date, c.windows.hfrs_months));
+    let ymd = |col: &str| {
+        format!("(CAST(date_part('year', {col}) AS BIGINT) * 10000 + CAST(date_part('month', {col}) AS BIGINT) * 100 + CAST(date_part('day', {col}) AS BIGINT))")
+    };
+
+    materialise(
+        ctx,
+        "population",
+        &format!(
+            "SELECT p.nhs_number, p.date_of_birth, p.sex, p.ethnicity, p.lsoa, p.practice, pr.practice_name, pr.pcn, pr.pcn_name, \
+               l.locality, l.imd_decile, CAST((l.imd_decile + 1) / 2 AS BIGINT) AS imd_quintile, \
+               (({}) - ({})) / 10000 AS age \
+             FROM patients p JOIN practices pr ON pr.practice = p.practice JOIN lsoas l ON l.lsoa = p.lsoa \
+             WHERE p.date_of_birth <= {idx} AND (p.date_of_death IS NULL OR p.date_of_death > {idx})",
+            ymd(&idx),
+            ymd("p.date_of_birth")
+        ),
+    )
+    .await?;
+
+    // Coded events joined to every codelist they are in, summarised per person and codelist.
+    materialise(
+        ctx,
+        "person_codelists",
+        &format!(
+            "SELECT e.nhs_number, c.codelist, min(e.date) AS first_date, max(e.date) AS last_date, \
+               count(DISTINCT CASE WHEN e.date > {util_start} THEN e.date END) AS dates_in_window \
+             FROM clinical_events e JOIN codelists c ON c.system = 'snomed' AND c.code = e.code \
+             WHERE e.date <= {idx} GROUP BY e.nhs_number, c.codelist"
+        ),
+    )
+    .await?;
+
+    let in_lists = |lists: &[String]| {
+        format!(
+            "codelist IN ({})",
+            lists
+                .iter()
+                .map(|l| quote(l))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let mut flags = Vec::new();
+    for (name, lists) in &c.long_term_conditions {
+        flags.push(format!("bool_or({}) AS ltc_{name}", in_lists(lists)));
+    }
+    for (name, lists) in &c.social_needs {
+        flags.push(format!(
+            "bool_or({} AND last_date > {util_start}) AS social_{name}",
+            in_lists(lists)
+        ));
+    }
+    flags.push("sum(CASE WHEN codelist = 'snomed/efi/falls' THEN dates_in_window ELSE 0 END) AS falls_coded".to_owned());
+    let ltc_names: Vec<&String> = c.long_term_conditions.keys().collect();
+    let social_names: Vec<&String> = c.social_needs.keys().collect();
+
+    let deficits = efi_deficits();
+    let efi_flags: String = deficits
+        .iter()
+        .map(|d| format!(", bool_or(deficit = {}) AS efi_{d}", quote(d)))
+        .collect();
+    let charlson = charlson_weights();
+    let charlson_flags: String = charlson
+        .iter()
+        .map(|(k, _, _)| format!(", bool_or(category = {}) AS charlson_{k}", quote(k)))
+        .collect();
+    let score = |weight: fn(&(String, String, String)) -> &String| {
+        let mut terms = Vec::new();
+        for w in &charlson {
+            let k = &w.0;
+            // The hierarchy: the severe form of a pair replaces the mild form.
+            let unless = match k.as_str() {
+                "mld" => " AND NOT COALESCE(charlson_msld, false)",
+                "diab" => " AND NOT COALESCE(charlson_diabwc, false)",
+                "canc" => " AND NOT COALESCE(charlson_metacanc, false)",
+                _ => "",
+            };
+            terms.push(format!(
+                "CASE WHEN COALESCE(charlson_{k}, false){unless} THEN {} ELSE 0 END",
+                weight(w)
+            ));
+        }
+        terms.join(" + ")
+    };
+    let charlson_1987 = score(|w| &w.1);
+    let quan_2011 = score(|w| &w.2);
+    let u = &c.unit_costs;
+    // A condition with a window counts only when first recorded within it (Payne et al.: cancer is
+    // a new diagnosis in the last five years). One clause per distinct window in the table.
+    let mut windows: Vec<String> = csv_rows(REFERENCE[3].1)
+        .1
+        .into_iter()
+        .map(|r| r[4].clone())
+        .filter(|w| !w.is_empty())
+        .collect();
+    windows.sort();
+    windows.dedup();
+    let mut cms_windows = String::new();
+    for w in &windows {
+        let years: u32 = w.parse().map_err(|_| PopulationError::Config {
+            what: "cms_payne2020.csv".into(),
+            why: format!("window {w:?} is not a whole number of years"),
+        })?;
+        let _ = write!(
+            cms_windows,
+            " OR (k.window_years = {} AND pc.first_date > {})",
+            quote(w),
+            date(months_before(c.index_date, years * 12))
+        );
+    }
+    let coalesce_flags: String = ltc_names
+        .iter()
+        .map(|n| format!(", COALESCE(f.ltc_{n}, false) AS ltc_{n}"))
+        .chain(
+            social_names
+                .iter()
+                .map(|n| format!(", COALESCE(f.social_{n}, false) AS social_{n}")),
+        )
+        .chain(
+            deficits
+                .iter()
+                .map(|d| format!(", COALESCE(efi.efi_{d}, false) AS efi_{d}")),
+        )
+        .chain(
+            charlson
+                .iter()
+                .map(|(k, _, _)| format!(", COALESCE(ch.charlson_{k}, false) AS charlson_{k}")),
+        )
+        .collect();
+    let ltc_count = if ltc_names.is_empty() {
+        "0".to_owned()
+    } else {
+        ltc_names
+            .iter()
+            .map(|n| format!("CASE WHEN COALESCE(f.ltc_{n}, false) THEN 1 ELSE 0 END"))
+            .collect::<Vec<_>>()
+            .join(" + ")
+    };
+
+    let sql = format!(
+        "WITH flags AS (SELECT nhs_number, {flags} FROM person_codelists GROUP BY nhs_number), \
+         meds AS (SELECT m.nhs_number, max(m.repeat_medicines) AS repeat_medicines FROM medications m \
+                  JOIN (SELECT nhs_number, max(date) AS d FROM medications WHERE date <= {idx} GROUP BY nhs_number) l \
+                  ON l.nhs_number = m.nhs_number AND l.d = m.date GROUP BY m.nhs_number), \
+         efi AS (SELECT x.nhs_number, count(DISTINCT x.deficit) AS efi_deficits {efi_flags} FROM ( \
+                   SELECT pc.nhs_number, d.deficit FROM person_codelists pc JOIN efi_codelists d ON d.codelist = pc.codelist \
+                   UNION ALL SELECT nhs_number, 'polypharmacy' FROM meds WHERE repeat_medicines >= 5) x GROUP BY x.nhs_number), \
+         cms AS (SELECT nhs_number, round(sum(CAST(weight AS DOUBLE)), 2) AS cms, string_agg(condition, ' ') AS cms_conditions FROM ( \
+                   SELECT DISTINCT pc.nhs_number, k.condition, k.weight FROM person_codelists pc JOIN cms_codelists k ON k.codelist = pc.codelist \
+                   WHERE k.window_years IS NULL{cms_windows}) y GROUP BY nhs_number), \
+         gp AS (SELECT nhs_number, count(*) FILTER (WHERE attended) AS gp_appointments, count(*) FILTER (WHERE NOT attended) AS gp_dnas \
+                FROM gp_appointments WHERE date > {util_start} AND date <= {idx} GROUP BY nhs_number), \
+         ae AS (SELECT nhs_number, count(*) AS ae_attendances FROM ae_attendances WHERE date > {util_start} AND date <= {idx} GROUP BY nhs_number), \
+         op AS (SELECT nhs_number, count(*) FILTER (WHERE attended) AS outpatient_attendances FROM outpatients WHERE date > {util_start} AND date <= {idx} GROUP BY nhs_number), \
+         cc AS (SELECT nhs_number, count(*) AS community_contacts FROM community_contacts WHERE date > {util_start} AND date <= {idx} GROUP BY nhs_number), \
+         mh AS (SELECT nhs_number, count(*) AS mental_health_contacts FROM mental_health_contacts WHERE date > {util_start} AND date <= {idx} GROUP BY nhs_number), \
+         adm AS (SELECT nhs_number, count(*) FILTER (WHERE emergency) AS emergency_admissions, count(*) FILTER (WHERE NOT emergency) AS elective_admissions, \
+                   sum(CAST(CAST(LEAST(discharged, {idx}) AS INT) - CAST(admitted AS INT) AS BIGINT)) AS bed_days \
+                 FROM admissions WHERE admitted > {util_start} AND admitted <= {idx} GROUP BY nhs_number), \
+         emerg_dx AS (SELECT d.nhs_number, d.admission_id, d.code FROM diagnoses d JOIN admissions a ON a.admission_id = d.admission_id AND a.nhs_number = d.nhs_number \
+                      WHERE a.emergency AND a.admitted > {util_start} AND a.admitted <= {idx}), \
+         unstable AS (SELECT e.nhs_number, count(DISTINCT l.condition) AS unstable_ltc_count FROM emerg_dx e JOIN ltc_icd10 l ON l.code = substr(e.code, 1, 3) GROUP BY e.nhs_number), \
+         hosp_falls AS (SELECT nhs_number, count(DISTINCT admission_id) AS falls_admitted FROM emerg_dx WHERE substr(code, 1, 3) BETWEEN 'W00' AND 'W19' GROUP BY nhs_number), \
+         ch AS (SELECT nhs_number {charlson_flags}, string_agg(category, ' ') AS charlson_categories FROM ( \
+                  SELECT DISTINCT d.nhs_number, m.category FROM diagnoses d JOIN charlson_map m ON m.code = substr(d.code, 1, 3) WHERE d.date > {charlson_start} AND d.date <= {idx} \
+                  UNION SELECT DISTINCT d.nhs_number, m.category FROM diagnoses d JOIN charlson_map m ON m.code = substr(d.code, 1, 5) WHERE d.date > {charlson_start} AND d.date <= {idx}) z \
+                GROUP BY nhs_number), \
+         hfrs AS (SELECT nhs_number, round(sum(CAST(weight AS DOUBLE)), 1) AS hfrs, string_agg(code, ' ') AS hfrs_codes FROM ( \
+                   SELECT DISTINCT d.nhs_number, h.code, h.weight FROM diagnoses d JOIN hfrs_weights h ON h.code = substr(d.code, 1, 3) \
+                   WHERE d.date > {hfrs_start} AND d.date <= {idx}) w GROUP BY nhs_number) \
+         SELECT p.* {coalesce_flags}, \
+           CAST({ltc_count} AS BIGINT) AS ltc_count, \
+           COALESCE(meds.repeat_medicines, 0) AS repeat_medicines, \
+           COALESCE(gp.gp_appointments, 0) AS gp_appointments, COALESCE(gp.gp_dnas, 0) AS gp_dnas, \
+           COALESCE(ae.ae_attendances, 0) AS ae_attendances, COALESCE(op.outpatient_attendances, 0) AS outpatient_attendances, \
+           COALESCE(cc.community_contacts, 0) AS community_contacts, COALESCE(mh.mental_health_contacts, 0) AS mental_health_contacts, \
+           COALESCE(adm.emergency_admissions, 0) AS emergency_admissions, COALESCE(adm.elective_admissions, 0) AS elective_admissions, \
+           COALESCE(adm.bed_days, 0) AS bed_days, \
+           COALESCE(f.falls_coded, 0) + COALESCE(hosp_falls.falls_admitted, 0) AS falls, \
+           COALESCE(unstable.unstable_ltc_count, 0) AS unstable_ltc_count, \
+           round({gp} * COALESCE(gp.gp_appointments, 0) + {op} * COALESCE(op.outpatient_attendances, 0) + {ae} * COALESCE(ae.ae_attendances, 0) \
+             + {em} * COALESCE(adm.emergency_admissions, 0) + {el} * COALESCE(adm.elective_admissions, 0) + {bd} * COALESCE(adm.bed_days, 0) \
+             + {cm} * COALESCE(cc.community_contacts, 0) + {mhc} * COALESCE(mh.mental_health_contacts, 0), 2) AS cost, \
+           CAST({charlson_1987} AS BIGINT) AS charlson_1987, CAST({quan_2011} AS BIGINT) AS charlson_quan_2011, \
+           COALESCE(ch.charlson_categories, '') AS charlson_categories, \
+           COALESCE(hfrs.hfrs, 0.0) AS hfrs, COALESCE(hfrs.hfrs_codes, '') AS hfrs_codes, \
+           CASE WHEN COALESCE(hfrs.hfrs, 0.0) < 5 THEN 'low' WHEN hfrs.hfrs <= 15 THEN 'intermediate' ELSE 'high' END AS hfrs_band, \
+           COALESCE(cms.cms, 0.0) AS cms, COALESCE(cms.cms_conditions, '') AS cms_conditions, \
+           COALESCE(efi.efi_deficits, 0) AS efi_deficits, round(CAST(COALESCE(efi.efi_deficits, 0) AS DOUBLE) / 36.0, 4) AS efi \
+         FROM population p \
+           LEFT JOIN flags f ON f.nhs_number = p.nhs_number LEFT JOIN meds ON meds.nhs_number = p.nhs_number \
+           LEFT JOIN efi ON efi.nhs_number = p.nhs_number LEFT JOIN cms ON cms.nhs_number = p.nhs_number \
+           LEFT JOIN gp ON gp.nhs_number = p.nhs_number LEFT JOIN ae ON ae.nhs_number = p.nhs_number \
+           LEFT JOIN op ON op.nhs_number = p.nhs_number LEFT JOIN cc ON cc.nhs_number = p.nhs_number \
+           LEFT JOIN mh ON mh.nhs_number = p.nhs_number LEFT JOIN adm ON adm.nhs_number = p.nhs_number \
+           LEFT JOIN unstable ON unstable.nhs_number = p.nhs_number LEFT JOIN hosp_falls ON hosp_falls.nhs_number = p.nhs_number \
+           LEFT JOIN ch ON ch.nhs_number = p.nhs_number LEFT JOIN hfrs ON hfrs.nhs_number = p.nhs_number",
+        flags = flags.join(", "),
+        gp = money(u.gp_appointment),
+        op = money(u.outpatient),
+        ae = money(u.ae_attendance),
+        em = money(u.emergency_admission),
+        el = money(u.elective_admission),
+        bd = money(u.bed_day),
+        cm = money(u.community_contact),
+        mhc = money(u.mental_health_contact),
+    );
+    materialise(ctx, "person_features", &sql).await
+}
+
+/// Builds `person` from `person_features`: need domains, eFI category, tier, segment.
+///
+/// # Errors
+/// A rule that does not compile as SQL over the person columns, or a query failure.
+pub async fn build_person(
+    ctx: &SessionContext,
+    settings: &RunSettings,
+) -> Result<(), PopulationError> {
+    let c = &settings.config;
+    let mut domains = String::new();
+    let mut domain_count = Vec::new();
+    for (name, when) in &c.need_domains {
+        let _ = write!(domains, ", COALESCE(({when}), false) AS need_{name}");
+        domain_count.push(format!(
+            "CASE WHEN COALESCE(({when}), false) THEN 1 ELSE 0 END"
+        ));
+    }
+    let domain_count = if domain_count.is_empty() {
+        "0".to_owned()
+    } else {
+        domain_count.join(" + ")
+    };
+    let mut tier = String::from("CASE");
+    for band in &c.tiers.bands {
+        let _ = write!(
+            tier,
+            " WHEN tier_share <= {} THEN {}",
+            band.up_to,
+            quote(&band.name)
+        );
+    }
+    let _ = write!(
+        tier,
+        " ELSE {} END",
+        quote(
+            &c.tiers
+                .bands
+                .last()
+                .map(|b| b.name.clone())
+                .unwrap_or_default()
+        )
+    );
+    let mut segment = String::from("CASE");
+    let mut rule = String::from("CASE");
+    for r in &settings.segments {
+        let _ = write!(
+            segment,
+            " WHEN COALESCE(({}), false) THEN {}",
+            r.when,
+            quote(&r.segment)
+        );
+        let _ = write!(
+            rule,
+            " WHEN COALESCE(({}), false) THEN {}",
+            r.when,
+            quote(&r.name)
+        );
+    }
+    segment.push_str(" END");
+    rule.push_str(" END");
+    let measure = &c.tiers.measure;
+    let sql = format!(
+        "WITH a AS (SELECT f.*, \
+            CASE WHEN age < 65 THEN NULL WHEN efi_deficits * 100 <= 432 THEN 'fit' WHEN efi_deficits * 100 <= 864 THEN 'mild' \
+                 WHEN efi_deficits * 100 <= 1296 THEN 'moderate' ELSE 'severe' END AS efi_category, \
+            imd_quintile = 1 AS core20, \
+            CASE WHEN ethnicity IN ('A','B','C') OR ethnicity LIKE 'White%' THEN 'White' \
+                 WHEN ethnicity IN ('D','E','F','G') OR ethnicity LIKE 'Mixed%' THEN 'Mixed' \
+                 WHEN ethnicity IN ('H','J','K','L') OR ethnicity LIKE 'Asian%' THEN 'Asian or Asian British' \
+                 WHEN ethnicity IN ('M','N','P') OR ethnicity LIKE 'Black%' THEN 'Black or Black British' \
+                 WHEN ethnicity IN ('R','S') OR ethnicity LIKE 'Other%' THEN 'Other ethnic group' \
+                 ELSE 'Not stated' END AS ethnic_group, \
+            avg(CASE WHEN imd_decile = 1 THEN 1.0 ELSE 0.0 END) OVER (PARTITION BY practice) AS practice_most_deprived_share, \
+            cume_dist() OVER (ORDER BY cost DESC) AS cost_share, \
+            cume_dist() OVER (ORDER BY {measure} DESC) AS tier_share \
+          FROM person_features f), \
+         b AS (SELECT a.*, ethnic_group NOT IN ('White', 'Not stated') AS ethnic_minority {domains}, CAST({domain_count} AS BIGINT) AS need_domains FROM a) \
+         SELECT b.*, {tier} AS tier, {segment} AS segment, {rule} AS segment_rule FROM b"
+    );
+    materialise(ctx, "person", &sql).await
+}
+
+/// Builds `worklist(cohort, nhs_number, criteria_met, criteria_count)` and one table
+/// `cohort_<name>` per cohort with the cohort's columns.
+///
+/// # Errors
+/// A cohort rule or column that does not compile over the person columns.
+pub async fn build_cohorts(
+    ctx: &SessionContext,
+    settings: &RunSettings,
+) -> Result<(), PopulationError> {
+    let mut parts = Vec::new();
+    for cohort in &settings.cohorts {
+        let met: Vec<String> = cohort
+            .criteria
+            .iter()
+            .map(|k| {
+                format!(
+                    "CASE WHEN COALESCE(({}), false) THEN {} END",
+                    k.when,
+                    quote(&k.name)
+                )
+            })
+            .collect();
+        let count: Vec<String> = cohort
+            .criteria
+            .iter()
+            .map(|k| format!("CASE WHEN COALESCE(({}), false) THEN 1 ELSE 0 END", k.when))
+            .collect();
+        let select = format!(
+            "SELECT {name} AS cohort, nhs_number, concat_ws(', ', {met}) AS criteria_met, CAST({count} AS BIGINT) AS criteria_count \
+             FROM person WHERE COALESCE(({pop}), false)",
+            name = quote(&cohort.name),
+            met = met.join(", "),
+            count = count.join(" + "),
+            pop = cohort.population
+        );
+        let filtered = format!(
+            "SELECT * FROM ({select}) s WHERE criteria_count >= {}",
+            cohort.minimum_criteria
+        );
+        materialise(
+            ctx,
+            &format!("cohort_{}", cohort.name),
+            &format!(
+                "SELECT w.cohort, w.nhs_number, w.criteria_met, w.criteria_count{} FROM ({filtered}) w JOIN person p ON p.nhs_number = w.nhs_number",
+                cohort.columns.iter().map(|c| format!(", p.{c}")).collect::<String>()
+            ),
+        )
+        .await?;
+        parts.push(format!(
+            "SELECT cohort, nhs_number, criteria_met, criteria_count FROM cohort_{}",
+            cohort.name
+        ));
+    }
+    if parts.is_empty() {
+        run(ctx, "CREATE OR REPLACE VIEW worklist AS SELECT CAST(NULL AS VARCHAR) AS cohort, CAST(NULL AS VARCHAR) AS nhs_number, CAST(NULL AS VARCHAR) AS criteria_met, CAST(0 AS BIGINT) AS criteria_count WHERE false").await
+    } else {
+        materialise(ctx, "worklist", &parts.join(" UNION ALL ")).await
+    }
+}

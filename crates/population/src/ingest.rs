@@ -1,0 +1,734 @@
+//! Ingest: reads the extract tables (CSV or Parquet), checks every row, and registers the accepted
+//! rows under canonical table names for the later stages.
+//!
+//! Each table is described by a [`TableSpec`]: its file stem and its columns with their kind. One SQL
+//! query per table types every column, finds the first problem of each row (bad NHS number,
+//! impossible date, malformed or unknown code, orphan record), and is cached once; accepted rows and
+//! diagnostics are two filters of that cached result, so `read = accepted + rejected` holds by
+//! construction and no row is dropped silently.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use datafusion::arrow::array::{AsArray, RecordBatch};
+use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema};
+use datafusion::datasource::MemTable;
+use datafusion::prelude::{CsvReadOptions, ParquetReadOptions, SessionContext};
+
+use crate::PopulationError;
+
+/// What a column holds, which decides its check and its type after ingest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnKind {
+    /// An NHS number: modulus-11 checked, stored as ten digits.
+    NhsNumber,
+    /// A date (`YYYY-MM-DD`); `required` says whether it may be empty.
+    Date { required: bool },
+    /// Free text; `required` says whether it may be empty.
+    Text { required: bool },
+    /// An integer in an inclusive range.
+    Int { min: i64, max: i64 },
+    /// A yes/no value: `true`/`false`, `1`/`0`, `Y`/`N`.
+    Bool,
+    /// A SNOMED CT concept id that must be in a loaded `snomed/…` codelist; `required` says whether
+    /// it may be empty (a derived frailty deficit has no code).
+    Snomed { required: bool },
+    /// An ICD-10 code that must be in a loaded `icd10/…` codelist; normalised to `E11.9` form.
+    Icd10,
+}
+
+/// How a table's rows link to an earlier table; an unmatched link is an orphan record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    /// Not linked.
+    None,
+    /// `person_id` → `persons`: the row belongs to a person, so an event before the person's birth
+    /// is impossible.
+    Person,
+    /// `admission_id` → `admissions`.
+    Admission,
+}
+
+/// One column of an extract table.
+#[derive(Debug, Clone, Copy)]
+pub struct ColumnSpec {
+    pub name: &'static str,
+    pub kind: ColumnKind,
+}
+
+/// One extract table, as `docs/extract-schema.md` (written by `careweave-synth`) describes it. Only
+/// the columns the engine uses are listed; other columns in a file are ignored.
+#[derive(Debug, Clone, Copy)]
+pub struct TableSpec {
+    /// The file stem (`persons.csv`); accepted rows are registered as `x_<name>`.
+    pub name: &'static str,
+    pub columns: &'static [ColumnSpec],
+    pub link: Link,
+    /// Whether the run can go on without the file (an area without mental health data, say).
+    pub required: bool,
+}
+
+const fn col(name: &'static str, kind: ColumnKind) -> ColumnSpec {
+    ColumnSpec { name, kind }
+}
+
+use ColumnKind::{Bool, Date, Icd10, Int, NhsNumber, Snomed, Text};
+
+const PERSON_ID: ColumnSpec = col(
+    "person_id",
+    Int {
+        min: 1,
+        max: i64::MAX,
+    },
+);
+const EVENT: Link = Link::Person;
+
+/// The extract tables the engine reads, in the order they are checked (a table is checked against
+/// the accepted rows of the tables it links to, which come earlier).
+pub const TABLES: &[TableSpec] = &[
+    TableSpec {
+        name: "pcns",
+        columns: &[
+            col("pcn_code", Text { required: true }),
+            col("name", Text { required: true }),
+        ],
+        link: Link::None,
+        required: true,
+    },
+    TableSpec {
+        name: "practices",
+        columns: &[
+            col("ods_code", Text { required: true }),
+            col("name", Text { required: true }),
+            col("pcn_code", Text { required: true }),
+        ],
+        link: Link::None,
+        required: true,
+    },
+    TableSpec {
+        name: "lsoas",
+        columns: &[
+            col("lsoa_code", Text { required: true }),
+            col("name", Text { required: true }),
+            col("imd_decile", Int { min: 1, max: 10 }),
+        ],
+        link: Link::None,
+        required: true,
+    },
+    TableSpec {
+        name: "persons",
+        columns: &[
+            PERSON_ID,
+            col("nhs_number", NhsNumber),
+            col("date_of_birth", Date { required: true }),
+            col("sex", Text { required: true }),
+            col("ethnic_category", Text { required: false }),
+            col("lsoa_code", Text { required: true }),
+            col("practice_ods_code", Text { required: true }),
+            col("date_of_death", Date { required: false }),
+        ],
+        link: Link::None,
+        required: true,
+    },
+    TableSpec {
+        name: "conditions",
+        columns: &[
+            PERSON_ID,
+            col("condition", Text { required: true }),
+            col("snomed_code", Snomed { required: true }),
+            col("onset_date", Date { required: true }),
+        ],
+        link: EVENT,
+        required: true,
+    },
+    TableSpec {
+        name: "social_needs",
+        columns: &[
+            PERSON_ID,
+            col("need", Text { required: true }),
+            col("snomed_code", Snomed { required: true }),
+            col("recorded_date", Date { required: true }),
+        ],
+        link: EVENT,
+        required: false,
+    },
+    TableSpec {
+        name: "frailty_deficits",
+        columns: &[
+            PERSON_ID,
+            col("deficit", Text { required: true }),
+            col("snomed_code", Snomed { required: false }),
+            col("recorded_date", Date { required: true }),
+        ],
+        link: EVENT,
+        required: false,
+    },
+    TableSpec {
+        name: "medication_counts",
+        columns: &[
+            PERSON_ID,
+            col("period_end", Date { required: true }),
+            col("repeat_medications", Int { min: 0, max: 200 }),
+        ],
+        link: EVENT,
+        required: false,
+    },
+    TableSpec {
+        name: "gp_appointments",
+        columns: &[
+            PERSON_ID,
+            col("appointment_date", Date { required: true }),
+            col("attended", Bool),
+        ],
+        link: EVENT,
+        required: false,
+    },
+    TableSpec {
+        name: "ae_attendances",
+        columns: &[PERSON_ID, col("attendance_date", Date { required: true })],
+        link: EVENT,
+        required: false,
+    },
+    TableSpec {
+        name: "admissions",
+        columns: &[
+            col(
+                "admission_id",
+                Int {
+                    min: 1,
+                    max: i64::MAX,
+                },
+            ),
+            PERSON_ID,
+            col("admission_date", Date { required: true }),
+            col("discharge_date", Date { required: true }),
+            col("admission_method", Text { required: true }),
+            col("primary_diagnosis", Icd10),
+        ],
+        link: EVENT,
+        required: false,
+    },
+    TableSpec {
+        name: "admission_diagnoses",
+        columns: &[
+            col(
+                "admission_id",
+                Int {
+                    min: 1,
+                    max: i64::MAX,
+                },
+            ),
+            col("position", Int { min: 1, max: 99 }),
+            col("icd10_code", Icd10),
+        ],
+        link: Link::Admission,
+        required: false,
+    },
+    TableSpec {
+        name: "outpatients",
+        columns: &[
+            PERSON_ID,
+            col("appointment_date", Date { required: true }),
+            col("attended", Bool),
+        ],
+        link: EVENT,
+        required: false,
+    },
+    TableSpec {
+        name: "community_contacts",
+        columns: &[PERSON_ID, col("contact_date", Date { required: true })],
+        link: EVENT,
+        required: false,
+    },
+    TableSpec {
+        name: "mental_health_contacts",
+        columns: &[PERSON_ID, col("contact_date", Date { required: true })],
+        link: EVENT,
+        required: false,
+    },
+];
+
+/// The canonical tables the later stages query, as views over the accepted extract tables: every
+/// row carries the person's NHS number, the link key between all sources.
+const CANONICAL_VIEWS: &[(&str, &str)] = &[
+    ("patients", "SELECT nhs_number, person_id, date_of_birth, sex, ethnic_category AS ethnicity, lsoa_code AS lsoa, practice_ods_code AS practice, date_of_death FROM x_persons"),
+    ("practices", "SELECT pr.ods_code AS practice, pr.name AS practice_name, pr.pcn_code AS pcn, pc.name AS pcn_name FROM x_practices pr LEFT JOIN x_pcns pc ON pc.pcn_code = pr.pcn_code"),
+    ("lsoas", "SELECT lsoa_code AS lsoa, imd_decile, CAST(NULL AS VARCHAR) AS locality FROM x_lsoas"),
+    ("clinical_events", "SELECT p.nhs_number, e.date, e.code FROM ( \
+        SELECT person_id, onset_date AS date, snomed_code AS code FROM x_conditions \
+        UNION ALL SELECT person_id, recorded_date, snomed_code FROM x_social_needs \
+        UNION ALL SELECT person_id, recorded_date, snomed_code FROM x_frailty_deficits WHERE snomed_code IS NOT NULL) e \
+        JOIN x_persons p ON p.person_id = e.person_id"),
+    ("medications", "SELECT p.nhs_number, m.period_end AS date, m.repeat_medications AS repeat_medicines FROM x_medication_counts m JOIN x_persons p ON p.person_id = m.person_id"),
+    ("gp_appointments", "SELECT p.nhs_number, g.appointment_date AS date, g.attended FROM x_gp_appointments g JOIN x_persons p ON p.person_id = g.person_id"),
+    ("ae_attendances", "SELECT p.nhs_number, a.attendance_date AS date FROM x_ae_attendances a JOIN x_persons p ON p.person_id = a.person_id"),
+    ("admissions", "SELECT p.nhs_number, a.admission_id, a.admission_date AS admitted, a.discharge_date AS discharged, lower(a.admission_method) IN ('emergency', 'non-elective', 'non_elective') AS emergency FROM x_admissions a JOIN x_persons p ON p.person_id = a.person_id"),
+    ("diagnoses", "SELECT a.nhs_number, d.admission_id, a.admitted AS date, d.position, d.icd10_code AS code FROM x_admission_diagnoses d JOIN admissions a ON a.admission_id = d.admission_id \
+        UNION ALL SELECT a.nhs_number, x.admission_id, a.admitted, 1, x.primary_diagnosis FROM x_admissions x JOIN admissions a ON a.admission_id = x.admission_id \
+        WHERE NOT EXISTS (SELECT 1 FROM x_admission_diagnoses d2 WHERE d2.admission_id = x.admission_id AND d2.position = 1)"),
+    ("outpatients", "SELECT p.nhs_number, o.appointment_date AS date, o.attended FROM x_outpatients o JOIN x_persons p ON p.person_id = o.person_id"),
+    ("community_contacts", "SELECT p.nhs_number, c.contact_date AS date FROM x_community_contacts c JOIN x_persons p ON p.person_id = c.person_id"),
+    ("mental_health_contacts", "SELECT p.nhs_number, c.contact_date AS date FROM x_mental_health_contacts c JOIN x_persons p ON p.person_id = c.person_id"),
+];
+
+/// Read, accepted and rejected rows of one table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableSummary {
+    pub table: String,
+    /// The file read, or `None` when an optional table had no file.
+    pub file: Option<PathBuf>,
+    pub read: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+}
+
+/// The outcome of ingest: per-table counts and the diagnostics of every rejected row.
+#[derive(Debug, Clone)]
+pub struct IngestReport {
+    pub tables: Vec<TableSummary>,
+    /// `diagnostics(file, line, field, problem, value)`, one row per rejected row.
+    pub diagnostics: Vec<RecordBatch>,
+    /// Things the user should know that are not row problems (a missing optional table).
+    pub warnings: Vec<String>,
+}
+
+/// Reads every table of [`TABLES`] from `input` (`parquet/<name>.parquet`, `<name>.parquet`,
+/// `csv/<name>.csv` or `<name>.csv`, the first found), checks it, registers the accepted rows in
+/// `ctx` as `x_<name>`, and then the canonical views the later stages query. `codelists` must
+/// already be registered as a table (see [`crate::codelists::Codelists::to_batch`]); dates after
+/// `extract_date` are impossible.
+///
+/// # Errors
+/// A required table missing, a file without an expected column, or a query failure.
+pub async fn ingest(
+    ctx: &SessionContext,
+    input: &Path,
+    extract_date: NaiveDate,
+) -> Result<IngestReport, PopulationError> {
+    let mut report = IngestReport {
+        tables: Vec::new(),
+        diagnostics: Vec::new(),
+        warnings: Vec::new(),
+    };
+    ctx.sql("CREATE OR REPLACE VIEW known_codes AS SELECT DISTINCT system, code FROM codelists")
+        .await?
+        .collect()
+        .await?;
+    for spec in TABLES {
+        let find = |ext: &str| {
+            [
+                input.join(ext).join(format!("{}.{ext}", spec.name)),
+                input.join(format!("{}.{ext}", spec.name)),
+            ]
+            .into_iter()
+            .find(|p| p.is_file())
+        };
+        let raw = format!("raw_{}", spec.name);
+        let (file, line_offset) = if let Some(parquet) = find("parquet") {
+            ctx.register_parquet(
+                &raw,
+                parquet.to_string_lossy().as_ref(),
+                ParquetReadOptions::default(),
+            )
+            .await?;
+            // Parquet has no lines; the diagnostic gives the row number counted from 1.
+            (parquet, 0)
+        } else if let Some(csv) = find("csv") {
+            let header = read_header(&csv)?;
+            // Every column is read as text so that a bad value becomes a diagnostic, not a failed read.
+            let schema = Schema::new(
+                header
+                    .iter()
+                    .map(|h| Field::new(h, DataType::Utf8, true))
+                    .collect::<Vec<_>>(),
+            );
+            ctx.register_csv(
+                &raw,
+                csv.to_string_lossy().as_ref(),
+                CsvReadOptions::new().schema(&schema).has_header(true),
+            )
+            .await?;
+            // The header is line 1, so row n is line n + 1.
+            (csv, 1)
+        } else if spec.required {
+            return Err(PopulationError::MissingTable {
+                table: spec.name,
+                folder: input.to_path_buf(),
+            });
+        } else {
+            report.warnings.push(format!(
+                "no {0}.parquet or {0}.csv in the input: {0} is empty",
+                spec.name
+            ));
+            register_empty(ctx, spec)?;
+            report.tables.push(TableSummary {
+                table: spec.name.to_owned(),
+                file: None,
+                read: 0,
+                accepted: 0,
+                rejected: 0,
+            });
+            continue;
+        };
+        let present: Vec<String> = ctx
+            .table(raw.as_str())
+            .await?
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        for c in spec.columns {
+            if !present.iter().any(|p| p == c.name) {
+                return Err(PopulationError::MissingColumn {
+                    file: file.clone(),
+                    column: c.name,
+                });
+            }
+        }
+        let sql = check_sql(spec, &raw, extract_date, line_offset);
+        let checked = ctx.sql(&sql).await?.cache().await?;
+        ctx.register_table(format!("checked_{}", spec.name), checked.into_view())?;
+
+        let cols: Vec<&str> = spec.columns.iter().map(|c| c.name).collect();
+        let accepted = ctx
+            .sql(&format!(
+                "SELECT {} FROM checked_{} WHERE problem IS NULL",
+                cols.join(", "),
+                spec.name
+            ))
+            .await?
+            .collect()
+            .await?;
+        let diag = ctx
+            .sql(&format!(
+                "SELECT {} AS file, line, problem_field AS field, problem, problem_value AS value FROM checked_{} WHERE problem IS NOT NULL ORDER BY line",
+                sql_str(&file.display().to_string()),
+                spec.name
+            ))
+            .await?
+            .collect()
+            .await?;
+        let read = count(ctx, &format!("SELECT count(*) FROM checked_{}", spec.name)).await?;
+        let accepted_n: u64 = accepted.iter().map(|b| b.num_rows() as u64).sum();
+        let rejected_n: u64 = diag.iter().map(|b| b.num_rows() as u64).sum();
+        let schema = match accepted.first() {
+            Some(b) => b.schema(),
+            None => ctx
+                .sql(&format!(
+                    "SELECT {} FROM checked_{} LIMIT 0",
+                    cols.join(", "),
+                    spec.name
+                ))
+                .await?
+                .schema()
+                .inner()
+                .clone(),
+        };
+        let x = format!("x_{}", spec.name);
+        ctx.deregister_table(x.as_str())?;
+        ctx.register_table(x, Arc::new(MemTable::try_new(schema, vec![accepted])?))?;
+        ctx.deregister_table(format!("checked_{}", spec.name).as_str())?;
+        ctx.deregister_table(raw.as_str())?;
+        report.diagnostics.extend(diag);
+        report.tables.push(TableSummary {
+            table: spec.name.to_owned(),
+            file: Some(file),
+            read,
+            accepted: accepted_n,
+            rejected: rejected_n,
+        });
+    }
+    for (name, sql) in CANONICAL_VIEWS {
+        ctx.deregister_table(*name)?;
+        let view = ctx.sql(sql).await?.into_view();
+        ctx.register_table(*name, view)?;
+    }
+    Ok(report)
+}
+
+async fn count(ctx: &SessionContext, sql: &str) -> Result<u64, PopulationError> {
+    let batches = ctx.sql(sql).await?.collect().await?;
+    let n = batches
+        .first()
+        .map_or(0, |b| b.column(0).as_primitive::<Int64Type>().value(0));
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+fn read_header(path: &Path) -> Result<Vec<String>, PopulationError> {
+    use std::io::BufRead as _;
+    let file = std::fs::File::open(path).map_err(|source| PopulationError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut first = String::new();
+    std::io::BufReader::new(file)
+        .read_line(&mut first)
+        .map_err(|source| PopulationError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    Ok(
+        crate::codelists::split_csv_line(first.trim_end_matches(['\r', '\n']))
+            .into_iter()
+            .map(|h| h.trim().to_owned())
+            .collect(),
+    )
+}
+
+fn typed_type(kind: ColumnKind) -> DataType {
+    match kind {
+        Date { .. } => DataType::Date32,
+        Int { .. } => DataType::Int64,
+        Bool => DataType::Boolean,
+        NhsNumber | Text { .. } | Snomed { .. } | Icd10 => DataType::Utf8,
+    }
+}
+
+fn register_empty(ctx: &SessionContext, spec: &TableSpec) -> Result<(), PopulationError> {
+    let schema = Arc::new(Schema::new(
+        spec.columns
+            .iter()
+            .map(|c| Field::new(c.name, typed_type(c.kind), true))
+            .collect::<Vec<_>>(),
+    ));
+    ctx.register_table(
+        format!("x_{}", spec.name),
+        Arc::new(MemTable::try_new(schema, vec![vec![]])?),
+    )?;
+    Ok(())
+}
+
+fn sql_str(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// The checking query for one table: typed columns, then the first problem of the row as
+/// `problem_field`, `problem`, `problem_value` (all NULL for a good row), with its `line`.
+fn check_sql(spec: &TableSpec, raw: &str, extract_date: NaiveDate, line_offset: i64) -> String {
+    let t = |c: &str| format!("NULLIF(TRIM(CAST(r.\"{c}\" AS VARCHAR)), '')");
+    let mut typed = Vec::new();
+    // Each check is (field, condition that means a problem, message); the first true one wins.
+    let mut checks: Vec<(String, String, String)> = Vec::new();
+    let mut joins = String::new();
+    let upper = format!("DATE '{extract_date}'");
+    for c in spec.columns {
+        let raw_v = t(c.name);
+        let n = c.name;
+        match c.kind {
+            NhsNumber => {
+                typed.push(format!("nhs_number_digits({raw_v}) AS {n}"));
+                checks.push((
+                    n.into(),
+                    format!("{raw_v} IS NULL"),
+                    "'missing NHS number'".into(),
+                ));
+                checks.push((
+                    n.into(),
+                    format!("nhs_number_digits({raw_v}) IS NULL"),
+                    format!("'not a valid NHS number: ' || nhs_number_problem({raw_v})"),
+                ));
+            }
+            Date { required } => {
+                typed.push(format!("TRY_CAST({raw_v} AS DATE) AS {n}"));
+                if required {
+                    checks.push((
+                        n.into(),
+                        format!("{raw_v} IS NULL"),
+                        "'missing date'".into(),
+                    ));
+                }
+                checks.push((
+                    n.into(),
+                    format!("{raw_v} IS NOT NULL AND TRY_CAST({raw_v} AS DATE) IS NULL"),
+                    "'not a date (expected YYYY-MM-DD)'".into(),
+                ));
+                checks.push((
+                    n.into(),
+                    format!("TRY_CAST({raw_v} AS DATE) < DATE '1880-01-01' OR TRY_CAST({raw_v} AS DATE) > {upper}"),
+                    format!("'impossible date: before 1880 or after the extract date {extract_date}'"),
+                ));
+            }
+            Text { required } => {
+                typed.push(format!("{raw_v} AS {n}"));
+                if required {
+                    checks.push((
+                        n.into(),
+                        format!("{raw_v} IS NULL"),
+                        format!("'missing {n}'"),
+                    ));
+                }
+            }
+            Int { min, max } => {
+                typed.push(format!("TRY_CAST({raw_v} AS BIGINT) AS {n}"));
+                checks.push((
+                    n.into(),
+                    format!("{raw_v} IS NULL OR TRY_CAST({raw_v} AS BIGINT) IS NULL OR TRY_CAST({raw_v} AS BIGINT) NOT BETWEEN {min} AND {max}"),
+                    format!("'expected a whole number from {min} to {max}'"),
+                ));
+            }
+            Bool => {
+                let l = format!("lower({raw_v})");
+                typed.push(format!("CASE WHEN {l} IN ('true','1','y','yes','t') THEN true WHEN {l} IN ('false','0','n','no','f') THEN false END AS {n}"));
+                checks.push((n.into(), format!("{raw_v} IS NULL OR {l} NOT IN ('true','1','y','yes','t','false','0','n','no','f')"), "'expected true or false'".into()));
+            }
+            Snomed { required } => {
+                typed.push(format!("{raw_v} AS {n}"));
+                if required {
+                    checks.push((
+                        n.into(),
+                        format!("{raw_v} IS NULL"),
+                        "'missing code'".into(),
+                    ));
+                }
+                checks.push((
+                    n.into(),
+                    format!("snomed_problem({raw_v}) IS NOT NULL"),
+                    format!("'not a SNOMED CT concept id: ' || snomed_problem({raw_v})"),
+                ));
+                let _ = write!(joins, " LEFT JOIN (SELECT code AS k_{n} FROM known_codes WHERE system = 'snomed') k_{n} ON k_{n}.k_{n} = {raw_v}");
+                checks.push((
+                    n.into(),
+                    format!("{raw_v} IS NOT NULL AND k_{n}.k_{n} IS NULL"),
+                    "'unknown code: in no snomed codelist'".into(),
+                ));
+            }
+            Icd10 => {
+                typed.push(format!("icd10_normalise({raw_v}) AS {n}"));
+                checks.push((
+                    n.into(),
+                    format!("{raw_v} IS NULL"),
+                    "'missing code'".into(),
+                ));
+                checks.push((
+                    n.into(),
+                    format!("icd10_normalise({raw_v}) IS NULL"),
+                    "'not an ICD-10 code'".into(),
+                ));
+                let _ = write!(joins, " LEFT JOIN (SELECT code AS k_{n} FROM known_codes WHERE system = 'icd10') k_{n} ON k_{n}.k_{n} = icd10_normalise({raw_v})");
+                checks.push((
+                    n.into(),
+                    format!("k_{n}.k_{n} IS NULL"),
+                    "'unknown code: in no icd10 codelist'".into(),
+                ));
+            }
+        }
+    }
+    if spec.name == "persons" {
+        checks.push((
+            "date_of_death".into(),
+            format!(
+                "TRY_CAST({} AS DATE) < TRY_CAST({} AS DATE)",
+                t("date_of_death"),
+                t("date_of_birth")
+            ),
+            "'impossible date: death before birth'".into(),
+        ));
+        let _ = write!(
+            joins,
+            " LEFT JOIN (SELECT lsoa_code AS k_lsoa FROM x_lsoas) k_lsoa ON k_lsoa.k_lsoa = {}",
+            t("lsoa_code")
+        );
+        checks.push((
+            "lsoa_code".into(),
+            "k_lsoa.k_lsoa IS NULL".into(),
+            "'unknown LSOA: not in lsoas'".into(),
+        ));
+        let _ = write!(joins, " LEFT JOIN (SELECT ods_code AS k_practice FROM x_practices) k_practice ON k_practice.k_practice = {}", t("practice_ods_code"));
+        checks.push((
+            "practice_ods_code".into(),
+            "k_practice.k_practice IS NULL".into(),
+            "'unknown practice: not in practices'".into(),
+        ));
+    }
+    if spec.name == "practices" {
+        let _ = write!(
+            joins,
+            " LEFT JOIN (SELECT pcn_code AS k_pcn FROM x_pcns) k_pcn ON k_pcn.k_pcn = {}",
+            t("pcn_code")
+        );
+        checks.push((
+            "pcn_code".into(),
+            "k_pcn.k_pcn IS NULL".into(),
+            "'unknown PCN: not in pcns'".into(),
+        ));
+    }
+    match spec.link {
+        Link::None => {}
+        Link::Person => {
+            let _ = write!(joins, " LEFT JOIN (SELECT person_id AS p_id, date_of_birth AS p_dob FROM x_persons) p ON p.p_id = TRY_CAST({} AS BIGINT)", t("person_id"));
+            checks.push((
+                "person_id".into(),
+                "p.p_id IS NULL".into(),
+                "'orphan record: no accepted person with this person_id'".into(),
+            ));
+            let first_date = spec
+                .columns
+                .iter()
+                .find(|c| matches!(c.kind, Date { .. }))
+                .map(|c| c.name);
+            if let Some(d) = first_date {
+                checks.push((
+                    d.into(),
+                    format!("TRY_CAST({} AS DATE) < p.p_dob", t(d)),
+                    "'impossible date: before the person was born'".into(),
+                ));
+            }
+        }
+        Link::Admission => {
+            let _ = write!(joins, " LEFT JOIN (SELECT admission_id AS a_id FROM x_admissions) a ON a.a_id = TRY_CAST({} AS BIGINT)", t("admission_id"));
+            checks.push((
+                "admission_id".into(),
+                "a.a_id IS NULL".into(),
+                "'orphan record: no accepted admission with this admission_id'".into(),
+            ));
+        }
+    }
+    if spec.name == "admissions" {
+        checks.push((
+            "discharge_date".into(),
+            format!(
+                "TRY_CAST({} AS DATE) < TRY_CAST({} AS DATE)",
+                t("discharge_date"),
+                t("admission_date")
+            ),
+            "'impossible date: discharged before admitted'".into(),
+        ));
+    }
+    let mut field = String::from("CASE");
+    let mut problem = String::from("CASE");
+    let mut value = String::from("CASE");
+    for (f, cond, msg) in &checks {
+        let _ = write!(field, " WHEN {cond} THEN {}", sql_str(f));
+        let _ = write!(problem, " WHEN {cond} THEN {msg}");
+        let _ = write!(value, " WHEN {cond} THEN {}", t(f));
+    }
+    if spec.name == "persons" {
+        field.push_str(" WHEN dup_rank > 1 THEN 'nhs_number'");
+        problem.push_str(" WHEN dup_rank > 1 THEN 'duplicate person: this NHS number or person_id is on an earlier line'");
+        value.push_str(&format!(" WHEN dup_rank > 1 THEN {}", t("nhs_number")));
+    }
+    field.push_str(" END");
+    problem.push_str(" END");
+    value.push_str(" END");
+    // A person listed twice would be counted twice everywhere; the later row is rejected.
+    let dedup = if spec.name == "persons" {
+        "SELECT r0.*, row_number() OVER (PARTITION BY nhs_number_digits(NULLIF(TRIM(CAST(r0.nhs_number AS VARCHAR)), '')) ORDER BY r0.row_no) \
+           + row_number() OVER (PARTITION BY NULLIF(TRIM(CAST(r0.person_id AS VARCHAR)), '') ORDER BY r0.row_no) - 1 AS dup_rank FROM r0"
+            .to_owned()
+    } else {
+        "SELECT * FROM r0".to_owned()
+    };
+    let typed_cols: Vec<String> = spec.columns.iter().map(|c| c.name.to_owned()).collect();
+    format!(
+        "WITH r0 AS (SELECT row_number() OVER () AS row_no, * FROM {raw}), r AS ({dedup}), \
+         t AS (SELECT r.row_no, {typed}, {field} AS problem_field_0, {problem} AS problem_0, {value} AS problem_value_0 FROM r{joins}) \
+         SELECT row_no + {line_offset} AS line, {cols}, \
+           problem_field_0 AS problem_field, problem_0 AS problem, problem_value_0 AS problem_value FROM t",
+        typed = typed.join(", "),
+        dedup = dedup,
+        cols = typed_cols.join(", "),
+    )
+}

@@ -1,0 +1,578 @@
+//! The engine: one DataFusion session, the stages of a run, the outputs, and `explain`.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::dataframe::DataFrameWriteOptions;
+use datafusion::datasource::MemTable;
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+use crate::config::RunSettings;
+use crate::ingest::{IngestReport, TableSummary};
+use crate::{engine, ingest, places, udf, Codelists, PopulationError};
+
+/// The stages of a run, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Ingest,
+    Features,
+    Person,
+    Cohorts,
+    Places,
+    Outputs,
+}
+
+impl Stage {
+    /// Every stage in run order.
+    pub const ALL: [Stage; 6] = [
+        Stage::Ingest,
+        Stage::Features,
+        Stage::Person,
+        Stage::Cohorts,
+        Stage::Places,
+        Stage::Outputs,
+    ];
+
+    /// A short name for progress bars and reports.
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Stage::Ingest => "ingest and validate",
+            Stage::Features => "features and scores",
+            Stage::Person => "tiers and segments",
+            Stage::Cohorts => "cohorts and worklists",
+            Stage::Places => "place profiles",
+            Stage::Outputs => "write outputs",
+        }
+    }
+}
+
+/// How long a stage took and the process's peak memory when it ended.
+#[derive(Debug, Clone, Copy)]
+pub struct StageTiming {
+    pub stage: Stage,
+    pub wall: Duration,
+    /// Peak resident set size of the process so far (VmHWM), in KiB, where the platform reports it.
+    pub peak_rss_kib: Option<u64>,
+}
+
+/// What a run did.
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    pub tables: Vec<TableSummary>,
+    pub warnings: Vec<String>,
+    pub people: u64,
+    /// (cohort name, title, people on the worklist).
+    pub cohorts: Vec<(String, String, u64)>,
+    /// (segment, people), in rule order.
+    pub segments: Vec<(String, u64)>,
+    pub timings: Vec<StageTiming>,
+    pub outputs: Vec<PathBuf>,
+}
+
+impl fmt::Display for RunSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{:<24} {:>10} {:>10} {:>10}",
+            "table", "read", "accepted", "rejected"
+        )?;
+        for t in &self.tables {
+            writeln!(
+                f,
+                "{:<24} {:>10} {:>10} {:>10}",
+                t.table, t.read, t.accepted, t.rejected
+            )?;
+        }
+        writeln!(
+            f,
+            "\npeople in the population at the index date: {}",
+            self.people
+        )?;
+        for (segment, n) in &self.segments {
+            writeln!(f, "  segment {segment}: {n}")?;
+        }
+        for (_, title, n) in &self.cohorts {
+            writeln!(f, "  worklist {title}: {n}")?;
+        }
+        for w in &self.warnings {
+            writeln!(f, "warning: {w}")?;
+        }
+        for t in &self.timings {
+            let rss = t
+                .peak_rss_kib
+                .map_or_else(String::new, |k| format!(", peak RSS {} MiB", k / 1024));
+            writeln!(
+                f,
+                "stage {}: {:.2} s{rss}",
+                t.stage.label(),
+                t.wall.as_secs_f64()
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// The peak resident set size of this process in KiB (Linux `VmHWM`), or `None` elsewhere.
+#[must_use]
+pub fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// One person's features, scores, segment and cohorts, as name/value pairs for reading aloud.
+#[derive(Debug, Clone)]
+pub struct Explanation {
+    pub fields: Vec<(String, String)>,
+    /// (cohort title, criteria met).
+    pub cohorts: Vec<(String, String)>,
+}
+
+impl fmt::Display for Explanation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let width = self.fields.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+        for (k, v) in &self.fields {
+            writeln!(f, "{k:<width$}  {v}")?;
+        }
+        if self.cohorts.is_empty() {
+            writeln!(f, "\non no worklist")?;
+        }
+        for (title, met) in &self.cohorts {
+            writeln!(f, "\non worklist {title}: {met}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A DataFusion session set up for one run.
+pub struct Engine {
+    ctx: SessionContext,
+    settings: RunSettings,
+    codelists: Codelists,
+    warnings: Vec<String>,
+}
+
+impl fmt::Debug for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The session holds the data itself, which has no useful debug form.
+        f.debug_struct("Engine")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// A session with careweave's functions, the reference tables and the codelists registered.
+    ///
+    /// # Errors
+    /// Only if DataFusion refuses a table.
+    pub fn new(settings: RunSettings, codelists: Codelists) -> Result<Self, PopulationError> {
+        // One file scan per file keeps row order, which the diagnostics' line numbers rely on.
+        let config =
+            SessionConfig::new().set_bool("datafusion.optimizer.repartition_file_scans", false);
+        let ctx = SessionContext::new_with_config(config);
+        udf::register_all(&ctx);
+        engine::register_reference(&ctx)?;
+        let batch = codelists.to_batch()?;
+        ctx.register_table(
+            "codelists",
+            Arc::new(MemTable::try_new(batch.schema(), vec![vec![batch]])?),
+        )?;
+        let warnings = engine::referenced_codelists(&settings)
+            .into_iter()
+            .filter(|name| codelists.get(name).is_none())
+            .map(|name| format!("codelist {name} is not loaded: nothing can match it"))
+            .collect();
+        Ok(Self {
+            ctx,
+            settings,
+            codelists,
+            warnings,
+        })
+    }
+
+    /// The session, for queries over the named tables after a run (tests, the store loader).
+    #[must_use]
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    /// The settings of this engine.
+    #[must_use]
+    pub fn settings(&self) -> &RunSettings {
+        &self.settings
+    }
+
+    /// The codelists of this engine.
+    #[must_use]
+    pub fn codelists(&self) -> &Codelists {
+        &self.codelists
+    }
+
+    /// Runs the analysis stages over `input` without writing anything; `on_stage` is told when each
+    /// stage starts. Returns the ingest report and the timings.
+    ///
+    /// # Errors
+    /// See [`PopulationError`].
+    pub async fn analyse(
+        &self,
+        input: &Path,
+        on_stage: &mut dyn FnMut(Stage),
+    ) -> Result<(IngestReport, Vec<StageTiming>), PopulationError> {
+        let mut timings = Vec::new();
+        let timed = |stage: Stage, started: Instant, timings: &mut Vec<StageTiming>| {
+            timings.push(StageTiming {
+                stage,
+                wall: started.elapsed(),
+                peak_rss_kib: peak_rss_kib(),
+            });
+        };
+        on_stage(Stage::Ingest);
+        let t = Instant::now();
+        let report = ingest::ingest(
+            &self.ctx,
+            input,
+            self.settings
+                .config
+                .extract_date
+                .unwrap_or(self.settings.config.index_date),
+        )
+        .await?;
+        timed(Stage::Ingest, t, &mut timings);
+        on_stage(Stage::Features);
+        let t = Instant::now();
+        engine::build_features(&self.ctx, &self.settings).await?;
+        timed(Stage::Features, t, &mut timings);
+        on_stage(Stage::Person);
+        let t = Instant::now();
+        engine::build_person(&self.ctx, &self.settings).await?;
+        timed(Stage::Person, t, &mut timings);
+        on_stage(Stage::Cohorts);
+        let t = Instant::now();
+        engine::build_cohorts(&self.ctx, &self.settings).await?;
+        timed(Stage::Cohorts, t, &mut timings);
+        Ok((report, timings))
+    }
+
+    /// A full run: analysis, place profiles, and outputs in `out` (Parquet tables and the
+    /// diagnostics CSV).
+    ///
+    /// # Errors
+    /// See [`PopulationError`].
+    pub async fn run(
+        &self,
+        input: &Path,
+        out: &Path,
+        on_stage: &mut dyn FnMut(Stage),
+    ) -> Result<RunSummary, PopulationError> {
+        let (report, mut timings) = self.analyse(input, on_stage).await?;
+        on_stage(Stage::Places);
+        let t = Instant::now();
+        places::build_place_profiles(&self.ctx, &self.settings).await?;
+        timings.push(StageTiming {
+            stage: Stage::Places,
+            wall: t.elapsed(),
+            peak_rss_kib: peak_rss_kib(),
+        });
+        on_stage(Stage::Outputs);
+        let t = Instant::now();
+        std::fs::create_dir_all(out).map_err(|source| PopulationError::Io {
+            path: out.to_path_buf(),
+            source,
+        })?;
+        let mut outputs = Vec::new();
+        let mut tables = vec![
+            "person".to_owned(),
+            "worklist".to_owned(),
+            "place_profiles".to_owned(),
+        ];
+        tables.extend(
+            self.settings
+                .cohorts
+                .iter()
+                .map(|c| format!("cohort_{}", c.name)),
+        );
+        for table in &tables {
+            let path = out.join(format!("{table}.parquet"));
+            self.ctx
+                .table(table.as_str())
+                .await?
+                .write_parquet(
+                    &path.to_string_lossy(),
+                    DataFrameWriteOptions::new().with_single_file_output(true),
+                    None,
+                )
+                .await?;
+            outputs.push(path);
+        }
+        outputs.extend(
+            crate::report::write_reports(
+                &self.ctx,
+                out,
+                &self.settings.config.index_date.to_string(),
+            )
+            .await?,
+        );
+        let diag_path = out.join("diagnostics.csv");
+        write_diagnostics(&report.diagnostics, &diag_path)?;
+        outputs.push(diag_path);
+        timings.push(StageTiming {
+            stage: Stage::Outputs,
+            wall: t.elapsed(),
+            peak_rss_kib: peak_rss_kib(),
+        });
+        let people = self.count("SELECT count(*) FROM person").await?;
+        let mut cohorts = Vec::new();
+        for c in &self.settings.cohorts {
+            cohorts.push((
+                c.name.clone(),
+                c.title.clone(),
+                self.count(&format!("SELECT count(*) FROM cohort_{}", c.name))
+                    .await?,
+            ));
+        }
+        let mut segments = Vec::new();
+        let mut seen = Vec::new();
+        for r in &self.settings.segments {
+            if seen.contains(&r.segment) {
+                continue;
+            }
+            seen.push(r.segment.clone());
+            let n = self
+                .count(&format!(
+                    "SELECT count(*) FROM person WHERE segment = '{}'",
+                    r.segment.replace('\'', "''")
+                ))
+                .await?;
+            segments.push((r.segment.clone(), n));
+        }
+        let mut warnings = self.warnings.clone();
+        warnings.extend(report.warnings.iter().cloned());
+        Ok(RunSummary {
+            tables: report.tables,
+            warnings,
+            people,
+            cohorts,
+            segments,
+            timings,
+            outputs,
+        })
+    }
+
+    async fn count(&self, sql: &str) -> Result<u64, PopulationError> {
+        let batches = self.ctx.sql(sql).await?.collect().await?;
+        Ok(batches
+            .first()
+            .and_then(|b| {
+                b.column(0)
+                    .as_any()
+                    .downcast_ref::<datafusion::arrow::array::Int64Array>()
+                    .map(|a| a.value(0))
+            })
+            .and_then(|n| u64::try_from(n).ok())
+            .unwrap_or(0))
+    }
+
+    /// Every feature, score, segment rule and cohort criterion for one person, after
+    /// [`Engine::analyse`] has run.
+    ///
+    /// # Errors
+    /// [`PopulationError::NoSuchPerson`] when the person is not in the population.
+    pub async fn explain(
+        &self,
+        nhs_number: &careweave_domain::NhsNumber,
+    ) -> Result<Explanation, PopulationError> {
+        let digits = nhs_number.as_digits();
+        let batches = self
+            .ctx
+            .sql(&format!(
+                "SELECT * FROM person WHERE nhs_number = '{digits}'"
+            ))
+            .await?
+            .collect()
+            .await?;
+        let Some(batch) = batches.iter().find(|b| b.num_rows() > 0) else {
+            return Err(PopulationError::NoSuchPerson);
+        };
+        let mut fields = vec![(
+            "index_date".to_owned(),
+            self.settings.config.index_date.to_string(),
+        )];
+        fields.extend(row_values(batch, 0)?);
+        let mut cohorts = Vec::new();
+        for c in &self.settings.cohorts {
+            let rows = self
+                .ctx
+                .sql(&format!(
+                    "SELECT criteria_met FROM cohort_{} WHERE nhs_number = '{digits}'",
+                    c.name
+                ))
+                .await?
+                .collect()
+                .await?;
+            if let Some(b) = rows.iter().find(|b| b.num_rows() > 0) {
+                let met = row_values(b, 0)?
+                    .into_iter()
+                    .next()
+                    .map(|(_, v)| v)
+                    .unwrap_or_default();
+                let described: Vec<String> = met
+                    .split(", ")
+                    .filter_map(|name| c.criteria.iter().find(|k| k.name == name))
+                    .map(|k| format!("{} ({})", k.name, k.description))
+                    .collect();
+                cohorts.push((c.title.clone(), described.join("; ")));
+            }
+        }
+        if let Some((_, rule)) = fields.iter().find(|(k, _)| k == "segment_rule") {
+            if let Some(r) = self.settings.segments.iter().find(|r| &r.name == rule) {
+                fields.push(("segment_rule_condition".to_owned(), r.when.clone()));
+            }
+        }
+        Ok(Explanation { fields, cohorts })
+    }
+}
+
+/// One published cell of `place_profiles`, for loading into the operational store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileExport {
+    pub level: String,
+    pub place: String,
+    pub place_name: Option<String>,
+    pub dimension: String,
+    pub category: String,
+    /// People, emergency admissions, A&E attendances, GP appointments, bed days, cost (£).
+    pub values: [Option<i64>; 6],
+}
+
+/// One worklist row, for loading into the operational store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorklistExport {
+    pub cohort: String,
+    pub nhs_number: String,
+    pub practice: Option<String>,
+    pub segment: Option<String>,
+    pub criteria_met: String,
+}
+
+impl Engine {
+    /// The place profiles as rows, after [`Engine::run`].
+    ///
+    /// # Errors
+    /// A query failure (for example before a run).
+    pub async fn profile_rows(&self) -> Result<Vec<ProfileExport>, PopulationError> {
+        use datafusion::arrow::array::{Array, AsArray};
+        use datafusion::arrow::datatypes::Int64Type;
+        let batches = self
+            .ctx
+            .sql("SELECT level, place, place_name, dimension, category, people, emergency_admissions, ae_attendances, gp_appointments, bed_days, cost FROM place_profiles")
+            .await?
+            .collect()
+            .await?;
+        let mut out = Vec::new();
+        for b in &batches {
+            let cols = utf8_columns(b, 5)?;
+            let text = |i: usize| cols[i].as_string::<i32>();
+            for r in 0..b.num_rows() {
+                let opt = |i: usize| (!b.column(i).is_null(r)).then(|| text(i).value(r).to_owned());
+                let num = |i: usize| {
+                    let a = b.column(i).as_primitive::<Int64Type>();
+                    (!a.is_null(r)).then(|| a.value(r))
+                };
+                out.push(ProfileExport {
+                    level: text(0).value(r).to_owned(),
+                    place: text(1).value(r).to_owned(),
+                    place_name: opt(2),
+                    dimension: text(3).value(r).to_owned(),
+                    category: text(4).value(r).to_owned(),
+                    values: [num(5), num(6), num(7), num(8), num(9), num(10)],
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The worklists as rows, after [`Engine::analyse`].
+    ///
+    /// # Errors
+    /// A query failure (for example before a run).
+    pub async fn worklist_rows(&self) -> Result<Vec<WorklistExport>, PopulationError> {
+        use datafusion::arrow::array::{Array, AsArray};
+        let batches = self
+            .ctx
+            .sql("SELECT w.cohort, w.nhs_number, p.practice, p.segment, w.criteria_met FROM worklist w JOIN person p ON p.nhs_number = w.nhs_number")
+            .await?
+            .collect()
+            .await?;
+        let mut out = Vec::new();
+        for b in &batches {
+            let cols = utf8_columns(b, 5)?;
+            let text = |i: usize| cols[i].as_string::<i32>();
+            for r in 0..b.num_rows() {
+                let opt = |i: usize| (!b.column(i).is_null(r)).then(|| text(i).value(r).to_owned());
+                out.push(WorklistExport {
+                    cohort: text(0).value(r).to_owned(),
+                    nhs_number: text(1).value(r).to_owned(),
+                    practice: opt(2),
+                    segment: opt(3),
+                    criteria_met: text(4).value(r).to_owned(),
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The first `n` columns of `batch` as `Utf8` (DataFusion may hand back `Utf8View`).
+pub(crate) fn utf8_columns(
+    batch: &RecordBatch,
+    n: usize,
+) -> Result<Vec<datafusion::arrow::array::ArrayRef>, PopulationError> {
+    (0..n)
+        .map(|i| {
+            Ok(datafusion::arrow::compute::cast(
+                batch.column(i),
+                &datafusion::arrow::datatypes::DataType::Utf8,
+            )?)
+        })
+        .collect()
+}
+
+/// The values of one row as display strings, by column name.
+fn row_values(batch: &RecordBatch, row: usize) -> Result<Vec<(String, String)>, PopulationError> {
+    let options = FormatOptions::default().with_null("(none)");
+    let mut out = Vec::new();
+    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        let formatter = ArrayFormatter::try_new(column.as_ref(), &options)?;
+        out.push((field.name().clone(), formatter.value(row).to_string()));
+    }
+    Ok(out)
+}
+
+/// Writes the diagnostics as CSV: `file,line,field,problem,value`.
+fn write_diagnostics(batches: &[RecordBatch], path: &Path) -> Result<(), PopulationError> {
+    let file = std::fs::File::create(path).map_err(|source| PopulationError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut writer = datafusion::arrow::csv::WriterBuilder::new()
+        .with_header(true)
+        .build(file);
+    for b in batches {
+        writer.write(b)?;
+    }
+    if batches.is_empty() {
+        std::fs::write(path, "file,line,field,problem,value\n").map_err(|source| {
+            PopulationError::Io {
+                path: path.to_path_buf(),
+                source,
+            }
+        })?;
+    }
+    Ok(())
+}
