@@ -1,0 +1,44 @@
+//! The home page: what this user can do, by role.
+
+use askama::Template;
+use axum::extract::State;
+use axum::response::Response;
+use axum::Extension;
+use careweave_domain::access;
+
+use super::{html, Chrome};
+use crate::csrf::CsrfToken;
+use crate::error::AppError;
+use crate::session::CurrentUser;
+use crate::AppState;
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    chrome: Chrome,
+    caseload: Option<usize>,
+    aggregates: bool,
+    admin: bool,
+    referrer: bool,
+}
+
+/// `GET /`.
+pub async fn home(
+    State(state): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    user: CurrentUser,
+) -> Result<Response, AppError> {
+    let p = &user.principal;
+    let caseload = if access::has_caseload(p) {
+        Some(state.store.my_people(p).await?.len())
+    } else {
+        None
+    };
+    html(&HomePage {
+        chrome: Chrome::signed_in("Home", &csrf, &user, "/"),
+        caseload,
+        aggregates: access::can_read_aggregates(p),
+        admin: p.has_role(access::Role::Admin),
+        referrer: p.has_role(access::Role::Referrer),
+    })
+}

@@ -1,0 +1,152 @@
+//! The pages: each module owns a few routes and their templates.
+//!
+//! Every page renders inside `base.html`, which takes a [`Chrome`]: the title, the CSRF token for
+//! the sign-out form, the signed-in user's name and roles, and the navigation they are allowed.
+
+mod admin;
+mod casework;
+mod directory;
+mod home;
+mod people;
+mod population;
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use careweave_domain::access::{self, Principal};
+
+use crate::csrf::CsrfToken;
+use crate::error::AppError;
+use crate::session::CurrentUser;
+use crate::AppState;
+
+/// The page frame's data.
+#[derive(Debug, Clone)]
+pub struct Chrome {
+    pub title: String,
+    pub csrf: String,
+    pub user: Option<UserChrome>,
+    pub nav: Vec<NavItem>,
+}
+
+/// The signed-in user as the header shows them.
+#[derive(Debug, Clone)]
+pub struct UserChrome {
+    pub name: String,
+    pub roles: String,
+}
+
+/// One link in the header navigation.
+#[derive(Debug, Clone)]
+pub struct NavItem {
+    pub href: &'static str,
+    pub label: &'static str,
+    pub current: bool,
+}
+
+/// The modules of careweave and who may open each. A link appears only for users the page will
+/// serve, so nobody is offered a page that would refuse them.
+type Module = (&'static str, &'static str, fn(&Principal) -> bool);
+
+const MODULES: &[Module] = &[
+    ("/", "Home", |_| true),
+    ("/people", "My people", access::has_caseload),
+    ("/casework", "Casework", access::has_caseload),
+    ("/referrals/new", "Refer someone", |p| {
+        p.has_role(access::Role::Referrer)
+    }),
+    ("/directory", "Directory", directory::can_use_directory),
+    ("/population", "Population", access::can_read_aggregates),
+    (
+        "/population/worklists",
+        "Worklists",
+        careweave_store::population::can_read_worklists,
+    ),
+    (
+        "/directory/gaps",
+        "Service gaps",
+        access::can_read_aggregates,
+    ),
+    ("/admin/users", "Users", |p| p.has_role(access::Role::Admin)),
+    ("/admin/audit", "Audit log", access::can_read_audit),
+    ("/directory/import", "Directory data", |p| {
+        p.has_role(access::Role::Admin)
+    }),
+];
+
+impl Chrome {
+    /// The frame for pages seen before signing in (and error pages).
+    #[must_use]
+    pub fn anonymous(title: &str, csrf: &CsrfToken) -> Self {
+        Self {
+            title: title.to_owned(),
+            csrf: csrf.0.clone(),
+            user: None,
+            nav: Vec::new(),
+        }
+    }
+
+    /// The frame for a signed-in page; `section` is the navigation entry to mark as current.
+    #[must_use]
+    pub fn signed_in(title: &str, csrf: &CsrfToken, user: &CurrentUser, section: &str) -> Self {
+        let nav = MODULES
+            .iter()
+            .filter(|(_, _, allowed)| allowed(&user.principal))
+            .map(|&(href, label, _)| NavItem {
+                href,
+                label,
+                current: href == section,
+            })
+            .collect();
+        Self {
+            title: title.to_owned(),
+            csrf: csrf.0.clone(),
+            user: Some(UserChrome {
+                name: user.display_name.clone(),
+                roles: user.roles.join("; "),
+            }),
+            nav,
+        }
+    }
+}
+
+/// Renders a template into a response.
+pub fn html(page: &impl Template) -> Result<Response, AppError> {
+    Ok(Html(page.render()?).into_response())
+}
+
+/// Renders a form page that failed validation: the same page, with a 422 status.
+pub fn invalid(page: &impl Template) -> Result<Response, AppError> {
+    let mut response = html(page)?;
+    *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(response)
+}
+
+/// The page routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home::home))
+        .merge(people::routes())
+        .merge(population::routes())
+        .merge(admin::routes())
+        .merge(casework::routes())
+        .merge(directory::routes())
+}
+
+/// `GET /health`: whether the service and its database answer. No personal data, no sign-in.
+pub async fn health(State(state): State<AppState>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => Json(serde_json::json!({ "status": "ok", "database": "ok" })).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({ "status": "unavailable", "database": "unreachable" })),
+            )
+                .into_response()
+        }
+    }
+}

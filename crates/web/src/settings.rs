@@ -1,0 +1,35 @@
+//! Service settings. The binary layers them: built-in defaults, then a TOML file, then `CAREWEAVE_*`
+//! environment variables (see the README).
+
+use serde::{Deserialize, Serialize};
+
+/// What the web service needs to start.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// `sqlite://PATH` (embedded default) or `postgres://…`. Any other scheme is refused at start.
+    pub database_url: String,
+    /// The address to listen on. Loopback by default: put a TLS-terminating proxy in front for a
+    /// multi-user deployment.
+    pub host: String,
+    /// The port to listen on; 0 picks a free one (tests do this).
+    pub port: u16,
+    /// How long a session lasts after sign-in, in hours.
+    pub session_hours: i64,
+    /// Whether cookies carry the `Secure` attribute. Browsers accept secure cookies from
+    /// `http://localhost` and `http://127.0.0.1`, so this stays on unless served over plain HTTP
+    /// to another host, which a deployment should not do.
+    pub secure_cookies: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            database_url: "sqlite://data/careweave.db".to_owned(),
+            host: "127.0.0.1".to_owned(),
+            port: 8080,
+            session_hours: 8,
+            secure_cookies: true,
+        }
+    }
+}

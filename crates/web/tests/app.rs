@@ -1,0 +1,594 @@
+//! The web service end to end over HTTP: a real server on a free port with a fresh database for each
+//! test, on SQLite and on PostgreSQL.
+
+use careweave_domain::access::{Membership, Role};
+use careweave_domain::{NhsNumber, OrganisationId, OrganisationKind, PersonId, Sex};
+use careweave_store::accounts::NewUser;
+use careweave_store::people::{NewOrganisation, NewPerson};
+use careweave_store::testing::TestDatabase;
+use careweave_store::{Backend, Store};
+use careweave_web::{Application, Settings};
+use chrono::NaiveDate;
+use reqwest::StatusCode;
+use secrecy::SecretString;
+
+const PASSWORD: &str = "a long demo passphrase";
+
+/// A running app with a known neighbourhood: one practice, one charity, one person cared for by
+/// `worker@test` (charity), and one account per role.
+struct TestApp {
+    base: String,
+    store: Store,
+    person: PersonId,
+    practice: OrganisationId,
+    _db: TestDatabase,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl TestApp {
+    async fn spawn(backend: Backend) -> Self {
+        let db = TestDatabase::new(backend).await;
+        let store = db.store.clone();
+        let practice = org(
+            &store,
+            "Riverside Surgery",
+            OrganisationKind::GpPractice,
+            Some("Y00001"),
+        )
+        .await;
+        let charity = org(
+            &store,
+            "Riverside Community Trust",
+            OrganisationKind::Vcse,
+            None,
+        )
+        .await;
+        let icb = org(&store, "Example ICB", OrganisationKind::Icb, Some("QXX")).await;
+        for (name, role, at) in [
+            ("worker", Role::Worker, charity),
+            ("colleague", Role::Worker, charity),
+            ("supervisor", Role::Supervisor, charity),
+            ("referrer", Role::Referrer, practice),
+            ("analyst", Role::Analyst, icb),
+            ("commissioner", Role::Commissioner, icb),
+            ("admin", Role::Admin, charity),
+        ] {
+            store
+                .create_user(NewUser {
+                    username: format!("{name}@test"),
+                    display_name: format!("Test {name}"),
+                    password: SecretString::from(PASSWORD.to_owned()),
+                    memberships: vec![Membership {
+                        organisation: at,
+                        role,
+                    }],
+                })
+                .await
+                .unwrap();
+        }
+        let person = store
+            .register_person(
+                None,
+                &NewPerson {
+                    nhs_number: "9434765919".parse::<NhsNumber>().unwrap(),
+                    given_name: "Ada".into(),
+                    family_name: "Example".into(),
+                    date_of_birth: NaiveDate::from_ymd_opt(1950, 5, 17).unwrap(),
+                    sex: Sex::Female,
+                    postcode: None,
+                    lsoa: None,
+                    imd_decile: None,
+                    registered_practice: practice,
+                    household: None,
+                    date_of_death: None,
+                },
+                "test",
+            )
+            .await
+            .unwrap();
+        let worker = store
+            .verify_password("worker@test", &SecretString::from(PASSWORD.to_owned()))
+            .await
+            .unwrap()
+            .unwrap();
+        store
+            .add_to_care_team(
+                None,
+                person,
+                worker,
+                charity,
+                NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+            )
+            .await
+            .unwrap();
+
+        let settings = Settings {
+            database_url: db.url.redacted(),
+            host: "127.0.0.1".into(),
+            port: 0,
+            session_hours: 8,
+            // reqwest's cookie store will not send Secure cookies over plain HTTP.
+            secure_cookies: false,
+        };
+        let app = Application::build_with_store(settings, store.clone())
+            .await
+            .unwrap();
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(app.run_until(async {
+            let _ = stopped.await;
+        }));
+        Self {
+            base,
+            store,
+            person,
+            practice,
+            _db: db,
+            _stop: stop,
+        }
+    }
+
+    fn client() -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    async fn get(&self, client: &reqwest::Client, path: &str) -> (StatusCode, String) {
+        let r = client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.text().await.unwrap())
+    }
+
+    /// The CSRF token the server gave this client, read from a page's hidden field.
+    async fn csrf(&self, client: &reqwest::Client, path: &str) -> String {
+        let (_, body) = self.get(client, path).await;
+        let marker = "name=\"csrf_token\" value=\"";
+        let start = body.find(marker).expect("page has a CSRF field") + marker.len();
+        body[start..start + body[start..].find('"').unwrap()].to_owned()
+    }
+
+    async fn post(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        client
+            .post(format!("{}{path}", self.base))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn sign_in(&self, name: &str) -> reqwest::Client {
+        let client = Self::client();
+        let token = self.csrf(&client, "/sign-in").await;
+        let username = format!("{name}@test");
+        let r = self
+            .post(
+                &client,
+                "/sign-in",
+                &[
+                    ("csrf_token", &token),
+                    ("username", &username),
+                    ("password", PASSWORD),
+                    ("next", "/"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "sign in as {name}");
+        client
+    }
+}
+
+async fn org(
+    store: &Store,
+    name: &str,
+    kind: OrganisationKind,
+    ods: Option<&str>,
+) -> OrganisationId {
+    store
+        .insert_organisation(&NewOrganisation {
+            name: name.into(),
+            kind,
+            ods_code: ods.map(|c| c.parse().unwrap()),
+            place: None,
+        })
+        .await
+        .unwrap()
+}
+
+macro_rules! on_both_backends {
+    ($name:ident, |$app:ident| $body:block) => {
+        mod $name {
+            use super::*;
+
+            async fn run($app: TestApp) $body
+
+            #[tokio::test]
+            async fn sqlite() {
+                run(TestApp::spawn(Backend::Sqlite).await).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                run(TestApp::spawn(Backend::Postgres).await).await;
+            }
+        }
+    };
+}
+
+on_both_backends!(health_reports_the_database, |app| {
+    let (status, body) = app.get(&TestApp::client(), "/health").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("\"database\":\"ok\""), "{body}");
+});
+
+on_both_backends!(signed_out_visitors_are_sent_to_sign_in, |app| {
+    let r = TestApp::client()
+        .get(format!("{}/people/1", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/sign-in?next=%2Fpeople%2F1");
+});
+
+on_both_backends!(wrong_passwords_and_unknown_users_look_the_same, |app| {
+    let client = TestApp::client();
+    let token = app.csrf(&client, "/sign-in").await;
+    let mut bodies = Vec::new();
+    for (user, password) in [
+        ("worker@test", "not the password"),
+        ("nobody@test", PASSWORD),
+    ] {
+        let r = app
+            .post(
+                &client,
+                "/sign-in",
+                &[
+                    ("csrf_token", &token),
+                    ("username", user),
+                    ("password", password),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let body = r.text().await.unwrap();
+        assert!(
+            body.contains("Enter a correct username and password"),
+            "{body}"
+        );
+        assert!(
+            body.contains(&format!("value=\"{user}\"")),
+            "the username is kept"
+        );
+        bodies.push(body.replace(user, "USER"));
+    }
+    assert_eq!(
+        bodies[0], bodies[1],
+        "the two failures must be indistinguishable"
+    );
+});
+
+on_both_backends!(forms_without_a_csrf_token_are_refused, |app| {
+    let client = TestApp::client();
+    let _ = app.csrf(&client, "/sign-in").await;
+    let r = app
+        .post(
+            &client,
+            "/sign-in",
+            &[("username", "worker@test"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = app
+        .post(
+            &client,
+            "/sign-in",
+            &[
+                ("csrf_token", "forged-token-forged-token-forged-tok"),
+                ("username", "worker@test"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // A signed-in user's forms are protected in the same way.
+    let worker = app.sign_in("worker").await;
+    let r = app.post(&worker, "/sign-out", &[]).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+});
+
+on_both_backends!(every_role_gets_its_pages_and_only_those, |app| {
+    // (user, pages that must load, pages that must be refused)
+    let cases: &[(&str, &[&str], &[&str])] = &[
+        (
+            "worker",
+            &["/", "/people", "/people/new"],
+            &["/population", "/admin/users", "/admin/audit"],
+        ),
+        (
+            "supervisor",
+            &["/", "/people", "/population"],
+            &["/admin/users"],
+        ),
+        (
+            "referrer",
+            &["/"],
+            &["/people", "/population", "/admin/users"],
+        ),
+        (
+            "analyst",
+            &["/", "/population"],
+            &["/people", "/admin/audit"],
+        ),
+        (
+            "commissioner",
+            &["/", "/population"],
+            &["/people", "/admin/users"],
+        ),
+        (
+            "admin",
+            &["/", "/admin/users", "/admin/users/new", "/admin/audit"],
+            &["/people", "/population"],
+        ),
+    ];
+    for (user, allowed, refused) in cases {
+        let client = app.sign_in(user).await;
+        for path in *allowed {
+            let (status, body) = app.get(&client, path).await;
+            assert_eq!(status, StatusCode::OK, "{user} {path}");
+            assert!(
+                body.contains(&format!("Test {user}")),
+                "{user} sees their name on {path}"
+            );
+        }
+        for path in *refused {
+            let (status, _) = app.get(&client, path).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{user} {path}");
+        }
+    }
+});
+
+on_both_backends!(person_records_are_need_to_know_and_audited, |app| {
+    let path = format!("/people/{}", app.person);
+    let worker = app.sign_in("worker").await;
+    let (status, body) = app.get(&worker, &path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("943 476 5919"));
+    // The supervisor of the worker's employer may open it; a colleague and the admin may not.
+    assert_eq!(
+        app.get(&app.sign_in("supervisor").await, &path).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get(&app.sign_in("colleague").await, &path).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.get(&app.sign_in("admin").await, &path).await.0,
+        StatusCode::FORBIDDEN
+    );
+
+    // The admin can see who looked, and why, without seeing the record itself.
+    let admin = app.sign_in("admin").await;
+    let (status, body) = app
+        .get(&admin, &format!("/admin/audit?person={}", app.person))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.contains("worker@test") && body.contains("care_team_member"),
+        "{body}"
+    );
+    assert!(body.contains("supervisor@test") && body.contains("supervises_care_team"));
+    assert!(body.contains("colleague@test") && body.contains("denied"));
+    assert!(
+        !body.contains("943 476 5919"),
+        "the audit page must not show the record"
+    );
+});
+
+on_both_backends!(adding_a_person_keeps_what_was_typed_on_error, |app| {
+    let worker = app.sign_in("worker").await;
+    let token = app.csrf(&worker, "/people/new").await;
+    let practice = app.practice.to_string();
+    let bad = [
+        ("csrf_token", token.as_str()),
+        ("nhs_number", "943 476 5918"),
+        ("given_name", "Grace"),
+        ("family_name", "Hopper"),
+        ("dob-day", "30"),
+        ("dob-month", "2"),
+        ("dob-year", "1960"),
+        ("sex", "female"),
+        ("postcode", "not a postcode"),
+        ("practice", practice.as_str()),
+    ];
+    let r = app.post(&worker, "/people/new", &bad).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("There is a problem"));
+    assert!(
+        body.contains("check digit does not match"),
+        "NHS number error named"
+    );
+    assert!(body.contains("Date of birth must be a real date"));
+    assert!(body.contains("Postcode must be a full UK postcode"));
+    for kept in [
+        "943 476 5918",
+        "Grace",
+        "Hopper",
+        "value=\"30\"",
+        "not a postcode",
+    ] {
+        assert!(body.contains(kept), "{kept} was lost");
+    }
+
+    let mut good = bad;
+    good[1] = ("nhs_number", "999 000 0050");
+    good[4] = ("dob-day", "28");
+    good[8] = ("postcode", "ls1 4ap");
+    let r = app.post(&worker, "/people/new", &good).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    let (status, body) = app.get(&worker, &location).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("HOPPER, Grace") && body.contains("LS1 4AP"));
+    // The new person is on the worker's list and nobody else's.
+    assert!(app
+        .get(&worker, "/people")
+        .await
+        .1
+        .contains("HOPPER, Grace"));
+    assert!(!app
+        .get(&app.sign_in("colleague").await, "/people")
+        .await
+        .1
+        .contains("HOPPER"));
+});
+
+on_both_backends!(admins_add_users_with_validation, |app| {
+    let admin = app.sign_in("admin").await;
+    let token = app.csrf(&admin, "/admin/users/new").await;
+    let orgs = app.store.organisations().await.unwrap();
+    let charity = orgs
+        .iter()
+        .find(|o| o.kind == OrganisationKind::Vcse)
+        .unwrap()
+        .id
+        .to_string();
+    let practice = app.practice.to_string();
+    // An organisation the admin does not administer is refused, and the password is not echoed.
+    let r = app
+        .post(
+            &admin,
+            "/admin/users/new",
+            &[
+                ("csrf_token", &token),
+                ("username", "new@test"),
+                ("display_name", "New Person"),
+                ("password", "a long enough password"),
+                ("organisation", &practice),
+                ("role", "worker"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("Select an organisation you administer"));
+    assert!(!body.contains("a long enough password"));
+    let r = app
+        .post(
+            &admin,
+            "/admin/users/new",
+            &[
+                ("csrf_token", &token),
+                ("username", "new@test"),
+                ("display_name", "New Person"),
+                ("password", "a long enough password"),
+                ("organisation", &charity),
+                ("role", "worker"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(app.get(&admin, "/admin/users").await.1.contains("new@test"));
+});
+
+on_both_backends!(population_counts_are_suppressed, |app| {
+    let analyst = app.sign_in("analyst").await;
+    let (status, body) = app.get(&analyst, "/population").await;
+    assert_eq!(status, StatusCode::OK);
+    // One registered person: the true count must not appear.
+    assert!(body.contains("7 or fewer"));
+    assert!(!body.contains(">1<"), "{body}");
+});
+
+on_both_backends!(sign_out_ends_the_session, |app| {
+    let worker = app.sign_in("worker").await;
+    let token = app.csrf(&worker, "/").await;
+    let r = app
+        .post(&worker, "/sign-out", &[("csrf_token", &token)])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.get(&worker, "/people").await.0, StatusCode::SEE_OTHER);
+});
+
+#[tokio::test]
+async fn unknown_pages_get_the_not_found_page() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let (status, body) = app.get(&TestApp::client(), "/no/such/page").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body.contains("Page not found"));
+}
+
+#[tokio::test]
+async fn cookies_are_http_only_and_secure_when_configured() {
+    let db = TestDatabase::new(Backend::Sqlite).await;
+    let settings = Settings {
+        database_url: db.url.redacted(),
+        port: 0,
+        ..Settings::default()
+    };
+    let app = Application::build_with_store(settings, db.store.clone())
+        .await
+        .unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    let r = TestApp::client()
+        .get(format!("{base}/sign-in"))
+        .send()
+        .await
+        .unwrap();
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("careweave_csrf="), "{cookie}");
+    for attribute in ["HttpOnly", "SameSite=Strict", "Secure", "Path=/"] {
+        assert!(cookie.contains(attribute), "{cookie} lacks {attribute}");
+    }
+    assert!(r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("script-src 'self'"));
+}
+
+#[tokio::test]
+async fn an_unknown_database_scheme_is_refused_at_start() {
+    let settings = Settings {
+        database_url: "mysql://localhost/careweave".into(),
+        port: 0,
+        ..Settings::default()
+    };
+    let err = Application::build(settings).await.unwrap_err();
+    assert!(
+        format!("{err:#}").contains("unsupported database URL scheme"),
+        "{err:#}"
+    );
+}
+
+#[tokio::test]
+async fn a_broken_database_gives_503_health_and_the_error_page() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let worker = app.sign_in("worker").await;
+    // Break the database on purpose: every query now fails.
+    app.store.close().await;
+    let (status, body) = app.get(&TestApp::client(), "/health").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(body.contains("unreachable"), "{body}");
+    let (status, body) = app.get(&worker, "/people").await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(
+        body.contains("Sorry, there is a problem with the service"),
+        "{body}"
+    );
+}

@@ -1,0 +1,583 @@
+//! Casework over HTTP, on SQLite and PostgreSQL: a referral from a GP, triage, the case page and its
+//! access rules and audit, validation that keeps what was typed, refusal of a stale plan save, the
+//! public self-referral form, and the message back to the GP.
+
+use careweave_domain::access::{Membership, Role};
+use careweave_domain::casework::{EligibilityRule, ReviewInterval, ServiceKind};
+use careweave_domain::{NhsNumber, OrganisationId, OrganisationKind, Sex};
+use careweave_store::accounts::NewUser;
+use careweave_store::audit::AuditFilter;
+use careweave_store::casework::CaseworkSettings;
+use careweave_store::people::{NewOrganisation, NewPerson};
+use careweave_store::testing::TestDatabase;
+use careweave_store::{Backend, Store};
+use careweave_web::{Application, Settings};
+use chrono::NaiveDate;
+use reqwest::StatusCode;
+use secrecy::SecretString;
+
+const PASSWORD: &str = "a long demo passphrase";
+
+/// A running app with a practice, the PCN (Focused Care) and a charity (social prescribing), a
+/// registered person, and accounts: `gp` (referrer), `caseworker` (PCN), `linkworker` (charity),
+/// `admin`.
+struct TestApp {
+    base: String,
+    store: Store,
+    practice: OrganisationId,
+    focused: i64,
+    social: i64,
+    _db: TestDatabase,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl TestApp {
+    async fn spawn(backend: Backend) -> Self {
+        let db = TestDatabase::new(backend).await;
+        let store = db.store.clone();
+        let org = |name: &str, kind| NewOrganisation {
+            name: name.into(),
+            kind,
+            ods_code: None,
+            place: None,
+        };
+        let practice = store
+            .insert_organisation(&org("Riverside Surgery", OrganisationKind::GpPractice))
+            .await
+            .unwrap();
+        let pcn = store
+            .insert_organisation(&org("Riverside PCN", OrganisationKind::Pcn))
+            .await
+            .unwrap();
+        let charity = store
+            .insert_organisation(&org("Riverside Community Trust", OrganisationKind::Vcse))
+            .await
+            .unwrap();
+        for (name, role, at) in [
+            ("gp", Role::Referrer, practice),
+            ("caseworker", Role::Worker, pcn),
+            ("linkworker", Role::Worker, charity),
+            ("admin", Role::Admin, pcn),
+        ] {
+            store
+                .create_user(NewUser {
+                    username: format!("{name}@test"),
+                    display_name: format!("Test {name}"),
+                    password: SecretString::from(PASSWORD.to_owned()),
+                    memberships: vec![Membership {
+                        organisation: at,
+                        role,
+                    }],
+                })
+                .await
+                .unwrap();
+        }
+        let service = |name: &'static str, provider, kind, rule| {
+            let store = store.clone();
+            async move {
+                let id = store
+                    .insert_service(name, provider, None, name)
+                    .await
+                    .unwrap();
+                store
+                    .add_casework_settings(
+                        id,
+                        &CaseworkSettings {
+                            kind,
+                            rule,
+                            review_interval: ReviewInterval::days(92).unwrap(),
+                            worker_cap: Some(20),
+                            practice_cap: Some(20),
+                            partners: vec![],
+                        },
+                    )
+                    .await
+                    .unwrap();
+                id.get()
+            }
+        };
+        let focused = service(
+            "Focused Care",
+            pcn,
+            ServiceKind::FocusedCare,
+            EligibilityRule::NeedsInDomains(2),
+        )
+        .await;
+        let social = service(
+            "Social prescribing",
+            charity,
+            ServiceKind::SocialPrescribing,
+            EligibilityRule::Open,
+        )
+        .await;
+        store
+            .register_person(
+                None,
+                &NewPerson {
+                    nhs_number: "9434765919".parse::<NhsNumber>().unwrap(),
+                    given_name: "Ada".into(),
+                    family_name: "Example".into(),
+                    date_of_birth: NaiveDate::from_ymd_opt(1950, 5, 17).unwrap(),
+                    sex: Sex::Female,
+                    postcode: None,
+                    lsoa: None,
+                    imd_decile: None,
+                    registered_practice: practice,
+                    household: None,
+                    date_of_death: None,
+                },
+                "test",
+            )
+            .await
+            .unwrap();
+        let settings = Settings {
+            database_url: db.url.redacted(),
+            host: "127.0.0.1".into(),
+            port: 0,
+            session_hours: 8,
+            secure_cookies: false,
+        };
+        let app = Application::build_with_store(settings, store.clone())
+            .await
+            .unwrap();
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(app.run_until(async {
+            let _ = stopped.await;
+        }));
+        Self {
+            base,
+            store,
+            practice,
+            focused,
+            social,
+            _db: db,
+            _stop: stop,
+        }
+    }
+
+    fn client() -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    async fn get(&self, client: &reqwest::Client, path: &str) -> (StatusCode, String) {
+        let r = client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.text().await.unwrap())
+    }
+
+    async fn csrf(&self, client: &reqwest::Client, path: &str) -> String {
+        let (_, body) = self.get(client, path).await;
+        let marker = "name=\"csrf_token\" value=\"";
+        let start = body.find(marker).expect("page has a CSRF field") + marker.len();
+        body[start..start + body[start..].find('"').unwrap()].to_owned()
+    }
+
+    /// Posts a form with the client's CSRF token; returns status, Location and body.
+    async fn post(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> (StatusCode, String, String) {
+        let token = self.csrf(client, "/refer").await;
+        let mut fields: Vec<(&str, &str)> = vec![("csrf_token", &token)];
+        fields.extend_from_slice(form);
+        let r = client
+            .post(format!("{}{path}", self.base))
+            .form(&fields)
+            .send()
+            .await
+            .unwrap();
+        let location = r
+            .headers()
+            .get("location")
+            .map(|l| l.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        (r.status(), location, r.text().await.unwrap())
+    }
+
+    async fn sign_in(&self, name: &str) -> reqwest::Client {
+        let client = Self::client();
+        let token = self.csrf(&client, "/sign-in").await;
+        let username = format!("{name}@test");
+        let r = client
+            .post(format!("{}/sign-in", self.base))
+            .form(&[
+                ("csrf_token", token.as_str()),
+                ("username", &username),
+                ("password", PASSWORD),
+                ("next", "/"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "sign in as {name}");
+        client
+    }
+
+    /// A GP refers Ada to `service`; returns the referral's path.
+    async fn refer(&self, service: i64, share: &str, domains: &[&str]) -> String {
+        let gp = self.sign_in("gp").await;
+        let service = service.to_string();
+        let practice = self.practice.get().to_string();
+        let mut form = vec![
+            ("service", service.as_str()),
+            ("nhs_number", "943 476 5919"),
+            ("given_name", "Ada"),
+            ("family_name", "Example"),
+            ("dob-day", "17"),
+            ("dob-month", "5"),
+            ("dob-year", "1950"),
+            ("practice", practice.as_str()),
+            ("contact", "07700 900000"),
+            ("source", "gp"),
+            ("reason", "Lonely since bereavement"),
+            ("needs", "Debt and a damp flat"),
+            ("urgency", "soon"),
+            ("consent", "yes"),
+            ("share_detail", share),
+        ];
+        for d in domains {
+            form.push(("need_domains", d));
+        }
+        let (status, location, body) = self.post(&gp, "/referrals/new", &form).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+        location.trim_end_matches("?sent=1").to_owned()
+    }
+
+    /// Triages a referral as `worker`, accepting with them as lead; returns the case's path.
+    async fn accept(&self, worker: &reqwest::Client, referral: &str, lead: &str) -> String {
+        let (status, location, body) = self
+            .post(
+                worker,
+                &format!("{referral}/triage"),
+                &[
+                    ("outcome", "accept"),
+                    ("reason", "Fits the service"),
+                    ("lead", lead),
+                    ("intensity", "high"),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+        location
+    }
+
+    async fn user_id(&self, name: &str) -> String {
+        self.store
+            .verify_password(
+                &format!("{name}@test"),
+                &SecretString::from(PASSWORD.to_owned()),
+            )
+            .await
+            .unwrap()
+            .unwrap()
+            .get()
+            .to_string()
+    }
+}
+
+macro_rules! on_both_backends {
+    ($name:ident, |$app:ident| $body:block) => {
+        mod $name {
+            use super::*;
+
+            async fn run($app: TestApp) $body
+
+            #[tokio::test]
+            async fn sqlite() {
+                run(TestApp::spawn(Backend::Sqlite).await).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                run(TestApp::spawn(Backend::Postgres).await).await;
+            }
+        }
+    };
+}
+
+on_both_backends!(
+    a_bad_nhs_number_is_refused_and_what_was_typed_is_kept,
+    |app| {
+        let gp = app.sign_in("gp").await;
+        let service = app.focused.to_string();
+        let (status, _, body) = app
+            .post(
+                &gp,
+                "/referrals/new",
+                &[
+                    ("service", &service),
+                    ("nhs_number", "943 476 5918"),
+                    ("given_name", "Grace"),
+                    ("reason", "Needs help with money"),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(body.contains("nhsuk-error-summary"), "{body}");
+        assert!(body.contains("check digit"), "{body}");
+        assert!(body.contains("Confirm that the person agreed to be referred"));
+        assert!(body.contains("value=\"Grace\""), "typed values are kept");
+        assert!(body.contains("Needs help with money"));
+    }
+);
+
+on_both_backends!(
+    only_the_team_a_referral_waits_with_opens_it_and_every_open_is_audited,
+    |app| {
+        let referral = app
+            .refer(app.focused, "yes", &["housing", "finances"])
+            .await;
+        let linkworker = app.sign_in("linkworker").await;
+        let (status, _) = app.get(&linkworker, &referral).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "another employer's worker");
+        let caseworker = app.sign_in("caseworker").await;
+        let (status, body) = app.get(&caseworker, "/waiting-list").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.contains("EXAMPLE, Ada"), "{body}");
+        let lead = app.user_id("caseworker").await;
+        let case = app.accept(&caseworker, &referral, &lead).await;
+        let (status, body) = app.get(&caseworker, &case).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.contains("lead worker since"), "{body}");
+        let (status, _) = app.get(&linkworker, &case).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        // The referring GP follows the case but may not change it.
+        let gp = app.sign_in("gp").await;
+        let (status, body) = app.get(&gp, &case).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(!body.contains("Record a contact"));
+        let (status, _, _) = app
+            .post(
+                &gp,
+                &format!("{case}/carers"),
+                &[
+                    ("carer_name", "Bob"),
+                    ("relationship", "son"),
+                    ("involve", "yes"),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        // The admin reads who looked, and why; the admin cannot open the case.
+        let admin = app.sign_in("admin").await;
+        let (status, _) = app.get(&admin, &case).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let entries = app
+            .store
+            .audit_entries(&AuditFilter {
+                entity: Some("person".into()),
+                entity_id: None,
+                limit: 500,
+            })
+            .await
+            .unwrap();
+        assert!(entries
+            .iter()
+            .any(|e| e.action == "read" && e.reason.starts_with("casework case")));
+        assert!(entries.iter().filter(|e| e.action == "denied").count() >= 3);
+    }
+);
+
+on_both_backends!(
+    contacts_and_discharge_are_validated_and_a_stale_plan_is_refused,
+    |app| {
+        let referral = app.refer(app.social, "yes", &[]).await;
+        let worker = app.sign_in("linkworker").await;
+        let lead = app.user_id("linkworker").await;
+        let case = app.accept(&worker, &referral, &lead).await;
+        // A contact in the future is refused, with what was typed kept.
+        let (status, _, body) = app
+            .post(
+                &worker,
+                &format!("{case}/contacts"),
+                &[
+                    ("contact_type", "home_visit"),
+                    ("contact-day", "1"),
+                    ("contact-month", "1"),
+                    ("contact-year", "2099"),
+                    ("minutes", "40"),
+                    ("note", "Talked about the lunch club"),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(body.contains("Contact date must be in the past"), "{body}");
+        assert!(body.contains("Talked about the lunch club"));
+        // A discharge without a reason is refused.
+        let (status, _, body) = app
+            .post(
+                &worker,
+                &format!("{case}/discharge"),
+                &[("destination", "community_group")],
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(body.contains("Select the reason for discharge"), "{body}");
+        // Two workers open the plan at version 0; the second save is refused, never silently applied.
+        let save = |text: &'static str| {
+            let app = &app;
+            let worker = &worker;
+            let case = case.clone();
+            async move {
+                app.post(
+                    worker,
+                    &format!("{case}/plan"),
+                    &[
+                        ("version", "0"),
+                        ("what_matters", text),
+                        ("priorities", "Company\nWarm home"),
+                    ],
+                )
+                .await
+            }
+        };
+        let (first, _, _) = save("Seeing my grandchildren").await;
+        assert_eq!(first, StatusCode::SEE_OTHER);
+        let (second, _, body) = save("Something else").await;
+        assert_eq!(second, StatusCode::CONFLICT);
+        assert!(body.contains("Someone else changed this plan"), "{body}");
+        let (_, page) = app.get(&worker, &case).await;
+        assert!(page.contains("Seeing my grandchildren"));
+        // The JSON API refuses the same stale save with 409.
+        let token = app.csrf(&worker, "/refer").await;
+        let id = case.trim_start_matches("/cases/");
+        let r = worker
+            .post(format!("{}/api/v1/cases/{id}/plan", app.base))
+            .header("x-csrf-token", token)
+            .json(&serde_json::json!({ "version": 0, "what_matters": "Again" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CONFLICT);
+    }
+);
+
+on_both_backends!(the_gp_message_carries_codes_and_respects_consent, |app| {
+    let today = chrono::Utc::now().date_naive().to_string();
+    for (share, detail_shown) in [("yes", true), ("no", false)] {
+        let referral = app.refer(app.social, share, &[]).await;
+        let worker = app.sign_in("linkworker").await;
+        let lead = app.user_id("linkworker").await;
+        let case = app.accept(&worker, &referral, &lead).await;
+        let (status, _, body) = app
+            .post(
+                &worker,
+                &format!("{case}/contacts"),
+                &[
+                    ("contact_type", "phone"),
+                    ("contact", &today),
+                    ("minutes", "20"),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+        let (status, _, body) = app
+            .post(
+                &worker,
+                &format!("{case}/discharge"),
+                &[
+                    ("discharge_reason", "declined"),
+                    ("destination", "none"),
+                    ("gp_agreement", "agreed"),
+                    ("discharged", &today),
+                    ("outcomes", "Chose to stop after one call"),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+        let (status, html) = app.get(&worker, &format!("{case}/gp-message")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("871731000000106"), "{html}");
+        assert!(html.contains("871711000000103"));
+        assert!(html.contains("943 476 5919"));
+        assert_eq!(html.contains("Lonely since bereavement"), detail_shown);
+        assert_eq!(html.contains("Chose to stop after one call"), detail_shown);
+        // The referrer can read the outcome, as structured data.
+        let gp = app.sign_in("gp").await;
+        let id = case.trim_start_matches("/cases/");
+        let json: serde_json::Value = gp
+            .get(format!("{}/api/v1/cases/{id}/gp-message", app.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(json["coded_entries"][0]["code"], "871731000000106");
+        assert_eq!(json["support_offered"]["total_contacts"], 1);
+        assert_eq!(json["consent"]["share_detail_with_gp"], detail_shown);
+        assert_eq!(
+            json["referral_details"]["reason_for_referral"].is_null(),
+            !detail_shown
+        );
+        assert_eq!(json["discharge"]["reason"], "Person chose to stop");
+    }
+});
+
+on_both_backends!(anyone_can_ask_for_support_without_an_account, |app| {
+    let visitor = TestApp::client();
+    let (status, body) = app.get(&visitor, "/refer").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("Ask for support"));
+    let service = app.social.to_string();
+    let (status, _, body) = app
+        .post(
+            &visitor,
+            "/refer",
+            &[
+                ("service", &service),
+                ("given_name", "Ada"),
+                ("family_name", "Example"),
+                ("dob-day", "17"),
+                ("dob-month", "5"),
+                ("dob-year", "1950"),
+                ("contact", "07700 900000"),
+                ("reason", "I would like to meet people"),
+                ("consent", "yes"),
+                ("share_detail", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("Your request has been sent"));
+    // The charity's link worker sees it unmatched and merges it with the registered person.
+    let worker = app.sign_in("linkworker").await;
+    let (_, list) = app.get(&worker, "/waiting-list").await;
+    assert!(list.contains("Not matched"), "{list}");
+    let href_start = list.find("href=\"/referrals/").unwrap() + 6;
+    let referral = &list[href_start..href_start + list[href_start..].find('"').unwrap()];
+    let (_, page) = app.get(&worker, referral).await;
+    assert!(page.contains("same name and date of birth"), "{page}");
+    let value_start = page
+        .find("name=\"person\" type=\"radio\" value=\"")
+        .unwrap()
+        + 34;
+    let person = &page[value_start..value_start + page[value_start..].find('"').unwrap()];
+    let (status, _, _) = app
+        .post(&worker, &format!("{referral}/link"), &[("person", person)])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, page) = app.get(&worker, referral).await;
+    assert!(
+        page.contains("Eligibility advice"),
+        "triage is offered once linked"
+    );
+    // Without the CSRF token the public form is refused like any other.
+    let r = TestApp::client()
+        .post(format!("{}/refer", app.base))
+        .form(&[("service", service.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+});

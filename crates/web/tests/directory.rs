@@ -1,0 +1,747 @@
+//! The community services directory over HTTP, on SQLite and PostgreSQL: the ORUK API answers its
+//! filters as the directory crate's index does, every path in the OpenAPI document answers, and a
+//! worker's search → signpost / refer → the provider accepts works through the real pages.
+
+use careweave_directory::search::{Index, Query};
+use careweave_directory::{demo, Need, Service};
+use careweave_domain::access::{Membership, Role};
+use careweave_domain::{NhsNumber, OrganisationId, OrganisationKind, PersonId, Sex};
+use careweave_store::accounts::NewUser;
+use careweave_store::people::{NewOrganisation, NewPerson};
+use careweave_store::testing::TestDatabase;
+use careweave_store::{Backend, Store};
+use careweave_web::{Application, Settings};
+use chrono::NaiveDate;
+use reqwest::StatusCode;
+use secrecy::SecretString;
+
+const PASSWORD: &str = "a long demo passphrase";
+
+struct TestApp {
+    base: String,
+    store: Store,
+    person: PersonId,
+    services: Vec<Service>,
+    _db: TestDatabase,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+async fn org(store: &Store, name: &str, kind: OrganisationKind) -> OrganisationId {
+    store
+        .insert_organisation(&NewOrganisation {
+            name: name.into(),
+            kind,
+            ods_code: None,
+            place: None,
+        })
+        .await
+        .unwrap()
+}
+
+impl TestApp {
+    async fn spawn(backend: Backend) -> Self {
+        let db = TestDatabase::new(backend).await;
+        let store = db.store.clone();
+        let practice = org(&store, "Riverside Surgery", OrganisationKind::GpPractice).await;
+        let charity = org(&store, "Riverside Community Trust", OrganisationKind::Vcse).await;
+        let hillside = org(&store, "Hillside Wellbeing Network", OrganisationKind::Vcse).await;
+        let icb = org(&store, "Example ICB", OrganisationKind::Icb).await;
+        for (name, role, at) in [
+            ("worker", Role::Worker, charity),
+            ("colleague", Role::Worker, charity),
+            ("provider", Role::Worker, hillside),
+            ("referrer", Role::Referrer, practice),
+            ("analyst", Role::Analyst, icb),
+            ("commissioner", Role::Commissioner, icb),
+            ("admin", Role::Admin, charity),
+        ] {
+            store
+                .create_user(NewUser {
+                    username: format!("{name}@test"),
+                    display_name: format!("Test {name}"),
+                    password: SecretString::from(PASSWORD.to_owned()),
+                    memberships: vec![Membership {
+                        organisation: at,
+                        role,
+                    }],
+                })
+                .await
+                .unwrap();
+        }
+        let d = demo::generate(
+            5,
+            120,
+            &careweave_directory::PostcodeTable::new(),
+            NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
+        )
+        .unwrap();
+        let person = store
+            .register_person(
+                None,
+                &NewPerson {
+                    nhs_number: "9434765919".parse::<NhsNumber>().unwrap(),
+                    given_name: "Ada".into(),
+                    family_name: "Example".into(),
+                    date_of_birth: NaiveDate::from_ymd_opt(1950, 5, 17).unwrap(),
+                    sex: Sex::Female,
+                    postcode: Some(d.postcodes.entries()[0].0.clone()),
+                    lsoa: None,
+                    imd_decile: None,
+                    registered_practice: practice,
+                    household: None,
+                    date_of_death: None,
+                },
+                "test",
+            )
+            .await
+            .unwrap();
+        let worker = store
+            .verify_password("worker@test", &SecretString::from(PASSWORD.to_owned()))
+            .await
+            .unwrap()
+            .unwrap();
+        store
+            .add_to_care_team(
+                None,
+                person,
+                worker,
+                charity,
+                NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+            )
+            .await
+            .unwrap();
+        store.load_postcodes(&d.postcodes).await.unwrap();
+        store
+            .import_directory(None, charity, &d.services, "test")
+            .await
+            .unwrap();
+
+        let settings = Settings {
+            database_url: db.url.redacted(),
+            host: "127.0.0.1".into(),
+            port: 0,
+            session_hours: 8,
+            secure_cookies: false,
+        };
+        let app = Application::build_with_store(settings, store.clone())
+            .await
+            .unwrap();
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(app.run_until(async {
+            let _ = stopped.await;
+        }));
+        Self {
+            base,
+            store,
+            person,
+            services: d.services,
+            _db: db,
+            _stop: stop,
+        }
+    }
+
+    fn client() -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    async fn get(&self, client: &reqwest::Client, path: &str) -> (StatusCode, String) {
+        let r = client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.text().await.unwrap())
+    }
+
+    async fn json(&self, path: &str) -> (StatusCode, serde_json::Value) {
+        let r = Self::client()
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.json().await.unwrap())
+    }
+
+    async fn csrf(&self, client: &reqwest::Client, path: &str) -> String {
+        let (_, body) = self.get(client, path).await;
+        let marker = "name=\"csrf_token\" value=\"";
+        let start = body.find(marker).expect("page has a CSRF field") + marker.len();
+        body[start..start + body[start..].find('"').unwrap()].to_owned()
+    }
+
+    async fn post(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        client
+            .post(format!("{}{path}", self.base))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn sign_in(&self, name: &str) -> reqwest::Client {
+        let client = Self::client();
+        let token = self.csrf(&client, "/sign-in").await;
+        let username = format!("{name}@test");
+        let r = self
+            .post(
+                &client,
+                "/sign-in",
+                &[
+                    ("csrf_token", &token),
+                    ("username", &username),
+                    ("password", PASSWORD),
+                    ("next", "/"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "sign in as {name}");
+        client
+    }
+
+    /// Every service id the API returns for `query`, across all pages.
+    async fn api_ids(&self, path: &str, query: &str) -> Vec<String> {
+        let mut ids = Vec::new();
+        for page in 1.. {
+            let (status, body) = self
+                .json(&format!("{path}?{query}&per_page=40&page={page}"))
+                .await;
+            assert_eq!(status, StatusCode::OK, "{query}: {body}");
+            for item in body["contents"].as_array().unwrap() {
+                ids.push(item["id"].as_str().unwrap().to_owned());
+            }
+            if body["last_page"].as_bool().unwrap() {
+                break;
+            }
+        }
+        ids
+    }
+}
+
+macro_rules! on_both_backends {
+    ($name:ident, |$app:ident| $body:block) => {
+        mod $name {
+            use super::*;
+
+            async fn run($app: TestApp) $body
+
+            #[tokio::test]
+            async fn sqlite() {
+                run(TestApp::spawn(Backend::Sqlite).await).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                run(TestApp::spawn(Backend::Postgres).await).await;
+            }
+        }
+    };
+}
+
+on_both_backends!(every_path_in_the_openapi_document_answers, |app| {
+    let (status, doc) = app.json("/openapi.json").await;
+    assert_eq!(status, StatusCode::OK);
+    let flagship = app
+        .services
+        .iter()
+        .find(|s| s.id.as_str() == demo::FLAGSHIP_ID)
+        .unwrap();
+    let sal = flagship.locations[0].id.to_string();
+    let paths = doc["paths"].as_object().unwrap();
+    assert!(paths.len() >= 10);
+    for (path, item) in paths {
+        let concrete = match path.as_str() {
+            "/services/{id}" => format!("/services/{}", demo::FLAGSHIP_ID),
+            "/service_at_locations/{id}" => format!("/service_at_locations/{sal}"),
+            "/taxonomies/{id}" => "/taxonomies/careweave-needs".to_owned(),
+            "/taxonomy_terms/{id}" => "/taxonomy_terms/food".to_owned(),
+            p => p.to_owned(),
+        };
+        assert!(
+            !concrete.contains('{'),
+            "a path with a parameter is not covered: {path}"
+        );
+        let r = TestApp::client()
+            .get(format!("{}{concrete}", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{concrete}");
+        // The document's summary of each operation exists, so clients know what the path does.
+        assert!(item["get"]["summary"].is_string(), "{path}");
+    }
+    let (status, body) = app.json("/services/no-such-service").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body["error"].as_str().unwrap().contains("not found"));
+});
+
+on_both_backends!(the_api_answers_each_oruk_filter_as_the_index_does, |app| {
+    let index = Index::new(app.services.clone());
+    let near = app
+        .store
+        .locate_postcode(
+            &app.services
+                .iter()
+                .find_map(|s| {
+                    s.locations
+                        .iter()
+                        .find_map(|l| l.location.postcode().cloned())
+                })
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let postcode = app
+        .services
+        .iter()
+        .find_map(|s| {
+            s.locations
+                .iter()
+                .find_map(|l| l.location.postcode().cloned())
+        })
+        .unwrap();
+    let encoded = postcode.as_str().replace(' ', "+");
+    let since = chrono::DateTime::parse_from_rfc3339("2025-06-01T00:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let cases: Vec<(String, Query)> = vec![
+        (
+            "search=befriending".into(),
+            Query {
+                text: Some("befriending".into()),
+                ..Query::default()
+            },
+        ),
+        (
+            "taxonomy_term_id=food".into(),
+            Query {
+                taxonomy_term_id: Some("food".into()),
+                ..Query::default()
+            },
+        ),
+        (
+            "taxonomy_id=careweave-access".into(),
+            Query {
+                taxonomy_id: Some("careweave-access".into()),
+                ..Query::default()
+            },
+        ),
+        (
+            "minimum_age=18".into(),
+            Query {
+                minimum_age: Some(18),
+                ..Query::default()
+            },
+        ),
+        (
+            "maximum_age=66".into(),
+            Query {
+                maximum_age: Some(66),
+                ..Query::default()
+            },
+        ),
+        (
+            "age=70".into(),
+            Query {
+                age: Some(70),
+                ..Query::default()
+            },
+        ),
+        (
+            format!("postcode={encoded}&proximity=2000"),
+            Query {
+                near,
+                proximity_m: Some(2000.0),
+                ..Query::default()
+            },
+        ),
+        (
+            "day=SA".into(),
+            Query {
+                day: Some(chrono::Weekday::Sat),
+                ..Query::default()
+            },
+        ),
+        (
+            "day=tuesday&start_time=10:00&end_time=13:00".into(),
+            Query {
+                day: Some(chrono::Weekday::Tue),
+                start_time: "10:00".parse().ok(),
+                end_time: "13:00".parse().ok(),
+                ..Query::default()
+            },
+        ),
+        (
+            "modified_after=2025-06-01T00:00:00Z".into(),
+            Query {
+                modified_after: Some(since),
+                ..Query::default()
+            },
+        ),
+        (
+            "taxonomy_term_id=mental-health&day=TH".into(),
+            Query {
+                taxonomy_term_id: Some("mental-health".into()),
+                day: Some(chrono::Weekday::Thu),
+                ..Query::default()
+            },
+        ),
+    ];
+    for (query, expected) in cases {
+        let want: Vec<String> = index
+            .search(&expected)
+            .iter()
+            .map(|h| h.service.id.to_string())
+            .collect();
+        assert!(
+            !want.is_empty() || query.starts_with("maximum"),
+            "the case {query} should select something"
+        );
+        let got = app.api_ids("/services", &query).await;
+        assert_eq!(got, want, "{query}");
+        assert!(
+            got.len() < app.services.len() || query.starts_with("modified"),
+            "{query} filters nothing"
+        );
+    }
+    // The page object.
+    let (_, page) = app.json("/services?per_page=7&page=2").await;
+    assert_eq!(page["page_number"], 2);
+    assert_eq!(page["size"], 7);
+    assert_eq!(
+        page["total_items"].as_u64().unwrap() as usize,
+        app.services.len()
+    );
+    assert_eq!(page["first_page"], false);
+    // Services at locations carry both the place and the service.
+    let (_, sal) = app
+        .json(&format!(
+            "/service_at_locations?postcode={encoded}&proximity=1500"
+        ))
+        .await;
+    let first = &sal["contents"][0];
+    assert!(
+        first["location"]["id"].is_string() && first["service"]["name"].is_string(),
+        "{first}"
+    );
+    let (_, terms) = app
+        .json("/taxonomy_terms?taxonomy_id=careweave-needs&per_page=100")
+        .await;
+    assert_eq!(
+        terms["total_items"].as_u64().unwrap() as usize,
+        Need::all().count()
+    );
+});
+
+on_both_backends!(bad_filter_values_are_named_in_a_400, |app| {
+    for (query, words) in [
+        ("minimum_age=old", "minimum_age must be a whole number"),
+        ("postcode=ZZ1+1ZZ", "not in the postcode table"),
+        ("postcode=nowhere", "postcode"),
+        ("proximity=500", "proximity needs a postcode"),
+        ("day=someday", "is not a day"),
+        ("start_time=25:00", "start_time"),
+        ("modified_after=yesterday", "modified_after"),
+        ("page=0", "page must be"),
+    ] {
+        let (status, body) = app.json(&format!("/services?{query}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}");
+        assert!(
+            body["error"].as_str().unwrap().contains(words),
+            "{query}: {body}"
+        );
+    }
+});
+
+on_both_backends!(search_signpost_refer_and_the_provider_accepts, |app| {
+    let worker = app.sign_in("worker").await;
+    let pid = app.person.to_string();
+    // From the person's record, the search starts at their postcode.
+    let (status, body) = app.get(&worker, &format!("/directory?person={pid}")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        body.contains("Finding a service for EXAMPLE, Ada"),
+        "{body}"
+    );
+    let (status, body) = app
+        .get(
+            &worker,
+            &format!("/directory?person={pid}&q=Hillside+Befriending&postcode=&need=befriending"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("Hillside Befriending Service"), "{body}");
+    let service = format!("/directory/services/{}", demo::FLAGSHIP_ID);
+    let (status, body) = app.get(&worker, &format!("{service}?person={pid}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.contains("Signpost EXAMPLE, Ada") && body.contains("Refer EXAMPLE, Ada"),
+        "{body}"
+    );
+
+    let token = app.csrf(&worker, &format!("{service}?person={pid}")).await;
+    let r = app
+        .post(
+            &worker,
+            &format!("{service}/signpost"),
+            &[
+                ("csrf_token", &token),
+                ("person", &pid),
+                ("note", "Gave the leaflet"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let summary = r.headers()["location"].to_str().unwrap().to_owned();
+    let (status, body) = app.get(&worker, &summary).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.contains("What it is") && body.contains("01632 960001"),
+        "{body}"
+    );
+    // Someone outside the care team cannot read the summary.
+    assert_eq!(
+        app.get(&app.sign_in("colleague").await, &summary).await.0,
+        StatusCode::FORBIDDEN
+    );
+
+    let r = app
+        .post(
+            &worker,
+            &format!("{service}/refer"),
+            &[
+                ("csrf_token", &token),
+                ("person", &pid),
+                ("note", "Lonely since moving"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+
+    // The provider sees the referral, can open the record while it waits, and accepts.
+    let provider = app.sign_in("provider").await;
+    let (status, body) = app.get(&provider, "/directory/referrals").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.contains("Ada Example") && body.contains("Lonely since moving"),
+        "{body}"
+    );
+    assert_eq!(
+        app.get(&provider, &format!("/people/{pid}")).await.0,
+        StatusCode::OK
+    );
+    let marker = "action=\"/directory/referrals/";
+    let start = body.find(marker).unwrap() + marker.len();
+    let referral = &body[start..start + body[start..].find('"').unwrap()];
+    let ptoken = app.csrf(&provider, "/directory/referrals").await;
+    let r = app
+        .post(
+            &provider,
+            &format!("/directory/referrals/{referral}"),
+            &[
+                ("csrf_token", &ptoken),
+                ("decision", "accept"),
+                ("note", "Volunteer matched"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.get(&provider, &format!("/people/{pid}")).await.0,
+        StatusCode::FORBIDDEN
+    );
+
+    let (_, body) = app.get(&worker, &format!("/people/{pid}/directory")).await;
+    assert!(
+        body.contains("Accepted") && body.contains("Volunteer matched"),
+        "{body}"
+    );
+    // A signposting-only service offers no referral, and refuses one sent by hand.
+    let plain = app.services.iter().find(|s| !s.accepts_referrals).unwrap();
+    let r = app
+        .post(
+            &worker,
+            &format!("/directory/services/{}/refer", plain.id),
+            &[("csrf_token", &token), ("person", &pid), ("note", "x")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("does not take direct referrals"));
+});
+
+on_both_backends!(unmet_needs_reach_the_gaps_report_suppressed, |app| {
+    let worker = app.sign_in("worker").await;
+    let (status, body) = app
+        .get(&worker, "/directory?q=underwater+basket+weaving&need=food")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("Record an unmet need"), "{body}");
+    let token = app.csrf(&worker, "/directory").await;
+    for _ in 0..9 {
+        let r = app
+            .post(
+                &worker,
+                "/directory/unmet-needs",
+                &[("csrf_token", &token), ("need", "food"), ("area", "RV1")],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    let r = app
+        .post(
+            &worker,
+            "/directory/unmet-needs",
+            &[("csrf_token", &token), ("need", "housing"), ("area", "RV2")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let commissioner = app.sign_in("commissioner").await;
+    let (status, body) = app.get(&commissioner, "/directory/gaps").await;
+    assert_eq!(status, StatusCode::OK);
+    // Nine becomes 10; one is hidden; the total of ten raw needs is 10.
+    assert!(body.contains(">10<"), "{body}");
+    assert!(body.contains("7 or fewer"));
+    assert!(
+        body.contains("data-testid=\"gaps-total\"><strong>10</strong>"),
+        "{body}"
+    );
+    assert_eq!(
+        app.get(&app.sign_in("analyst").await, "/directory/gaps")
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get(&worker, "/directory/gaps").await.0,
+        StatusCode::FORBIDDEN
+    );
+});
+
+on_both_backends!(admins_import_and_export_and_roles_see_their_pages, |app| {
+    let admin = app.sign_in("admin").await;
+    let token = app.csrf(&admin, "/directory/import").await;
+    let (_, page) = app.get(&admin, "/directory/import").await;
+    // The first option is the empty "Select an organisation"; take the first real one.
+    let marker = "<option value=\"";
+    let first = page.find(marker).unwrap() + marker.len();
+    let owner_start = first + page[first..].find(marker).unwrap() + marker.len();
+    let owner = &page[owner_start..owner_start + page[owner_start..].find('"').unwrap()];
+    let csv = "id,organization_id,organization_name,name,needs,opening_times\n\
+               new-1,o9,New Group,New lunch club,social-groups,TU 12:00-14:00\n\
+               new-2,o9,New Group,Bad one,astrology,TU 14:00-12:00\n";
+    let r = app
+        .post(
+            &admin,
+            "/directory/import",
+            &[
+                ("csrf_token", &token),
+                ("format", "csv"),
+                ("owner", owner),
+                ("content", csv),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains("Read 2 records: 1 added, 0 updated, 1 refused."),
+        "{body}"
+    );
+    assert!(
+        body.contains("line 3 (new-2), needs: unknown taxonomy term"),
+        "{body}"
+    );
+    assert!(body.contains("line 3 (new-2), opening_times"), "{body}");
+    assert_eq!(app.json("/services/new-1").await.0, StatusCode::OK);
+
+    // The exports read back into the same directory.
+    let feed = TestApp::client()
+        .get(format!("{}/directory/export.json", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let table = app
+        .store
+        .postcode_table_for(&careweave_directory::postcodes_in(
+            careweave_directory::Format::Json,
+            &feed,
+        ))
+        .await
+        .unwrap();
+    let back = careweave_directory::oruk::parse_feed(&feed, Some(&table), chrono::Utc::now());
+    assert_eq!(
+        (back.accepted.len(), back.rejected),
+        (app.services.len() + 1, 0)
+    );
+    let sheet = TestApp::client()
+        .get(format!("{}/directory/export.csv", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(sheet.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let sheet = sheet.text().await.unwrap();
+    let back =
+        careweave_directory::spreadsheet::parse_csv(&sheet, Some(&table), chrono::Utc::now());
+    assert_eq!(
+        (back.accepted.len(), back.rejected),
+        (app.services.len() + 1, 0)
+    );
+
+    for (user, allowed, refused) in [
+        (
+            "worker",
+            &["/directory", "/directory/referrals", "/directory/review"][..],
+            &["/directory/gaps", "/directory/import"][..],
+        ),
+        (
+            "referrer",
+            &["/directory", "/directory/referrals"][..],
+            &["/directory/review", "/directory/import"][..],
+        ),
+        (
+            "commissioner",
+            &["/directory/gaps"][..],
+            &["/directory", "/directory/import"][..],
+        ),
+        (
+            "admin",
+            &["/directory/import"][..],
+            &["/directory", "/directory/gaps"][..],
+        ),
+    ] {
+        let client = app.sign_in(user).await;
+        for path in allowed {
+            assert_eq!(
+                app.get(&client, path).await.0,
+                StatusCode::OK,
+                "{user} {path}"
+            );
+        }
+        for path in refused {
+            assert_eq!(
+                app.get(&client, path).await.0,
+                StatusCode::FORBIDDEN,
+                "{user} {path}"
+            );
+        }
+    }
+});
