@@ -1,0 +1,83 @@
+//! Layered settings: built-in defaults, then a TOML file, then `CAREWEAVE_*` environment variables.
+
+use std::path::Path;
+use std::str::FromStr;
+
+use anyhow::Context;
+use careweave_store::{DatabaseUrl, Store};
+use careweave_web::Settings;
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+
+/// The settings file read when `--config` is not given, if it exists.
+const DEFAULT_FILE: &str = "careweave.toml";
+
+/// The settings that environment variables may set, as `CAREWEAVE_<KEY>`.
+const SETTINGS_KEYS: &[&str] = &[
+    "database_url",
+    "host",
+    "port",
+    "session_hours",
+    "secure_cookies",
+];
+
+/// Loads settings. A `--config` file that does not exist is an error; the default file is optional.
+pub fn load(file: Option<&Path>) -> anyhow::Result<Settings> {
+    let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+    match file {
+        Some(path) => {
+            anyhow::ensure!(
+                path.is_file(),
+                "settings file {} does not exist",
+                path.display()
+            );
+            figment = figment.merge(Toml::file(path));
+        }
+        None => figment = figment.merge(Toml::file(DEFAULT_FILE)),
+    }
+    figment
+        // Only the settings' own keys: other CAREWEAVE_* variables (the log format, the test
+        // suite's) belong to other readers and must not make start-up fail.
+        .merge(Env::prefixed("CAREWEAVE_").only(SETTINGS_KEYS))
+        .extract()
+        .context("invalid settings")
+}
+
+/// Opens the configured database (without migrating it).
+pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
+    let url = DatabaseUrl::from_str(&settings.database_url)?;
+    Store::connect(&url)
+        .await
+        .with_context(|| format!("could not open the database at {}", url.redacted()))
+}
+
+#[cfg(test)]
+// figment's `Jail` closures must return `figment::Result`, whose error is large; that is its API.
+#[allow(clippy::result_large_err)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("custom.toml", "port = 9000\nhost = \"0.0.0.0\"\n")?;
+            jail.set_env("CAREWEAVE_PORT", "9100");
+            jail.set_env("CAREWEAVE_BIN", "/somewhere/else");
+            let s = load(Some(Path::new("custom.toml"))).expect("settings load");
+            assert_eq!(s.host, "0.0.0.0");
+            assert_eq!(s.port, 9100);
+            assert_eq!(s.database_url, Settings::default().database_url);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_and_missing_files_are_errors() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("bad.toml", "prot = 9000\n")?;
+            assert!(load(Some(Path::new("bad.toml"))).is_err());
+            assert!(load(Some(Path::new("missing.toml"))).is_err());
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,687 @@
+//! The demo's live caseload: two casework services from two employers (Focused Care run by the PCN,
+//! social prescribing run by the charity with the PCN as a partner on its list) and cases in every
+//! state — waiting, accepted awaiting a worker, open, on hold, discharged and reopened — with
+//! plausible histories (contacts, assessments, plans, reviews), so that a new user sees a working
+//! team the moment they sign in. Everything goes through the same store functions the pages use,
+//! so the demo's history is audited like real work.
+
+use anyhow::Context;
+use careweave_domain::access::Principal;
+use careweave_domain::casework::{
+    CaseId, CaseRole, ContactType, DischargeDestination, DischargeReason, DomainScore,
+    EligibilityRule, GpAgreement, Intensity, NeedDomain, ReferralRoute, ReferralSource,
+    ReviewInterval, RiskFlag, ServiceKind, Urgency,
+};
+use careweave_domain::{OrganisationId, PersonId, ServiceId};
+use careweave_store::casework::{
+    CaseworkSettings, Discharge, NewAssessment, NewContact, NewReferral, PlanItem, PlanText,
+    ReferredPerson, Referrer, TriageDecision,
+};
+use careweave_store::Store;
+use careweave_synth::Registry;
+use chrono::{Duration, NaiveDate};
+
+/// The demo workers and services casework needs.
+struct Team {
+    caseworker: Principal,
+    linkworker: Principal,
+    supervisor: Principal,
+    referrer: Principal,
+    focused: ServiceId,
+    social: ServiceId,
+}
+
+async fn principal(store: &Store, username: &str) -> anyhow::Result<Principal> {
+    let user = store
+        .list_users()
+        .await?
+        .into_iter()
+        .find(|u| u.username == username)
+        .with_context(|| format!("the demo has no account {username}"))?;
+    Ok(store.principal(user.id).await?)
+}
+
+/// Loads the casework demo. `people` are living adults not already in a demo caseload, most
+/// complex first; `practices` are the store ids of the registry's practices, in registry order.
+pub async fn load(
+    store: &Store,
+    registry: &Registry,
+    ids: &[PersonId],
+    people: &[usize],
+    practices: &[OrganisationId],
+    pcn: OrganisationId,
+    charity: OrganisationId,
+) -> anyhow::Result<()> {
+    let focused = store
+        .insert_service(
+            "Focused Care",
+            pcn,
+            None,
+            "Senior caseworkers placed in GP practices supporting households with complex social \
+             and health needs, for as long as it takes.",
+        )
+        .await?;
+    store
+        .add_casework_settings(
+            focused,
+            &CaseworkSettings {
+                kind: ServiceKind::FocusedCare,
+                rule: EligibilityRule::NeedsInDomains(2),
+                review_interval: ReviewInterval::days(92)?,
+                worker_cap: Some(20),
+                practice_cap: Some(20),
+                partners: vec![],
+            },
+        )
+        .await?;
+    let social = store
+        .insert_service(
+            "Social prescribing",
+            charity,
+            None,
+            "Link workers connecting people to community groups and support, typically 6 to 12 \
+             contacts over about three months.",
+        )
+        .await?;
+    store
+        .add_casework_settings(
+            social,
+            &CaseworkSettings {
+                kind: ServiceKind::SocialPrescribing,
+                rule: EligibilityRule::Open,
+                review_interval: ReviewInterval::days(42)?,
+                worker_cap: Some(40),
+                practice_cap: None,
+                partners: vec![pcn],
+            },
+        )
+        .await?;
+    let team = Team {
+        caseworker: principal(store, "caseworker@demo.careweave").await?,
+        linkworker: principal(store, "linkworker@demo.careweave").await?,
+        supervisor: principal(store, "supervisor@demo.careweave").await?,
+        referrer: principal(store, "referrer@demo.careweave").await?,
+        focused,
+        social,
+    };
+    let today = chrono::Utc::now().date_naive();
+    let mut next = people.iter().copied();
+    let mut take = || {
+        next.next()
+            .context("the demo ran out of people for casework")
+    };
+
+    // Waiting for triage: a spread of sources, urgencies and risks across both services.
+    let waiting: [(
+        ServiceId,
+        ReferralSource,
+        Urgency,
+        &[RiskFlag],
+        i64,
+        &[NeedDomain],
+    ); 7] = [
+        (
+            team.focused,
+            ReferralSource::Gp,
+            Urgency::Urgent,
+            &[RiskFlag::Safeguarding],
+            2,
+            &[
+                NeedDomain::Housing,
+                NeedDomain::Parenting,
+                NeedDomain::Finances,
+            ],
+        ),
+        (
+            team.focused,
+            ReferralSource::Housing,
+            Urgency::Soon,
+            &[RiskFlag::LivesAlone],
+            12,
+            &[NeedDomain::Housing],
+        ),
+        (
+            team.focused,
+            ReferralSource::CaseFinding,
+            Urgency::Routine,
+            &[RiskFlag::MissedAppointments],
+            20,
+            &[NeedDomain::ManagingHealth, NeedDomain::AccessingServices],
+        ),
+        (
+            team.social,
+            ReferralSource::PracticeNurse,
+            Urgency::Routine,
+            &[],
+            5,
+            &[],
+        ),
+        (
+            team.social,
+            ReferralSource::Reception,
+            Urgency::Soon,
+            &[RiskFlag::LivesAlone],
+            9,
+            &[],
+        ),
+        (
+            team.social,
+            ReferralSource::Family,
+            Urgency::Routine,
+            &[RiskFlag::CarerStrain],
+            30,
+            &[],
+        ),
+        (
+            team.social,
+            ReferralSource::Gp,
+            Urgency::Routine,
+            &[],
+            44,
+            &[],
+        ),
+    ];
+    for (service, source, urgency, risks, days_ago, domains) in waiting {
+        let i = take()?;
+        let mut r = referral(
+            registry,
+            ids,
+            practices,
+            i,
+            service,
+            today - Duration::days(days_ago),
+            &team,
+        );
+        r.source = source;
+        r.urgency = urgency;
+        r.risk_flags = risks.to_vec();
+        r.need_domains = domains.to_vec();
+        if source == ReferralSource::CaseFinding {
+            r.route = ReferralRoute::Worklist;
+            r.cohort = Some("Focused Care: needs in two or more domains".to_owned());
+        }
+        store.create_referral(&r).await?;
+    }
+    // A self-referral from the public form, without an NHS number: triage must match it.
+    {
+        let i = take()?;
+        let mut r = referral(
+            registry,
+            ids,
+            practices,
+            i,
+            team.social,
+            today - Duration::days(3),
+            &team,
+        );
+        r.known_person = None;
+        r.person.nhs_number = None;
+        r.source = ReferralSource::SelfReferral;
+        r.route = ReferralRoute::PublicForm;
+        r.reason = "I have been on my own since I retired and would like to meet people".to_owned();
+        r.referrer = Referrer {
+            user: None,
+            name: format!("{} {}", r.person.given_name, r.person.family_name),
+            contact: r.person.contact.clone(),
+        };
+        store.create_referral(&r).await?;
+    }
+
+    // Open cases for each worker, with histories of different lengths.
+    for n in 0..8 {
+        let (service, worker) = if n % 2 == 0 {
+            (team.focused, &team.caseworker)
+        } else {
+            (team.social, &team.linkworker)
+        };
+        let opened = today - Duration::days(20 + 25 * n);
+        let case = open_case(
+            store,
+            registry,
+            ids,
+            practices,
+            take()?,
+            service,
+            worker,
+            opened,
+            &team,
+        )
+        .await?;
+        history(store, worker, case, opened, today, n).await?;
+        if n == 6 {
+            store
+                .set_on_hold(
+                    worker,
+                    case,
+                    true,
+                    "In hospital after a fall; resume on discharge home",
+                    today - Duration::days(4),
+                )
+                .await?;
+        }
+        if n == 2 {
+            // A co-worker from the other employer on the same case (SAPA 5's joint working).
+            store
+                .allocate(
+                    &team.caseworker,
+                    case,
+                    team.linkworker.user,
+                    CaseRole::CoWorker,
+                    true,
+                    opened + Duration::days(10),
+                )
+                .await?;
+        }
+    }
+    // Accepted but no worker free yet: it waits on the list for allocation.
+    {
+        let i = take()?;
+        let r = referral(
+            registry,
+            ids,
+            practices,
+            i,
+            team.social,
+            today - Duration::days(15),
+            &team,
+        );
+        let created = store.create_referral(&r).await?;
+        store
+            .triage(
+                &team.supervisor,
+                created.id,
+                &TriageDecision::Accept {
+                    lead: None,
+                    reason: "Good fit for the walking group; allocate when Lee has space"
+                        .to_owned(),
+                    override_reason: None,
+                    intensity: Intensity::Low,
+                    confirm_over_capacity: true,
+                },
+                today - Duration::days(8),
+            )
+            .await?;
+    }
+    // Discharged: goals met (to community groups), declined (no consent to share detail), and a
+    // Focused Care case stepped down to social prescribing.
+    let discharges = [
+        (
+            team.social,
+            &team.linkworker,
+            DischargeReason::GoalsMet,
+            DischargeDestination::CommunityGroup,
+            120,
+            true,
+        ),
+        (
+            team.social,
+            &team.linkworker,
+            DischargeReason::Declined,
+            DischargeDestination::None,
+            40,
+            false,
+        ),
+        (
+            team.focused,
+            &team.caseworker,
+            DischargeReason::SteppedDown,
+            DischargeDestination::SocialPrescribing,
+            260,
+            true,
+        ),
+    ];
+    for (k, (service, worker, reason, destination, length, share)) in
+        discharges.into_iter().enumerate()
+    {
+        let i = take()?;
+        let opened = today - Duration::days(length + 10);
+        let mut r = referral(registry, ids, practices, i, service, opened, &team);
+        r.consent_share_detail = share;
+        let case = accept(store, &r, worker, opened, &team).await?;
+        history(
+            store,
+            worker,
+            case,
+            opened,
+            today - Duration::days(10),
+            k as i64 + 3,
+        )
+        .await?;
+        store
+            .discharge(
+                worker,
+                case,
+                &Discharge {
+                    on: today - Duration::days(10),
+                    reason,
+                    destination,
+                    gp: GpAgreement::Agreed,
+                    summary: "Feels more confident, attends the lunch club weekly and has a plan for the winter.".to_owned(),
+                },
+            )
+            .await?;
+    }
+    // Reopened after a crisis, keeping its history.
+    {
+        let opened = today - Duration::days(300);
+        let case = open_case(
+            store,
+            registry,
+            ids,
+            practices,
+            take()?,
+            team.focused,
+            &team.caseworker,
+            opened,
+            &team,
+        )
+        .await?;
+        history(
+            store,
+            &team.caseworker,
+            case,
+            opened,
+            today - Duration::days(60),
+            4,
+        )
+        .await?;
+        store
+            .discharge(
+                &team.caseworker,
+                case,
+                &Discharge {
+                    on: today - Duration::days(60),
+                    reason: DischargeReason::GoalsMet,
+                    destination: DischargeDestination::GpCare,
+                    gp: GpAgreement::Agreed,
+                    summary: "Tenancy secure and debts in a repayment plan.".to_owned(),
+                },
+            )
+            .await?;
+        store
+            .reopen(
+                &team.caseworker,
+                case,
+                "Eviction notice after a change in benefits",
+                today - Duration::days(6),
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+fn referral(
+    registry: &Registry,
+    ids: &[PersonId],
+    practices: &[OrganisationId],
+    i: usize,
+    service: ServiceId,
+    received_on: NaiveDate,
+    team: &Team,
+) -> NewReferral {
+    let p = &registry.people[i];
+    NewReferral {
+        service,
+        known_person: Some(ids[i]),
+        person: ReferredPerson {
+            given_name: p.given_name.to_string(),
+            family_name: p.family_name.to_string(),
+            date_of_birth: p.date_of_birth,
+            nhs_number: Some(p.nhs_number),
+            practice: Some(practices[p.practice]),
+            contact: "07700 900 123 (synthetic)".to_owned(),
+        },
+        source: ReferralSource::Gp,
+        route: ReferralRoute::App,
+        reason: "Struggling at home since a bereavement; frequent GP visits for low mood"
+            .to_owned(),
+        needs: "Loneliness, money worries, a damp flat".to_owned(),
+        concerns: "Falls at night".to_owned(),
+        need_domains: vec![
+            NeedDomain::Finances,
+            NeedDomain::Housing,
+            NeedDomain::MentalHealth,
+        ],
+        risk_flags: vec![],
+        cohort: None,
+        urgency: Urgency::Routine,
+        consent_share_detail: true,
+        referrer: Referrer {
+            user: Some(team.referrer.user),
+            name: "Dr Rae Referrer".to_owned(),
+            contact: "Via the practice".to_owned(),
+        },
+        received_on,
+    }
+}
+
+async fn accept(
+    store: &Store,
+    r: &NewReferral,
+    lead: &Principal,
+    received_on: NaiveDate,
+    team: &Team,
+) -> anyhow::Result<CaseId> {
+    let created = store.create_referral(r).await?;
+    let triager = if r.service == team.focused {
+        &team.caseworker
+    } else {
+        &team.linkworker
+    };
+    store
+        .triage(
+            triager,
+            created.id,
+            &TriageDecision::Accept {
+                lead: Some(lead.user),
+                reason: "Needs fit the service and the person wants support".to_owned(),
+                override_reason: None,
+                intensity: Intensity::High,
+                confirm_over_capacity: true,
+            },
+            received_on + Duration::days(3),
+        )
+        .await?
+        .context("accepting a referral opens a case")
+}
+
+#[allow(clippy::too_many_arguments)] // One place builds every open demo case; a struct would only rename the list.
+async fn open_case(
+    store: &Store,
+    registry: &Registry,
+    ids: &[PersonId],
+    practices: &[OrganisationId],
+    i: usize,
+    service: ServiceId,
+    worker: &Principal,
+    opened: NaiveDate,
+    team: &Team,
+) -> anyhow::Result<CaseId> {
+    let r = referral(
+        registry,
+        ids,
+        practices,
+        i,
+        service,
+        opened - Duration::days(3),
+        team,
+    );
+    accept(store, &r, worker, opened - Duration::days(3), team).await
+}
+
+/// A plausible history: baseline assessment, plan, goals and actions, fortnightly contacts, a
+/// review when one was due, a repeat assessment on longer cases, and a visit planned today.
+async fn history(
+    store: &Store,
+    worker: &Principal,
+    case: CaseId,
+    opened: NaiveDate,
+    until: NaiveDate,
+    n: i64,
+) -> anyhow::Result<()> {
+    let score = |v: u8| DomainScore::new("demo", v.clamp(1, 5));
+    let domains = [
+        "personal",
+        "mental_health",
+        "physical_health",
+        "social",
+        "finances",
+        "housing",
+    ];
+    let baseline: Vec<(String, DomainScore)> = domains
+        .iter()
+        .enumerate()
+        .map(|(k, d)| Ok(((*d).to_owned(), score(1 + ((k as i64 + n) % 3) as u8)?)))
+        .collect::<Result<_, careweave_domain::casework::DomainScoreError>>()?;
+    store
+        .record_assessment(
+            worker,
+            case,
+            &NewAssessment {
+                on: opened + Duration::days(7),
+                scores: baseline.clone(),
+                strengths: "Close to a daughter nearby; a keen gardener".to_owned(),
+            },
+        )
+        .await?;
+    let v = store
+        .save_plan(
+            worker,
+            case,
+            0,
+            &PlanText {
+                what_matters: "Staying in my own home and seeing my grandchildren at weekends".to_owned(),
+                priorities: vec!["Get the damp fixed".to_owned(), "Sort out the bills".to_owned(), "Get out of the house once a week".to_owned()],
+                escalation: "If she stops answering the phone for two days, call her daughter, then the duty GP.".to_owned(),
+            },
+            opened + Duration::days(8),
+        )
+        .await?;
+    let v = store
+        .change_plan(
+            worker,
+            case,
+            v,
+            &PlanItem::Goal {
+                text: "Join the Tuesday lunch club".to_owned(),
+                target_on: Some(opened + Duration::days(60)),
+            },
+            opened + Duration::days(8),
+        )
+        .await?;
+    let v = store
+        .change_plan(
+            worker,
+            case,
+            v,
+            &PlanItem::Action {
+                text: "Ask the landlord to fix the damp".to_owned(),
+                owner: "Worker".to_owned(),
+                due_on: opened + Duration::days(21),
+            },
+            opened + Duration::days(8),
+        )
+        .await?;
+    let v = store
+        .change_plan(
+            worker,
+            case,
+            v,
+            &PlanItem::Action {
+                text: "Bring the last three energy bills".to_owned(),
+                owner: "The person".to_owned(),
+                due_on: (until - Duration::days(2)).max(opened + Duration::days(9)),
+            },
+            opened + Duration::days(8),
+        )
+        .await?;
+    let v = store
+        .change_plan(
+            worker,
+            case,
+            v,
+            &PlanItem::Step {
+                week: 1,
+                text: "Walk to the end of the road with the coach".to_owned(),
+            },
+            opened + Duration::days(8),
+        )
+        .await?;
+    store
+        .change_plan(
+            worker,
+            case,
+            v,
+            &PlanItem::Step {
+                week: 2,
+                text: "Walk to the corner shop".to_owned(),
+            },
+            opened + Duration::days(8),
+        )
+        .await?;
+    let types = [
+        ContactType::HomeVisit,
+        ContactType::Phone,
+        ContactType::AccompaniedAppointment,
+        ContactType::Practice,
+        ContactType::JointVisit,
+    ];
+    let mut on = opened + Duration::days(7);
+    let mut k = 0;
+    while on <= until {
+        store
+            .record_contact(
+                worker,
+                case,
+                &NewContact {
+                    contact_type: types[(k + n as usize) % types.len()],
+                    on,
+                    minutes: 20 + 10 * ((k as u32 + 1) % 5),
+                    present: "The person".to_owned(),
+                    note: "Talked through the week and the next step of the plan.".to_owned(),
+                },
+            )
+            .await?;
+        on += Duration::days(14);
+        k += 1;
+    }
+    if until - opened > Duration::days(90) {
+        store
+            .record_review(
+                worker,
+                case,
+                opened + Duration::days(88),
+                Intensity::Low,
+                "Going out weekly; moving to low intensity.",
+            )
+            .await?;
+        let later: Vec<(String, DomainScore)> = baseline
+            .iter()
+            .map(|(d, s)| Ok((d.clone(), score(s.get() + 1)?)))
+            .collect::<Result<_, careweave_domain::casework::DomainScoreError>>()?;
+        store
+            .record_assessment(
+                worker,
+                case,
+                &NewAssessment {
+                    on: opened + Duration::days(90),
+                    scores: later,
+                    strengths: "Now volunteering at the garden project".to_owned(),
+                },
+            )
+            .await?;
+    }
+    let today = chrono::Utc::now().date_naive();
+    if until >= today - Duration::days(1) && n % 2 == 0 {
+        store
+            .plan_visit(
+                worker,
+                case,
+                today,
+                ContactType::HomeVisit,
+                "Check the landlord has booked the repair",
+            )
+            .await?;
+    }
+    Ok(())
+}

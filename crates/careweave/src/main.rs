@@ -1,0 +1,109 @@
+//! The `careweave` command: parses arguments, loads settings and hands over to the library crates.
+//! Nothing here knows SQL, HTML or how a page looks; see ARCHITECTURE.md for where things live.
+
+mod config;
+mod demo;
+mod demo_casework;
+mod population_cmd;
+mod synth_cmd;
+mod users;
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+/// careweave: integrated neighbourhood care, from knowing the population to evidencing impact.
+#[derive(Debug, Parser)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    /// A TOML settings file. Without it, `careweave.toml` in the working directory is read if present.
+    /// Environment variables (CAREWEAVE_DATABASE_URL, CAREWEAVE_PORT, …) override the file.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Build a synthetic demo neighbourhood with an account for every role, and serve it.
+    Demo(demo::DemoArgs),
+    /// The population engine: scores, segments, worklists and place profiles from an extract.
+    /// Here `--config` names a population configuration (see crates/population/rules/default.toml).
+    #[command(subcommand)]
+    Population(population_cmd::PopulationCommand),
+    /// Serve the web application with the configured database.
+    Serve,
+    /// Database maintenance.
+    #[command(subcommand)]
+    Db(DbCommand),
+    /// Account maintenance.
+    #[command(subcommand)]
+    User(users::UserCommand),
+    /// Generate a synthetic neighbourhood (Parquet, CSV and FHIR NDJSON) into a directory.
+    Synth(synth_cmd::SynthArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum DbCommand {
+    /// Apply every pending migration to the configured database.
+    Migrate,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_tracing();
+    // The population engine reads its own configuration from `--config`, not the web settings.
+    let cli = match cli.command {
+        Command::Population(cmd) => return population_cmd::main(cmd, cli.config.as_deref()),
+        command => Cli { command, ..cli },
+    };
+    let settings = config::load(cli.config.as_deref())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("could not start the async runtime")?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Demo(args) => demo::run(settings, args).await,
+            // Handled above, before the web settings are read.
+            Command::Population(_) => {
+                anyhow::bail!("the population command runs without web settings")
+            }
+            Command::Serve => serve(settings).await,
+            Command::Db(DbCommand::Migrate) => {
+                let store = config::open_store(&settings).await?;
+                store.migrate().await.context("migration failed")?;
+                println!("Database is up to date.");
+                Ok(())
+            }
+            Command::User(cmd) => users::run(settings, cmd).await,
+            Command::Synth(args) => synth_cmd::run(args),
+        }
+    })
+}
+
+async fn serve(settings: careweave_web::Settings) -> anyhow::Result<()> {
+    let app = careweave_web::Application::build(settings).await?;
+    println!("Listening on http://127.0.0.1:{}", app.port());
+    app.run_until_stopped().await?;
+    Ok(())
+}
+
+/// Logs go to standard error as text, or as JSON lines when `CAREWEAVE_LOG_FORMAT=json`. The level
+/// comes from `RUST_LOG` (default `info`). Handlers log ids and route templates, never personal data.
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if std::env::var("CAREWEAVE_LOG_FORMAT").as_deref() == Ok("json") {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}

@@ -1,0 +1,53 @@
+//! `careweave synth`: writes a synthetic neighbourhood (Parquet, CSV and FHIR NDJSON) to a directory.
+//! The work is in `careweave-synth`; this file only turns arguments into its config.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use careweave_synth::{Profile, SynthConfig, WriteOptions};
+
+/// Arguments of `careweave synth`.
+#[derive(Debug, clap::Args)]
+pub struct SynthArgs {
+    /// How many people to generate (1 to about 909,000, the valid NHS numbers in the 999 test range).
+    #[arg(long, allow_negative_numbers = true)]
+    people: i64,
+    /// The seed: the same seed and version give byte-identical files.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// The output directory; it must not exist or be empty (unless --force).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// deprived-urban, mixed or affluent-rural.
+    #[arg(long, default_value = "deprived-urban")]
+    profile: String,
+    /// Replace the output directory if it is not empty.
+    #[arg(long)]
+    force: bool,
+}
+
+/// Validates the arguments, generates the dataset and prints a summary.
+pub fn run(args: SynthArgs) -> anyhow::Result<()> {
+    let profile: Profile = args.profile.parse()?;
+    let config = SynthConfig::new(args.people, args.seed, profile)?;
+    let options = WriteOptions {
+        overwrite: args.force,
+        progress: true,
+    };
+    let manifest =
+        careweave_synth::write_dataset(&config, &args.out, &options).with_context(|| {
+            format!(
+                "could not write the synthetic dataset to {}",
+                args.out.display()
+            )
+        })?;
+    let rows: u64 = manifest.table_rows.values().sum();
+    println!(
+        "Wrote {} people ({} rows in {} tables, FHIR NDJSON beside them) to {}",
+        manifest.people,
+        rows,
+        manifest.table_rows.len(),
+        args.out.display()
+    );
+    Ok(())
+}
