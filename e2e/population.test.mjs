@@ -1,0 +1,62 @@
+// The population engine's results in a real browser: the demo runs the engine on its synthetic
+// neighbourhood and loads the results. An analyst reads the dashboard (aggregates only, with a
+// place picker, pyramid, segments and equity charts); a supervisor opens a worklist, sees which
+// criteria each person met, and opens a person's record from it. Every page passes axe-core.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startDemo, launchBrowser, signIn, assertAccessible } from './harness.mjs';
+
+let demo;
+let browser;
+
+before(async () => {
+  demo = await startDemo();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await demo?.stop();
+});
+
+test('an analyst reads the population dashboard for a place and it is accessible', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, demo.base, 'analyst@demo.careweave', demo.password);
+  await page.goto(`${demo.base}/population`);
+  for (const id of ['age-sex', 'segments', 'tiers', 'segments-imd', 'segments-ethnicity']) {
+    assert.equal(await page.locator(`[data-testid=breakdown-${id}] svg`).count(), 1, `chart ${id}`);
+  }
+  const pcnTitle = (await page.textContent('[data-testid=place-title]')).trim();
+  assert.match(pcnTitle, /^PCN /);
+  await assertAccessible(page, 'population dashboard');
+  // Choose a practice with the place picker.
+  const practice = await page.$eval('#place', (s) => [...s.options].find((o) => o.value.startsWith('practice:')).value);
+  await page.selectOption('#place', practice);
+  await Promise.all([page.waitForNavigation(), page.click('form[action="/population"] button')]);
+  assert.match((await page.textContent('[data-testid=place-title]')).trim(), /^PRACTICE /);
+  await assertAccessible(page, 'population dashboard practice');
+  // Analysts see aggregates only: the worklists are not theirs.
+  const response = await page.goto(`${demo.base}/population/worklists`);
+  assert.equal(response.status(), 403);
+  await context.close();
+});
+
+test('a supervisor opens a worklist, reads the criteria met and opens a record', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, demo.base, 'supervisor@demo.careweave', demo.password);
+  await page.goto(`${demo.base}/population/worklists`);
+  await assertAccessible(page, 'population worklists');
+  await Promise.all([page.waitForNavigation(), page.click('a:has-text("Moderate or severe frailty")')]);
+  assert.equal((await page.textContent('h1')).trim(), 'Moderate or severe frailty');
+  const criteria = await page.$$eval('[data-testid=worklist] tbody tr td:last-child', (tds) => tds.map((t) => t.textContent.trim()));
+  assert.ok(criteria.length > 0, 'someone is on the frailty worklist');
+  for (const c of criteria) assert.match(c, /^(moderate_frailty|severe_frailty)$/);
+  await assertAccessible(page, 'population worklist');
+  const first = page.locator('[data-testid=worklist] tbody a').first();
+  await Promise.all([page.waitForNavigation(), first.click()]);
+  assert.match(page.url(), /\/people\/\d+$/);
+  await context.close();
+});

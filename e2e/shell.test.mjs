@@ -1,0 +1,107 @@
+// The foundation's shell in a real browser: every role signs in to the demo, visits every page its
+// navigation offers, and each page passes an axe-core WCAG 2.2 A/AA scan. Forms in their error
+// state are scanned too, because that is where accessibility most often breaks.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startDemo, launchBrowser, signIn, assertAccessible } from './harness.mjs';
+
+let demo;
+let browser;
+
+before(async () => {
+  demo = await startDemo();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await demo?.stop();
+});
+
+const roles = [
+  { user: 'admin@demo.careweave', expect: ['Home', 'Users', 'Audit log', 'Directory data'] },
+  { user: 'linkworker@demo.careweave', expect: ['Home', 'My people', 'Casework', 'Directory', 'Worklists'] },
+  { user: 'caseworker@demo.careweave', expect: ['Home', 'My people', 'Casework', 'Directory', 'Worklists'] },
+  { user: 'supervisor@demo.careweave', expect: ['Home', 'My people', 'Casework', 'Directory', 'Population', 'Worklists', 'Service gaps'] },
+  { user: 'referrer@demo.careweave', expect: ['Home', 'Refer someone', 'Directory'] },
+  { user: 'analyst@demo.careweave', expect: ['Home', 'Population', 'Service gaps'] },
+  { user: 'commissioner@demo.careweave', expect: ['Home', 'Population', 'Service gaps'] },
+  { user: 'provider@demo.careweave', expect: ['Home', 'My people', 'Casework', 'Directory', 'Worklists'] },
+];
+
+for (const { user, expect } of roles) {
+  test(`${user} signs in and every page in their menu is accessible`, async () => {
+    const context = await browser.newContext({ bypassCSP: false });
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await signIn(page, demo.base, user, demo.password);
+    const links = await page.$$eval('.nhsuk-header__navigation-link[href]', (as) =>
+      as.map((a) => ({ label: a.textContent.trim(), href: a.getAttribute('href') })));
+    assert.deepEqual(links.map((l) => l.label), expect);
+    for (const { label, href } of links) {
+      const response = await page.goto(`${demo.base}${href}`);
+      assert.equal(response.status(), 200, `${user} ${href}`);
+      await assertAccessible(page, `${user} ${label}`);
+    }
+    assert.deepEqual(errors, [], 'no script errors');
+    await context.close();
+  });
+}
+
+test('a worker opens a person from their list and the record page is accessible', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, demo.base, 'linkworker@demo.careweave', demo.password);
+  await page.goto(`${demo.base}/people`);
+  const first = page.locator('table a').first();
+  const name = (await first.textContent()).trim();
+  await Promise.all([page.waitForNavigation(), first.click()]);
+  assert.equal((await page.textContent('h1')).trim(), name);
+  await assertAccessible(page, 'person record');
+  await context.close();
+});
+
+test('forms in their error state keep what was typed and stay accessible', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  // Sign-in with a wrong password: one message, whichever part was wrong.
+  await page.goto(`${demo.base}/sign-in`);
+  await page.fill('#username', 'linkworker@demo.careweave');
+  await page.fill('#password', 'not the password');
+  await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+  assert.match(await page.textContent('.nhsuk-error-summary'), /Enter a correct username and password/);
+  assert.equal(await page.inputValue('#username'), 'linkworker@demo.careweave');
+  await assertAccessible(page, 'sign in with error');
+
+  await signIn(page, demo.base, 'linkworker@demo.careweave', demo.password);
+  await page.goto(`${demo.base}/people/new`);
+  await page.fill('#nhs_number', '943 476 5918');
+  await page.fill('#given_name', 'Grace');
+  await page.fill('#dob-day', '31');
+  await page.fill('#dob-month', '2');
+  await page.fill('#dob-year', '1961');
+  await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+  const summary = await page.textContent('.nhsuk-error-summary');
+  assert.match(summary, /check digit does not match/);
+  assert.match(summary, /Date of birth must be a real date/);
+  assert.match(summary, /Enter a last name/);
+  assert.equal(await page.inputValue('#given_name'), 'Grace');
+  assert.equal(await page.inputValue('#dob-day'), '31');
+  await assertAccessible(page, 'add person with errors');
+
+  // The error summary's links move focus to the field they name.
+  await page.click('.nhsuk-error-summary a[href="#nhs_number"]');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'nhs_number');
+  await context.close();
+});
+
+test('the not-found page is accessible', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const response = await page.goto(`${demo.base}/no/such/page`);
+  assert.equal(response.status(), 404);
+  await assertAccessible(page, 'not found');
+  await context.close();
+});
