@@ -21,6 +21,17 @@ use careweave_store::Store;
 use careweave_synth::Registry;
 use chrono::{Duration, NaiveDate};
 
+/// One referral waiting for triage: the service, who referred, how urgent, the risk flags, how
+/// many days ago it arrived and the need domains the referrer named.
+type WaitingSeed = (
+    ServiceId,
+    ReferralSource,
+    Urgency,
+    &'static [RiskFlag],
+    i64,
+    &'static [NeedDomain],
+);
+
 /// The demo workers and services casework needs.
 struct Team {
     caseworker: Principal,
@@ -112,14 +123,7 @@ pub async fn load(
     };
 
     // Waiting for triage: a spread of sources, urgencies and risks across both services.
-    let waiting: [(
-        ServiceId,
-        ReferralSource,
-        Urgency,
-        &[RiskFlag],
-        i64,
-        &[NeedDomain],
-    ); 7] = [
+    let waiting: [WaitingSeed; 7] = [
         (
             team.focused,
             ReferralSource::Gp,
