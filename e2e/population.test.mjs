@@ -43,7 +43,7 @@ test('an analyst reads the population dashboard for a place and it is accessible
   await context.close();
 });
 
-test('a supervisor opens a worklist, reads the criteria met and opens a record', async () => {
+test('a supervisor opens a worklist, reads the criteria met, opens a record and starts a referral', async () => {
   const context = await browser.newContext();
   const page = await context.newPage();
   await signIn(page, demo.base, 'supervisor@demo.careweave', demo.password);
@@ -51,12 +51,22 @@ test('a supervisor opens a worklist, reads the criteria met and opens a record',
   await assertAccessible(page, 'population worklists');
   await Promise.all([page.waitForNavigation(), page.click('a:has-text("Moderate or severe frailty")')]);
   assert.equal((await page.textContent('h1')).trim(), 'Moderate or severe frailty');
-  const criteria = await page.$$eval('[data-testid=worklist] tbody tr td:last-child', (tds) => tds.map((t) => t.textContent.trim()));
+  const criteria = await page.$$eval('[data-testid=worklist] tbody tr td:nth-child(5)', (tds) => tds.map((t) => t.textContent.trim()));
   assert.ok(criteria.length > 0, 'someone is on the frailty worklist');
   for (const c of criteria) assert.match(c, /^(moderate_frailty|severe_frailty)$/);
   await assertAccessible(page, 'population worklist');
-  const first = page.locator('[data-testid=worklist] tbody a').first();
+  const worklistUrl = page.url();
+  const first = page.locator('[data-testid=worklist] tbody td:first-child a').first();
   await Promise.all([page.waitForNavigation(), first.click()]);
   assert.match(page.url(), /\/people\/\d+$/);
+  const personId = page.url().match(/\/people\/(\d+)$/)[1];
+  // One action from the worklist row starts a casework referral with the person and cohort filled in.
+  await page.goto(worklistUrl);
+  await Promise.all([page.waitForNavigation(), page.locator('[data-testid=refer]').first().click()]);
+  assert.match(page.url(), new RegExp(`/referrals/new\\?person=${personId}&source=worklist&cohort=`));
+  assert.match(await page.textContent('main'), /Found by the case-finding worklist/);
+  assert.equal(await page.inputValue('input[name=cohort]'), 'frailty');
+  assert.notEqual(await page.inputValue('input[name=nhs_number]'), '');
+  await assertAccessible(page, 'referral from a worklist');
   await context.close();
 });

@@ -347,6 +347,8 @@ async fn worklists(
 struct WorklistPage {
     chrome: Chrome,
     title: String,
+    /// The cohort's name, carried into a referral started from a row.
+    cohort: String,
     entries: Vec<WorklistEntry>,
 }
 
@@ -374,6 +376,7 @@ async fn worklist(
     html(&WorklistPage {
         chrome: Chrome::signed_in(&title, &csrf, &user, "/population/worklists"),
         title,
+        cohort: name,
         entries,
     })
 }
