@@ -263,13 +263,16 @@ pub async fn load(
                 )
                 .await?;
         }
-        if n == 2 {
-            // A co-worker from the other employer on the same case (SAPA 5's joint working).
+        if n == 3 {
+            // A co-worker from the other employer on the same case (SAPA 5's joint working). It is
+            // a social prescribing case because the PCN is a partner on that service's list: only
+            // the teams that run a service can work its cases, so a charity worker cannot join a
+            // Focused Care case.
             store
                 .allocate(
-                    &team.caseworker,
+                    &team.linkworker,
                     case,
-                    team.linkworker.user,
+                    team.caseworker.user,
                     CaseRole::CoWorker,
                     true,
                     opened + Duration::days(10),
