@@ -2735,6 +2735,18 @@ impl Store {
                 ));
             }
         }
+        // The lead as the GP knows them: the current one, or on a discharged case (whose workers
+        // have all left it) the last one, so that the message says who supported the person.
+        let lead_worker = sqlx::query(
+            "SELECT u.display_name FROM casework_workers w JOIN users u ON u.id = w.user_id \
+             WHERE w.case_id = $1 AND w.role = 'lead' \
+             ORDER BY CASE WHEN w.ended_on IS NULL THEN 0 ELSE 1 END, w.started_on DESC, w.ended_on DESC",
+        )
+        .bind(case.get())
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|w| w.try_get::<String, _>("display_name"))
+        .transpose()?;
         let share = view.consent_share_detail;
         let needs: Option<String> = Some(r.try_get("needs")?);
         let detail = |s: &str| share.then(|| s.to_owned());
@@ -2781,11 +2793,7 @@ impl Store {
             } else {
                 Vec::new()
             },
-            lead_worker: view
-                .workers
-                .iter()
-                .find(|w| w.role == CaseRole::Lead)
-                .map(|w| w.name.clone()),
+            lead_worker,
             discharge,
             episode_started_on: view.episode_started_on,
         })

@@ -521,8 +521,41 @@ on_both_backends!(the_gp_message_carries_codes_and_respects_consent, |app| {
             !detail_shown
         );
         assert_eq!(json["discharge"]["reason"], "Person chose to stop");
+        // Discharge ends every worker's part in the case; the message still names the lead who
+        // supported the person (issue 6).
+        assert_eq!(json["support_offered"]["lead_worker"], "Test linkworker");
     }
 });
+
+// Issue 6: a decline (or redirect) ends the triager's organisation's access to the referral, so
+// the decision returns them to the waiting list with a confirmation instead of to a refusal page.
+on_both_backends!(
+    a_declined_referral_returns_the_triager_to_the_waiting_list,
+    |app| {
+        let referral = app
+            .refer(app.focused, "yes", &["housing", "finances"])
+            .await;
+        let worker = app.sign_in("caseworker").await;
+        let (status, location, body) = app
+            .post(
+                &worker,
+                &format!("{referral}/triage"),
+                &[("outcome", "decline"), ("reason", "Only one need")],
+            )
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+        assert_eq!(location, "/waiting-list?decided=declined");
+        let (status, page) = app.get(&worker, &location).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(page.contains("Referral declined"), "{page}");
+        assert!(!page.contains(&format!("href=\"{referral}\"")), "{page}");
+        // The referrer still follows it and reads the reason.
+        let gp = app.sign_in("gp").await;
+        let (status, page) = app.get(&gp, &referral).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(page.contains("Declined: Only one need"), "{page}");
+    }
+);
 
 on_both_backends!(anyone_can_ask_for_support_without_an_account, |app| {
     let visitor = TestApp::client();

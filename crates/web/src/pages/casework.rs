@@ -636,6 +636,8 @@ struct WaitingQuery {
     service: String,
     practice: String,
     team: String,
+    /// Set after a decline or redirect, to confirm the decision.
+    decided: String,
 }
 
 impl WaitingQuery {
@@ -657,6 +659,7 @@ struct WaitingPage {
     practices: Vec<(i64, String)>,
     teams: Vec<(i64, String)>,
     query: WaitingQuery,
+    decided: Option<&'static str>,
 }
 
 async fn waiting(
@@ -684,6 +687,9 @@ async fn waiting(
         services,
         practices: referral_choices(&state).await?.practices,
         teams,
+        decided: ["declined", "redirected"]
+            .into_iter()
+            .find(|d| *d == query.decided),
         query,
     })
 }
@@ -842,6 +848,9 @@ fn parse_referral_action(action: &str, p: &Pairs) -> Result<Option<ReferralActio
 enum Done {
     Case(CaseId),
     Referral,
+    /// Declined or redirected: the triager's organisation may no longer read the referral, so the
+    /// page goes back to the waiting list and says what was done.
+    Closed(&'static str),
 }
 
 async fn run_referral_action(
@@ -862,11 +871,22 @@ async fn run_referral_action(
             .link_referral(who, id, person)
             .await
             .map(|()| Done::Referral),
-        ReferralAction::Triage(d) => state
-            .store
-            .triage(who, id, &d, today())
-            .await
-            .map(|c| c.map_or(Done::Referral, Done::Case)),
+        ReferralAction::Triage(d) => {
+            let closed = match d {
+                TriageDecision::Accept { .. } => None,
+                TriageDecision::Decline { .. } => Some("declined"),
+                TriageDecision::Redirect { .. } => Some("redirected"),
+            };
+            state
+                .store
+                .triage(who, id, &d, today())
+                .await
+                .map(|c| match (c, closed) {
+                    (Some(case), _) => Done::Case(case),
+                    (None, Some(outcome)) => Done::Closed(outcome),
+                    (None, None) => Done::Referral,
+                })
+        }
     };
     match result {
         Ok(done) => Ok(Ok(done)),
@@ -903,6 +923,9 @@ async fn referral_action(
     match run_referral_action(&state, &user.principal, id, &action, &form).await? {
         Ok(Done::Case(case)) => Ok(Redirect::to(&format!("/cases/{case}")).into_response()),
         Ok(Done::Referral) => Ok(Redirect::to(&format!("/referrals/{id}")).into_response()),
+        Ok(Done::Closed(outcome)) => {
+            Ok(Redirect::to(&format!("/waiting-list?decided={outcome}")).into_response())
+        }
         Err(errors) => {
             invalid(&referral_page(&state, &csrf, &user, id, form, errors, false).await?)
         }
@@ -1956,7 +1979,9 @@ async fn api_referral_action(
             Json(serde_json::json!({ "case_id": case.get(), "href": format!("/api/v1/cases/{case}") })),
         )
             .into_response()),
-        Ok(Done::Referral) => Ok(Json(serde_json::json!({ "ok": true })).into_response()),
+        Ok(Done::Referral | Done::Closed(_)) => {
+            Ok(Json(serde_json::json!({ "ok": true })).into_response())
+        }
         Err(errors) => Ok(errors_json(StatusCode::UNPROCESSABLE_ENTITY, &errors)),
     }
 }
