@@ -81,6 +81,25 @@ export async function signIn(page, base, username, password) {
 }
 
 /**
+ * Opens a fresh browser context, signed in as `username` (anonymous when it is null), and collects
+ * the page's script errors so that a test can assert there were none. Resolves to
+ * { context, page, errors }.
+ */
+export async function openAs(browser, base, username, password) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  if (username) await signIn(page, base, username, password);
+  return { context, page, errors };
+}
+
+/** Clicks `selector` and waits for the navigation it starts (a form post or a link). */
+export async function submit(page, selector) {
+  await Promise.all([page.waitForNavigation(), page.click(selector)]);
+}
+
+/**
  * Runs axe-core on the current page for WCAG 2.0, 2.1 and 2.2 at levels A and AA and throws with
  * every violation listed, so a failure says exactly what to fix and where.
  */
