@@ -58,8 +58,8 @@ async function optionValue(page, select, label) {
 }
 
 /**
- * A person in `worker`'s care team with no casework yet, read from their people list as a GP would
- * know them: { id, name (FAMILY, Given), given, family, nhs, dob {day, month, year}, practice }.
+ * A person in the signed-in worker's care team with no casework yet, read from their people list
+ * as a GP would know them: { id, name (FAMILY, Given), given, family, nhs, dob, practice }.
  */
 async function personWithoutCasework(page) {
   await page.goto(`${demo.base}/people`);
@@ -171,7 +171,7 @@ test('Focused Care: GP referral → waiting list → triage → allocation → a
   await assertAccessible(page, 'casework hub');
   await page.goto(`${demo.base}/waiting-list`);
   await assertAccessible(page, 'casework waiting list');
-  await openFromWaitingList(page, person.family.toUpperCase(), 'Focused Care');
+  await openFromWaitingList(page, person.name, 'Focused Care');
   assert.match(await page.textContent('main'), /Eligibility advice:/);
   await assertAccessible(page, 'casework referral triage');
   await page.check('#outcome');
@@ -195,6 +195,10 @@ test('Focused Care: GP referral → waiting list → triage → allocation → a
   await page.selectOption('#role', 'lead');
   await submit(page, 'form[action$="/allocate"] button');
   assert.match(await page.textContent('#team + ul'), /Casey Caseworker, .*: lead worker since/);
+  await page.goto(`${demo.base}/cases`);
+  assert.match(await page.locator('tbody tr', { hasText: person.name }).textContent(), /Focused Care\s*Lead worker\s*Open, high intensity/);
+  await assertAccessible(page, 'casework my cases');
+  await page.goto(caseUrl);
 
   // Holistic assessment (baseline).
   await openDetails(page, 'Record the baseline assessment');
@@ -264,6 +268,7 @@ test('Focused Care: GP referral → waiting list → triage → allocation → a
   await submit(page, 'form[action$="/discharge"] button');
   assert.match(await page.textContent('.nhsuk-summary-list'), /Discharged/);
   assert.match(await page.textContent('#discharge + p'), /Reason: Goals met\. Next: Back to usual GP care\. The GP agreed\./);
+  await assertAccessible(page, 'casework case discharged');
   const before = await timeline(page);
 
   // The message back to the GP: detail, because the person agreed to share it; no national code
@@ -298,6 +303,7 @@ test('Focused Care: GP referral → waiting list → triage → allocation → a
   // The GP who referred follows the outcome and reads the message, but cannot change the case.
   await gp.page.goto(referralUrl);
   assert.match(await gp.page.textContent('main'), new RegExp(`Accepted.*case ${caseId}`));
+  await assertAccessible(gp.page, 'casework referral outcome for the referrer');
   await gp.page.goto(caseUrl);
   assert.equal(await gp.page.locator('form[action$="/reopen"]').count(), 0);
   await assertAccessible(gp.page, 'casework case as the referrer');
@@ -356,7 +362,7 @@ test('social prescribing: referral without consent to share → triage with a le
   // too, because the PCN is a partner on the social prescribing list.
   const pcn = await as('caseworker@demo.careweave');
   await pcn.page.goto(`${demo.base}/waiting-list`);
-  assert.equal(await pcn.page.locator('tbody tr', { hasText: person.family.toUpperCase() }).filter({ hasText: 'Social prescribing' }).count(), 1);
+  assert.equal(await pcn.page.locator('tbody tr', { hasText: person.name }).filter({ hasText: 'Social prescribing' }).count(), 1);
   await pcn.context.close();
 
   // The link worker filters the list to the service, then accepts with a named lead at triage.
@@ -366,7 +372,7 @@ test('social prescribing: referral without consent to share → triage with a le
   const services = await page.$$eval('tbody tr td:nth-child(3)', (tds) => tds.map((t) => t.textContent.replace('Service', '').trim()));
   assert.ok(services.length > 0 && services.every((s) => s === 'Social prescribing'), services.join());
   await assertAccessible(page, 'casework waiting list filtered');
-  await openFromWaitingList(page, person.family.toUpperCase(), 'Social prescribing');
+  await openFromWaitingList(page, person.name, 'Social prescribing');
   await page.check('#outcome');
   await page.fill('#reason', 'Wants to meet people; a good fit for the walking group');
   await page.selectOption('#lead', await optionValue(page, '#lead', 'Lee Linkworker'));
@@ -395,15 +401,25 @@ test('social prescribing: referral without consent to share → triage with a le
   await page.fill('#minutes', '20');
   await submit(page, 'form[action$="/contacts"] button');
   assert.match(await page.textContent('#contacts + ul'), /Phone call.*20 minutes, by Lee Linkworker/);
+  await openDetails(page, 'Plan a visit');
+  await page.selectOption('#visit_type', 'drop_in');
+  await fillDate(page, 'visit', today());
+  await page.fill('#visit_note', 'Meet at the library drop-in');
+  await submit(page, 'form[action$="/visits"] button');
+  await page.goto(`${demo.base}/my-day`);
+  assert.match(await page.locator('li', { has: page.locator(`a[href="/cases/${caseId}"]`) }).textContent(), /Drop-in \(Meet at the library drop-in\)/);
+  await assertAccessible(page, 'casework my day');
+  await page.goto(caseUrl);
 
   // Onward: from the case to the directory, signpost to a befriending service.
-  await submit(page, `a[href="/directory?person=${await page.$eval('a[href^="/directory?person="]', (a) => a.getAttribute('href').split('=')[1])}"]`);
+  await submit(page, `a[href="/directory?person=${person.id}"]`);
   assert.match(await page.textContent('.nhsuk-lede-text'), /Finding a service for/);
   await assertAccessible(page, 'casework directory search for the person');
   await page.selectOption('#need', 'befriending');
   await page.fill('#q', 'Hillside Befriending');
   await page.fill('#postcode', '');
   await submit(page, 'form[action="/directory"] button[type=submit]');
+  await assertAccessible(page, 'casework directory results');
   await submit(page, 'a[href^="/directory/services/hillside-befriending"]');
   await assertAccessible(page, 'casework directory service');
   await page.fill('#signpost-note', 'Told her about the Thursday group');
@@ -501,10 +517,10 @@ test('public self-referral without an account → matched at triage → redirect
   // The link worker matches it to the registered person, then redirects it to Focused Care.
   const w = worker.page;
   await w.goto(`${demo.base}/waiting-list`);
-  const row = w.locator('tbody tr', { hasText: person.family.toUpperCase() }).filter({ hasText: 'Social prescribing' });
+  const row = w.locator('tbody tr', { hasText: person.name }).filter({ hasText: 'Social prescribing' });
   assert.match(await row.textContent(), /Not matched/);
   assert.match(await row.textContent(), /The person themselves/);
-  await openFromWaitingList(w, person.family.toUpperCase(), 'Social prescribing');
+  await openFromWaitingList(w, person.name, 'Social prescribing');
   assert.match(await w.textContent('main'), /Who is this\?/);
   await assertAccessible(w, 'casework referral to match');
   const candidate = w.locator('input[name=person]').first();
@@ -526,7 +542,7 @@ test('public self-referral without an account → matched at triage → redirect
   // Back to the list, which confirms the decision; the referral no longer waits with the charity.
   assert.match(w.url(), /\/waiting-list\?decided=redirected$/);
   assert.match(await w.textContent('.nhsuk-card--confirmation'), /Referral redirected/);
-  assert.equal(await w.locator('tbody tr', { hasText: person.family.toUpperCase() }).filter({ hasText: 'Social prescribing' }).count(), 0);
+  assert.equal(await w.locator('tbody tr', { hasText: person.name }).filter({ hasText: 'Social prescribing' }).count(), 0);
   await assertAccessible(w, 'casework waiting list after a decision');
   // The link worker is in the person's care team, so still reads the referral and its outcome.
   await w.goto(referralUrl);
@@ -537,13 +553,13 @@ test('public self-referral without an account → matched at triage → redirect
 
   // The redirected referral waits on Focused Care's list; the caseworker declines it with a reason.
   const pcn = await as('caseworker@demo.careweave');
-  await openFromWaitingList(pcn.page, person.family.toUpperCase(), 'Focused Care');
+  await openFromWaitingList(pcn.page, person.name, 'Focused Care');
   await pcn.page.check('#outcome-decline');
   await pcn.page.fill('#reason', 'Only one need; social prescribing can help with the rest');
   await submit(pcn.page, 'form[action$="/triage"] button[type=submit]');
   assert.match(pcn.page.url(), /\/waiting-list\?decided=declined$/);
   assert.match(await pcn.page.textContent('.nhsuk-card--confirmation'), /Referral declined/);
-  assert.equal(await pcn.page.locator('tbody tr', { hasText: person.family.toUpperCase() }).count(), 0);
+  assert.equal(await pcn.page.locator('tbody tr', { hasText: person.name }).count(), 0);
   assert.deepEqual(pcn.errors, []);
   await pcn.context.close();
 });
