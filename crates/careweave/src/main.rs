@@ -4,6 +4,7 @@
 mod config;
 mod demo;
 mod demo_casework;
+mod directory_cmd;
 mod population_cmd;
 mod synth_cmd;
 mod users;
@@ -42,6 +43,12 @@ enum Command {
     /// Account maintenance.
     #[command(subcommand)]
     User(users::UserCommand),
+    /// Organisations (the first step of a new deployment, before its first account).
+    #[command(subcommand)]
+    Organisation(users::OrganisationCommand),
+    /// The community services directory: postcode table, imports and exports.
+    #[command(subcommand)]
+    Directory(directory_cmd::DirectoryCommand),
     /// Generate a synthetic neighbourhood (Parquet, CSV and FHIR NDJSON) into a directory.
     Synth(synth_cmd::SynthArgs),
 }
@@ -80,6 +87,12 @@ fn main() -> anyhow::Result<()> {
                 Ok(())
             }
             Command::User(cmd) => users::run(settings, cmd).await,
+            Command::Organisation(cmd) => users::run_organisation(settings, cmd).await,
+            Command::Directory(cmd) => {
+                let store = config::open_store(&settings).await?;
+                store.migrate().await.context("migration failed")?;
+                directory_cmd::run(&store, cmd).await
+            }
             Command::Synth(args) => synth_cmd::run(args),
         }
     })

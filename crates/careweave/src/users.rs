@@ -1,8 +1,12 @@
-//! `careweave user …`: account maintenance from the command line, for the first administrator.
+//! `careweave user …` and `careweave organisation …`: accounts and organisations from the command
+//! line, so a fresh deployment can create its first organisation and administrator before anyone
+//! can sign in.
 
 use anyhow::Context;
 use careweave_domain::access::{Membership, Role};
+use careweave_domain::OrganisationKind;
 use careweave_store::accounts::NewUser;
+use careweave_store::people::NewOrganisation;
 use clap::Subcommand;
 use secrecy::SecretString;
 
@@ -27,6 +31,68 @@ pub enum UserCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum OrganisationCommand {
+    /// Add an organisation (a GP practice, the PCN, a voluntary organisation, the council…).
+    Add {
+        /// Its name as people know it.
+        #[arg(long)]
+        name: String,
+        /// One of: gp_practice, pcn, vcse, council, nhs_trust, icb.
+        #[arg(long)]
+        kind: String,
+        /// Its ODS code, when it has one.
+        #[arg(long)]
+        ods_code: Option<String>,
+    },
+    /// List organisations with their ids.
+    List,
+}
+
+pub async fn run_organisation(
+    settings: careweave_web::Settings,
+    cmd: OrganisationCommand,
+) -> anyhow::Result<()> {
+    let store = crate::config::open_store(&settings).await?;
+    store.migrate().await?;
+    match cmd {
+        OrganisationCommand::Add {
+            name,
+            kind,
+            ods_code,
+        } => {
+            let kind = OrganisationKind::from_code(&kind).with_context(|| {
+                let known: Vec<&str> = OrganisationKind::ALL.iter().map(|k| k.code()).collect();
+                format!("unknown kind {kind:?}: use one of {}", known.join(", "))
+            })?;
+            let ods_code = ods_code
+                .map(|c| c.parse::<careweave_domain::OdsCode>())
+                .transpose()
+                .context("that is not an ODS code")?;
+            anyhow::ensure!(!name.trim().is_empty(), "the organisation needs a name");
+            let id = store
+                .insert_organisation(&NewOrganisation {
+                    name: name.trim().to_owned(),
+                    kind,
+                    ods_code,
+                    place: None,
+                })
+                .await?;
+            println!(
+                "Added organisation {id}: {} ({}).",
+                name.trim(),
+                kind.label()
+            );
+        }
+        OrganisationCommand::List => {
+            for o in store.organisations().await? {
+                println!("{}\t{}\t{}", o.id, o.kind.code(), o.name);
+            }
+        }
+    }
+    Ok(())
+}
+
 pub async fn run(settings: careweave_web::Settings, cmd: UserCommand) -> anyhow::Result<()> {
     let UserCommand::Add {
         username,
@@ -40,12 +106,7 @@ pub async fn run(settings: careweave_web::Settings, cmd: UserCommand) -> anyhow:
     })?;
     let store = crate::config::open_store(&settings).await?;
     store.migrate().await?;
-    let org = store
-        .organisations()
-        .await?
-        .into_iter()
-        .find(|o| o.id.get().to_string() == organisation || o.name == organisation)
-        .with_context(|| format!("no organisation with id or name {organisation:?}"))?;
+    let org = find_organisation(&store, &organisation).await?;
     let password = match std::env::var("CAREWEAVE_NEW_PASSWORD") {
         Ok(p) => p,
         Err(_) => {
@@ -73,4 +134,17 @@ pub async fn run(settings: careweave_web::Settings, cmd: UserCommand) -> anyhow:
         .await?;
     println!("Created user {id} as {} in {}.", role.label(), org.name);
     Ok(())
+}
+
+/// The organisation a command names by its id or exact name.
+pub async fn find_organisation(
+    store: &careweave_store::Store,
+    id_or_name: &str,
+) -> anyhow::Result<careweave_domain::Organisation> {
+    store
+        .organisations()
+        .await?
+        .into_iter()
+        .find(|o| o.id.get().to_string() == id_or_name || o.name == id_or_name)
+        .with_context(|| format!("no organisation with id or name {id_or_name:?}"))
 }
