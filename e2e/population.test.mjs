@@ -1,6 +1,6 @@
 // The population engine's results in a real browser: the demo runs the engine on its synthetic
 // neighbourhood and loads the results. An analyst reads the dashboard (aggregates only, with a
-// place picker, pyramid, segments and equity charts); a supervisor opens a worklist, sees which
+// place picker, pyramid, segments and equity charts); a PCN caseworker opens a worklist, sees which
 // criteria each person met, and opens a person's record from it. Every page passes axe-core.
 
 import { test, before, after } from 'node:test';
@@ -43,10 +43,10 @@ test('an analyst reads the population dashboard for a place and it is accessible
   await context.close();
 });
 
-test('a supervisor opens a worklist, reads the criteria met, opens a record and starts a referral', async () => {
+test('a PCN caseworker opens a worklist, reads the criteria met, opens a record and starts a referral', async () => {
   const context = await browser.newContext();
   const page = await context.newPage();
-  await signIn(page, demo.base, 'supervisor@demo.careweave', demo.password);
+  await signIn(page, demo.base, 'caseworker@demo.careweave', demo.password);
   await page.goto(`${demo.base}/population/worklists`);
   await assertAccessible(page, 'population worklists');
   await Promise.all([page.waitForNavigation(), page.click('a:has-text("Moderate or severe frailty")')]);
@@ -57,16 +57,28 @@ test('a supervisor opens a worklist, reads the criteria met, opens a record and 
   await assertAccessible(page, 'population worklist');
   const worklistUrl = page.url();
   const first = page.locator('[data-testid=worklist] tbody td:first-child a').first();
-  await Promise.all([page.waitForNavigation(), first.click()]);
+  const [opened] = await Promise.all([page.waitForNavigation(), first.click()]);
   assert.match(page.url(), /\/people\/\d+$/);
+  assert.equal(opened.status(), 200, 'the practice team may open the record of someone case finding found');
   const personId = page.url().match(/\/people\/(\d+)$/)[1];
   // One action from the worklist row starts a casework referral with the person and cohort filled in.
   await page.goto(worklistUrl);
-  await Promise.all([page.waitForNavigation(), page.locator('[data-testid=refer]').first().click()]);
+  const [form] = await Promise.all([page.waitForNavigation(), page.locator('[data-testid=refer]').first().click()]);
+  assert.equal(form.status(), 200);
   assert.match(page.url(), new RegExp(`/referrals/new\\?person=${personId}&source=worklist&cohort=`));
   assert.match(await page.textContent('main'), /Found by the case-finding worklist/);
   assert.equal(await page.inputValue('input[name=cohort]'), 'frailty');
   assert.notEqual(await page.inputValue('input[name=nhs_number]'), '');
   await assertAccessible(page, 'referral from a worklist');
+  await context.close();
+});
+
+test('a charity worker sees nobody on a practice worklist', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, demo.base, 'linkworker@demo.careweave', demo.password);
+  await page.goto(`${demo.base}/population/worklists/frailty`);
+  assert.match(await page.textContent('main'), /Nobody is on this worklist/);
+  await assertAccessible(page, 'empty worklist');
   await context.close();
 });

@@ -73,6 +73,10 @@ pub struct CareFacts {
     pub pending_with: Vec<OrganisationId>,
     /// Users who referred the person.
     pub referred_by: Vec<UserId>,
+    /// Organisations that may act on a case-finding worklist the person is on: their registered
+    /// practice and the PCN it belongs to, which hold the direct-care relationship that case
+    /// finding is part of. Empty when the person is on no current worklist.
+    pub case_finding_with: Vec<OrganisationId>,
 }
 
 /// Why a read was allowed; recorded in the audit log.
@@ -82,6 +86,7 @@ pub enum Grant {
     ReferralWaitsWithMyOrganisation,
     SupervisesCareTeam,
     Referrer,
+    CaseFindingWorklist,
 }
 
 impl Grant {
@@ -93,6 +98,7 @@ impl Grant {
             Self::ReferralWaitsWithMyOrganisation => "referral_waits_with_my_organisation",
             Self::SupervisesCareTeam => "supervises_care_team",
             Self::Referrer => "referrer",
+            Self::CaseFindingWorklist => "case_finding_worklist",
         }
     }
 }
@@ -121,6 +127,12 @@ pub fn can_read_person(who: &Principal, facts: &CareFacts) -> Decision {
     }
     if who.has_role(Role::Referrer) && facts.referred_by.contains(&who.user) {
         return Decision::Allow(Grant::Referrer);
+    }
+    // Case finding is direct care by the person's own practice and PCN: their workers may open
+    // the record of someone a current worklist found, to decide whether to offer support. Other
+    // organisations wait for a referral.
+    if who.belongs_to_any(&clinical, &facts.case_finding_with) {
+        return Decision::Allow(Grant::CaseFindingWorklist);
     }
     Decision::Deny
 }
@@ -175,6 +187,7 @@ mod tests {
             care_team_employers: vec![CHARITY],
             pending_with: vec![],
             referred_by: vec![UserId::new(30)],
+            case_finding_with: vec![],
         }
     }
 
@@ -217,6 +230,27 @@ mod tests {
         );
         assert_eq!(
             can_read_person(&principal(41, Role::Worker, PRACTICE), &facts),
+            Decision::Deny
+        );
+    }
+
+    #[test]
+    fn a_worklist_opens_the_record_to_the_practice_and_pcn_workers_only() {
+        let facts = CareFacts {
+            case_finding_with: vec![PRACTICE],
+            ..CareFacts::default()
+        };
+        assert_eq!(
+            can_read_person(&principal(60, Role::Supervisor, PRACTICE), &facts),
+            Decision::Allow(Grant::CaseFindingWorklist)
+        );
+        assert_eq!(
+            can_read_person(&principal(61, Role::Worker, CHARITY), &facts),
+            Decision::Deny
+        );
+        // Analysts see the worklist's aggregates, never the people on it.
+        assert_eq!(
+            can_read_person(&principal(62, Role::Analyst, PRACTICE), &facts),
             Decision::Deny
         );
     }

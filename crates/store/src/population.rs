@@ -3,11 +3,16 @@
 //!
 //! This module is the second named door to personal data besides [`crate::records`]: a worklist
 //! names people, so [`Store::worklist`] asks the access policy (workers and supervisors only) and
-//! writes an audit row for every read, allowed or refused. Opening a person from a worklist goes
-//! through [`Store::read_person`](crate::records) as usual.
+//! writes an audit row for every read, allowed or refused. A worker sees only the rows of people
+//! registered with their own practice or with a practice of their PCN: case finding is direct
+//! care by the person's own practice team, not a list for every organisation in the place.
+//! Opening a person from a worklist goes through [`Store::read_person`](crate::records) as usual,
+//! where [`Store::case_finding_facts`] gives the same organisations a need to know.
 
-use careweave_domain::access::{Principal, Role};
-use careweave_domain::{NhsNumber, PersonId, UserId};
+use std::collections::HashSet;
+
+use careweave_domain::access::{CareFacts, Principal, Role};
+use careweave_domain::{NhsNumber, OrganisationId, OrganisationKind, PersonId, UserId};
 use chrono::NaiveDate;
 use sqlx::Row;
 
@@ -271,8 +276,10 @@ impl Store {
             .await?;
             return Ok(None);
         }
+        let (practice_ids, practice_codes) = self.case_finding_practices(who).await?;
         let rows = sqlx::query(
-            "SELECT w.nhs_number, w.practice, w.segment, w.criteria_met, p.id AS person_id, p.given_name, p.family_name \
+            "SELECT w.nhs_number, w.practice, w.segment, w.criteria_met, p.id AS person_id, p.given_name, p.family_name, \
+             p.registered_practice_id \
              FROM population_worklist w LEFT JOIN people p ON p.nhs_number = w.nhs_number \
              WHERE w.run_id = $1 AND w.cohort = $2 ORDER BY w.practice, w.nhs_number",
         )
@@ -282,6 +289,18 @@ impl Store {
         .await?;
         let list = rows
             .iter()
+            .filter(|r| {
+                // A registered person belongs to the practice careweave knows; anyone else to the
+                // practice the extract named.
+                match r.try_get::<Option<i64>, _>("registered_practice_id") {
+                    Ok(Some(id)) => practice_ids.contains(&OrganisationId::new(id)),
+                    _ => r
+                        .try_get::<Option<String>, _>("practice")
+                        .ok()
+                        .flatten()
+                        .is_some_and(|code| practice_codes.contains(&code)),
+                }
+            })
             .map(|r| {
                 let given: Option<String> = r.try_get("given_name")?;
                 let family: Option<String> = r.try_get("family_name")?;
@@ -309,5 +328,76 @@ impl Store {
         })
         .await?;
         Ok(Some(list))
+    }
+
+    /// The practices whose patients' worklist rows `who` may see: those where they work or
+    /// supervise, and every practice of a PCN where they do. Returns the practices' ids and
+    /// their ODS codes.
+    async fn case_finding_practices(
+        &self,
+        who: &Principal,
+    ) -> Result<(HashSet<OrganisationId>, HashSet<String>), StoreError> {
+        let mine: HashSet<OrganisationId> = who
+            .memberships
+            .iter()
+            .filter(|m| matches!(m.role, Role::Worker | Role::Supervisor))
+            .map(|m| m.organisation)
+            .collect();
+        let orgs = self.organisations().await?;
+        let my_pcn_places: HashSet<_> = orgs
+            .iter()
+            .filter(|o| o.kind == OrganisationKind::Pcn && mine.contains(&o.id))
+            .filter_map(|o| o.place)
+            .collect();
+        let practices: Vec<_> = orgs
+            .iter()
+            .filter(|o| o.kind == OrganisationKind::GpPractice)
+            .filter(|o| mine.contains(&o.id) || o.place.is_some_and(|p| my_pcn_places.contains(&p)))
+            .collect();
+        Ok((
+            practices.iter().map(|o| o.id).collect(),
+            practices
+                .iter()
+                .filter_map(|o| o.ods_code.as_ref().map(|c| c.as_str().to_owned()))
+                .collect(),
+        ))
+    }
+
+    /// Adds to `facts` the organisations that may act on a current worklist entry for `person`:
+    /// their registered practice and the PCN organisations of that practice's place. Only the
+    /// latest run counts, so someone who no longer meets a cohort's criteria drops out.
+    pub(crate) async fn case_finding_facts(
+        &self,
+        person: PersonId,
+        facts: &mut CareFacts,
+    ) -> Result<(), StoreError> {
+        let row = sqlx::query(
+            "SELECT o.id, o.place_id FROM people p JOIN organisations o ON o.id = p.registered_practice_id \
+             WHERE p.id = $1 AND EXISTS (SELECT 1 FROM population_worklist w \
+             WHERE w.nhs_number = p.nhs_number AND w.run_id = (SELECT MAX(id) FROM population_runs))",
+        )
+        .bind(person.get())
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(());
+        };
+        facts
+            .case_finding_with
+            .push(OrganisationId::new(get_i64(&row, "id")?));
+        if let Some(place) = row.try_get::<Option<i64>, _>("place_id")? {
+            let pcns =
+                sqlx::query("SELECT id FROM organisations WHERE kind = $1 AND place_id = $2")
+                    .bind(OrganisationKind::Pcn.code())
+                    .bind(place)
+                    .fetch_all(&self.pool)
+                    .await?;
+            for r in pcns {
+                facts
+                    .case_finding_with
+                    .push(OrganisationId::new(get_i64(&r, "id")?));
+            }
+        }
+        Ok(())
     }
 }

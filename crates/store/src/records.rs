@@ -94,6 +94,7 @@ impl Store {
         // Casework: waiting referrals and unallocated cases open the record to the service's team;
         // referrers follow their referrals. Allocated workers are already in `care_team`.
         self.casework_facts(person, &mut facts).await?;
+        self.case_finding_facts(person, &mut facts).await?;
         Ok(facts)
     }
 

@@ -1,6 +1,6 @@
 //! The population engine's results in the store, on SQLite and PostgreSQL: a run loads, the
-//! dashboard reads aggregates, and worklists are for workers and supervisors only, audited on
-//! every read whether allowed or refused.
+//! dashboard reads aggregates, and worklists are for workers and supervisors of the person's own
+//! practice or PCN only, audited on every read whether allowed or refused.
 
 use careweave_domain::access::{Membership, Principal, Role};
 use careweave_domain::{NhsNumber, OrganisationId, OrganisationKind, Sex};
@@ -107,7 +107,27 @@ on_both_backends!(
             )
             .await
             .expect("person");
+        let other_practice = store
+            .insert_organisation(&NewOrganisation {
+                name: "Hilltop Medical Centre".into(),
+                kind: OrganisationKind::GpPractice,
+                ods_code: Some("Y00002".parse().expect("ods")),
+                place: None,
+            })
+            .await
+            .expect("practice");
+        let charity = store
+            .insert_organisation(&NewOrganisation {
+                name: "Riverside Community Trust".into(),
+                kind: OrganisationKind::Vcse,
+                ods_code: None,
+                place: None,
+            })
+            .await
+            .expect("charity");
         let worker = user(&store, "worker", Role::Worker, practice).await;
+        let other_worker = user(&store, "other", Role::Worker, other_practice).await;
+        let charity_worker = user(&store, "charity", Role::Worker, charity).await;
         let analyst = user(&store, "analyst", Role::Analyst, practice).await;
 
         let run = store
@@ -133,6 +153,13 @@ on_both_backends!(
                             cohort: "frailty".into(),
                             nhs_number: nhs(500),
                             practice: Some("Y00001".into()),
+                            segment: None,
+                            criteria_met: "moderate_frailty".into(),
+                        },
+                        WorklistRow {
+                            cohort: "frailty".into(),
+                            nhs_number: nhs(600),
+                            practice: Some("Y00002".into()),
                             segment: None,
                             criteria_met: "moderate_frailty".into(),
                         },
@@ -182,6 +209,56 @@ on_both_backends!(
                 .expect("unregistered")
                 .person,
             None
+        );
+
+        // Each practice sees its own patients; an organisation with no practice sees nobody.
+        let other = store
+            .worklist(&other_worker, run, "frailty")
+            .await
+            .expect("read")
+            .expect("allowed");
+        assert_eq!(
+            other
+                .iter()
+                .map(|e| e.nhs_number.clone())
+                .collect::<Vec<_>>(),
+            [nhs(600)]
+        );
+        assert_eq!(
+            store
+                .worklist(&charity_worker, run, "frailty")
+                .await
+                .expect("read")
+                .expect("allowed")
+                .len(),
+            0
+        );
+
+        // Being found by case finding gives Ada's practice, and only it, a need to know.
+        let record = store
+            .read_person(&worker, registered)
+            .await
+            .expect("the practice's worker may open Ada's record");
+        assert_eq!(record.person.given_name, "Ada");
+        for outsider in [&other_worker, &charity_worker, &analyst] {
+            assert!(matches!(
+                store.read_person(outsider, registered).await,
+                Err(careweave_store::records::RecordError::Denied)
+            ));
+        }
+        let reads = store
+            .audit_entries(&AuditFilter {
+                entity: Some("person".into()),
+                entity_id: Some(registered.get()),
+                limit: 20,
+            })
+            .await
+            .expect("audit");
+        assert!(
+            reads
+                .iter()
+                .any(|a| a.reason.contains("case_finding_worklist")),
+            "the grant is recorded: {reads:?}"
         );
 
         let audit = store
