@@ -218,10 +218,7 @@ on_both_backends!(
             .expect("read")
             .expect("allowed");
         assert_eq!(
-            other
-                .iter()
-                .map(|e| e.nhs_number.clone())
-                .collect::<Vec<_>>(),
+            other.iter().map(|e| e.nhs_number).collect::<Vec<_>>(),
             [nhs(600)]
         );
         assert_eq!(
