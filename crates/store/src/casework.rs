@@ -426,6 +426,18 @@ pub struct CaseSummary {
     pub review_due_on: NaiveDate,
 }
 
+/// A referral as the person who made it follows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentReferral {
+    pub referral: ReferralId,
+    pub name: String,
+    pub service: String,
+    pub received_on: NaiveDate,
+    pub status: ReferralStatus,
+    /// The case's state once the referral was accepted and the person matched.
+    pub case_status: Option<CaseStatus>,
+}
+
 /// A planned visit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Visit {
@@ -2011,6 +2023,52 @@ impl Store {
             entity: "caseload",
             entity_id: Some(who.user.get()),
             reason: format!("own casework caseload ({} cases)", list.len()),
+        })
+        .await?;
+        Ok(list)
+    }
+
+    /// The referrals `who` made, newest first (at most 50), with what became of each, so that a
+    /// referrer can follow them up without phoning the team. Audited as one list event.
+    pub async fn referrals_sent_by(
+        &self,
+        who: &Principal,
+    ) -> Result<Vec<SentReferral>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT r.id, r.given_name, r.family_name, s.name AS service_name, r.received_on, r.status, \
+             c.status AS case_status FROM casework_referrals r JOIN services s ON s.id = r.service_id \
+             LEFT JOIN casework_cases c ON c.referral_id = r.id \
+             WHERE r.referrer_user_id = $1 ORDER BY r.received_on DESC, r.id DESC LIMIT 50",
+        )
+        .bind(who.user.get())
+        .fetch_all(&self.pool)
+        .await?;
+        let list = rows
+            .iter()
+            .map(|r| {
+                let case_status: Option<String> = r.try_get("case_status")?;
+                Ok(SentReferral {
+                    referral: ReferralId::new(get_i64(r, "id")?),
+                    name: format!(
+                        "{} {}",
+                        r.try_get::<String, _>("given_name")?,
+                        r.try_get::<String, _>("family_name")?
+                    ),
+                    service: r.try_get("service_name")?,
+                    received_on: get_date(r, "received_on")?,
+                    status: get_code(r, "status", ReferralStatus::from_code)?,
+                    case_status: case_status
+                        .map(|c| text_code("case_status", &c, CaseStatus::from_code))
+                        .transpose()?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        self.audit(AuditEvent {
+            user: Some(who.user),
+            action: AuditAction::List,
+            entity: "referrals_sent",
+            entity_id: Some(who.user.get()),
+            reason: format!("own referrals ({} listed)", list.len()),
         })
         .await?;
         Ok(list)

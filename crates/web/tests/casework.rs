@@ -353,6 +353,11 @@ on_both_backends!(
         assert_eq!(status, StatusCode::FORBIDDEN);
         // The referring GP follows the case but may not change it.
         let gp = app.sign_in("gp").await;
+        let (status, body) = app.get(&gp, "/").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.contains("Your referrals"), "{body}");
+        assert!(body.contains("Ada Example"), "{body}");
+        assert!(body.contains("Accepted: case open"), "{body}");
         let (status, body) = app.get(&gp, &case).await;
         assert_eq!(status, StatusCode::OK);
         assert!(!body.contains("Record a contact"));

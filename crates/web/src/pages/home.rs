@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::Extension;
 use careweave_domain::access;
+use careweave_store::casework::SentReferral;
 
 use super::{html, Chrome};
 use crate::csrf::CsrfToken;
@@ -19,7 +20,8 @@ struct HomePage {
     caseload: Option<usize>,
     aggregates: bool,
     admin: bool,
-    referrer: bool,
+    /// The referrals this user made, when they refer.
+    sent: Option<Vec<SentReferral>>,
 }
 
 /// `GET /`.
@@ -39,6 +41,10 @@ pub async fn home(
         caseload,
         aggregates: access::can_read_aggregates(p),
         admin: p.has_role(access::Role::Admin),
-        referrer: p.has_role(access::Role::Referrer),
+        sent: if p.has_role(access::Role::Referrer) {
+            Some(state.store.referrals_sent_by(p).await?)
+        } else {
+            None
+        },
     })
 }
