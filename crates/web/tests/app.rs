@@ -1,6 +1,9 @@
 //! The web service end to end over HTTP: a real server on a free port with a fresh database for each
 //! test, on SQLite and on PostgreSQL.
 
+#[macro_use]
+mod support;
+
 use careweave_domain::access::{Membership, Role};
 use careweave_domain::{NhsNumber, OrganisationId, OrganisationKind, PersonId, Sex};
 use careweave_store::accounts::NewUser;
@@ -11,18 +14,24 @@ use careweave_web::{Application, Settings};
 use chrono::NaiveDate;
 use reqwest::StatusCode;
 use secrecy::SecretString;
-
-const PASSWORD: &str = "a long demo passphrase";
+use support::{new_client, Server, PASSWORD};
 
 /// A running app with a known neighbourhood: one practice, one charity, one person cared for by
 /// `worker@test` (charity), and one account per role.
 struct TestApp {
-    base: String,
+    server: Server,
     store: Store,
     person: PersonId,
     practice: OrganisationId,
     _db: TestDatabase,
-    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = Server;
+
+    fn deref(&self) -> &Server {
+        &self.server
+    }
 }
 
 impl TestApp {
@@ -102,55 +111,14 @@ impl TestApp {
             .await
             .unwrap();
 
-        let settings = Settings {
-            database_url: db.url.redacted(),
-            host: "127.0.0.1".into(),
-            port: 0,
-            session_hours: 8,
-            // reqwest's cookie store will not send Secure cookies over plain HTTP.
-            secure_cookies: false,
-        };
-        let app = Application::build_with_store(settings, store.clone())
-            .await
-            .unwrap();
-        let base = format!("http://127.0.0.1:{}", app.port());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(app.run_until(async {
-            let _ = stopped.await;
-        }));
+        let server = Server::start(&db, store.clone()).await;
         Self {
-            base,
+            server,
             store,
             person,
             practice,
             _db: db,
-            _stop: stop,
         }
-    }
-
-    fn client() -> reqwest::Client {
-        reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap()
-    }
-
-    async fn get(&self, client: &reqwest::Client, path: &str) -> (StatusCode, String) {
-        let r = client
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap();
-        (r.status(), r.text().await.unwrap())
-    }
-
-    /// The CSRF token the server gave this client, read from a page's hidden field.
-    async fn csrf(&self, client: &reqwest::Client, path: &str) -> String {
-        let (_, body) = self.get(client, path).await;
-        let marker = "name=\"csrf_token\" value=\"";
-        let start = body.find(marker).expect("page has a CSRF field") + marker.len();
-        body[start..start + body[start..].find('"').unwrap()].to_owned()
     }
 
     async fn post(
@@ -165,26 +133,6 @@ impl TestApp {
             .send()
             .await
             .unwrap()
-    }
-
-    async fn sign_in(&self, name: &str) -> reqwest::Client {
-        let client = Self::client();
-        let token = self.csrf(&client, "/sign-in").await;
-        let username = format!("{name}@test");
-        let r = self
-            .post(
-                &client,
-                "/sign-in",
-                &[
-                    ("csrf_token", &token),
-                    ("username", &username),
-                    ("password", PASSWORD),
-                    ("next", "/"),
-                ],
-            )
-            .await;
-        assert_eq!(r.status(), StatusCode::SEE_OTHER, "sign in as {name}");
-        client
     }
 }
 
@@ -205,34 +153,14 @@ async fn org(
         .unwrap()
 }
 
-macro_rules! on_both_backends {
-    ($name:ident, |$app:ident| $body:block) => {
-        mod $name {
-            use super::*;
-
-            async fn run($app: TestApp) $body
-
-            #[tokio::test]
-            async fn sqlite() {
-                run(TestApp::spawn(Backend::Sqlite).await).await;
-            }
-
-            #[tokio::test]
-            async fn postgres() {
-                run(TestApp::spawn(Backend::Postgres).await).await;
-            }
-        }
-    };
-}
-
 on_both_backends!(health_reports_the_database, |app| {
-    let (status, body) = app.get(&TestApp::client(), "/health").await;
+    let (status, body) = app.get(&new_client(), "/health").await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains("\"database\":\"ok\""), "{body}");
 });
 
 on_both_backends!(signed_out_visitors_are_sent_to_sign_in, |app| {
-    let r = TestApp::client()
+    let r = new_client()
         .get(format!("{}/people/1", app.base))
         .send()
         .await
@@ -242,7 +170,7 @@ on_both_backends!(signed_out_visitors_are_sent_to_sign_in, |app| {
 });
 
 on_both_backends!(wrong_passwords_and_unknown_users_look_the_same, |app| {
-    let client = TestApp::client();
+    let client = new_client();
     let token = app.csrf(&client, "/sign-in").await;
     let mut bodies = Vec::new();
     for (user, password) in [
@@ -279,7 +207,7 @@ on_both_backends!(wrong_passwords_and_unknown_users_look_the_same, |app| {
 });
 
 on_both_backends!(forms_without_a_csrf_token_are_refused, |app| {
-    let client = TestApp::client();
+    let client = new_client();
     let _ = app.csrf(&client, "/sign-in").await;
     let r = app
         .post(
@@ -525,7 +453,7 @@ on_both_backends!(sign_out_ends_the_session, |app| {
 #[tokio::test]
 async fn unknown_pages_get_the_not_found_page() {
     let app = TestApp::spawn(Backend::Sqlite).await;
-    let (status, body) = app.get(&TestApp::client(), "/no/such/page").await;
+    let (status, body) = app.get(&new_client(), "/no/such/page").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(body.contains("Page not found"));
 }
@@ -546,7 +474,7 @@ async fn cookies_are_http_only_and_secure_when_configured() {
     tokio::spawn(app.run_until(async {
         let _ = stopped.await;
     }));
-    let r = TestApp::client()
+    let r = new_client()
         .get(format!("{base}/sign-in"))
         .send()
         .await
@@ -582,7 +510,7 @@ async fn a_broken_database_gives_503_health_and_the_error_page() {
     let worker = app.sign_in("worker").await;
     // Break the database on purpose: every query now fails.
     app.store.close().await;
-    let (status, body) = app.get(&TestApp::client(), "/health").await;
+    let (status, body) = app.get(&new_client(), "/health").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(body.contains("unreachable"), "{body}");
     let (status, body) = app.get(&worker, "/people").await;

@@ -2,6 +2,9 @@
 //! access rules and audit, validation that keeps what was typed, refusal of a stale plan save, the
 //! public self-referral form, and the message back to the GP.
 
+#[macro_use]
+mod support;
+
 use careweave_domain::access::{Membership, Role};
 use careweave_domain::casework::{EligibilityRule, ReviewInterval, ServiceKind};
 use careweave_domain::{NhsNumber, OrganisationId, OrganisationKind, Sex};
@@ -11,24 +14,29 @@ use careweave_store::casework::CaseworkSettings;
 use careweave_store::people::{NewOrganisation, NewPerson};
 use careweave_store::testing::TestDatabase;
 use careweave_store::{Backend, Store};
-use careweave_web::{Application, Settings};
 use chrono::NaiveDate;
 use reqwest::StatusCode;
 use secrecy::SecretString;
-
-const PASSWORD: &str = "a long demo passphrase";
+use support::{new_client, Server, PASSWORD};
 
 /// A running app with a practice, the PCN (Focused Care) and a charity (social prescribing), a
 /// registered person, and accounts: `gp` (referrer), `caseworker` (PCN), `linkworker` (charity),
 /// `admin`.
 struct TestApp {
-    base: String,
+    server: Server,
     store: Store,
     practice: OrganisationId,
     focused: i64,
     social: i64,
     _db: TestDatabase,
-    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = Server;
+
+    fn deref(&self) -> &Server {
+        &self.server
+    }
 }
 
 impl TestApp {
@@ -130,54 +138,15 @@ impl TestApp {
             )
             .await
             .unwrap();
-        let settings = Settings {
-            database_url: db.url.redacted(),
-            host: "127.0.0.1".into(),
-            port: 0,
-            session_hours: 8,
-            secure_cookies: false,
-        };
-        let app = Application::build_with_store(settings, store.clone())
-            .await
-            .unwrap();
-        let base = format!("http://127.0.0.1:{}", app.port());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(app.run_until(async {
-            let _ = stopped.await;
-        }));
+        let server = Server::start(&db, store.clone()).await;
         Self {
-            base,
+            server,
             store,
             practice,
             focused,
             social,
             _db: db,
-            _stop: stop,
         }
-    }
-
-    fn client() -> reqwest::Client {
-        reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap()
-    }
-
-    async fn get(&self, client: &reqwest::Client, path: &str) -> (StatusCode, String) {
-        let r = client
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap();
-        (r.status(), r.text().await.unwrap())
-    }
-
-    async fn csrf(&self, client: &reqwest::Client, path: &str) -> String {
-        let (_, body) = self.get(client, path).await;
-        let marker = "name=\"csrf_token\" value=\"";
-        let start = body.find(marker).expect("page has a CSRF field") + marker.len();
-        body[start..start + body[start..].find('"').unwrap()].to_owned()
     }
 
     /// Posts a form with the client's CSRF token; returns status, Location and body.
@@ -202,25 +171,6 @@ impl TestApp {
             .map(|l| l.to_str().unwrap().to_owned())
             .unwrap_or_default();
         (r.status(), location, r.text().await.unwrap())
-    }
-
-    async fn sign_in(&self, name: &str) -> reqwest::Client {
-        let client = Self::client();
-        let token = self.csrf(&client, "/sign-in").await;
-        let username = format!("{name}@test");
-        let r = client
-            .post(format!("{}/sign-in", self.base))
-            .form(&[
-                ("csrf_token", token.as_str()),
-                ("username", &username),
-                ("password", PASSWORD),
-                ("next", "/"),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::SEE_OTHER, "sign in as {name}");
-        client
     }
 
     /// A GP refers Ada to `service`; returns the referral's path.
@@ -283,26 +233,6 @@ impl TestApp {
             .get()
             .to_string()
     }
-}
-
-macro_rules! on_both_backends {
-    ($name:ident, |$app:ident| $body:block) => {
-        mod $name {
-            use super::*;
-
-            async fn run($app: TestApp) $body
-
-            #[tokio::test]
-            async fn sqlite() {
-                run(TestApp::spawn(Backend::Sqlite).await).await;
-            }
-
-            #[tokio::test]
-            async fn postgres() {
-                run(TestApp::spawn(Backend::Postgres).await).await;
-            }
-        }
-    };
 }
 
 on_both_backends!(
@@ -563,7 +493,7 @@ on_both_backends!(
 );
 
 on_both_backends!(anyone_can_ask_for_support_without_an_account, |app| {
-    let visitor = TestApp::client();
+    let visitor = new_client();
     let (status, body) = app.get(&visitor, "/refer").await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains("Ask for support"));
@@ -611,7 +541,7 @@ on_both_backends!(anyone_can_ask_for_support_without_an_account, |app| {
         "triage is offered once linked"
     );
     // Without the CSRF token the public form is refused like any other.
-    let r = TestApp::client()
+    let r = new_client()
         .post(format!("{}/refer", app.base))
         .form(&[("service", service.as_str())])
         .send()

@@ -2,6 +2,9 @@
 //! filters as the directory crate's index does, every path in the OpenAPI document answers, and a
 //! worker's search → signpost / refer → the provider accepts works through the real pages.
 
+#[macro_use]
+mod support;
+
 use careweave_directory::search::{Index, Query};
 use careweave_directory::{demo, Need, Service};
 use careweave_domain::access::{Membership, Role};
@@ -10,20 +13,25 @@ use careweave_store::accounts::NewUser;
 use careweave_store::people::{NewOrganisation, NewPerson};
 use careweave_store::testing::TestDatabase;
 use careweave_store::{Backend, Store};
-use careweave_web::{Application, Settings};
 use chrono::NaiveDate;
 use reqwest::StatusCode;
 use secrecy::SecretString;
-
-const PASSWORD: &str = "a long demo passphrase";
+use support::{new_client, Server, PASSWORD};
 
 struct TestApp {
-    base: String,
+    server: Server,
     store: Store,
     person: PersonId,
     services: Vec<Service>,
     _db: TestDatabase,
-    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = Server;
+
+    fn deref(&self) -> &Server {
+        &self.server
+    }
 }
 
 async fn org(store: &Store, name: &str, kind: OrganisationKind) -> OrganisationId {
@@ -116,62 +124,23 @@ impl TestApp {
             .await
             .unwrap();
 
-        let settings = Settings {
-            database_url: db.url.redacted(),
-            host: "127.0.0.1".into(),
-            port: 0,
-            session_hours: 8,
-            secure_cookies: false,
-        };
-        let app = Application::build_with_store(settings, store.clone())
-            .await
-            .unwrap();
-        let base = format!("http://127.0.0.1:{}", app.port());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(app.run_until(async {
-            let _ = stopped.await;
-        }));
+        let server = Server::start(&db, store.clone()).await;
         Self {
-            base,
+            server,
             store,
             person,
             services: d.services,
             _db: db,
-            _stop: stop,
         }
     }
 
-    fn client() -> reqwest::Client {
-        reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap()
-    }
-
-    async fn get(&self, client: &reqwest::Client, path: &str) -> (StatusCode, String) {
-        let r = client
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap();
-        (r.status(), r.text().await.unwrap())
-    }
-
     async fn json(&self, path: &str) -> (StatusCode, serde_json::Value) {
-        let r = Self::client()
+        let r = new_client()
             .get(format!("{}{path}", self.base))
             .send()
             .await
             .unwrap();
         (r.status(), r.json().await.unwrap())
-    }
-
-    async fn csrf(&self, client: &reqwest::Client, path: &str) -> String {
-        let (_, body) = self.get(client, path).await;
-        let marker = "name=\"csrf_token\" value=\"";
-        let start = body.find(marker).expect("page has a CSRF field") + marker.len();
-        body[start..start + body[start..].find('"').unwrap()].to_owned()
     }
 
     async fn post(
@@ -186,26 +155,6 @@ impl TestApp {
             .send()
             .await
             .unwrap()
-    }
-
-    async fn sign_in(&self, name: &str) -> reqwest::Client {
-        let client = Self::client();
-        let token = self.csrf(&client, "/sign-in").await;
-        let username = format!("{name}@test");
-        let r = self
-            .post(
-                &client,
-                "/sign-in",
-                &[
-                    ("csrf_token", &token),
-                    ("username", &username),
-                    ("password", PASSWORD),
-                    ("next", "/"),
-                ],
-            )
-            .await;
-        assert_eq!(r.status(), StatusCode::SEE_OTHER, "sign in as {name}");
-        client
     }
 
     /// Every service id the API returns for `query`, across all pages.
@@ -225,26 +174,6 @@ impl TestApp {
         }
         ids
     }
-}
-
-macro_rules! on_both_backends {
-    ($name:ident, |$app:ident| $body:block) => {
-        mod $name {
-            use super::*;
-
-            async fn run($app: TestApp) $body
-
-            #[tokio::test]
-            async fn sqlite() {
-                run(TestApp::spawn(Backend::Sqlite).await).await;
-            }
-
-            #[tokio::test]
-            async fn postgres() {
-                run(TestApp::spawn(Backend::Postgres).await).await;
-            }
-        }
-    };
 }
 
 on_both_backends!(every_path_in_the_openapi_document_answers, |app| {
@@ -270,7 +199,7 @@ on_both_backends!(every_path_in_the_openapi_document_answers, |app| {
             !concrete.contains('{'),
             "a path with a parameter is not covered: {path}"
         );
-        let r = TestApp::client()
+        let r = new_client()
             .get(format!("{}{concrete}", app.base))
             .send()
             .await
@@ -668,7 +597,7 @@ on_both_backends!(admins_import_and_export_and_roles_see_their_pages, |app| {
     assert_eq!(app.json("/services/new-1").await.0, StatusCode::OK);
 
     // The exports read back into the same directory.
-    let feed = TestApp::client()
+    let feed = new_client()
         .get(format!("{}/directory/export.json", app.base))
         .send()
         .await
@@ -689,7 +618,7 @@ on_both_backends!(admins_import_and_export_and_roles_see_their_pages, |app| {
         (back.accepted.len(), back.rejected),
         (app.services.len() + 1, 0)
     );
-    let sheet = TestApp::client()
+    let sheet = new_client()
         .get(format!("{}/directory/export.csv", app.base))
         .send()
         .await

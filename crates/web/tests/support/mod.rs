@@ -1,0 +1,109 @@
+//! What the HTTP test files share: serving a store on a free port, a cookie-keeping client that
+//! does not follow redirects, the CSRF token of a page, signing in, and the macro that writes each
+//! test once for both database backends. Each file keeps its own `TestApp` with the data its
+//! tests need; `TestApp` dereferences to [`Server`] so `app.get(…)` reads the same everywhere.
+
+use careweave_store::testing::TestDatabase;
+use careweave_store::Store;
+use careweave_web::{Application, Settings};
+use reqwest::StatusCode;
+
+/// The password of every test account.
+pub const PASSWORD: &str = "a long demo passphrase";
+
+/// The real application serving one test database until dropped.
+pub struct Server {
+    pub base: String,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+/// A client that keeps cookies (the session and CSRF cookies) and shows redirects to the test
+/// rather than following them.
+pub fn new_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+impl Server {
+    /// Serves `store` (which must belong to `db`) on a free port of the loopback address.
+    pub async fn start(db: &TestDatabase, store: Store) -> Self {
+        let settings = Settings {
+            database_url: db.url.redacted(),
+            host: "127.0.0.1".into(),
+            port: 0,
+            session_hours: 8,
+            // reqwest's cookie store will not send Secure cookies over plain HTTP.
+            secure_cookies: false,
+        };
+        let app = Application::build_with_store(settings, store)
+            .await
+            .unwrap();
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(app.run_until(async {
+            let _ = stopped.await;
+        }));
+        Self { base, _stop: stop }
+    }
+
+    pub async fn get(&self, client: &reqwest::Client, path: &str) -> (StatusCode, String) {
+        let r = client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.text().await.unwrap())
+    }
+
+    /// The CSRF token the server gave this client, read from a page's hidden field.
+    pub async fn csrf(&self, client: &reqwest::Client, path: &str) -> String {
+        let (_, body) = self.get(client, path).await;
+        let marker = "name=\"csrf_token\" value=\"";
+        let start = body.find(marker).expect("page has a CSRF field") + marker.len();
+        body[start..start + body[start..].find('"').unwrap()].to_owned()
+    }
+
+    /// Signs in as `{name}@test` and returns the signed-in client.
+    pub async fn sign_in(&self, name: &str) -> reqwest::Client {
+        let client = new_client();
+        let token = self.csrf(&client, "/sign-in").await;
+        let username = format!("{name}@test");
+        let r = client
+            .post(format!("{}/sign-in", self.base))
+            .form(&[
+                ("csrf_token", token.as_str()),
+                ("username", &username),
+                ("password", PASSWORD),
+                ("next", "/"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "sign in as {name}");
+        client
+    }
+}
+
+/// Writes a test once and runs it on SQLite and on PostgreSQL, each with a fresh `TestApp`.
+macro_rules! on_both_backends {
+    ($name:ident, |$app:ident| $body:block) => {
+        mod $name {
+            use super::*;
+
+            async fn run($app: TestApp) $body
+
+            #[tokio::test]
+            async fn sqlite() {
+                run(TestApp::spawn(Backend::Sqlite).await).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                run(TestApp::spawn(Backend::Postgres).await).await;
+            }
+        }
+    };
+}
