@@ -51,4 +51,6 @@ typed_id!(
     ReferralId,
     /// Identifies a case: one person's episode of support by one service.
     CaseId,
+    /// Identifies a safeguarding concern raised from a case.
+    ConcernId,
 );

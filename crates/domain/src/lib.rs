@@ -17,6 +17,7 @@ pub mod disclosure;
 mod entities;
 mod ids;
 mod nhs_number;
+pub mod safeguarding;
 
 pub use codes::{
     CodeError, Icd10Code, ImdDecile, ImdQuintile, LsoaCode, OdsCode, Postcode, SnomedCode,

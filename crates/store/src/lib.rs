@@ -17,6 +17,7 @@ pub mod directory;
 pub mod people;
 pub mod population;
 pub mod records;
+pub mod safeguarding;
 #[cfg(feature = "test-support")]
 pub mod testing;
 

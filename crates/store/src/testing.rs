@@ -4,9 +4,23 @@
 //! server named by `CAREWEAVE_TEST_POSTGRES_URL`, one new database per test, so tests never share
 //! state. Without that variable PostgreSQL tests fail with a message saying how to provide it:
 //! a test is never skipped silently. `scripts/test` starts a throwaway server and sets it.
+//! [`cross_employer_case`] builds a case shared by two employers for the tests of both the store
+//! and the web crate.
 
 use std::str::FromStr;
 
+use careweave_domain::access::{Membership, Principal, Role};
+use careweave_domain::casework::{
+    CaseId, CaseRole, EligibilityRule, Intensity, ReferralRoute, ReferralSource, ReviewInterval,
+    ServiceKind, Urgency,
+};
+use careweave_domain::{NhsNumber, OrganisationId, OrganisationKind, Sex};
+use chrono::NaiveDate;
+use secrecy::SecretString;
+
+use crate::accounts::NewUser;
+use crate::casework::{CaseworkSettings, NewReferral, ReferredPerson, Referrer, TriageDecision};
+use crate::people::{NewOrganisation, NewPerson};
 use crate::{Backend, DatabaseUrl, Store};
 
 /// The variable naming a PostgreSQL server (a URL to any database on it) for tests.
@@ -88,4 +102,169 @@ async fn fresh_postgres_database() -> DatabaseUrl {
         format!("{base}/{name}?{query}")
     };
     DatabaseUrl::from_str(&url).expect("a postgres:// URL")
+}
+
+/// A social prescribing case run by a charity whose waiting list the PCN also works (SAPA 5's
+/// shape): the charity's worker leads it and the PCN's worker is a co-worker from another
+/// employer. Tests of rules that tell employers apart (safeguarding) start from here.
+#[derive(Debug, Clone)]
+pub struct CrossEmployerCase {
+    pub case: CaseId,
+    pub practice: OrganisationId,
+    pub pcn: OrganisationId,
+    /// Runs the case's service.
+    pub charity: OrganisationId,
+    /// `lead@test`, a worker of the charity and the case's lead.
+    pub lead: Principal,
+    /// `coworker@test`, a worker of the PCN and a co-worker on the case.
+    pub coworker: Principal,
+}
+
+/// Creates the account `{name}@test` ("Test {name}") with one role and returns its principal.
+///
+/// # Panics
+/// When the account cannot be created.
+pub async fn test_user(
+    store: &Store,
+    name: &str,
+    role: Role,
+    organisation: OrganisationId,
+    password: &str,
+) -> Principal {
+    let id = store
+        .create_user(NewUser {
+            username: format!("{name}@test"),
+            display_name: format!("Test {name}"),
+            password: SecretString::from(password.to_owned()),
+            memberships: vec![Membership { organisation, role }],
+        })
+        .await
+        .expect("create a test user");
+    store.principal(id).await.expect("read the test user")
+}
+
+/// Builds a [`CrossEmployerCase`] in `store`, opened today through referral, triage and
+/// allocation, with `password` for both accounts.
+///
+/// # Panics
+/// When any step of the journey fails.
+pub async fn cross_employer_case(store: &Store, password: &str) -> CrossEmployerCase {
+    let org = |name: &str, kind| NewOrganisation {
+        name: name.into(),
+        kind,
+        ods_code: None,
+        place: None,
+    };
+    let mut orgs = Vec::new();
+    for (name, kind) in [
+        ("Riverside Surgery", OrganisationKind::GpPractice),
+        ("Riverside PCN", OrganisationKind::Pcn),
+        ("Riverside Community Trust", OrganisationKind::Vcse),
+    ] {
+        orgs.push(
+            store
+                .insert_organisation(&org(name, kind))
+                .await
+                .expect("organisation"),
+        );
+    }
+    let (practice, pcn, charity) = (orgs[0], orgs[1], orgs[2]);
+    let service = store
+        .insert_service("Social prescribing", charity, None, "Link workers")
+        .await
+        .expect("service");
+    store
+        .add_casework_settings(
+            service,
+            &CaseworkSettings {
+                kind: ServiceKind::SocialPrescribing,
+                rule: EligibilityRule::Open,
+                review_interval: ReviewInterval::days(42).expect("a valid interval"),
+                worker_cap: None,
+                practice_cap: None,
+                partners: vec![pcn],
+            },
+        )
+        .await
+        .expect("casework settings");
+    let nhs: NhsNumber = "9434765919".parse().expect("a valid NHS number");
+    let born = NaiveDate::from_ymd_opt(1950, 5, 17).expect("a date");
+    store
+        .register_person(
+            None,
+            &NewPerson {
+                nhs_number: nhs,
+                given_name: "Ada".into(),
+                family_name: "Example".into(),
+                date_of_birth: born,
+                sex: Sex::Female,
+                postcode: None,
+                lsoa: None,
+                imd_decile: None,
+                registered_practice: practice,
+                household: None,
+                date_of_death: None,
+            },
+            "test",
+        )
+        .await
+        .expect("person");
+    let lead = test_user(store, "lead", Role::Worker, charity, password).await;
+    let coworker = test_user(store, "coworker", Role::Worker, pcn, password).await;
+    let today = chrono::Utc::now().date_naive();
+    let referral = store
+        .create_referral(&NewReferral {
+            service,
+            known_person: None,
+            person: ReferredPerson {
+                given_name: "Ada".into(),
+                family_name: "Example".into(),
+                date_of_birth: born,
+                nhs_number: Some(nhs),
+                practice: Some(practice),
+                contact: "07700 900000".into(),
+            },
+            source: ReferralSource::Gp,
+            route: ReferralRoute::App,
+            reason: "Isolated".into(),
+            needs: "Company".into(),
+            concerns: String::new(),
+            need_domains: vec![],
+            risk_flags: vec![],
+            cohort: None,
+            urgency: Urgency::Soon,
+            consent_share_detail: true,
+            referrer: Referrer {
+                user: None,
+                name: "Dr Rae Referrer".into(),
+                contact: "Riverside Surgery".into(),
+            },
+            received_on: today,
+        })
+        .await
+        .expect("referral");
+    let accept = TriageDecision::Accept {
+        lead: Some(lead.user),
+        reason: "Fits the service".into(),
+        override_reason: None,
+        intensity: Intensity::High,
+        confirm_over_capacity: false,
+    };
+    let case = store
+        .triage(&lead, referral.id, &accept, today)
+        .await
+        .expect("triage")
+        .expect("a case");
+    store
+        .allocate(&lead, case, coworker.user, CaseRole::CoWorker, false, today)
+        .await
+        .expect("allocate the co-worker");
+    CrossEmployerCase {
+        case,
+        practice,
+        pcn,
+        charity,
+        lead,
+        coworker,
+    }
 }

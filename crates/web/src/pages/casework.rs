@@ -22,12 +22,14 @@ use careweave_domain::casework::{
 };
 use careweave_domain::dates::{not_in_future, parse_date_parts};
 use careweave_domain::disclosure::SafeCount;
+use careweave_domain::safeguarding::{ConcernCategory, RiskLevel};
 use careweave_domain::{NhsNumber, OrganisationId, OrganisationKind, PersonId, ServiceId, TeamId};
 use careweave_store::casework::{
     Carer, CaseSummary, CaseView, CaseworkError, CaseworkReport, CaseworkService, Discharge,
     GpMessage, MyDay, NewAssessment, NewContact, NewReferral, PlanItem, PlanText, ReferralView,
     ReferredPerson, Referrer, TriageDecision, WaitingFilter, WaitingList, WorkerLoad,
 };
+use careweave_store::safeguarding::ConcernSummary;
 use chrono::NaiveDate;
 use serde::Deserialize;
 
@@ -102,7 +104,7 @@ impl From<CaseworkError> for AppError {
 
 /// Name/value pairs from a form or a JSON object, with the repeated names checkboxes produce.
 #[derive(Debug, Clone, Default)]
-pub struct Pairs(Vec<(String, String)>);
+pub struct Pairs(pub(super) Vec<(String, String)>);
 
 impl Pairs {
     /// The first value of `name`, or "" when absent (so templates can show it as typed).
@@ -169,7 +171,7 @@ impl Pairs {
     }
 }
 
-fn date_from(
+pub(super) fn date_from(
     errors: &mut FormErrors,
     p: &Pairs,
     prefix: &str,
@@ -198,7 +200,7 @@ fn date_from(
     errors.parse(&format!("{prefix}-day"), checked)
 }
 
-fn required(errors: &mut FormErrors, p: &Pairs, name: &str, message: &str) -> String {
+pub(super) fn required(errors: &mut FormErrors, p: &Pairs, name: &str, message: &str) -> String {
     let v = p.trimmed(name);
     if v.is_empty() {
         errors.add(name, message);
@@ -206,7 +208,7 @@ fn required(errors: &mut FormErrors, p: &Pairs, name: &str, message: &str) -> St
     v
 }
 
-fn choice<T>(
+pub(super) fn choice<T>(
     errors: &mut FormErrors,
     p: &Pairs,
     name: &str,
@@ -1008,7 +1010,7 @@ async fn my_day(
 
 #[derive(Template)]
 #[template(path = "casework/case.html")]
-struct CasePage {
+pub(super) struct CasePage {
     chrome: Chrome,
     c: CaseView,
     workers: Vec<WorkerLoad>,
@@ -1023,6 +1025,11 @@ struct CasePage {
     /// One assessment input per life domain: code, label, typed value, error.
     score_rows: Vec<(String, String, String, Option<String>)>,
     open_actions: bool,
+    /// The safeguarding concerns on this case that the viewer may see (see `pages::safeguarding`).
+    concerns: Vec<ConcernSummary>,
+    open_concerns: usize,
+    concern_categories: &'static [ConcernCategory],
+    risk_levels: &'static [RiskLevel],
     contact_types: &'static [ContactType],
     intensities: &'static [Intensity],
     reasons: &'static [DischargeReason],
@@ -1031,7 +1038,7 @@ struct CasePage {
     roles: &'static [CaseRole],
 }
 
-async fn case_page(
+pub(super) async fn case_page(
     state: &AppState,
     csrf: &CsrfToken,
     user: &CurrentUser,
@@ -1069,6 +1076,8 @@ async fn case_page(
         })
         .collect();
     let open_actions = c.plan.actions.iter().any(|a| a.done_on.is_none());
+    let concerns = state.store.concerns_on_case(&user.principal, id).await?;
+    let open_concerns = concerns.iter().filter(|k| k.status.is_open()).count();
     Ok(CasePage {
         chrome: Chrome::signed_in(
             &format!("{} – case", c.person_name),
@@ -1087,6 +1096,10 @@ async fn case_page(
         plan_escalation,
         score_rows,
         open_actions,
+        concerns,
+        open_concerns,
+        concern_categories: ConcernCategory::ALL,
+        risk_levels: RiskLevel::ALL,
         contact_types: ContactType::ALL,
         intensities: Intensity::ALL,
         reasons: DischargeReason::ALL,

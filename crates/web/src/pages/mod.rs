@@ -9,6 +9,7 @@ mod directory;
 mod home;
 mod people;
 mod population;
+mod safeguarding;
 
 use askama::Template;
 use axum::extract::State;
@@ -134,6 +135,7 @@ pub fn routes() -> Router<AppState> {
         .merge(admin::routes())
         .merge(casework::routes())
         .merge(directory::routes())
+        .merge(safeguarding::routes())
 }
 
 /// `GET /health`: whether the service and its database answer. No personal data, no sign-in.

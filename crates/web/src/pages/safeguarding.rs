@@ -1,0 +1,261 @@
+//! Safeguarding concerns: the "Raise a safeguarding concern" form on the case page, and a page per
+//! concern with its actions, the referral to the local authority and closing.
+//!
+//! The store decides who may raise and who may see a concern (see `domain::safeguarding`) and
+//! audits every read, write and refusal; this module parses forms with the casework parsers (so
+//! dates and choices read the same everywhere) and renders. A refusal is the usual 403 page, which
+//! says nothing about whether the concern exists.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Form, Router};
+use careweave_domain::casework::CaseId;
+use careweave_domain::safeguarding::{ConcernCategory, ConcernId, RiskLevel};
+use careweave_store::casework::CaseworkError;
+use careweave_store::safeguarding::{ConcernView, LaReferral, NewConcern, NewConcernAction};
+use chrono::NaiveDate;
+
+use super::casework::{case_page, choice, date_from, required, Pairs};
+use super::{html, invalid, Chrome};
+use crate::csrf::CsrfToken;
+use crate::error::AppError;
+use crate::forms::FormErrors;
+use crate::session::CurrentUser;
+use crate::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/cases/{id}/safeguarding", post(raise))
+        .route("/safeguarding/{id}", get(show))
+        .route("/safeguarding/{id}/{action}", post(act))
+}
+
+fn today() -> NaiveDate {
+    chrono::Utc::now().date_naive()
+}
+
+/// Reads the case page's "Raise a safeguarding concern" form.
+fn parse_concern(p: &Pairs) -> Result<NewConcern, FormErrors> {
+    let mut errors = FormErrors::default();
+    let category = choice(
+        &mut errors,
+        p,
+        "sg_category",
+        ConcernCategory::from_code,
+        "Select the kind of harm you are worried about",
+    );
+    let risk = choice(
+        &mut errors,
+        p,
+        "sg_risk",
+        RiskLevel::from_code,
+        "Select how serious the risk is",
+    );
+    let noticed_on = date_from(
+        &mut errors,
+        p,
+        "sg_noticed",
+        "The date you saw or heard it",
+        true,
+    );
+    let description = required(
+        &mut errors,
+        p,
+        "sg_description",
+        "Describe what you saw or heard",
+    );
+    match (category, risk, noticed_on) {
+        (Some(category), Some(risk), Some(noticed_on)) if errors.is_empty() => Ok(NewConcern {
+            category,
+            risk,
+            noticed_on,
+            description,
+        }),
+        _ => Err(errors),
+    }
+}
+
+/// `POST /cases/{id}/safeguarding`: raises a concern, or shows the case page again with the errors
+/// and what was typed.
+async fn raise(
+    State(state): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let case = CaseId::new(id);
+    let form = Pairs(pairs);
+    match parse_concern(&form) {
+        Ok(new) => {
+            let concern = state
+                .store
+                .raise_concern(&user.principal, case, &new)
+                .await?;
+            Ok(Redirect::to(&format!("/safeguarding/{concern}")).into_response())
+        }
+        Err(errors) => invalid(&case_page(&state, &csrf, &user, case, form, errors, false).await?),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "safeguarding/concern.html")]
+struct ConcernPage {
+    chrome: Chrome,
+    k: ConcernView,
+    form: Pairs,
+    errors: FormErrors,
+    today: NaiveDate,
+}
+
+async fn concern_page(
+    state: &AppState,
+    csrf: &CsrfToken,
+    user: &CurrentUser,
+    id: ConcernId,
+    form: Pairs,
+    errors: FormErrors,
+) -> Result<ConcernPage, AppError> {
+    let k = state.store.concern_for(&user.principal, id).await?;
+    Ok(ConcernPage {
+        chrome: Chrome::signed_in(
+            &format!("Safeguarding concern – {}", k.person_name),
+            csrf,
+            user,
+            "/casework",
+        ),
+        k,
+        form,
+        errors,
+        today: today(),
+    })
+}
+
+/// `GET /safeguarding/{id}`: one concern, for the people allowed to see it.
+async fn show(
+    State(state): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let page = concern_page(
+        &state,
+        &csrf,
+        &user,
+        ConcernId::new(id),
+        Pairs::default(),
+        FormErrors::default(),
+    )
+    .await?;
+    html(&page)
+}
+
+/// One change to a concern, parsed from its form.
+enum ConcernChange {
+    AddAction(NewConcernAction),
+    Done(i64),
+    Referral(LaReferral),
+    Close(String),
+}
+
+/// Parses the form of `action`; `Ok(None)` for an action that does not exist. The error field of
+/// each form is also where a refusal from the store is shown.
+fn parse_change(
+    action: &str,
+    p: &Pairs,
+) -> Result<Option<(ConcernChange, &'static str)>, FormErrors> {
+    let mut errors = FormErrors::default();
+    let change = match action {
+        "actions" => {
+            let text = required(&mut errors, p, "sg_action_text", "Describe the action");
+            let owner = required(&mut errors, p, "sg_action_owner", "Enter who will do it");
+            let due = date_from(&mut errors, p, "sg_action_due", "The due date", false);
+            due.map(|due_on| {
+                (
+                    ConcernChange::AddAction(NewConcernAction {
+                        text,
+                        owner,
+                        due_on,
+                    }),
+                    "sg_action_text",
+                )
+            })
+        }
+        "done" => match p.get("action_id").trim().parse::<i64>() {
+            Ok(a) => Some((ConcernChange::Done(a), "actions")),
+            Err(_) => return Ok(None),
+        },
+        "la-referral" => {
+            let on = date_from(&mut errors, p, "sg_la_on", "The date of the referral", true);
+            let reference = required(
+                &mut errors,
+                p,
+                "sg_la_reference",
+                "Enter the reference the local authority gave",
+            );
+            on.map(|referred_on| {
+                (
+                    ConcernChange::Referral(LaReferral {
+                        referred_on,
+                        reference,
+                    }),
+                    "sg_la_on-day",
+                )
+            })
+        }
+        "close" => {
+            let reason = required(
+                &mut errors,
+                p,
+                "sg_close_reason",
+                "Say why the concern can close",
+            );
+            Some((ConcernChange::Close(reason), "sg_close_reason"))
+        }
+        _ => return Ok(None),
+    };
+    if errors.is_empty() {
+        Ok(change)
+    } else {
+        Err(errors)
+    }
+}
+
+/// `POST /safeguarding/{id}/{action}`: adds an action, marks one done, records the referral to
+/// the local authority or closes the concern.
+async fn act(
+    State(state): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    user: CurrentUser,
+    Path((id, action)): Path<(i64, String)>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let id = ConcernId::new(id);
+    let form = Pairs(pairs);
+    let who = &user.principal;
+    let s = &state.store;
+    let errors = match parse_change(&action, &form) {
+        Ok(None) => return Err(AppError::NotFound),
+        Err(errors) => errors,
+        Ok(Some((change, field))) => {
+            let result = match change {
+                ConcernChange::AddAction(a) => s.add_concern_action(who, id, &a).await,
+                ConcernChange::Done(a) => s.complete_concern_action(who, id, a, today()).await,
+                ConcernChange::Referral(r) => s.record_la_referral(who, id, &r).await,
+                ConcernChange::Close(reason) => s.close_concern(who, id, &reason, today()).await,
+            };
+            match result {
+                Ok(()) => return Ok(Redirect::to(&format!("/safeguarding/{id}")).into_response()),
+                Err(CaseworkError::Refused(m)) => {
+                    let mut errors = FormErrors::default();
+                    errors.add(field, m);
+                    errors
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    };
+    invalid(&concern_page(&state, &csrf, &user, id, form, errors).await?)
+}
