@@ -438,6 +438,26 @@ test('social prescribing: referral without consent to share → triage with a le
   await page.fill('#review_summary', 'Has been to the group once');
   await submit(page, 'form[action$="/reviews"] button');
 
+  // A safeguarding concern from the case: a future date and no description are refused with what
+  // was typed kept; the concern page is then seen by the worker who raised it.
+  await openDetails(page, 'Raise a safeguarding concern');
+  await page.selectOption('#sg_category', 'adult_financial');
+  await page.check('#sg_risk-medium');
+  await fillDate(page, 'sg_noticed', today(400));
+  await submit(page, 'form[action$="/safeguarding"] button');
+  assert.match(await page.textContent('.nhsuk-error-summary'), /Describe what you saw or heard/);
+  assert.match(await page.textContent('.nhsuk-error-summary'), /must be in the past/);
+  assert.equal(await page.inputValue('#sg_category'), 'adult_financial');
+  await assertAccessible(page, 'safeguarding concern with errors');
+  await fillDate(page, 'sg_noticed', today());
+  await page.fill('#sg_description', 'Says a neighbour keeps her bank card');
+  await submit(page, 'form[action$="/safeguarding"] button');
+  assert.match(page.url(), /\/safeguarding\/\d+$/);
+  assert.match(await page.textContent('main'), /Adult: financial or material abuse/);
+  await assertAccessible(page, 'safeguarding concern');
+  await page.goto(caseUrl);
+  assert.match(await page.textContent('.nhsuk-summary-list'), /1 open concern/);
+
   // She chose to stop; the GP is told the dates and national codes, nothing more.
   await page.selectOption('#discharge_reason', 'declined');
   await page.selectOption('#destination', 'community_group');
