@@ -173,8 +173,19 @@ impl Engine {
     /// Only if DataFusion refuses a table.
     pub fn new(settings: RunSettings, codelists: Codelists) -> Result<Self, PopulationError> {
         // One file scan per file keeps row order, which the diagnostics' line numbers rely on.
-        let config =
-            SessionConfig::new().set_bool("datafusion.optimizer.repartition_file_scans", false);
+        //
+        // Text is held as plain `Utf8`, not DataFusion's default `Utf8View`: a view array made by
+        // a join or a filter still points at every data buffer of its input, and gathering such
+        // batches copies those buffers once per batch. Through the chain of per-person joins in
+        // `person_features` that multiplied memory at every join (a 100,000-person run went past
+        // 24 GB and was killed); with plain strings each join copies only the values it keeps.
+        let config = SessionConfig::new()
+            .set_bool("datafusion.optimizer.repartition_file_scans", false)
+            .set_bool(
+                "datafusion.execution.parquet.schema_force_view_types",
+                false,
+            )
+            .set_bool("datafusion.sql_parser.map_string_types_to_utf8view", false);
         let ctx = SessionContext::new_with_config(config);
         udf::register_all(&ctx);
         engine::register_reference(&ctx)?;
