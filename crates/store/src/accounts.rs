@@ -36,6 +36,15 @@ pub struct UserSummary {
     pub memberships: Vec<(OrganisationId, String, Role)>,
 }
 
+/// Who a live session belongs to, with what every signed-in page needs about them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedIn {
+    pub principal: Principal,
+    pub display_name: String,
+    /// Each membership's organisation name and role, by organisation name, for the page header.
+    pub labels: Vec<(String, Role)>,
+}
+
 /// A session token as given to the browser. It is a secret: it is never logged.
 #[derive(Clone)]
 pub struct SessionToken(SecretString);
@@ -273,9 +282,24 @@ impl Store {
         token: &SessionToken,
         now: DateTime<Utc>,
     ) -> Result<Option<UserId>, StoreError> {
+        Ok(self
+            .signed_in(token, now)
+            .await?
+            .map(|signed_in| signed_in.principal.user))
+    }
+
+    /// The account of a live session with its memberships, in two queries: every signed-in request
+    /// asks this, so it is one lookup of the session and one of the memberships rather than one
+    /// query per fact (see the casework load benchmark in `docs/benchmarks.md`). `None` if the
+    /// token is unknown, has expired or belongs to a deactivated account.
+    pub async fn signed_in(
+        &self,
+        token: &SessionToken,
+        now: DateTime<Utc>,
+    ) -> Result<Option<SignedIn>, StoreError> {
         let row = sqlx::query(
-            "SELECT s.user_id, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.token_hash = $1 AND u.active = 1",
+            "SELECT s.user_id, s.expires_at, u.display_name FROM sessions s \
+             JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND u.active = 1",
         )
         .bind(token.hash())
         .fetch_optional(&self.pool)
@@ -288,7 +312,36 @@ impl Store {
         if expires <= now {
             return Ok(None);
         }
-        Ok(Some(UserId::new(get_i64(&row, "user_id")?)))
+        let user = UserId::new(get_i64(&row, "user_id")?);
+        let rows = sqlx::query(
+            "SELECT m.organisation_id, o.name, m.role FROM memberships m \
+             JOIN organisations o ON o.id = m.organisation_id WHERE m.user_id = $1 \
+             ORDER BY o.name, m.role",
+        )
+        .bind(user.get())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut labels = Vec::with_capacity(rows.len());
+        let mut memberships = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let code: String = r.try_get("role")?;
+            let role = Role::from_code(&code).ok_or(StoreError::Corrupt {
+                column: "memberships.role",
+                detail: code,
+            })?;
+            labels.push((r.try_get("name")?, role));
+            memberships.push(Membership {
+                organisation: OrganisationId::new(get_i64(r, "organisation_id")?),
+                role,
+            });
+        }
+        // The same order as [`Store::principal`], so a principal compares equal either way.
+        memberships.sort_by_key(|m| (m.organisation, m.role.code()));
+        Ok(Some(SignedIn {
+            principal: Principal { user, memberships },
+            display_name: row.try_get("display_name")?,
+            labels,
+        }))
     }
 
     /// Ends a session (sign out).

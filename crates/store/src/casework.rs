@@ -1094,9 +1094,12 @@ impl Store {
             items.into_iter().map(|(i, _)| (i.referral, i)).collect();
         let referrals: Vec<WaitingItem> =
             keyed.iter().filter_map(|(k, _)| by_id.remove(k)).collect();
+        // The active states are named rather than written as `<> 'discharged'`, so that both
+        // engines use the (status, service_id) index instead of reading every case ever opened.
         let awaiting = sqlx::query(&format!(
             "SELECT c.id, c.service_id, c.opened_on, p.given_name, p.family_name FROM casework_cases c \
-             JOIN people p ON p.id = c.person_id WHERE c.status <> 'discharged' AND c.service_id IN ({ids}) \
+             JOIN people p ON p.id = c.person_id WHERE c.status IN ('open', 'on_hold', 'reopened') \
+             AND c.service_id IN ({ids}) \
              AND ($1 < 0 OR p.registered_practice_id = $1) AND NOT EXISTS \
              (SELECT 1 FROM casework_workers w WHERE w.case_id = c.id AND w.ended_on IS NULL) ORDER BY c.opened_on"
         ))
@@ -1296,17 +1299,27 @@ impl Store {
             .collect::<Vec<_>>()
             .join(",");
         let rows = sqlx::query(&format!(
-            "SELECT DISTINCT u.id, u.display_name, m.organisation_id, o.name AS org_name, \
-             (SELECT COUNT(*) FROM casework_workers w JOIN casework_cases c ON c.id = w.case_id \
-              WHERE w.user_id = u.id AND w.ended_on IS NULL AND w.role = 'lead' \
-              AND c.status <> 'discharged' AND c.service_id = $1) AS open_cases \
+            "SELECT DISTINCT u.id, u.display_name, m.organisation_id, o.name AS org_name \
              FROM users u JOIN memberships m ON m.user_id = u.id JOIN organisations o ON o.id = m.organisation_id \
              WHERE u.active = 1 AND m.role IN ('worker', 'supervisor') AND m.organisation_id IN ({orgs}) \
              ORDER BY u.display_name"
         ))
-        .bind(service.id.get())
         .fetch_all(&self.pool)
         .await?;
+        // One pass over the service's active cases counts every lead at once (from indexes alone),
+        // rather than one count per worker over all of that worker's cases: the case page asks
+        // this on every view.
+        let counts: BTreeMap<i64, i64> = sqlx::query(
+            "SELECT w.user_id, COUNT(*) AS n FROM casework_cases c \
+             JOIN casework_workers w ON w.case_id = c.id AND w.ended_on IS NULL AND w.role = 'lead' \
+             WHERE c.service_id = $1 AND c.status IN ('open', 'on_hold', 'reopened') GROUP BY w.user_id",
+        )
+        .bind(service.id.get())
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| Ok((get_i64(r, "user_id")?, get_i64(r, "n")?)))
+        .collect::<Result<_, StoreError>>()?;
         let mut out: Vec<WorkerLoad> = Vec::new();
         for r in &rows {
             let user = UserId::new(get_i64(r, "id")?);
@@ -1318,7 +1331,7 @@ impl Store {
                 name: r.try_get("display_name")?,
                 organisation: OrganisationId::new(get_i64(r, "organisation_id")?),
                 organisation_name: r.try_get("org_name")?,
-                open_cases: u32_of(get_i64(r, "open_cases")?),
+                open_cases: u32_of(counts.get(&user.get()).copied().unwrap_or(0)),
                 cap: service.settings.worker_cap,
             });
         }

@@ -215,16 +215,27 @@ on_both_backends!(passwords_and_sessions, |store| {
         store.session_user(&token, now).await.unwrap(),
         Some(w.worker.user)
     );
-    // The same token after its expiry no longer signs anyone in.
+    // The one-call lookup every signed-in page uses agrees with the separate ones.
+    let signed_in = store.signed_in(&token, now).await.unwrap().unwrap();
     assert_eq!(
-        store
-            .session_user(&token, now + chrono::Duration::hours(9))
-            .await
-            .unwrap(),
-        None
+        signed_in.principal,
+        store.principal(w.worker.user).await.unwrap()
     );
+    assert_eq!(
+        signed_in.display_name,
+        store.display_name(w.worker.user).await.unwrap()
+    );
+    assert_eq!(
+        signed_in.labels,
+        store.membership_labels(w.worker.user).await.unwrap()
+    );
+    // The same token after its expiry no longer signs anyone in.
+    let later = now + chrono::Duration::hours(9);
+    assert_eq!(store.session_user(&token, later).await.unwrap(), None);
+    assert_eq!(store.signed_in(&token, later).await.unwrap(), None);
     store.delete_session(&token).await.unwrap();
     assert_eq!(store.session_user(&token, now).await.unwrap(), None);
+    assert_eq!(store.signed_in(&token, now).await.unwrap(), None);
 });
 
 on_both_backends!(duplicate_usernames_are_refused, |store| {

@@ -106,24 +106,16 @@ impl FromRequestParts<AppState> for CurrentUser {
             return Err(NotSignedIn::Redirect(next));
         };
         let token = SessionToken::from_cookie(&token);
-        let store = &state.store;
-        let user = store
-            .session_user(&token, chrono::Utc::now())
+        let signed_in = state
+            .store
+            .signed_in(&token, chrono::Utc::now())
             .await
             .map_err(|e| NotSignedIn::Failed(e.into()))?
             .ok_or(NotSignedIn::Redirect(next))?;
-        let principal = store
-            .principal(user)
-            .await
-            .map_err(|e| NotSignedIn::Failed(e.into()))?;
-        let display_name = store
-            .display_name(user)
-            .await
-            .map_err(|e| NotSignedIn::Failed(e.into()))?;
-        let roles = store
-            .membership_labels(user)
-            .await
-            .map_err(|e| NotSignedIn::Failed(e.into()))?
+        let principal = signed_in.principal;
+        let display_name = signed_in.display_name;
+        let roles = signed_in
+            .labels
             .into_iter()
             .map(|(org, role)| format!("{}, {org}", role.label()))
             .collect();
