@@ -117,14 +117,11 @@ async fn import(
     let owner = crate::users::find_organisation(store, owner).await?.id;
     let text = std::fs::read_to_string(file)
         .with_context(|| format!("could not read {}", file.display()))?;
-    let postcodes = careweave_directory::postcodes_in(format, &text);
-    let table = store.postcode_table_for(&postcodes).await?;
-    let report = careweave_directory::parse(format, &text, &table, chrono::Utc::now());
-    report_rejections(file, &report.diagnostics);
-    let outcome = store
-        .import_directory(None, owner, &report.accepted, "the command line")
+    let (report, outcome) = store
+        .import_directory_file(None, owner, format, &text, "the command line")
         .await
         .context("the import was not saved")?;
+    report_rejections(file, &report.diagnostics);
     println!(
         "Read {} records: {} accepted ({} added, {} updated), {} rejected.",
         report.read,

@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 
-use careweave_directory::{oruk, LatLon, Need, PostcodeTable, Service};
+use careweave_directory::{oruk, Format, ImportReport, LatLon, Need, PostcodeTable, Service};
 use careweave_domain::access::{can_read_person, Decision, Principal, Role};
 use careweave_domain::{OrganisationId, PersonId, Postcode, UserId};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -393,6 +393,26 @@ impl Store {
             }
         }
         Ok(table)
+    }
+
+    /// Imports one directory file as the import page and the command line both do: reads it in
+    /// `format`, checks its postcodes against the stored table, and publishes what was accepted
+    /// (see [`Store::import_directory`]). The report lists every rejected record.
+    pub async fn import_directory_file(
+        &self,
+        who: Option<UserId>,
+        owner: OrganisationId,
+        format: Format,
+        text: &str,
+        source: &str,
+    ) -> Result<(ImportReport, ImportOutcome), StoreError> {
+        let postcodes = careweave_directory::postcodes_in(format, text);
+        let table = self.postcode_table_for(&postcodes).await?;
+        let report = careweave_directory::parse(format, text, &table, Utc::now());
+        let outcome = self
+            .import_directory(who, owner, &report.accepted, source)
+            .await?;
+        Ok((report, outcome))
     }
 
     /// Publishes the accepted services of one import, all or nothing, in one transaction. A service

@@ -1630,15 +1630,13 @@ async fn import(
     let (Some(format), Some(owner), true) = (format, owner, errors.is_empty()) else {
         return invalid(&import_page(&state, &csrf, &user, f, errors, None).await?);
     };
-    let postcodes = careweave_directory::postcodes_in(format, &f.content);
-    let table = state.store.postcode_table_for(&postcodes).await?;
-    let report = careweave_directory::parse(format, &f.content, &table, Utc::now());
-    let outcome = state
+    let (report, outcome) = state
         .store
-        .import_directory(
+        .import_directory_file(
             Some(user.principal.user),
             OrganisationId::new(owner),
-            &report.accepted,
+            format,
+            &f.content,
             "the import page",
         )
         .await?;
