@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 
-use careweave_domain::access::{can_read_person, CareFacts, Decision, Grant, Principal, Role};
+use careweave_domain::access::{can_read_person, Decision, Grant, Principal, Role};
 use careweave_domain::casework::{
     parse_codes, review_due, CaseId, CaseRole, CaseStatus, Change, ContactType,
     DischargeDestination, DischargeReason, DomainScore, EligibilityAdvice, EligibilityRule,
@@ -573,6 +573,27 @@ pub struct CaseworkReport {
 /// How long a discharged case stays readable by the workers who had it.
 pub const RECENTLY_DISCHARGED_DAYS: i64 = 90;
 
+/// What casework adds to [`Store::care_facts`], as rows of (kind, user, organisation): the
+/// organisations a waiting referral or an accepted case with no worker yet waits with (the service's
+/// provider and its partners), the last workers of a recently discharged case, and the users who
+/// referred. `$1` is the person and `$2` the earliest discharge date that counts as recent.
+pub(crate) const CASEWORK_FACTS: &str =
+    "SELECT 'waits', NULL, s.provider_id FROM casework_referrals r JOIN services s ON s.id = r.service_id \
+     WHERE r.person_id = $1 AND r.status = 'waiting' \
+     UNION ALL SELECT 'waits', NULL, p.organisation_id FROM casework_referrals r \
+     JOIN casework_service_partners p ON p.service_id = r.service_id \
+     WHERE r.person_id = $1 AND r.status = 'waiting' \
+     UNION ALL SELECT 'waits', NULL, s.provider_id FROM casework_cases c JOIN services s ON s.id = c.service_id \
+     WHERE c.person_id = $1 AND c.status <> 'discharged' AND c.current_workers = 0 \
+     UNION ALL SELECT 'waits', NULL, p.organisation_id FROM casework_cases c \
+     JOIN casework_service_partners p ON p.service_id = c.service_id \
+     WHERE c.person_id = $1 AND c.status <> 'discharged' AND c.current_workers = 0 \
+     UNION ALL SELECT 'recently_discharged', w.user_id, w.organisation_id FROM casework_workers w \
+     JOIN casework_cases c ON c.id = w.case_id \
+     WHERE c.person_id = $1 AND c.status = 'discharged' AND c.discharged_on >= $2 \
+     UNION ALL SELECT 'referrer', referrer_user_id, NULL FROM casework_referrals \
+     WHERE person_id = $1 AND referrer_user_id IS NOT NULL";
+
 const REFERRAL_COLUMNS: &str =
     "r.id, r.service_id, r.person_id, r.given_name, r.family_name, r.date_of_birth, r.nhs_number, \
      r.practice_id, r.contact, r.source, r.route, r.reason, r.needs, r.concerns, r.need_domains, \
@@ -705,11 +726,22 @@ impl Store {
             .await?;
         }
         tx.commit().await?;
+        self.settings.clear();
         Ok(())
     }
 
-    /// Every casework service, by name.
+    /// Every casework service, by name. Served from the settings cache (see [`crate::cache`]).
     pub async fn casework_services(&self) -> Result<Vec<CaseworkService>, StoreError> {
+        if let Some(services) = self.settings.services.get() {
+            return Ok(services.to_vec());
+        }
+        let services: std::sync::Arc<[CaseworkService]> =
+            self.read_casework_services().await?.into();
+        self.settings.services.put(services.clone());
+        Ok(services.to_vec())
+    }
+
+    async fn read_casework_services(&self) -> Result<Vec<CaseworkService>, StoreError> {
         let rows = sqlx::query(
             "SELECT s.id, s.name, s.provider_id, o.name AS provider_name, s.team_id, t.name AS team_name, \
              c.kind, c.min_need_domains, c.review_interval_days, c.worker_cap, c.practice_cap \
@@ -762,6 +794,16 @@ impl Store {
     }
 
     async fn casework_service(&self, id: ServiceId) -> Result<CaseworkService, CaseworkError> {
+        if let Some(found) = self
+            .casework_services()
+            .await?
+            .into_iter()
+            .find(|s| s.id == id)
+        {
+            return Ok(found);
+        }
+        // A service added by another process may not be in this one's cache yet: ask once more.
+        self.settings.services.clear();
         self.casework_services()
             .await?
             .into_iter()
@@ -783,19 +825,24 @@ impl Store {
             .collect())
     }
 
-    /// The waiting list's weights.
+    /// The waiting list's weights, from the settings cache.
     pub async fn prioritisation(&self) -> Result<Prioritisation, StoreError> {
+        if let Some(p) = self.settings.prioritisation.get() {
+            return Ok(p);
+        }
         let r = sqlx::query("SELECT * FROM casework_settings WHERE id = 1")
             .fetch_one(&self.pool)
             .await?;
-        Ok(Prioritisation {
+        let p = Prioritisation {
             urgent: u32_of(get_i64(&r, "urgent")?),
             soon: u32_of(get_i64(&r, "soon")?),
             routine: u32_of(get_i64(&r, "routine")?),
             per_week_waiting: u32_of(get_i64(&r, "per_week_waiting")?),
             per_risk_flag: u32_of(get_i64(&r, "per_risk_flag")?),
             cohort: u32_of(get_i64(&r, "cohort")?),
-        })
+        };
+        self.settings.prioritisation.put(p);
+        Ok(p)
     }
 
     /// Changes the waiting list's weights; only supervisors may, and the change is audited.
@@ -832,86 +879,24 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        self.settings.clear();
         Ok(())
     }
 
-    /// The configured life domains of the holistic assessment, in order.
+    /// The configured life domains of the holistic assessment, in order, from the settings cache.
     pub async fn life_domains(&self) -> Result<Vec<(String, String)>, StoreError> {
-        sqlx::query("SELECT code, label FROM casework_life_domains ORDER BY position")
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| Ok((r.try_get("code")?, r.try_get("label")?)))
-            .collect()
-    }
-
-    /// Adds to `facts` what casework knows: organisations a waiting referral (or an accepted case
-    /// with no worker yet) waits with, and the users who referred. Called by [`Store::care_facts`].
-    pub(crate) async fn casework_facts(
-        &self,
-        person: PersonId,
-        facts: &mut CareFacts,
-    ) -> Result<(), StoreError> {
-        let rows = sqlx::query(
-            "SELECT s.provider_id AS org FROM casework_referrals r JOIN services s ON s.id = r.service_id \
-             WHERE r.person_id = $1 AND r.status = 'waiting' \
-             UNION SELECT p.organisation_id AS org FROM casework_referrals r \
-             JOIN casework_service_partners p ON p.service_id = r.service_id \
-             WHERE r.person_id = $1 AND r.status = 'waiting' \
-             UNION SELECT s.provider_id AS org FROM casework_cases c JOIN services s ON s.id = c.service_id \
-             WHERE c.person_id = $1 AND c.status <> 'discharged' AND NOT EXISTS \
-             (SELECT 1 FROM casework_workers w WHERE w.case_id = c.id AND w.ended_on IS NULL) \
-             UNION SELECT p.organisation_id AS org FROM casework_cases c \
-             JOIN casework_service_partners p ON p.service_id = c.service_id \
-             WHERE c.person_id = $1 AND c.status <> 'discharged' AND NOT EXISTS \
-             (SELECT 1 FROM casework_workers w WHERE w.case_id = c.id AND w.ended_on IS NULL)",
-        )
-        .bind(person.get())
-        .fetch_all(&self.pool)
-        .await?;
-        for r in rows {
-            let org = OrganisationId::new(get_i64(&r, "org")?);
-            if !facts.pending_with.contains(&org) {
-                facts.pending_with.push(org);
-            }
+        if let Some(domains) = self.settings.life_domains.get() {
+            return Ok(domains.to_vec());
         }
-        // A discharged case stays open to its last workers for a while, so that they can send the
-        // message back to the GP, answer questions about it, and reopen the case after a crisis.
-        let since =
-            chrono::Utc::now().date_naive() - chrono::Duration::days(RECENTLY_DISCHARGED_DAYS);
-        let recent = sqlx::query(
-            "SELECT DISTINCT w.user_id, w.organisation_id FROM casework_workers w \
-             JOIN casework_cases c ON c.id = w.case_id \
-             WHERE c.person_id = $1 AND c.status = 'discharged' AND c.discharged_on >= $2",
-        )
-        .bind(person.get())
-        .bind(since.to_string())
-        .fetch_all(&self.pool)
-        .await?;
-        for r in recent {
-            let user = UserId::new(get_i64(&r, "user_id")?);
-            let org = OrganisationId::new(get_i64(&r, "organisation_id")?);
-            if !facts.care_team.contains(&user) {
-                facts.care_team.push(user);
-            }
-            if !facts.care_team_employers.contains(&org) {
-                facts.care_team_employers.push(org);
-            }
-        }
-        let referrers = sqlx::query(
-            "SELECT DISTINCT referrer_user_id FROM casework_referrals \
-             WHERE person_id = $1 AND referrer_user_id IS NOT NULL",
-        )
-        .bind(person.get())
-        .fetch_all(&self.pool)
-        .await?;
-        for r in referrers {
-            let by = UserId::new(get_i64(&r, "referrer_user_id")?);
-            if !facts.referred_by.contains(&by) {
-                facts.referred_by.push(by);
-            }
-        }
-        Ok(())
+        let domains =
+            sqlx::query("SELECT code, label FROM casework_life_domains ORDER BY position")
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(|r| Ok((r.try_get("code")?, r.try_get("label")?)))
+                .collect::<Result<std::sync::Arc<[(String, String)]>, StoreError>>()?;
+        self.settings.life_domains.put(domains.clone());
+        Ok(domains.to_vec())
     }
 
     /// Asks the policy whether `who` may read `person`, auditing a refusal.
@@ -1094,14 +1079,14 @@ impl Store {
             items.into_iter().map(|(i, _)| (i.referral, i)).collect();
         let referrals: Vec<WaitingItem> =
             keyed.iter().filter_map(|(k, _)| by_id.remove(k)).collect();
-        // The active states are named rather than written as `<> 'discharged'`, so that both
-        // engines use the (status, service_id) index instead of reading every case ever opened.
+        // Cases with no current worker, found through the kept count and its index rather than by
+        // probing every active case's workers; the active states are named rather than written
+        // as `<> 'discharged'` so that the index serves the status too.
         let awaiting = sqlx::query(&format!(
             "SELECT c.id, c.service_id, c.opened_on, p.given_name, p.family_name FROM casework_cases c \
-             JOIN people p ON p.id = c.person_id WHERE c.status IN ('open', 'on_hold', 'reopened') \
-             AND c.service_id IN ({ids}) \
-             AND ($1 < 0 OR p.registered_practice_id = $1) AND NOT EXISTS \
-             (SELECT 1 FROM casework_workers w WHERE w.case_id = c.id AND w.ended_on IS NULL) ORDER BY c.opened_on"
+             JOIN people p ON p.id = c.person_id WHERE c.current_workers = 0 \
+             AND c.status IN ('open', 'on_hold', 'reopened') AND c.service_id IN ({ids}) \
+             AND ($1 < 0 OR p.registered_practice_id = $1) ORDER BY c.opened_on"
         ))
         .bind(filter.practice.map_or(-1, OrganisationId::get))
         .fetch_all(&self.pool)
@@ -1636,7 +1621,19 @@ impl Store {
                 .fetch_optional(&self.pool)
                 .await?
                 .ok_or(CaseworkError::Denied)?;
-        let person = PersonId::new(get_i64(&r, "person_id")?);
+        self.case_row_access(who, &r, what, edit).await
+    }
+
+    /// The access decision of [`Store::case_access`] for a case row already read (with its
+    /// `person_id`, `service_id` and `status`), so that a page reading the whole row asks once.
+    async fn case_row_access(
+        &self,
+        who: &Principal,
+        r: &AnyRow,
+        what: &str,
+        edit: bool,
+    ) -> Result<(PersonId, CaseworkService, CaseStatus, Grant), CaseworkError> {
+        let person = PersonId::new(get_i64(r, "person_id")?);
         let grant = self.casework_grant(who, person, what).await?;
         if edit && grant == Grant::Referrer {
             self.audit(AuditEvent {
@@ -1650,9 +1647,9 @@ impl Store {
             return Err(CaseworkError::Denied);
         }
         let service = self
-            .casework_service(ServiceId::new(get_i64(&r, "service_id")?))
+            .casework_service(ServiceId::new(get_i64(r, "service_id")?))
             .await?;
-        let status = get_code(&r, "status", CaseStatus::from_code)?;
+        let status = get_code(r, "status", CaseStatus::from_code)?;
         Ok((person, service, status, grant))
     }
 
@@ -1718,27 +1715,23 @@ impl Store {
 
     /// Everything on a case, through the policy, audited as one read.
     pub async fn case_for(&self, who: &Principal, case: CaseId) -> Result<CaseView, CaseworkError> {
-        let (person, service, _, grant) = self.case_access(who, case, "case", false).await?;
+        // One read of the case with everything the page shows about the person, checked through
+        // the policy before anything else is read.
         let c = sqlx::query(
-            "SELECT c.*, p.given_name, p.family_name, p.nhs_number, p.date_of_birth, p.household_id, \
+            "SELECT c.*, p.given_name, p.family_name, p.nhs_number, p.date_of_birth, \
+             (SELECT COUNT(*) FROM people h WHERE h.household_id = p.household_id) AS household_size, \
              o.name AS practice_name, r.reason AS referral_reason, r.consent_share_detail \
              FROM casework_cases c JOIN people p ON p.id = c.person_id \
              JOIN organisations o ON o.id = p.registered_practice_id \
              JOIN casework_referrals r ON r.id = c.referral_id WHERE c.id = $1",
         )
         .bind(case.get())
-        .fetch_one(&self.pool)
-        .await?;
-        let household_size = match c.try_get::<Option<i64>, _>("household_id")? {
-            Some(h) => get_i64(
-                &sqlx::query("SELECT COUNT(*) AS n FROM people WHERE household_id = $1")
-                    .bind(h)
-                    .fetch_one(&self.pool)
-                    .await?,
-                "n",
-            )?,
-            None => 1,
-        };
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(CaseworkError::Denied)?;
+        let (person, service, _, grant) = self.case_row_access(who, &c, "case", false).await?;
+        // Someone in no household counts as a household of one.
+        let household_size = get_i64(&c, "household_size")?.max(1);
         let workers = sqlx::query(
             "SELECT w.user_id, u.display_name, o.name AS org_name, w.role, w.started_on \
              FROM casework_workers w JOIN users u ON u.id = w.user_id JOIN organisations o ON o.id = w.organisation_id \
@@ -1885,16 +1878,25 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         let domains = self.life_domains().await?;
-        let scores_of = |id: i64| async move {
-            sqlx::query(
-                "SELECT domain_code, score FROM casework_assessment_scores WHERE assessment_id = $1",
+        // The first and the latest assessments' scores in one query (they are the same row when
+        // there has been only one assessment).
+        let ids = assessments
+            .first()
+            .zip(assessments.last())
+            .map(|(b, l)| Ok::<_, StoreError>((get_i64(b, "id")?, get_i64(l, "id")?)))
+            .transpose()?;
+        let mut baseline = BTreeMap::new();
+        let mut latest = BTreeMap::new();
+        if let Some((first, last)) = ids {
+            let rows = sqlx::query(
+                "SELECT assessment_id, domain_code, score FROM casework_assessment_scores \
+                 WHERE assessment_id IN ($1, $2)",
             )
-            .bind(id)
+            .bind(first)
+            .bind(last)
             .fetch_all(&self.pool)
-            .await
-            .map_err(StoreError::from)?
-            .iter()
-            .map(|r| {
+            .await?;
+            for r in &rows {
                 let score = get_i64(r, "score")?;
                 let code: String = r.try_get("domain_code")?;
                 let s = DomainScore::new(&code, u8::try_from(score).unwrap_or(0)).map_err(|e| {
@@ -1903,17 +1905,15 @@ impl Store {
                         detail: e.to_string(),
                     }
                 })?;
-                Ok((code, s))
-            })
-            .collect::<Result<BTreeMap<String, DomainScore>, StoreError>>()
-        };
-        let (baseline, latest) = match (assessments.first(), assessments.last()) {
-            (Some(b), Some(l)) => (
-                scores_of(get_i64(b, "id")?).await?,
-                scores_of(get_i64(l, "id")?).await?,
-            ),
-            _ => (BTreeMap::new(), BTreeMap::new()),
-        };
+                let id = get_i64(r, "assessment_id")?;
+                if id == first {
+                    baseline.insert(code.clone(), s);
+                }
+                if id == last {
+                    latest.insert(code, s);
+                }
+            }
+        }
         let repeated = assessments.len() > 1;
         Ok(AssessmentSummary {
             count: assessments.len(),
@@ -3086,6 +3086,7 @@ async fn add_worker(
     .bind(today.to_string())
     .execute(&mut **tx)
     .await?;
+    recount_workers(tx, case).await?;
     // The case's workers are the person's care team for every module (see the module docs).
     let already = sqlx::query(
         "SELECT 1 AS x FROM care_team WHERE person_id = $1 AND user_id = $2 AND ended_on IS NULL",
@@ -3130,6 +3131,7 @@ async fn end_worker(
     .bind(role.map_or("", CaseRole::code))
     .execute(&mut **tx)
     .await?;
+    recount_workers(tx, case).await?;
     let still = sqlx::query(
         "SELECT 1 AS x FROM casework_workers w JOIN casework_cases c ON c.id = w.case_id \
          WHERE c.person_id = $1 AND w.user_id = $2 AND w.ended_on IS NULL AND c.status <> 'discharged' \
@@ -3157,6 +3159,19 @@ async fn end_worker(
         .execute(&mut **tx)
         .await?;
     }
+    Ok(())
+}
+
+/// Recounts a case's current workers after a change to them (see migration
+/// `0008_case_current_workers`): counted, not incremented, so the column always equals the rows.
+async fn recount_workers(tx: &mut Transaction<'_, Any>, case: CaseId) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE casework_cases SET current_workers = (SELECT COUNT(*) FROM casework_workers w \
+         WHERE w.case_id = casework_cases.id AND w.ended_on IS NULL) WHERE id = $1",
+    )
+    .bind(case.get())
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 

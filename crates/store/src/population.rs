@@ -11,7 +11,7 @@
 
 use std::collections::HashSet;
 
-use careweave_domain::access::{CareFacts, Principal, Role};
+use careweave_domain::access::{Principal, Role};
 use careweave_domain::{NhsNumber, OrganisationId, OrganisationKind, PersonId, UserId};
 use chrono::NaiveDate;
 use sqlx::Row;
@@ -92,6 +92,20 @@ pub fn can_read_worklists(who: &Principal) -> bool {
         .iter()
         .any(|m| matches!(m.role, Role::Worker | Role::Supervisor))
 }
+
+/// What case finding adds to [`Store::care_facts`], as rows of (kind, user, organisation): when the
+/// person is on a worklist of the latest run, their registered practice and the PCN organisations of
+/// that practice's place may act on it. Only the latest run counts, so someone who no longer meets a
+/// cohort's criteria drops out. `$1` is the person and `$3` the organisation kind of a PCN.
+pub(crate) const CASE_FINDING_FACTS: &str =
+    "SELECT 'case_finding', NULL, o.id FROM people p JOIN organisations o ON o.id = p.registered_practice_id \
+     WHERE p.id = $1 AND EXISTS (SELECT 1 FROM population_worklist w \
+     WHERE w.nhs_number = p.nhs_number AND w.run_id = (SELECT MAX(id) FROM population_runs)) \
+     UNION ALL SELECT 'case_finding', NULL, pcn.id FROM people p \
+     JOIN organisations o ON o.id = p.registered_practice_id \
+     JOIN organisations pcn ON pcn.place_id = o.place_id AND pcn.kind = $3 \
+     WHERE p.id = $1 AND EXISTS (SELECT 1 FROM population_worklist w \
+     WHERE w.nhs_number = p.nhs_number AND w.run_id = (SELECT MAX(id) FROM population_runs))";
 
 impl Store {
     /// Loads one engine run in one transaction, with one audit row for the person-level worklist.
@@ -361,43 +375,5 @@ impl Store {
                 .filter_map(|o| o.ods_code.as_ref().map(|c| c.as_str().to_owned()))
                 .collect(),
         ))
-    }
-
-    /// Adds to `facts` the organisations that may act on a current worklist entry for `person`:
-    /// their registered practice and the PCN organisations of that practice's place. Only the
-    /// latest run counts, so someone who no longer meets a cohort's criteria drops out.
-    pub(crate) async fn case_finding_facts(
-        &self,
-        person: PersonId,
-        facts: &mut CareFacts,
-    ) -> Result<(), StoreError> {
-        let row = sqlx::query(
-            "SELECT o.id, o.place_id FROM people p JOIN organisations o ON o.id = p.registered_practice_id \
-             WHERE p.id = $1 AND EXISTS (SELECT 1 FROM population_worklist w \
-             WHERE w.nhs_number = p.nhs_number AND w.run_id = (SELECT MAX(id) FROM population_runs))",
-        )
-        .bind(person.get())
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(row) = row else {
-            return Ok(());
-        };
-        facts
-            .case_finding_with
-            .push(OrganisationId::new(get_i64(&row, "id")?));
-        if let Some(place) = row.try_get::<Option<i64>, _>("place_id")? {
-            let pcns =
-                sqlx::query("SELECT id FROM organisations WHERE kind = $1 AND place_id = $2")
-                    .bind(OrganisationKind::Pcn.code())
-                    .bind(place)
-                    .fetch_all(&self.pool)
-                    .await?;
-            for r in pcns {
-                facts
-                    .case_finding_with
-                    .push(OrganisationId::new(get_i64(&r, "id")?));
-            }
-        }
-        Ok(())
     }
 }

@@ -58,43 +58,65 @@ pub struct CareTeamMember {
 impl Store {
     /// Gathers what the access policy needs to know about a person's care relationships.
     pub async fn care_facts(&self, person: PersonId) -> Result<CareFacts, StoreError> {
-        let rows = sqlx::query(
-            "SELECT user_id, organisation_id FROM care_team WHERE person_id = $1 AND ended_on IS NULL",
-        )
+        // Every relationship that can open a record, in one round trip: each page showing a
+        // person asks this first, and separate queries per module were most of such a page's
+        // cost under load. Each module still owns the rows it contributes (the fragments are
+        // defined beside the code that writes those tables); every row is a kind, a user and an
+        // organisation, and `$1` is the person, `$2` the earliest discharge date that still
+        // counts as recent and `$3` the organisation kind of a PCN.
+        let since = chrono::Utc::now().date_naive()
+            - chrono::Duration::days(crate::casework::RECENTLY_DISCHARGED_DAYS);
+        let rows = sqlx::query(&format!(
+            "SELECT 'team' AS kind, user_id, organisation_id AS org FROM care_team \
+             WHERE person_id = $1 AND ended_on IS NULL \
+             UNION ALL SELECT CASE WHEN status = 'pending' THEN 'directory_pending' ELSE 'directory' END, \
+             referred_by, provider_id FROM directory_referrals WHERE person_id = $1 \
+             UNION ALL {} UNION ALL {}",
+            crate::casework::CASEWORK_FACTS,
+            crate::population::CASE_FINDING_FACTS,
+        ))
         .bind(person.get())
+        .bind(since.to_string())
+        .bind(careweave_domain::OrganisationKind::Pcn.code())
         .fetch_all(&self.pool)
         .await?;
         let mut facts = CareFacts::default();
-        for r in rows {
-            facts.care_team.push(UserId::new(get_i64(&r, "user_id")?));
-            let org = OrganisationId::new(get_i64(&r, "organisation_id")?);
-            if !facts.care_team_employers.contains(&org) {
-                facts.care_team_employers.push(org);
+        fn add<T: PartialEq>(list: &mut Vec<T>, item: Option<T>) {
+            if let Some(item) = item {
+                if !list.contains(&item) {
+                    list.push(item);
+                }
             }
         }
-        // Directory referrals: an unanswered one opens the record to the provider's staff, and
-        // whoever made one may follow it up.
-        let referrals = sqlx::query(
-            "SELECT provider_id, referred_by, status FROM directory_referrals WHERE person_id = $1",
-        )
-        .bind(person.get())
-        .fetch_all(&self.pool)
-        .await?;
-        for r in referrals {
-            let status: String = r.try_get("status")?;
-            let provider = OrganisationId::new(get_i64(&r, "provider_id")?);
-            if status == "pending" && !facts.pending_with.contains(&provider) {
-                facts.pending_with.push(provider);
-            }
-            let by = UserId::new(get_i64(&r, "referred_by")?);
-            if !facts.referred_by.contains(&by) {
-                facts.referred_by.push(by);
+        for r in &rows {
+            let kind: String = r.try_get("kind")?;
+            let user = r.try_get::<Option<i64>, _>("user_id")?.map(UserId::new);
+            let org = r.try_get::<Option<i64>, _>("org")?.map(OrganisationId::new);
+            match kind.as_str() {
+                // Current care-team members, and a discharged case's last workers for a while
+                // (so that they can send the GP message, answer questions and reopen it).
+                "team" | "recently_discharged" => {
+                    add(&mut facts.care_team, user);
+                    add(&mut facts.care_team_employers, org);
+                }
+                // An unanswered directory referral opens the record to the provider's staff, and
+                // whoever made one may follow it up.
+                "directory_pending" => {
+                    add(&mut facts.pending_with, org);
+                    add(&mut facts.referred_by, user);
+                }
+                "directory" | "referrer" => add(&mut facts.referred_by, user),
+                // A casework referral or an unallocated case waits with the service's teams.
+                "waits" => add(&mut facts.pending_with, org),
+                "case_finding" => add(&mut facts.case_finding_with, org),
+                other => {
+                    return Err(StoreError::Corrupt {
+                        column: "care facts kind",
+                        detail: other.to_owned(),
+                    })
+                }
             }
         }
-        // Casework: waiting referrals and unallocated cases open the record to the service's team;
-        // referrers follow their referrals. Allocated workers are already in `care_team`.
-        self.casework_facts(person, &mut facts).await?;
-        self.case_finding_facts(person, &mut facts).await?;
         Ok(facts)
     }
 

@@ -421,6 +421,21 @@ on_both_backends!(
             .await
             .unwrap();
         assert_eq!(w.store.my_cases(&w.linkworker).await.unwrap().len(), 1);
+        // With a worker the case leaves the list of cases awaiting one, and the record is no
+        // longer open to the whole team because of it.
+        let list = w
+            .store
+            .waiting_list(&w.linkworker, &WaitingFilter::default(), today())
+            .await
+            .unwrap();
+        assert!(list.awaiting_worker.is_empty());
+        assert!(w
+            .store
+            .care_facts(w.person)
+            .await
+            .unwrap()
+            .pending_with
+            .is_empty());
     }
 );
 
