@@ -1283,28 +1283,23 @@ impl Store {
             .map(|o| o.get().to_string())
             .collect::<Vec<_>>()
             .join(",");
+        // The service's workers with their open lead cases in one query: one pass over the
+        // service's active cases counts every lead at once (from indexes alone), rather than one
+        // count per worker over all of that worker's cases; the case page asks this on every view.
         let rows = sqlx::query(&format!(
-            "SELECT DISTINCT u.id, u.display_name, m.organisation_id, o.name AS org_name \
+            "SELECT DISTINCT u.id, u.display_name, m.organisation_id, o.name AS org_name, \
+             COALESCE(n.n, 0) AS open_cases \
              FROM users u JOIN memberships m ON m.user_id = u.id JOIN organisations o ON o.id = m.organisation_id \
+             LEFT JOIN (SELECT w.user_id, COUNT(*) AS n FROM casework_cases c \
+             JOIN casework_workers w ON w.case_id = c.id AND w.ended_on IS NULL AND w.role = 'lead' \
+             WHERE c.service_id = $1 AND c.status IN ('open', 'on_hold', 'reopened') GROUP BY w.user_id) n \
+             ON n.user_id = u.id \
              WHERE u.active = 1 AND m.role IN ('worker', 'supervisor') AND m.organisation_id IN ({orgs}) \
              ORDER BY u.display_name"
         ))
-        .fetch_all(&self.pool)
-        .await?;
-        // One pass over the service's active cases counts every lead at once (from indexes alone),
-        // rather than one count per worker over all of that worker's cases: the case page asks
-        // this on every view.
-        let counts: BTreeMap<i64, i64> = sqlx::query(
-            "SELECT w.user_id, COUNT(*) AS n FROM casework_cases c \
-             JOIN casework_workers w ON w.case_id = c.id AND w.ended_on IS NULL AND w.role = 'lead' \
-             WHERE c.service_id = $1 AND c.status IN ('open', 'on_hold', 'reopened') GROUP BY w.user_id",
-        )
         .bind(service.id.get())
         .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| Ok((get_i64(r, "user_id")?, get_i64(r, "n")?)))
-        .collect::<Result<_, StoreError>>()?;
+        .await?;
         let mut out: Vec<WorkerLoad> = Vec::new();
         for r in &rows {
             let user = UserId::new(get_i64(r, "id")?);
@@ -1316,7 +1311,7 @@ impl Store {
                 name: r.try_get("display_name")?,
                 organisation: OrganisationId::new(get_i64(r, "organisation_id")?),
                 organisation_name: r.try_get("org_name")?,
-                open_cases: u32_of(counts.get(&user.get()).copied().unwrap_or(0)),
+                open_cases: u32_of(get_i64(r, "open_cases")?),
                 cap: service.settings.worker_cap,
             });
         }
@@ -1951,53 +1946,51 @@ impl Store {
     }
 
     async fn plan(&self, case: CaseId, c: &AnyRow) -> Result<Plan, StoreError> {
-        let goals = sqlx::query(
-            "SELECT id, text, target_on, progress FROM casework_goals WHERE case_id = $1 ORDER BY id",
+        // Goals, actions and graded steps in one round trip (the case page pays one per query),
+        // each kind then put in its own order.
+        let rows = sqlx::query(
+            "SELECT 'goal' AS kind, id, text, target_on AS day, NULL AS done_on, progress AS n, '' AS owner \
+             FROM casework_goals WHERE case_id = $1 \
+             UNION ALL SELECT 'action', id, text, due_on, done_on, CAST(0 AS BIGINT), owner \
+             FROM casework_actions WHERE case_id = $1 \
+             UNION ALL SELECT 'step', id, text, NULL, NULL, week, '' FROM casework_steps WHERE case_id = $1",
         )
         .bind(case.get())
         .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(Goal {
-                id: get_i64(r, "id")?,
-                text: r.try_get("text")?,
-                target_on: opt_date(r, "target_on")?,
-                progress: u8::try_from(get_i64(r, "progress")?).unwrap_or(0),
-            })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-        let actions = sqlx::query(
-            "SELECT id, text, owner, due_on, done_on FROM casework_actions WHERE case_id = $1 ORDER BY due_on, id",
-        )
-        .bind(case.get())
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(PlanAction {
-                id: get_i64(r, "id")?,
-                text: r.try_get("text")?,
-                owner: r.try_get("owner")?,
-                due_on: get_date(r, "due_on")?,
-                done_on: opt_date(r, "done_on")?,
-            })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-        let steps = sqlx::query(
-            "SELECT week, text FROM casework_steps WHERE case_id = $1 ORDER BY week, id",
-        )
-        .bind(case.get())
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(Step {
-                week: u32_of(get_i64(r, "week")?),
-                text: r.try_get("text")?,
-            })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
+        .await?;
+        let mut goals = Vec::new();
+        let mut actions = Vec::new();
+        let mut steps = Vec::new();
+        for r in &rows {
+            let id = get_i64(r, "id")?;
+            let text: String = r.try_get("text")?;
+            match r.try_get::<String, _>("kind")?.as_str() {
+                "goal" => goals.push(Goal {
+                    id,
+                    text,
+                    target_on: opt_date(r, "day")?,
+                    progress: u8::try_from(get_i64(r, "n")?).unwrap_or(0),
+                }),
+                "action" => actions.push(PlanAction {
+                    id,
+                    text,
+                    owner: r.try_get("owner")?,
+                    due_on: get_date(r, "day")?,
+                    done_on: opt_date(r, "done_on")?,
+                }),
+                _ => steps.push((
+                    id,
+                    Step {
+                        week: u32_of(get_i64(r, "n")?),
+                        text,
+                    },
+                )),
+            }
+        }
+        goals.sort_by_key(|g| g.id);
+        actions.sort_by_key(|a| (a.due_on, a.id));
+        steps.sort_by_key(|(id, s)| (s.week, *id));
+        let steps = steps.into_iter().map(|(_, s)| s).collect();
         let priorities: String = c.try_get("priorities")?;
         Ok(Plan {
             what_matters: c.try_get("what_matters")?,
