@@ -2,7 +2,7 @@
 //!
 //! Everything that enters careweave as text is parsed here exactly once into a type that cannot hold
 //! an invalid value: [`NhsNumber`] (modulus-11 checked), [`OdsCode`], [`LsoaCode`], [`Postcode`],
-//! [`ImdDecile`], and one type per coding system ([`SnomedCode`] with its Verhoeff check digit,
+//! [`ImdDecile`], and one type per coding system ([`SnomedCode`], checked for shape and partition,
 //! [`Icd10Code`]). The core entities ([`Organisation`], [`Person`], [`Household`], [`StaffMember`],
 //! [`Team`], [`Service`]) are built from those types, and [`access`] decides who may see what.
 //!
@@ -16,6 +16,7 @@ pub mod dates;
 pub mod disclosure;
 mod entities;
 mod ids;
+pub mod lone_working;
 mod nhs_number;
 pub mod safeguarding;
 

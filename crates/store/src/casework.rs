@@ -49,6 +49,9 @@ pub enum CaseworkError {
     /// Allocation would exceed a capacity cap and was not confirmed.
     #[error("{0}")]
     OverCapacity(String),
+    /// Rules refused the action; each message names the rule (lone working's visit rules).
+    #[error("{}", .0.join("; "))]
+    NotAllowed(Vec<String>),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -438,16 +441,6 @@ pub struct SentReferral {
     pub case_status: Option<CaseStatus>,
 }
 
-/// A planned visit.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Visit {
-    pub case: CaseId,
-    pub name: String,
-    pub on: NaiveDate,
-    pub contact_type: ContactType,
-    pub note: String,
-}
-
 /// An overdue action on one of the worker's cases.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OverdueAction {
@@ -461,7 +454,7 @@ pub struct OverdueAction {
 /// A worker's day: visits, reviews due and overdue actions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MyDay {
-    pub visits: Vec<Visit>,
+    pub visits: Vec<crate::lone_working::PlannedVisit>,
     pub reviews_due: Vec<CaseSummary>,
     pub overdue_actions: Vec<OverdueAction>,
 }
@@ -624,7 +617,7 @@ fn text_code<T>(
     })
 }
 
-fn get_code<T>(
+pub(crate) fn get_code<T>(
     row: &AnyRow,
     column: &'static str,
     from_code: fn(&str) -> Option<T>,
@@ -632,7 +625,10 @@ fn get_code<T>(
     text_code(column, &row.try_get::<String, _>(column)?, from_code)
 }
 
-fn opt_date(row: &AnyRow, column: &'static str) -> Result<Option<NaiveDate>, StoreError> {
+pub(crate) fn opt_date(
+    row: &AnyRow,
+    column: &'static str,
+) -> Result<Option<NaiveDate>, StoreError> {
     row.try_get::<Option<String>, _>(column)?
         .map(|d| parse_date(column, &d))
         .transpose()
@@ -646,11 +642,11 @@ fn u32_of(v: i64) -> u32 {
     u32::try_from(v.max(0)).unwrap_or(u32::MAX)
 }
 
-fn display_name(family: &str, given: &str) -> String {
+pub(crate) fn display_name(family: &str, given: &str) -> String {
     format!("{}, {given}", family.to_uppercase())
 }
 
-async fn event(
+pub(crate) async fn event(
     tx: &mut Transaction<'_, Any>,
     case: CaseId,
     on: NaiveDate,
@@ -673,7 +669,45 @@ async fn event(
     Ok(())
 }
 
-async fn audit_tx(
+/// What one change to a case leaves behind: a line on the case's timeline and the audit row, both
+/// written in the change's transaction so that neither can exist without the other.
+pub(crate) struct CaseChange<'a> {
+    pub(crate) case: CaseId,
+    pub(crate) person: PersonId,
+    pub(crate) by: UserId,
+    pub(crate) on: NaiveDate,
+    /// The timeline's kind of entry and its words (never clinical detail).
+    pub(crate) kind: &'a str,
+    pub(crate) summary: &'a str,
+    pub(crate) action: AuditAction,
+    /// The audit row's reason: which case and what happened.
+    pub(crate) audit: String,
+}
+
+pub(crate) async fn record_change(
+    tx: &mut Transaction<'_, Any>,
+    change: &CaseChange<'_>,
+) -> Result<(), StoreError> {
+    event(
+        tx,
+        change.case,
+        change.on,
+        Some(change.by),
+        change.kind,
+        change.summary,
+    )
+    .await?;
+    audit_tx(
+        tx,
+        Some(change.by),
+        change.action,
+        Some(change.person),
+        change.audit.clone(),
+    )
+    .await
+}
+
+pub(crate) async fn audit_tx(
     tx: &mut Transaction<'_, Any>,
     who: Option<UserId>,
     action: AuditAction,
@@ -1603,7 +1637,7 @@ impl Store {
 
     /// The case's person and service, after asking the policy; `edit` also requires a worker's grant
     /// (a referrer follows a case but does not change it).
-    async fn case_access(
+    pub(crate) async fn case_access(
         &self,
         who: &Principal,
         case: CaseId,
@@ -1687,21 +1721,18 @@ impl Store {
             }
         }
         add_worker(&mut tx, case, person, user, org, role, today).await?;
-        event(
+        record_change(
             &mut tx,
-            case,
-            today,
-            Some(who.user),
-            "allocation",
-            &format!("{} allocated", role.label()),
-        )
-        .await?;
-        audit_tx(
-            &mut tx,
-            Some(who.user),
-            AuditAction::Update,
-            Some(person),
-            format!("casework case {case}: {} allocated", role.code()),
+            &CaseChange {
+                case,
+                person,
+                by: who.user,
+                on: today,
+                kind: "allocation",
+                summary: &format!("{} allocated", role.label()),
+                action: AuditAction::Update,
+                audit: format!("casework case {case}: {} allocated", role.code()),
+            },
         )
         .await?;
         tx.commit().await?;
@@ -2082,29 +2113,7 @@ impl Store {
 
     /// A worker's day: today's planned visits, reviews due within a week, overdue actions.
     pub async fn my_day(&self, who: &Principal, today: NaiveDate) -> Result<MyDay, StoreError> {
-        let visits = sqlx::query(
-            "SELECT v.case_id, v.visit_on, v.contact_type, v.note, p.given_name, p.family_name \
-             FROM casework_visits v JOIN casework_cases c ON c.id = v.case_id JOIN people p ON p.id = c.person_id \
-             WHERE v.user_id = $1 AND v.visit_on = $2 ORDER BY v.id",
-        )
-        .bind(who.user.get())
-        .bind(today.to_string())
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(Visit {
-                case: CaseId::new(get_i64(r, "case_id")?),
-                name: display_name(
-                    &r.try_get::<String, _>("family_name")?,
-                    &r.try_get::<String, _>("given_name")?,
-                ),
-                on: get_date(r, "visit_on")?,
-                contact_type: get_code(r, "contact_type", ContactType::from_code)?,
-                note: r.try_get("note")?,
-            })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
+        let visits = self.visits_on(who.user, today).await?;
         let soon = today + chrono::Duration::days(7);
         let reviews_due = sqlx::query(
             "SELECT c.id, c.status, c.intensity, c.review_due_on, w.role, p.given_name, p.family_name, \
@@ -2193,70 +2202,22 @@ impl Store {
         .bind(now_text())
         .execute(&mut *tx)
         .await?;
-        event(
+        record_change(
             &mut tx,
-            case,
-            contact.on,
-            Some(who.user),
-            "contact",
-            &format!(
-                "{}, {} minutes",
-                contact.contact_type.label(),
-                contact.minutes
-            ),
-        )
-        .await?;
-        audit_tx(
-            &mut tx,
-            Some(who.user),
-            AuditAction::Create,
-            Some(person),
-            format!("casework case {case}: contact"),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Plans a visit for the signed-in worker, shown on their "my day".
-    pub async fn plan_visit(
-        &self,
-        who: &Principal,
-        case: CaseId,
-        on: NaiveDate,
-        contact_type: ContactType,
-        note: &str,
-    ) -> Result<(), CaseworkError> {
-        let (person, _, status, _) = self.case_access(who, case, "visit", true).await?;
-        if !status.is_active() {
-            return Err(CaseworkError::Refused("This case is discharged".to_owned()));
-        }
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO casework_visits (case_id, user_id, visit_on, contact_type, note) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(case.get())
-        .bind(who.user.get())
-        .bind(on.to_string())
-        .bind(contact_type.code())
-        .bind(note)
-        .execute(&mut *tx)
-        .await?;
-        event(
-            &mut tx,
-            case,
-            on,
-            Some(who.user),
-            "visit planned",
-            &format!("{} planned", contact_type.label()),
-        )
-        .await?;
-        audit_tx(
-            &mut tx,
-            Some(who.user),
-            AuditAction::Create,
-            Some(person),
-            format!("casework case {case}: visit planned"),
+            &CaseChange {
+                case,
+                person,
+                by: who.user,
+                on: contact.on,
+                kind: "contact",
+                summary: &format!(
+                    "{}, {} minutes",
+                    contact.contact_type.label(),
+                    contact.minutes
+                ),
+                action: AuditAction::Create,
+                audit: format!("casework case {case}: contact"),
+            },
         )
         .await?;
         tx.commit().await?;
@@ -2305,21 +2266,18 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        event(
+        record_change(
             &mut tx,
-            case,
-            a.on,
-            Some(who.user),
-            "assessment",
-            &format!("Holistic assessment across {} life domains", a.scores.len()),
-        )
-        .await?;
-        audit_tx(
-            &mut tx,
-            Some(who.user),
-            AuditAction::Create,
-            Some(person),
-            format!("casework case {case}: assessment"),
+            &CaseChange {
+                case,
+                person,
+                by: who.user,
+                on: a.on,
+                kind: "assessment",
+                summary: &format!("Holistic assessment across {} life domains", a.scores.len()),
+                action: AuditAction::Create,
+                audit: format!("casework case {case}: assessment"),
+            },
         )
         .await?;
         tx.commit().await?;
@@ -2366,21 +2324,18 @@ impl Store {
         .bind(case.get())
         .execute(&mut *tx)
         .await?;
-        event(
+        record_change(
             &mut tx,
-            case,
-            today,
-            Some(who.user),
-            "plan",
-            "Care and support plan updated",
-        )
-        .await?;
-        audit_tx(
-            &mut tx,
-            Some(who.user),
-            AuditAction::Update,
-            Some(person),
-            format!("casework case {case}: plan version {new}"),
+            &CaseChange {
+                case,
+                person,
+                by: who.user,
+                on: today,
+                kind: "plan",
+                summary: "Care and support plan updated",
+                action: AuditAction::Update,
+                audit: format!("casework case {case}: plan version {new}"),
+            },
         )
         .await?;
         tx.commit().await?;
@@ -2446,13 +2401,18 @@ impl Store {
         if query.execute(&mut *tx).await?.rows_affected() == 0 {
             return Err(CaseworkError::NotFound("That goal or action"));
         }
-        event(&mut tx, case, today, Some(who.user), "plan", &summary).await?;
-        audit_tx(
+        record_change(
             &mut tx,
-            Some(who.user),
-            AuditAction::Update,
-            Some(person),
-            format!("casework case {case}: plan version {new}"),
+            &CaseChange {
+                case,
+                person,
+                by: who.user,
+                on: today,
+                kind: "plan",
+                summary: &summary,
+                action: AuditAction::Update,
+                audit: format!("casework case {case}: plan version {new}"),
+            },
         )
         .await?;
         tx.commit().await?;
@@ -2500,21 +2460,18 @@ impl Store {
         .bind(case.get())
         .execute(&mut *tx)
         .await?;
-        event(
+        record_change(
             &mut tx,
-            case,
-            on,
-            Some(who.user),
-            "review",
-            &format!("Reviewed: {}; next review due {due}", intensity.label()),
-        )
-        .await?;
-        audit_tx(
-            &mut tx,
-            Some(who.user),
-            AuditAction::Update,
-            Some(person),
-            format!("casework case {case}: review"),
+            &CaseChange {
+                case,
+                person,
+                by: who.user,
+                on,
+                kind: "review",
+                summary: &format!("Reviewed: {}; next review due {due}", intensity.label()),
+                action: AuditAction::Update,
+                audit: format!("casework case {case}: review"),
+            },
         )
         .await?;
         tx.commit().await?;
@@ -2550,28 +2507,25 @@ impl Store {
         .bind(case.get())
         .execute(&mut *tx)
         .await?;
-        event(
+        record_change(
             &mut tx,
-            case,
-            today,
-            Some(who.user),
-            "status",
-            &format!(
-                "{}: {reason}",
-                if hold {
-                    "Put on hold"
-                } else {
-                    "Taken off hold"
-                }
-            ),
-        )
-        .await?;
-        audit_tx(
-            &mut tx,
-            Some(who.user),
-            AuditAction::Update,
-            Some(person),
-            format!("casework case {case}: {}", to.code()),
+            &CaseChange {
+                case,
+                person,
+                by: who.user,
+                on: today,
+                kind: "status",
+                summary: &format!(
+                    "{}: {reason}",
+                    if hold {
+                        "Put on hold"
+                    } else {
+                        "Taken off hold"
+                    }
+                ),
+                action: AuditAction::Update,
+                audit: format!("casework case {case}: {}", to.code()),
+            },
         )
         .await?;
         tx.commit().await?;
@@ -2622,26 +2576,23 @@ impl Store {
             )
             .await?;
         }
-        event(
+        record_change(
             &mut tx,
-            case,
-            d.on,
-            Some(who.user),
-            "discharge",
-            &format!(
-                "Discharged: {}; {}; {}",
-                d.reason.label(),
-                d.destination.label(),
-                d.gp.label()
-            ),
-        )
-        .await?;
-        audit_tx(
-            &mut tx,
-            Some(who.user),
-            AuditAction::Update,
-            Some(person),
-            format!("casework case {case}: discharged"),
+            &CaseChange {
+                case,
+                person,
+                by: who.user,
+                on: d.on,
+                kind: "discharge",
+                summary: &format!(
+                    "Discharged: {}; {}; {}",
+                    d.reason.label(),
+                    d.destination.label(),
+                    d.gp.label()
+                ),
+                action: AuditAction::Update,
+                audit: format!("casework case {case}: discharged"),
+            },
         )
         .await?;
         tx.commit().await?;
@@ -2695,21 +2646,18 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         add_worker(&mut tx, case, person, who.user, org, CaseRole::Lead, today).await?;
-        event(
+        record_change(
             &mut tx,
-            case,
-            today,
-            Some(who.user),
-            "reopened",
-            &format!("Reopened: {reason}"),
-        )
-        .await?;
-        audit_tx(
-            &mut tx,
-            Some(who.user),
-            AuditAction::Update,
-            Some(person),
-            format!("casework case {case}: reopened"),
+            &CaseChange {
+                case,
+                person,
+                by: who.user,
+                on: today,
+                kind: "reopened",
+                summary: &format!("Reopened: {reason}"),
+                action: AuditAction::Update,
+                audit: format!("casework case {case}: reopened"),
+            },
         )
         .await?;
         tx.commit().await?;
@@ -2743,21 +2691,18 @@ impl Store {
         .bind(who.user.get())
         .execute(&mut *tx)
         .await?;
-        event(
+        record_change(
             &mut tx,
-            case,
-            today,
-            Some(who.user),
-            "carer",
-            "Carer recorded",
-        )
-        .await?;
-        audit_tx(
-            &mut tx,
-            Some(who.user),
-            AuditAction::Create,
-            Some(person),
-            format!("casework case {case}: carer"),
+            &CaseChange {
+                case,
+                person,
+                by: who.user,
+                on: today,
+                kind: "carer",
+                summary: "Carer recorded",
+                action: AuditAction::Create,
+                audit: format!("casework case {case}: carer"),
+            },
         )
         .await?;
         tx.commit().await?;

@@ -29,6 +29,7 @@ use careweave_store::casework::{
     GpMessage, MyDay, NewAssessment, NewContact, NewReferral, PlanItem, PlanText, ReferralView,
     ReferredPerson, Referrer, TriageDecision, WaitingFilter, WaitingList, WorkerLoad,
 };
+use careweave_store::lone_working::{FlagRow, NewVisit};
 use careweave_store::safeguarding::ConcernSummary;
 use chrono::NaiveDate;
 use serde::Deserialize;
@@ -132,7 +133,7 @@ impl Pairs {
         self.all(name).contains(&value)
     }
 
-    fn trimmed(&self, name: &str) -> String {
+    pub(super) fn trimmed(&self, name: &str) -> String {
         self.get(name).trim().to_owned()
     }
 
@@ -198,6 +199,29 @@ pub(super) fn date_from(
         }
     });
     errors.parse(&format!("{prefix}-day"), checked)
+}
+
+/// Reads a time of day typed as HH:MM (24-hour clock), recording an error naming `what` when it
+/// is missing or not a time.
+pub(super) fn time_from(
+    errors: &mut FormErrors,
+    p: &Pairs,
+    name: &str,
+    what: &str,
+) -> Option<chrono::NaiveTime> {
+    let v = p.get(name).trim();
+    let parsed = chrono::NaiveTime::parse_from_str(v, "%H:%M").ok();
+    if parsed.is_none() {
+        errors.add(
+            name,
+            if v.is_empty() {
+                format!("Enter {what}")
+            } else {
+                format!("Enter {what} as hours and minutes on the 24-hour clock, for example 14:30")
+            },
+        );
+    }
+    parsed
 }
 
 pub(super) fn required(errors: &mut FormErrors, p: &Pairs, name: &str, message: &str) -> String {
@@ -993,6 +1017,10 @@ struct MyDayPage {
     chrome: Chrome,
     day: MyDay,
     today: NaiveDate,
+    now: chrono::NaiveDateTime,
+    /// For supervisors: their staff's visits not checked out in time.
+    overdue_visits: usize,
+    supervises: bool,
 }
 
 async fn my_day(
@@ -1001,10 +1029,17 @@ async fn my_day(
     user: CurrentUser,
 ) -> Result<Response, AppError> {
     require_caseload(&user)?;
+    let now = super::lone_working::now();
     html(&MyDayPage {
         chrome: Chrome::signed_in("My day", &csrf, &user, "/casework"),
-        day: state.store.my_day(&user.principal, today()).await?,
-        today: today(),
+        day: state.store.my_day(&user.principal, now.date()).await?,
+        today: now.date(),
+        now,
+        overdue_visits: state
+            .store
+            .overdue_visit_count(&user.principal, now)
+            .await?,
+        supervises: super::lone_working::supervises(&user),
     })
 }
 
@@ -1028,6 +1063,10 @@ pub(super) struct CasePage {
     /// The safeguarding concerns on this case that the viewer may see (see `pages::safeguarding`).
     concerns: Vec<ConcernSummary>,
     open_concerns: usize,
+    /// Safety flags on the person and their address: every visit to them must be a joint one.
+    flags: Vec<FlagRow>,
+    /// The viewer, left out of the colleagues who could go on a visit with them.
+    me: i64,
     concern_categories: &'static [ConcernCategory],
     risk_levels: &'static [RiskLevel],
     contact_types: &'static [ContactType],
@@ -1078,6 +1117,8 @@ pub(super) async fn case_page(
     let open_actions = c.plan.actions.iter().any(|a| a.done_on.is_none());
     let concerns = state.store.concerns_on_case(&user.principal, id).await?;
     let open_concerns = concerns.iter().filter(|k| k.status.is_open()).count();
+    // The record was opened (and audited) by `case_for` above; the flags are part of it.
+    let flags = state.store.safety_flags(c.person).await?;
     Ok(CasePage {
         chrome: Chrome::signed_in(
             &format!("{} – case", c.person_name),
@@ -1098,6 +1139,8 @@ pub(super) async fn case_page(
         open_actions,
         concerns,
         open_concerns,
+        flags,
+        me: user.principal.user.get(),
         concern_categories: ConcernCategory::ALL,
         risk_levels: RiskLevel::ALL,
         contact_types: ContactType::ALL,
@@ -1137,10 +1180,10 @@ enum CaseAction {
         confirm: bool,
     },
     Contact(NewContact),
-    Visit {
-        on: NaiveDate,
-        contact_type: ContactType,
-        note: String,
+    Visit(NewVisit),
+    Flag {
+        on_address: bool,
+        reason: String,
     },
     Assessment(NewAssessment),
     Plan {
@@ -1241,13 +1284,65 @@ fn parse_case_action(
             if on.is_some_and(|d| d < today()) {
                 e.add("visit-day", "Visit date must be today or in the future");
             }
-            contact_type
-                .zip(on)
-                .map(|(contact_type, on)| CaseAction::Visit {
-                    on,
-                    contact_type,
-                    note: p.trimmed("visit_note"),
-                })
+            let starts_at = time_from(&mut e, p, "visit_start", "the time the visit starts");
+            let back_by = time_from(&mut e, p, "visit_back", "the time you expect to be back");
+            if let (Some(s), Some(b)) = (starts_at, back_by) {
+                if b <= s {
+                    e.add(
+                        "visit_back",
+                        "The time you expect to be back must be after the start",
+                    );
+                }
+            }
+            let place = required(
+                &mut e,
+                p,
+                "visit_place",
+                "Enter where the visit is, so a colleague could find you",
+            );
+            let companion = match p.get("companion").trim() {
+                "" => None,
+                c => match c.parse::<i64>() {
+                    Ok(id) => Some(careweave_domain::UserId::new(id)),
+                    Err(_) => {
+                        e.add("companion", "Choose a colleague from the list");
+                        None
+                    }
+                },
+            };
+            match (contact_type, on, starts_at, back_by) {
+                (Some(contact_type), Some(on), Some(starts_at), Some(back_by)) => {
+                    Some(CaseAction::Visit(NewVisit {
+                        contact_type,
+                        on,
+                        starts_at,
+                        back_by,
+                        place,
+                        companion,
+                        note: p.trimmed("visit_note"),
+                    }))
+                }
+                _ => None,
+            }
+        }
+        "flags" => {
+            let reason = required(
+                &mut e,
+                p,
+                "flag_reason",
+                "Enter what colleagues need to know before visiting",
+            );
+            let on = p.trimmed("flag_on");
+            if !["person", "address"].contains(&on.as_str()) {
+                e.add(
+                    "flag_on",
+                    "Select whether the flag is on the person or their address",
+                );
+            }
+            Some(CaseAction::Flag {
+                on_address: on == "address",
+                reason,
+            })
         }
         "assessments" => {
             let on = date_from(&mut e, p, "assessed", "Assessment date", true);
@@ -1518,13 +1613,12 @@ async fn run_case_action(
             "confirm_over_capacity",
         ),
         CaseAction::Contact(c) => (s.record_contact(who, id, &c).await, "contact_type"),
-        CaseAction::Visit {
-            on,
-            contact_type,
-            note,
-        } => (
-            s.plan_visit(who, id, on, contact_type, &note).await,
-            "visit_type",
+        // A refused visit is put right by choosing a colleague to go too, so the errors point there.
+        CaseAction::Visit(v) => (s.plan_visit(who, id, &v).await.map(|_| ()), "companion"),
+        CaseAction::Flag { on_address, reason } => (
+            s.raise_safety_flag(who, id, on_address, &reason, today())
+                .await,
+            "flag_reason",
         ),
         CaseAction::Assessment(a) => (s.record_assessment(who, id, &a).await, "assessed-day"),
         CaseAction::Plan { version, text } => (
@@ -1568,6 +1662,12 @@ async fn run_case_action(
             errors.add(field, m);
             Ok(Err(Refusal::Invalid(errors)))
         }
+        Err(CaseworkError::NotAllowed(rules)) => {
+            for m in rules {
+                errors.add(field, m);
+            }
+            Ok(Err(Refusal::Invalid(errors)))
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -1576,6 +1676,7 @@ fn section_of(action: &str) -> &'static str {
     match action {
         "allocate" => "team",
         "contacts" | "visits" => "contacts",
+        "flags" => "household",
         "assessments" => "assessment",
         "reviews" | "hold" | "resume" => "reviews",
         "carers" => "household",
@@ -1872,7 +1973,7 @@ async fn reports(
 
 // ----- JSON API -------------------------------------------------------------------------------------
 
-fn errors_json(status: StatusCode, errors: &FormErrors) -> Response {
+pub(super) fn errors_json(status: StatusCode, errors: &FormErrors) -> Response {
     let list: Vec<_> = errors
         .entries()
         .iter()
@@ -1881,7 +1982,7 @@ fn errors_json(status: StatusCode, errors: &FormErrors) -> Response {
     (status, Json(serde_json::json!({ "errors": list }))).into_response()
 }
 
-fn body_pairs(body: &serde_json::Value) -> Result<Pairs, Box<Response>> {
+pub(super) fn body_pairs(body: &serde_json::Value) -> Result<Pairs, Box<Response>> {
     Pairs::from_json(body).map_err(|m| {
         Box::new(
             (
@@ -2060,11 +2161,10 @@ async fn api_my_day(
     user: CurrentUser,
 ) -> Result<Response, AppError> {
     require_caseload(&user)?;
-    let d = state.store.my_day(&user.principal, today()).await?;
+    let now = super::lone_working::now();
+    let d = state.store.my_day(&user.principal, now.date()).await?;
     Ok(Json(serde_json::json!({
-        "visits": d.visits.iter().map(|v| serde_json::json!({
-            "case_id": v.case.get(), "name": v.name, "on": v.on.to_string(), "type": v.contact_type.code(), "note": v.note,
-        })).collect::<Vec<_>>(),
+        "visits": d.visits.iter().map(|v| super::lone_working::visit_json(v, now)).collect::<Vec<_>>(),
         "reviews_due": d.reviews_due.iter().map(summary_json).collect::<Vec<_>>(),
         "overdue_actions": d.overdue_actions.iter().map(|a| serde_json::json!({
             "case_id": a.case.get(), "name": a.name, "action": a.text, "owner": a.owner, "due_on": a.due_on.to_string(),

@@ -22,6 +22,8 @@ struct HomePage {
     admin: bool,
     /// The referrals this user made, when they refer.
     sent: Option<Vec<SentReferral>>,
+    /// For supervisors: their staff's visits not checked out in time (see `pages::lone_working`).
+    overdue_visits: usize,
 }
 
 /// `GET /`.
@@ -46,5 +48,9 @@ pub async fn home(
         } else {
             None
         },
+        overdue_visits: state
+            .store
+            .overdue_visit_count(p, super::lone_working::now())
+            .await?,
     })
 }

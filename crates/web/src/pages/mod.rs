@@ -7,6 +7,7 @@ mod admin;
 mod casework;
 mod directory;
 mod home;
+mod lone_working;
 mod people;
 mod population;
 mod safeguarding;
@@ -136,6 +137,7 @@ pub fn routes() -> Router<AppState> {
         .merge(casework::routes())
         .merge(directory::routes())
         .merge(safeguarding::routes())
+        .merge(lone_working::routes())
 }
 
 /// `GET /health`: whether the service and its database answer. No personal data, no sign-in.
