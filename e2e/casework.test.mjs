@@ -404,10 +404,14 @@ test('social prescribing: referral without consent to share → triage with a le
   await openDetails(page, 'Plan a visit');
   await page.selectOption('#visit_type', 'drop_in');
   await fillDate(page, 'visit', today());
+  await page.fill('#visit_start', '10:00');
+  await page.fill('#visit_back', '11:00');
+  await page.fill('#visit_place', 'Central Library');
   await page.fill('#visit_note', 'Meet at the library drop-in');
   await submit(page, 'form[action$="/visits"] button');
   await page.goto(`${demo.base}/my-day`);
-  assert.match(await page.locator('li', { has: page.locator(`a[href="/cases/${caseId}"]`) }).textContent(), /Drop-in \(Meet at the library drop-in\)/);
+  assert.match(await page.locator('li', { has: page.locator(`a[href="/cases/${caseId}"]`) }).textContent(),
+    /Drop-in, 10:00 to 11:00 at Central Library \(Meet at the library drop-in\)/);
   await assertAccessible(page, 'casework my day');
   await page.goto(caseUrl);
 

@@ -12,14 +12,16 @@ use careweave_domain::casework::{
     EligibilityRule, GpAgreement, Intensity, NeedDomain, ReferralRoute, ReferralSource,
     ReviewInterval, RiskFlag, ServiceKind, Urgency,
 };
+use careweave_domain::lone_working::{PolicyRule, PolicyRuleKind};
 use careweave_domain::{OrganisationId, PersonId, ServiceId};
 use careweave_store::casework::{
     CaseworkSettings, Discharge, NewAssessment, NewContact, NewReferral, PlanItem, PlanText,
     ReferredPerson, Referrer, TriageDecision,
 };
+use careweave_store::lone_working::{NewVisit, VisitStep};
 use careweave_store::Store;
 use careweave_synth::Registry;
-use chrono::{Duration, NaiveDate};
+use chrono::{Duration, NaiveDate, NaiveTime};
 
 /// One referral waiting for triage: the service, who referred, how urgent, the risk flags, how
 /// many days ago it arrived and the need domains the referrer named.
@@ -232,6 +234,8 @@ pub async fn load(
     }
 
     // Open cases for each worker, with histories of different lengths.
+    // The first social prescribing case, for the lone working example below.
+    let mut first_social = None;
     for n in 0..8 {
         let (service, worker) = if n % 2 == 0 {
             (team.focused, &team.caseworker)
@@ -252,6 +256,9 @@ pub async fn load(
         )
         .await?;
         history(store, worker, case, opened, today, n).await?;
+        if service == team.social && first_social.is_none() {
+            first_social = Some(case);
+        }
         if n == 6 {
             store
                 .set_on_hold(
@@ -414,6 +421,59 @@ pub async fn load(
             )
             .await?;
     }
+    if let Some(case) = first_social {
+        lone_working(store, &team, charity, case, today).await?;
+    }
+    Ok(())
+}
+
+/// The charity's visit rule from the SAPA 5 case study (its staff make home visits only with an
+/// NHS colleague), a safety flag on one person, and a joint visit planned for this afternoon, so
+/// that lone working has something to show.
+async fn lone_working(
+    store: &Store,
+    team: &Team,
+    charity: OrganisationId,
+    case: CaseId,
+    today: NaiveDate,
+) -> anyhow::Result<()> {
+    store
+        .add_visit_rule(
+            &team.supervisor,
+            charity,
+            &PolicyRule {
+                name: "Home visits with an NHS colleague".to_owned(),
+                kind: PolicyRuleKind::NhsCompanionRequired,
+                after: None,
+            },
+            today,
+        )
+        .await?;
+    store
+        .raise_safety_flag(
+            &team.linkworker,
+            case,
+            false,
+            "Large dog in the house: ask for it to be shut in another room before going in",
+            today,
+        )
+        .await?;
+    let evening = NaiveTime::from_hms_opt(18, 0, 0).context("a demo visit time")?;
+    store
+        .plan_visit(
+            &team.linkworker,
+            case,
+            &NewVisit {
+                contact_type: ContactType::JointVisit,
+                on: today,
+                starts_at: evening - Duration::hours(1),
+                back_by: evening,
+                place: "The person's home".to_owned(),
+                companion: Some(team.caseworker.user),
+                note: "Joint visit with the Focused Care worker".to_owned(),
+            },
+        )
+        .await?;
     Ok(())
 }
 
@@ -680,15 +740,32 @@ async fn history(
     }
     let today = chrono::Utc::now().date_naive();
     if until >= today - Duration::days(1) && n % 2 == 0 {
-        store
+        // Spread through the working day; a visit whose time has passed was checked out on time,
+        // so the demo starts with no false lone working alert.
+        let hour = u32::try_from(9 + n % 8).unwrap_or(9);
+        let starts_at = NaiveTime::from_hms_opt(hour, 0, 0).context("a demo visit time")?;
+        let back_by = NaiveTime::from_hms_opt(hour + 1, 0, 0).context("a demo visit time")?;
+        let visit = store
             .plan_visit(
                 worker,
                 case,
-                today,
-                ContactType::HomeVisit,
-                "Check the landlord has booked the repair",
+                &NewVisit {
+                    contact_type: ContactType::HomeVisit,
+                    on: today,
+                    starts_at,
+                    back_by,
+                    place: "The person's home".to_owned(),
+                    companion: None,
+                    note: "Check the landlord has booked the repair".to_owned(),
+                },
             )
             .await?;
+        let now = chrono::Local::now().naive_local();
+        if today.and_time(back_by) < now {
+            store
+                .visit_step(worker, visit, VisitStep::CheckOut, today.and_time(back_by))
+                .await?;
+        }
     }
     Ok(())
 }
