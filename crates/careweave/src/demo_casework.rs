@@ -9,8 +9,8 @@ use anyhow::Context;
 use careweave_domain::access::Principal;
 use careweave_domain::casework::{
     CaseId, CaseRole, ContactType, DischargeDestination, DischargeReason, DomainScore,
-    EligibilityRule, GpAgreement, Intensity, NeedDomain, ReferralRoute, ReferralSource,
-    ReviewInterval, RiskFlag, ServiceKind, Urgency,
+    EligibilityRule, GpAgreement, Intensity, NeedDomain, OutcomePoint, ReferralRoute,
+    ReferralSource, ReviewInterval, RiskFlag, ServiceKind, Urgency,
 };
 use careweave_domain::lone_working::{PolicyRule, PolicyRuleKind};
 use careweave_domain::{OrganisationId, PersonId, ServiceId};
@@ -19,6 +19,7 @@ use careweave_store::casework::{
     ReferredPerson, Referrer, TriageDecision,
 };
 use careweave_store::lone_working::{NewVisit, VisitStep};
+use careweave_store::outcomes::NewOutcome;
 use careweave_store::Store;
 use careweave_synth::Registry;
 use chrono::{Duration, NaiveDate, NaiveTime};
@@ -117,6 +118,16 @@ pub async fn load(
         focused,
         social,
     };
+    let catalogue = careweave_instruments::load(&[careweave_instruments::Source::Shipped]);
+    store
+        .set_outcome_schedule(
+            &team.supervisor,
+            social,
+            catalogue.get("ons4").context("ONS4 ships with careweave")?,
+            Some(91),
+            true,
+        )
+        .await?;
     let today = chrono::Utc::now().date_naive();
     let mut next = people.iter().copied();
     let mut take = || {
@@ -427,6 +438,59 @@ pub async fn load(
     Ok(())
 }
 
+/// ONS4 at the start and three months in, so the case pages show change and the team report has
+/// pairs: most people improve, some do not, as in real services.
+async fn outcome_measures(
+    store: &Store,
+    worker: &Principal,
+    case: CaseId,
+    opened: NaiveDate,
+    n: i64,
+) -> anyhow::Result<()> {
+    let catalogue = careweave_instruments::load(&[careweave_instruments::Source::Shipped]);
+    let ons4 = catalogue.get("ons4").context("ONS4 ships with careweave")?;
+    let answers = |satisfied: i64, worthwhile: i64, happy: i64, anxious: i64| {
+        let mut a = careweave_instruments::Answers::new();
+        a.answer("satisfied", satisfied)
+            .answer("worthwhile", worthwhile)
+            .answer("happy", happy)
+            .answer("anxious", anxious);
+        a
+    };
+    let wobble = n % 3;
+    let worse = n % 5 == 0;
+    for (answers, on, point) in [
+        (
+            answers(3 + wobble, 4, 4, 7),
+            opened + Duration::days(7),
+            OutcomePoint::Baseline,
+        ),
+        (
+            if worse {
+                answers(2 + wobble, 4, 3, 8)
+            } else {
+                answers(6 + wobble, 6, 6, 4 - wobble)
+            },
+            opened + Duration::days(91),
+            OutcomePoint::FollowUp,
+        ),
+    ] {
+        store
+            .record_outcome(
+                worker,
+                case,
+                &NewOutcome {
+                    instrument: ons4,
+                    answers,
+                    taken_on: on,
+                    point,
+                },
+            )
+            .await?;
+    }
+    Ok(())
+}
+
 /// The charity's visit rule from the SAPA 5 case study (its staff make home visits only with an
 /// NHS colleague), a safety flag on one person, and a joint visit planned for this afternoon, so
 /// that lone working has something to show.
@@ -713,6 +777,7 @@ async fn history(
         k += 1;
     }
     if until - opened > Duration::days(90) {
+        outcome_measures(store, worker, case, opened, n).await?;
         store
             .record_review(
                 worker,

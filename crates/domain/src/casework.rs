@@ -136,6 +136,15 @@ text_enum!(
 );
 
 text_enum!(
+    /// When in an episode of support an outcome measure was taken.
+    OutcomePoint {
+        Baseline => "baseline", "Baseline";
+        FollowUp => "follow_up", "Follow-up";
+        Discharge => "discharge", "At discharge";
+    }
+);
+
+text_enum!(
     /// Why a case closed.
     DischargeReason {
         GoalsMet => "goals_met", "Goals met";

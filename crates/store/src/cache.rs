@@ -4,7 +4,8 @@
 //!
 //! Reading them costs several queries per page, and with SQLite each query is a round trip to the
 //! connection's thread; the casework load benchmark found those round trips to be most of a page's
-//! cost. Writes through this [`Store`](crate::Store) clear the cache at once. Another process
+//! cost. The outcome-measure schedules are cached the same way. Writes through this
+//! [`Store`](crate::Store) clear the cache at once. Another process
 //! sharing a PostgreSQL database (several `careweave serve` instances) cannot clear it, so every
 //! entry also expires after [`FRESH_FOR`]; a settings change made elsewhere shows here within that
 //! time. Personal data is never cached.
@@ -59,6 +60,7 @@ pub(crate) struct SettingsCache {
     pub(crate) services: Cached<Arc<[CaseworkService]>>,
     pub(crate) life_domains: Cached<Arc<[(String, String)]>>,
     pub(crate) prioritisation: Cached<Prioritisation>,
+    pub(crate) outcome_schedules: Cached<Arc<[crate::outcomes::OutcomeSchedule]>>,
 }
 
 impl SettingsCache {
@@ -67,6 +69,7 @@ impl SettingsCache {
         self.services.clear();
         self.life_domains.clear();
         self.prioritisation.clear();
+        self.outcome_schedules.clear();
     }
 }
 

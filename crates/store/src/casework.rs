@@ -386,7 +386,7 @@ pub struct Discharge {
 }
 
 /// Everything the case page shows.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CaseView {
     pub id: CaseId,
     pub person: PersonId,
@@ -414,6 +414,8 @@ pub struct CaseView {
     pub carers: Vec<Carer>,
     pub discharge: Option<Discharge>,
     /// Whether the signed-in user may change the case (the referrer may only follow it).
+    /// Outcome measures taken, oldest first.
+    pub outcomes: Vec<crate::outcomes::OutcomeRecord>,
     pub can_edit: bool,
 }
 
@@ -1859,6 +1861,7 @@ impl Store {
             plan,
             reviews,
             carers,
+            outcomes: self.outcomes_of(case).await?,
             can_edit: grant != Grant::Referrer,
         };
         self.audit(AuditEvent {

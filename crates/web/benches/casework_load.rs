@@ -142,6 +142,7 @@ async fn run(people: usize, cases: usize, seconds: usize, connections: usize) {
         session_hours: 8,
         // wrk and reqwest speak plain HTTP here, so cookies must not be marked Secure.
         secure_cookies: false,
+        instruments_dir: None,
     };
     let app = Application::build_with_store(settings, store.clone())
         .await

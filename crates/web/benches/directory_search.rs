@@ -62,6 +62,7 @@ fn main() {
             port: 0,
             session_hours: 8,
             secure_cookies: false,
+            instruments_dir: None,
         };
         let app = Application::build_with_store(settings, store.clone())
             .await

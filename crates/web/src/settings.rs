@@ -20,6 +20,10 @@ pub struct Settings {
     /// `http://localhost` and `http://127.0.0.1`, so this stays on unless served over plain HTTP
     /// to another host, which a deployment should not do.
     pub secure_cookies: bool,
+    /// A folder of outcome-measure definition files (TOML) that this deployment supplies, for
+    /// example licensed instruments it holds a licence for. They are loaded after the ones
+    /// careweave ships and replace a shipped one with the same id.
+    pub instruments_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for Settings {
@@ -30,6 +34,7 @@ impl Default for Settings {
             port: 8080,
             session_hours: 8,
             secure_cookies: true,
+            instruments_dir: None,
         }
     }
 }

@@ -23,6 +23,9 @@ use crate::{assets, csrf, error, pages, session, Settings};
 pub struct AppState {
     pub store: Store,
     pub settings: Arc<Settings>,
+    /// The outcome-measure instruments: the shipped ones and the deployment's folder, loaded once
+    /// at start (see `careweave-instruments`).
+    pub instruments: Arc<careweave_instruments::Catalogue>,
 }
 
 /// A built service, bound to its port but not yet serving.
@@ -54,12 +57,14 @@ impl Application {
             .await
             .with_context(|| format!("could not listen on {address}"))?;
         let port = listener.local_addr()?.port();
+        let instruments = load_instruments(&settings);
         Ok(Self {
             listener,
             port,
             state: AppState {
                 store,
                 settings: Arc::new(settings),
+                instruments: Arc::new(instruments),
             },
         })
     }
@@ -180,4 +185,23 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down: finishing requests in flight");
+}
+
+/// Loads the outcome-measure instruments: those careweave ships, then the deployment's folder.
+/// A refused definition file does not stop the service: each problem is logged with its file and
+/// field (definitions hold no personal data) and shown on the outcome measures page, and the other
+/// instruments stay usable.
+fn load_instruments(settings: &Settings) -> careweave_instruments::Catalogue {
+    let mut sources = vec![careweave_instruments::Source::Shipped];
+    if let Some(dir) = &settings.instruments_dir {
+        sources.push(careweave_instruments::Source::Folder(dir));
+    }
+    let catalogue = careweave_instruments::load(&sources);
+    for error in catalogue.errors() {
+        tracing::warn!(%error, "an outcome-measure definition was refused");
+    }
+    for replaced in catalogue.overrides() {
+        tracing::info!(%replaced, "an outcome-measure definition was replaced");
+    }
+    catalogue
 }

@@ -57,39 +57,6 @@ impl TestApp {
             _db: db,
         }
     }
-
-    /// Posts JSON with the client's CSRF token, returning the status and the body as JSON.
-    async fn api(
-        &self,
-        client: &reqwest::Client,
-        path: &str,
-        body: serde_json::Value,
-    ) -> (StatusCode, serde_json::Value) {
-        let token = self.csrf(client, "/").await;
-        let r = client
-            .post(format!("{}{path}", self.base))
-            .header("x-csrf-token", token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status();
-        (status, r.json().await.unwrap_or(serde_json::Value::Null))
-    }
-
-    async fn api_get(
-        &self,
-        client: &reqwest::Client,
-        path: &str,
-    ) -> (StatusCode, serde_json::Value) {
-        let r = client
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap();
-        let status = r.status();
-        (status, r.json().await.unwrap_or(serde_json::Value::Null))
-    }
 }
 
 /// A home visit today in the JSON the case action takes; `00:00` to `00:01` is over (and so
@@ -204,17 +171,19 @@ on_both_backends!(
             "rule_kind": "nhs_companion_required",
         });
         assert_eq!(
-            app.api(&lead, "/api/v1/visit-rules", rule.clone()).await.0,
+            app.api_post(&lead, "/api/v1/visit-rules", rule.clone())
+                .await
+                .0,
             StatusCode::FORBIDDEN
         );
-        let (status, added) = app.api(&supervisor, "/api/v1/visit-rules", rule).await;
+        let (status, added) = app.api_post(&supervisor, "/api/v1/visit-rules", rule).await;
         assert_eq!(status, StatusCode::CREATED);
         assert!(added["id"].as_i64().is_some());
         let (_, rules) = app.api_get(&lead, "/api/v1/visit-rules").await;
         assert_eq!(rules["rules"][0]["kind"], "nhs_companion_required");
         // A lone visit by the charity's worker is refused, naming the rule.
         let path = format!("/api/v1/cases/{}/visits", app.case);
-        let (status, refused) = app.api(&lead, &path, visit(None)).await;
+        let (status, refused) = app.api_post(&lead, &path, visit(None)).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(refused["errors"][0]["message"]
             .as_str()
@@ -225,7 +194,7 @@ on_both_backends!(
         assert!(me["visits"].as_array().unwrap().is_empty());
         let (_, page) = app.get(&lead, &format!("/cases/{}", app.case)).await;
         assert!(page.contains(&format!("<option value=\"{}\">Test coworker", app.coworker)));
-        let (status, _) = app.api(&lead, &path, visit(Some(app.coworker))).await;
+        let (status, _) = app.api_post(&lead, &path, visit(Some(app.coworker))).await;
         assert_eq!(status, StatusCode::OK);
         let (_, day) = app.api_get(&lead, "/api/v1/my-day").await;
         let planned = &day["visits"][0];
@@ -234,7 +203,7 @@ on_both_backends!(
         let id = planned["id"].as_i64().unwrap();
         // The worker checks in but not out: past 00:01 the visit is overdue for their supervisor.
         let (status, _) = app
-            .api(
+            .api_post(
                 &lead,
                 &format!("/api/v1/visits/{id}/check-in"),
                 serde_json::json!({}),
@@ -275,7 +244,7 @@ on_both_backends!(
             .contains("not been checked out"));
         // The supervisor closes it, saying how they know; then the alert is gone.
         let (status, errors) = app
-            .api(
+            .api_post(
                 &supervisor,
                 &format!("/api/v1/visits/{id}/confirm-safe"),
                 serde_json::json!({}),
@@ -284,7 +253,7 @@ on_both_backends!(
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(errors["errors"][0]["field"], "safe_note");
         let (status, _) = app
-            .api(
+            .api_post(
                 &supervisor,
                 &format!("/api/v1/visits/{id}/confirm-safe"),
                 serde_json::json!({ "safe_note": "Phoned her; the visit ran late" }),

@@ -1067,6 +1067,8 @@ pub(super) struct CasePage {
     flags: Vec<FlagRow>,
     /// The viewer, left out of the colleagues who could go on a visit with them.
     me: i64,
+    /// Outcome measures taken and due (see `pages::outcomes`).
+    outcomes: super::outcomes::CaseOutcomes,
     concern_categories: &'static [ConcernCategory],
     risk_levels: &'static [RiskLevel],
     contact_types: &'static [ContactType],
@@ -1119,6 +1121,7 @@ pub(super) async fn case_page(
     let open_concerns = concerns.iter().filter(|k| k.status.is_open()).count();
     // The record was opened (and audited) by `case_for` above; the flags are part of it.
     let flags = state.store.safety_flags(c.person).await?;
+    let outcomes = super::outcomes::case_outcomes(state, &c).await?;
     Ok(CasePage {
         chrome: Chrome::signed_in(
             &format!("{} – case", c.person_name),
@@ -1141,6 +1144,7 @@ pub(super) async fn case_page(
         open_concerns,
         flags,
         me: user.principal.user.get(),
+        outcomes,
         concern_categories: ConcernCategory::ALL,
         risk_levels: RiskLevel::ALL,
         contact_types: ContactType::ALL,
@@ -1824,6 +1828,8 @@ struct ReportRow {
 struct ReportsPage {
     chrome: Chrome,
     suppressed: bool,
+    /// Outcome change per instrument scale: (instrument, scale, people, improved, share improved).
+    outcome_change: Vec<(String, String, String, String, String)>,
     status: Vec<ReportRow>,
     workers: Vec<ReportRow>,
     practices: Vec<ReportRow>,
@@ -1901,6 +1907,7 @@ fn reports_page(chrome: Chrome, r: &CaseworkReport, suppress: bool) -> ReportsPa
     ReportsPage {
         chrome,
         suppressed: suppress,
+        outcome_change: Vec::new(),
         status: rows(
             r.by_status
                 .iter()
@@ -1964,11 +1971,27 @@ async fn reports(
 ) -> Result<Response, AppError> {
     let (services, suppress) = report_scope(&state, &user.principal).await?;
     let report = state.store.casework_report(&services, today()).await?;
-    html(&reports_page(
+    let ids: Vec<ServiceId> = services.iter().map(|s| s.id).collect();
+    let mut page = reports_page(
         Chrome::signed_in("Casework reports", &csrf, &user, "/casework/reports"),
         &report,
         suppress,
-    ))
+    );
+    page.outcome_change = super::outcomes::change_rows(&state, &ids)
+        .await?
+        .into_iter()
+        .map(|r| {
+            let share = r.share_text(suppress);
+            (
+                r.instrument,
+                r.scale,
+                count_text(r.pairs, suppress),
+                count_text(r.improved, suppress),
+                share,
+            )
+        })
+        .collect();
+    html(&page)
 }
 
 // ----- JSON API -------------------------------------------------------------------------------------
@@ -2247,6 +2270,8 @@ async fn api_reports(
 ) -> Result<Response, AppError> {
     let (services, suppress) = report_scope(&state, &user.principal).await?;
     let r = state.store.casework_report(&services, today()).await?;
+    let ids: Vec<ServiceId> = services.iter().map(|s| s.id).collect();
+    let change = super::outcomes::change_rows(&state, &ids).await?;
     let n = |v: u64| -> serde_json::Value {
         if suppress {
             SafeCount::from_raw(v)
@@ -2268,6 +2293,11 @@ async fn api_reports(
         "declined": n(r.declined),
         "reopened": n(r.reopened),
         "duration_of_support": DURATION_BUCKETS.iter().zip(&r.durations).map(|((_, l), c)| serde_json::json!({ "bucket": l, "count": n(*c) })).collect::<Vec<_>>(),
+        "outcome_change": change.iter().map(|c| serde_json::json!({
+            "instrument": c.instrument, "scale": c.scale, "people_paired": n(c.pairs),
+            "improved": n(c.improved), "stayed": n(c.stayed), "worsened": n(c.worsened),
+            "share_improved": c.share_text(suppress),
+        })).collect::<Vec<_>>(),
     }))
     .into_response())
 }

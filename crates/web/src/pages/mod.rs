@@ -8,6 +8,7 @@ mod casework;
 mod directory;
 mod home;
 mod lone_working;
+mod outcomes;
 mod people;
 mod population;
 mod safeguarding;
@@ -138,6 +139,7 @@ pub fn routes() -> Router<AppState> {
         .merge(directory::routes())
         .merge(safeguarding::routes())
         .merge(lone_working::routes())
+        .merge(outcomes::routes())
 }
 
 /// `GET /health`: whether the service and its database answer. No personal data, no sign-in.

@@ -37,6 +37,7 @@ impl Server {
             session_hours: 8,
             // reqwest's cookie store will not send Secure cookies over plain HTTP.
             secure_cookies: false,
+            instruments_dir: None,
         };
         let app = Application::build_with_store(settings, store)
             .await
@@ -64,6 +65,44 @@ impl Server {
         let marker = "name=\"csrf_token\" value=\"";
         let start = body.find(marker).expect("page has a CSRF field") + marker.len();
         body[start..start + body[start..].find('"').unwrap()].to_owned()
+    }
+
+    /// Posts JSON to the API with the client's CSRF token, returning the status and the body as
+    /// JSON (null when the body is not JSON).
+    // Not every test file calls the API, and each compiles this module on its own.
+    #[allow(dead_code)]
+    pub async fn api_post(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (StatusCode, serde_json::Value) {
+        let token = self.csrf(client, "/").await;
+        let r = client
+            .post(format!("{}{path}", self.base))
+            .header("x-csrf-token", token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// Reads JSON from the API, returning the status and the body (null when not JSON).
+    #[allow(dead_code)]
+    pub async fn api_get(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+    ) -> (StatusCode, serde_json::Value) {
+        let r = client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(serde_json::Value::Null))
     }
 
     /// Signs in as `{name}@test` and returns the signed-in client.
