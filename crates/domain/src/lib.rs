@@ -16,6 +16,7 @@ pub mod dates;
 pub mod disclosure;
 mod entities;
 mod ids;
+pub mod mdt;
 mod nhs_number;
 pub mod safeguarding;
 

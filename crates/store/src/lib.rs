@@ -15,6 +15,7 @@ pub mod audit;
 mod cache;
 pub mod casework;
 pub mod directory;
+pub mod mdt;
 pub mod people;
 pub mod population;
 pub mod records;
