@@ -1028,6 +1028,9 @@ pub(super) struct CasePage {
     /// The safeguarding concerns on this case that the viewer may see (see `pages::safeguarding`).
     concerns: Vec<ConcernSummary>,
     open_concerns: usize,
+    /// The meetings this case went to and its flags (see `pages::mdt`).
+    mdt: careweave_store::mdt::CaseMdt,
+    flag_kinds: &'static [careweave_domain::mdt::CaseFlagKind],
     concern_categories: &'static [ConcernCategory],
     risk_levels: &'static [RiskLevel],
     contact_types: &'static [ContactType],
@@ -1078,6 +1081,7 @@ pub(super) async fn case_page(
     let open_actions = c.plan.actions.iter().any(|a| a.done_on.is_none());
     let concerns = state.store.concerns_on_case(&user.principal, id).await?;
     let open_concerns = concerns.iter().filter(|k| k.status.is_open()).count();
+    let mdt = super::mdt::case_section(state, &user.principal, id).await?;
     Ok(CasePage {
         chrome: Chrome::signed_in(
             &format!("{} – case", c.person_name),
@@ -1098,6 +1102,8 @@ pub(super) async fn case_page(
         open_actions,
         concerns,
         open_concerns,
+        mdt,
+        flag_kinds: careweave_domain::mdt::CaseFlagKind::ALL,
         concern_categories: ConcernCategory::ALL,
         risk_levels: RiskLevel::ALL,
         contact_types: ContactType::ALL,
@@ -1872,7 +1878,7 @@ async fn reports(
 
 // ----- JSON API -------------------------------------------------------------------------------------
 
-fn errors_json(status: StatusCode, errors: &FormErrors) -> Response {
+pub(super) fn errors_json(status: StatusCode, errors: &FormErrors) -> Response {
     let list: Vec<_> = errors
         .entries()
         .iter()
@@ -1881,7 +1887,7 @@ fn errors_json(status: StatusCode, errors: &FormErrors) -> Response {
     (status, Json(serde_json::json!({ "errors": list }))).into_response()
 }
 
-fn body_pairs(body: &serde_json::Value) -> Result<Pairs, Box<Response>> {
+pub(super) fn body_pairs(body: &serde_json::Value) -> Result<Pairs, Box<Response>> {
     Pairs::from_json(body).map_err(|m| {
         Box::new(
             (

@@ -7,6 +7,7 @@ mod admin;
 mod casework;
 mod directory;
 mod home;
+mod mdt;
 mod people;
 mod population;
 mod safeguarding;
@@ -56,6 +57,7 @@ const MODULES: &[Module] = &[
     ("/", "Home", |_| true),
     ("/people", "My people", access::has_caseload),
     ("/casework", "Casework", access::has_caseload),
+    ("/mdt", "MDT meetings", access::has_caseload),
     ("/referrals/new", "Refer someone", |p| {
         p.has_role(access::Role::Referrer)
     }),
@@ -136,6 +138,7 @@ pub fn routes() -> Router<AppState> {
         .merge(casework::routes())
         .merge(directory::routes())
         .merge(safeguarding::routes())
+        .merge(mdt::routes())
 }
 
 /// `GET /health`: whether the service and its database answer. No personal data, no sign-in.
