@@ -78,6 +78,8 @@ pub struct StaffChoice {
     pub user: UserId,
     pub name: String,
     pub organisations: String,
+    /// The account's clinical roles in words, recorded as a core member's role.
+    pub roles: String,
 }
 
 /// A meeting in a list: nothing about the people discussed.
@@ -268,7 +270,8 @@ fn host_of(row: &AnyRow) -> Result<MeetingHost, StoreError> {
 }
 
 /// A meeting's columns with its host's name.
-const MEETING_FROM: &str = "m.*, COALESCE(s.name, o.name) AS host_name FROM mdt_meetings m \
+const MEETING_FROM: &str =
+    "m.*, COALESCE(s.name || ' team', o.name) AS host_name FROM mdt_meetings m \
      LEFT JOIN services s ON s.id = m.service_id LEFT JOIN organisations o ON o.id = m.practice_id";
 
 impl Store {
@@ -438,7 +441,7 @@ impl Store {
     /// The accounts that may be core members: everyone who holds a worker or supervisor role.
     pub async fn core_member_choices(&self) -> Result<Vec<StaffChoice>, StoreError> {
         let rows = sqlx::query(
-            "SELECT u.id, u.display_name, o.name AS org FROM users u \
+            "SELECT u.id, u.display_name, o.name AS org, m.role FROM users u \
              JOIN memberships m ON m.user_id = u.id JOIN organisations o ON o.id = m.organisation_id \
              WHERE u.active = 1 AND m.role IN ($1, $2) ORDER BY u.display_name, u.id, o.name",
         )
@@ -450,16 +453,21 @@ impl Store {
         for r in &rows {
             let user = UserId::new(get_i64(r, "id")?);
             let org: String = r.try_get("org")?;
+            let role = Role::from_code(&r.try_get::<String, _>("role")?).map_or("", Role::label);
             match out.last_mut() {
                 Some(last) if last.user == user => {
                     if !last.organisations.split(", ").any(|o| o == org) {
                         last.organisations = format!("{}, {org}", last.organisations);
+                    }
+                    if !last.roles.split(", ").any(|r| r == role) {
+                        last.roles = format!("{}, {role}", last.roles);
                     }
                 }
                 _ => out.push(StaffChoice {
                     user,
                     name: r.try_get("display_name")?,
                     organisations: org,
+                    roles: role.to_owned(),
                 }),
             }
         }
@@ -533,7 +541,7 @@ impl Store {
             .bind(user.get())
             .bind(&s.name)
             .bind(&s.organisations)
-            .bind("Core member")
+            .bind(&s.roles)
             .execute(&mut *tx)
             .await?;
         }
