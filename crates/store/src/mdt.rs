@@ -1343,16 +1343,17 @@ impl Store {
         Ok(())
     }
 
-    /// The cohorts of the latest population run, for the "population worklist" agenda list.
-    pub async fn worklist_cohorts(&self) -> Result<Vec<String>, StoreError> {
+    /// The cohorts of the latest population run as (name, title), for the "population worklist"
+    /// agenda list.
+    pub async fn worklist_cohorts(&self) -> Result<Vec<(String, String)>, StoreError> {
         sqlx::query(
-            "SELECT DISTINCT cohort FROM population_worklist \
-             WHERE run_id = (SELECT MAX(id) FROM population_runs) ORDER BY cohort",
+            "SELECT name, title FROM population_cohorts \
+             WHERE run_id = (SELECT MAX(id) FROM population_runs) ORDER BY title, name",
         )
         .fetch_all(&self.pool)
         .await?
         .iter()
-        .map(|r| Ok(r.try_get("cohort")?))
+        .map(|r| Ok((r.try_get("name")?, r.try_get("title")?)))
         .collect()
     }
 }

@@ -8,11 +8,14 @@ use careweave_domain::casework::CaseId;
 use careweave_domain::mdt::{
     AgendaList, AgendaReason, CaseFlagKind, MeetingGrant, MeetingHost, ToldHow,
 };
+use careweave_domain::safeguarding::{ConcernCategory, RiskLevel};
 use careweave_store::audit::{AuditEntry, AuditFilter};
 use careweave_store::casework::CaseworkError;
 use careweave_store::mdt::{
     Invitee, NewCaseFlag, NewMdtAction, NewMeeting, Outcome, Told, ENTITY, FLAG_ENTITY,
 };
+use careweave_store::population::{PopulationLoad, WorklistRow};
+use careweave_store::safeguarding::NewConcern;
 use careweave_store::testing::{cross_employer_case, test_user, TestDatabase};
 use careweave_store::{Backend, Store};
 use chrono::{Duration, NaiveDate, NaiveTime};
@@ -492,5 +495,118 @@ on_both_backends!(
             log.iter().all(|e| !e.reason.contains("door")),
             "no free text in the audit log"
         );
+    }
+);
+
+on_both_backends!(
+    high_risk_and_population_worklist_lists_find_their_cases,
+    |w| {
+        let lists = [AgendaList::HighRisk, AgendaList::Worklist];
+        let mut planned = meeting(w.practice, &lists, vec![]);
+        assert!(
+            matches!(
+                w.store.plan_meeting(&w.gp_worker, &planned).await,
+                Err(CaseworkError::Refused(_))
+            ),
+            "the worklist list needs a cohort"
+        );
+        planned.cohort = Some("frailty".into());
+        // The lead works for the charity, not the practice, so may not plan the practice's meeting.
+        assert!(matches!(
+            w.store.plan_meeting(&w.lead, &planned).await,
+            Err(CaseworkError::Denied)
+        ));
+        let id = w.store.plan_meeting(&w.gp_worker, &planned).await.unwrap();
+        // The lead is not a member of that meeting; as a core member of a second one they may
+        // build it, and at first nothing matches: the referral was not urgent and flagged no
+        // risk, and no population run has been loaded.
+        assert!(matches!(
+            w.store.build_agenda(&w.lead, id, today()).await,
+            Err(CaseworkError::Denied)
+        ));
+        let core = w
+            .store
+            .plan_meeting(
+                &w.gp_worker,
+                &NewMeeting {
+                    core_members: vec![w.lead.user],
+                    ..planned.clone()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            w.store
+                .build_agenda(&w.lead, core, today())
+                .await
+                .unwrap()
+                .added,
+            0
+        );
+
+        // An open safeguarding concern at high risk puts the case on the high-risk list.
+        w.store
+            .raise_concern(
+                &w.lead,
+                w.case,
+                &NewConcern {
+                    category: ConcernCategory::AdultSelfNeglect,
+                    risk: RiskLevel::High,
+                    noticed_on: today(),
+                    description: "Not eating".into(),
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            w.store
+                .build_agenda(&w.lead, core, today())
+                .await
+                .unwrap()
+                .added,
+            1
+        );
+
+        // A population run that finds the person on the "frailty" cohort adds that reason.
+        w.store
+            .load_population(
+                None,
+                &PopulationLoad {
+                    index_date: today(),
+                    disclosure_control: true,
+                    cohorts: vec![("frailty".into(), "Moderate or severe frailty".into())],
+                    profiles: vec![],
+                    worklist: vec![WorklistRow {
+                        cohort: "frailty".into(),
+                        nhs_number: "9434765919".parse().unwrap(),
+                        practice: None,
+                        segment: None,
+                        criteria_met: "efi_moderate".into(),
+                    }],
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            w.store.worklist_cohorts().await.unwrap(),
+            vec![(
+                "frailty".to_owned(),
+                "Moderate or severe frailty".to_owned()
+            )]
+        );
+        let report = w.store.build_agenda(&w.lead, core, today()).await.unwrap();
+        assert_eq!((report.added, report.already), (0, 1));
+        let m = w.store.meeting_for(&w.lead, core).await.unwrap();
+        assert_eq!(
+            m.items[0].reasons,
+            vec![
+                AgendaReason::List(AgendaList::HighRisk),
+                AgendaReason::List(AgendaList::Worklist),
+            ]
+        );
+        // Being on the worklist lets the practice's worker read the person (case finding), so
+        // the practice worker now sees the item in full.
+        let seen = w.store.meeting_for(&w.gp_worker, core).await.unwrap();
+        assert!(seen.items[0].detail.is_some());
     }
 );

@@ -476,6 +476,16 @@ on_both_backends!(
         assert_eq!(c["meetings"][0]["decision"], "GP review");
         assert_eq!(c["meetings"][0]["told"], serde_json::Value::Null);
         assert_eq!(c["flags"][0]["kind"], "worried_about");
+        let flag = c["flags"][0]["id"].as_i64().unwrap();
+        let clear = format!("/api/v1/cases/{case}/mdt-flags/{flag}/clear");
+        let (status, _) = app.api_post(&lead, &clear, serde_json::json!({})).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, body) = app.api_post(&lead, &clear, serde_json::json!({})).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        let (_, c) = app
+            .api_get(&lead, &format!("/api/v1/cases/{case}/mdt"))
+            .await;
+        assert_eq!(c["flags"], serde_json::json!([]));
         let (_, list) = app.api_get(&lead, "/api/v1/mdt").await;
         assert_eq!(list["upcoming"][0]["cases"], 1);
         // The practice worker is no member of the team and gets 403; an unknown action is 404.
@@ -499,6 +509,7 @@ on_both_backends!(
             "/api/v1/mdt/{id}/items/{item}/{action}",
             "/api/v1/cases/{id}/mdt",
             "/api/v1/cases/{id}/mdt-flags",
+            "/api/v1/cases/{id}/mdt-flags/{flag}/clear",
         ] {
             assert!(doc["paths"][path].is_object(), "{path}");
         }
@@ -531,6 +542,8 @@ on_both_backends!(every_role_gets_what_the_access_policy_allows, |app| {
         let (status, _) = app.get(&client, "/mdt").await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{name}");
         let (status, _) = app.get(&client, "/mdt/new").await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{name}");
+        let (status, _) = app.api_get(&client, "/api/v1/mdt").await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{name}");
     }
 });

@@ -49,6 +49,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/mdt/{id}/items/{item}/{action}", post(api_item_act))
         .route("/api/v1/cases/{id}/mdt", get(api_case))
         .route("/api/v1/cases/{id}/mdt-flags", post(api_flag_set))
+        .route(
+            "/api/v1/cases/{id}/mdt-flags/{flag}/clear",
+            post(api_flag_clear),
+        )
 }
 
 fn today() -> NaiveDate {
@@ -79,7 +83,7 @@ fn host_from_code(code: &str) -> Option<MeetingHost> {
 struct PlanChoices {
     hosts: Vec<HostChoice>,
     staff: Vec<StaffChoice>,
-    cohorts: Vec<String>,
+    cohorts: Vec<(String, String)>,
 }
 
 async fn plan_choices(state: &AppState, who: &Principal) -> Result<PlanChoices, AppError> {
@@ -125,7 +129,7 @@ fn parse_meeting(p: &Pairs, choices: &PlanChoices) -> Result<NewMeeting, FormErr
     if lists.contains(&AgendaList::Worklist)
         && !cohort
             .as_ref()
-            .is_some_and(|c| choices.cohorts.iter().any(|k| k == c))
+            .is_some_and(|c| choices.cohorts.iter().any(|(k, _)| k == c))
     {
         errors.add(
             "cohort",
@@ -345,7 +349,7 @@ struct NewPage {
     chrome: Chrome,
     hosts: Vec<(String, String)>,
     staff: Vec<StaffChoice>,
-    cohorts: Vec<String>,
+    cohorts: Vec<(String, String)>,
     lists: &'static [AgendaList],
     form: Pairs,
     errors: FormErrors,
@@ -831,6 +835,9 @@ fn meeting_json(m: &MeetingView) -> serde_json::Value {
 
 /// `GET /api/v1/mdt`: the meetings the user may see.
 async fn api_list(State(state): State<AppState>, user: CurrentUser) -> Result<Response, AppError> {
+    if !careweave_domain::access::has_caseload(&user.principal) {
+        return Err(AppError::Forbidden);
+    }
     let (upcoming, past) = state.store.meetings_for(&user.principal, today()).await?;
     Ok(Json(serde_json::json!({
         "upcoming": upcoming.iter().map(summary_json).collect::<Vec<_>>(),
@@ -984,5 +991,29 @@ async fn api_flag_set(
                 .into_response())
         }
         Err(errors) => Ok(errors_json(StatusCode::UNPROCESSABLE_ENTITY, &errors)),
+    }
+}
+
+/// `POST /api/v1/cases/{id}/mdt-flags/{flag}/clear`: clears a flag.
+async fn api_flag_clear(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((id, flag)): Path<(i64, i64)>,
+) -> Result<Response, AppError> {
+    match state
+        .store
+        .clear_case_flag(&user.principal, CaseId::new(id), flag, today())
+        .await
+    {
+        Ok(()) => Ok(Json(
+            serde_json::json!({ "ok": true, "href": format!("/api/v1/cases/{id}/mdt") }),
+        )
+        .into_response()),
+        Err(CaseworkError::Refused(m)) => {
+            let mut errors = FormErrors::default();
+            errors.add("flag", m);
+            Ok(errors_json(StatusCode::UNPROCESSABLE_ENTITY, &errors))
+        }
+        Err(e) => Err(e.into()),
     }
 }
