@@ -755,6 +755,34 @@ impl Store {
         Ok(view)
     }
 
+    /// One agenda case of a meeting, for a viewer allowed to read its person; a viewer the policy
+    /// refuses for that person is refused here too, and the refusal is audited.
+    pub async fn agenda_item(
+        &self,
+        who: &Principal,
+        id: MeetingId,
+        item: i64,
+    ) -> Result<(MeetingView, AgendaItem), CaseworkError> {
+        let view = self.meeting_for(who, id).await?;
+        let found = view
+            .items
+            .iter()
+            .find(|i| i.id == item)
+            .cloned()
+            .ok_or(CaseworkError::NotFound("agenda item"))?;
+        if found.detail.is_none() {
+            return Err(self
+                .refuse(
+                    who,
+                    ENTITY,
+                    Some(id.get()),
+                    format!("mdt open item {item}: no care relationship"),
+                )
+                .await);
+        }
+        Ok((view, found))
+    }
+
     async fn item_actions(&self, item: i64) -> Result<Vec<MdtAction>, StoreError> {
         sqlx::query(
             "SELECT id, text, owner, due_on, done_on FROM mdt_actions WHERE item_id = $1 \

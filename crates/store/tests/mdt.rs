@@ -338,6 +338,12 @@ on_both_backends!(
         let seen = w.store.meeting_for(&w.gp_worker, id).await.unwrap();
         assert_eq!(seen.items.len(), 1);
         assert!(seen.items[0].detail.is_none());
+        assert!(matches!(
+            w.store
+                .agenda_item(&w.gp_worker, id, seen.items[0].id)
+                .await,
+            Err(CaseworkError::Denied)
+        ));
         let by_lead = w.store.meeting_for(&w.lead, id).await.unwrap();
         let detail = by_lead.items[0].detail.as_ref().unwrap();
         assert_eq!(detail.person_name, "EXAMPLE, Ada");
@@ -361,6 +367,9 @@ on_both_backends!(
         assert!(log.iter().any(|e| e.action == "denied"
             && e.user == Some(w.gp_worker.user)
             && e.reason.contains("may not change")));
+        assert!(log.iter().any(|e| e.action == "denied"
+            && e.user == Some(w.gp_worker.user)
+            && e.reason.contains("open item")));
     }
 );
 

@@ -587,14 +587,8 @@ async fn item_page(
     form: Pairs,
     errors: FormErrors,
 ) -> Result<ItemPage, AppError> {
-    let m = state.store.meeting_for(&user.principal, id).await?;
-    let item = m
-        .items
-        .iter()
-        .find(|i| i.id == item)
-        .cloned()
-        .ok_or(AppError::NotFound)?;
-    // An item whose person the viewer may not read has no page for them.
+    let (m, item) = state.store.agenda_item(&user.principal, id, item).await?;
+    // The store has refused (and audited) viewers without the detail; this only names it.
     let Some(detail) = &item.detail else {
         return Err(AppError::Forbidden);
     };
