@@ -276,6 +276,14 @@ on_both_backends!(
         let (_, gp_page) = app.get(&gp, &meeting).await;
         assert!(!gp_page.contains("EXAMPLE") && !gp_page.contains("Ada"));
         assert!(gp_page.contains("A person not in your care"));
+        let (status, json) = app.api_get(&gp, &format!("/api/v1/mdt/{id}")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            json["agenda"][0]["reasons"],
+            serde_json::json!(["review_due"])
+        );
+        assert_eq!(json["agenda"][0]["case"], serde_json::Value::Null);
+        assert!(!json.to_string().contains("EXAMPLE"));
 
         let item = app
             .store
@@ -304,6 +312,24 @@ on_both_backends!(
         assert!(
             body.contains("Struggling since the fall"),
             "typed text is kept"
+        );
+        let (status, _, body) = app
+            .post(
+                &lead,
+                &item_page,
+                &format!("{item_page}/outcome"),
+                &[
+                    ("discussion", "Struggling since the fall"),
+                    ("decision", "Refer to the falls service"),
+                    ("told_how", "not_yet"),
+                    ("told_on", &today().to_string()),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            body.contains("or clear the date"),
+            "a date without a way of telling is refused"
         );
         let t = today();
         let (status, _, _) = app

@@ -230,8 +230,18 @@ fn parse_item_change(action: &str, p: &Pairs) -> Result<Option<ItemChange>, Form
                 "Summarise what the meeting discussed",
             );
             let decision = required(&mut errors, p, "decision", "Enter what the meeting decided");
-            // "Not told yet" (or no choice) leaves the telling to record later.
+            // "Not told yet" (or no choice) leaves the telling to record later; a date typed with
+            // it is a contradiction to point out rather than drop.
             let told = if matches!(p.get("told_how").trim(), "" | "not_yet") {
+                let dated = ["told_on", "told_on-day", "told_on-month", "told_on-year"]
+                    .iter()
+                    .any(|f| !p.get(f).trim().is_empty());
+                if dated {
+                    errors.add(
+                        "told_how",
+                        "Select how the person was told, or clear the date if they have not been told yet",
+                    );
+                }
                 None
             } else {
                 let how = choice(
