@@ -607,11 +607,44 @@ impl Store {
         ))
         .fetch_all(&self.pool)
         .await?;
+        // Every meeting's access facts from two more queries, not a round trip per meeting: each
+        // (meeting, organisation) pair of the hosts, and each (meeting, core member).
+        let pairs = |sql: &'static str| async move {
+            sqlx::query(sql)
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(|r| Ok((get_i64(r, "meeting_id")?, get_i64(r, "other")?)))
+                .collect::<Result<Vec<(i64, i64)>, StoreError>>()
+        };
+        let host_orgs = pairs(
+            "SELECT m.id AS meeting_id, m.practice_id AS other FROM mdt_meetings m \
+             WHERE m.practice_id IS NOT NULL \
+             UNION SELECT m.id, s.provider_id FROM mdt_meetings m JOIN services s ON s.id = m.service_id \
+             UNION SELECT m.id, p.organisation_id FROM mdt_meetings m \
+             JOIN casework_service_partners p ON p.service_id = m.service_id",
+        )
+        .await?;
+        let core = pairs(
+            "SELECT meeting_id, user_id AS other FROM mdt_members \
+             WHERE core = 1 AND user_id IS NOT NULL",
+        )
+        .await?;
         let (mut upcoming, mut past) = (Vec::new(), Vec::new());
         for r in &rows {
             let id = MeetingId::new(get_i64(r, "id")?);
-            let Some((_, facts)) = self.meeting_facts(id).await? else {
-                continue;
+            let of = |list: &[(i64, i64)]| {
+                list.iter()
+                    .filter(|(m, _)| *m == id.get())
+                    .map(|(_, o)| *o)
+                    .collect::<Vec<_>>()
+            };
+            let facts = MeetingFacts {
+                organisations: of(&host_orgs)
+                    .into_iter()
+                    .map(OrganisationId::new)
+                    .collect(),
+                core_members: of(&core).into_iter().map(UserId::new).collect(),
             };
             if can_see_meeting(who, &facts).is_none() {
                 continue;

@@ -204,6 +204,13 @@ on_both_backends!(
                 .grant,
             MeetingGrant::CoreMember
         );
+        let (upcoming, _) = w.store.meetings_for(&w.gp_worker, today()).await.unwrap();
+        assert_eq!(
+            upcoming.iter().map(|m| m.id).collect::<Vec<_>>(),
+            vec![second]
+        );
+        let (upcoming, _) = w.store.meetings_for(&w.lead, today()).await.unwrap();
+        assert_eq!(upcoming.len(), 2);
         // An admin cannot be made a core member: core members are workers or supervisors.
         assert!(matches!(
             w.store
