@@ -21,13 +21,13 @@ after(async () => {
 
 const roles = [
   { user: 'admin@demo.careweave', expect: ['Home', 'Users', 'Audit log', 'Directory data'] },
-  { user: 'linkworker@demo.careweave', expect: ['Home', 'My people', 'Casework', 'Directory', 'Worklists'] },
-  { user: 'caseworker@demo.careweave', expect: ['Home', 'My people', 'Casework', 'Directory', 'Worklists'] },
-  { user: 'supervisor@demo.careweave', expect: ['Home', 'My people', 'Casework', 'Directory', 'Population', 'Worklists', 'Service gaps'] },
+  { user: 'linkworker@demo.careweave', expect: ['Home', 'My people', 'Casework', 'MDT meetings', 'Directory', 'Worklists'] },
+  { user: 'caseworker@demo.careweave', expect: ['Home', 'My people', 'Casework', 'MDT meetings', 'Directory', 'Worklists'] },
+  { user: 'supervisor@demo.careweave', expect: ['Home', 'My people', 'Casework', 'MDT meetings', 'Directory', 'Population', 'Worklists', 'Service gaps'] },
   { user: 'referrer@demo.careweave', expect: ['Home', 'Refer someone', 'Directory'] },
   { user: 'analyst@demo.careweave', expect: ['Home', 'Population', 'Service gaps'] },
   { user: 'commissioner@demo.careweave', expect: ['Home', 'Population', 'Service gaps'] },
-  { user: 'provider@demo.careweave', expect: ['Home', 'My people', 'Casework', 'Directory', 'Worklists'] },
+  { user: 'provider@demo.careweave', expect: ['Home', 'My people', 'Casework', 'MDT meetings', 'Directory', 'Worklists'] },
 ];
 
 for (const { user, expect } of roles) {

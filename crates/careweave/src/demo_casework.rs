@@ -432,6 +432,18 @@ pub async fn load(
             )
             .await?;
     }
+    // MDT meetings of the social prescribing team, one past and one upcoming.
+    crate::demo_mdt::load(
+        store,
+        &crate::demo_mdt::MdtTeam {
+            linkworker: &team.linkworker,
+            caseworker: &team.caseworker,
+            supervisor: &team.supervisor,
+        },
+        team.social,
+        today,
+    )
+    .await?;
     if let Some(case) = first_social {
         lone_working(store, &team, charity, case, today).await?;
     }

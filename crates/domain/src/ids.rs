@@ -53,4 +53,6 @@ typed_id!(
     CaseId,
     /// Identifies a safeguarding concern raised from a case.
     ConcernId,
+    /// Identifies an MDT meeting.
+    MeetingId,
 );

@@ -17,6 +17,7 @@ pub mod disclosure;
 mod entities;
 mod ids;
 pub mod lone_working;
+pub mod mdt;
 mod nhs_number;
 pub mod safeguarding;
 

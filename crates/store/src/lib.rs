@@ -16,6 +16,7 @@ mod cache;
 pub mod casework;
 pub mod directory;
 pub mod lone_working;
+pub mod mdt;
 pub mod outcomes;
 pub mod people;
 pub mod population;

@@ -1069,6 +1069,9 @@ pub(super) struct CasePage {
     me: i64,
     /// Outcome measures taken and due (see `pages::outcomes`).
     outcomes: super::outcomes::CaseOutcomes,
+    /// The meetings this case went to and its flags (see `pages::mdt`).
+    mdt: careweave_store::mdt::CaseMdt,
+    flag_kinds: &'static [careweave_domain::mdt::CaseFlagKind],
     concern_categories: &'static [ConcernCategory],
     risk_levels: &'static [RiskLevel],
     contact_types: &'static [ContactType],
@@ -1122,6 +1125,7 @@ pub(super) async fn case_page(
     // The record was opened (and audited) by `case_for` above; the flags are part of it.
     let flags = state.store.safety_flags(c.person).await?;
     let outcomes = super::outcomes::case_outcomes(state, &c).await?;
+    let mdt = super::mdt::case_section(state, &user.principal, id).await?;
     Ok(CasePage {
         chrome: Chrome::signed_in(
             &format!("{} – case", c.person_name),
@@ -1145,6 +1149,8 @@ pub(super) async fn case_page(
         flags,
         me: user.principal.user.get(),
         outcomes,
+        mdt,
+        flag_kinds: careweave_domain::mdt::CaseFlagKind::ALL,
         concern_categories: ConcernCategory::ALL,
         risk_levels: RiskLevel::ALL,
         contact_types: ContactType::ALL,

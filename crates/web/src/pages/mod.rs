@@ -8,6 +8,7 @@ mod casework;
 mod directory;
 mod home;
 mod lone_working;
+mod mdt;
 mod outcomes;
 mod people;
 mod population;
@@ -58,6 +59,7 @@ const MODULES: &[Module] = &[
     ("/", "Home", |_| true),
     ("/people", "My people", access::has_caseload),
     ("/casework", "Casework", access::has_caseload),
+    ("/mdt", "MDT meetings", access::has_caseload),
     ("/referrals/new", "Refer someone", |p| {
         p.has_role(access::Role::Referrer)
     }),
@@ -140,6 +142,7 @@ pub fn routes() -> Router<AppState> {
         .merge(safeguarding::routes())
         .merge(lone_working::routes())
         .merge(outcomes::routes())
+        .merge(mdt::routes())
 }
 
 /// `GET /health`: whether the service and its database answer. No personal data, no sign-in.
