@@ -19,6 +19,7 @@ mod ids;
 pub mod lone_working;
 mod nhs_number;
 pub mod safeguarding;
+pub mod supervision;
 
 pub use codes::{
     CodeError, Icd10Code, ImdDecile, ImdQuintile, LsoaCode, OdsCode, Postcode, SnomedCode,
