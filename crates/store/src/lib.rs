@@ -20,6 +20,7 @@ pub mod people;
 pub mod population;
 pub mod records;
 pub mod safeguarding;
+pub mod supervision;
 #[cfg(feature = "test-support")]
 pub mod testing;
 

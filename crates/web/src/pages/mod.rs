@@ -11,6 +11,7 @@ mod lone_working;
 mod people;
 mod population;
 mod safeguarding;
+mod supervision;
 
 use askama::Template;
 use axum::extract::State;
@@ -72,6 +73,7 @@ const MODULES: &[Module] = &[
         "Service gaps",
         access::can_read_aggregates,
     ),
+    ("/supervision", "Supervision", supervision::has_supervision),
     ("/admin/users", "Users", |p| p.has_role(access::Role::Admin)),
     ("/admin/audit", "Audit log", access::can_read_audit),
     ("/directory/import", "Directory data", |p| {
@@ -138,6 +140,7 @@ pub fn routes() -> Router<AppState> {
         .merge(directory::routes())
         .merge(safeguarding::routes())
         .merge(lone_working::routes())
+        .merge(supervision::routes())
 }
 
 /// `GET /health`: whether the service and its database answer. No personal data, no sign-in.
