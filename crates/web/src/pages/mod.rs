@@ -73,12 +73,13 @@ const MODULES: &[Module] = &[
         "Service gaps",
         access::can_read_aggregates,
     ),
-    ("/supervision", "Supervision", supervision::has_supervision),
     ("/admin/users", "Users", |p| p.has_role(access::Role::Admin)),
     ("/admin/audit", "Audit log", access::can_read_audit),
     ("/directory/import", "Directory data", |p| {
         p.has_role(access::Role::Admin)
     }),
+    // Last, so that it sits at the end of every role's menu: everyone has training records.
+    ("/supervision", "Supervision", supervision::has_supervision),
 ];
 
 impl Chrome {

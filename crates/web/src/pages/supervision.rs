@@ -64,6 +64,19 @@ pub fn routes() -> Router<AppState> {
             get(api_training).post(api_training_add),
         )
         .route("/api/v1/training/team", get(api_team))
+        .route("/api/v1/supervision/openapi.json", get(openapi))
+}
+
+/// This API's OpenAPI document, kept beside the templates so that it is reviewed with them.
+const OPENAPI: &str = include_str!("../../templates/supervision/openapi.json");
+
+/// `GET /api/v1/supervision/openapi.json`: the document, for anyone (it holds no personal data).
+async fn openapi() -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        OPENAPI,
+    )
+        .into_response()
 }
 
 fn today() -> NaiveDate {
