@@ -20,14 +20,14 @@ after(async () => {
 });
 
 const roles = [
-  { user: 'admin@demo.careweave', expect: ['Home', 'Users', 'Audit log', 'Directory data'] },
-  { user: 'linkworker@demo.careweave', expect: ['Home', 'My people', 'Casework', 'MDT meetings', 'Directory', 'Worklists'] },
-  { user: 'caseworker@demo.careweave', expect: ['Home', 'My people', 'Casework', 'MDT meetings', 'Directory', 'Worklists'] },
-  { user: 'supervisor@demo.careweave', expect: ['Home', 'My people', 'Casework', 'MDT meetings', 'Directory', 'Population', 'Worklists', 'Service gaps'] },
-  { user: 'referrer@demo.careweave', expect: ['Home', 'Refer someone', 'Directory'] },
-  { user: 'analyst@demo.careweave', expect: ['Home', 'Population', 'Service gaps'] },
-  { user: 'commissioner@demo.careweave', expect: ['Home', 'Population', 'Service gaps'] },
-  { user: 'provider@demo.careweave', expect: ['Home', 'My people', 'Casework', 'MDT meetings', 'Directory', 'Worklists'] },
+  { user: 'admin@demo.careweave', expect: ['Home', 'Users', 'Audit log', 'Directory data', 'Supervision'] },
+  { user: 'linkworker@demo.careweave', expect: ['Home', 'My people', 'Casework', 'MDT meetings', 'Directory', 'Worklists', 'Supervision'] },
+  { user: 'caseworker@demo.careweave', expect: ['Home', 'My people', 'Casework', 'MDT meetings', 'Directory', 'Worklists', 'Supervision'] },
+  { user: 'supervisor@demo.careweave', expect: ['Home', 'My people', 'Casework', 'MDT meetings', 'Directory', 'Population', 'Worklists', 'Service gaps', 'Supervision'] },
+  { user: 'referrer@demo.careweave', expect: ['Home', 'Refer someone', 'Directory', 'Supervision'] },
+  { user: 'analyst@demo.careweave', expect: ['Home', 'Population', 'Service gaps', 'Supervision'] },
+  { user: 'commissioner@demo.careweave', expect: ['Home', 'Population', 'Service gaps', 'Supervision'] },
+  { user: 'provider@demo.careweave', expect: ['Home', 'My people', 'Casework', 'MDT meetings', 'Directory', 'Worklists', 'Supervision'] },
 ];
 
 for (const { user, expect } of roles) {

@@ -447,6 +447,7 @@ pub async fn load(
     if let Some(case) = first_social {
         lone_working(store, &team, charity, case, today).await?;
     }
+    crate::demo_supervision::load(store, &team.supervisor, &team.linkworker, today).await?;
     Ok(())
 }
 

@@ -5,6 +5,7 @@ mod config;
 mod demo;
 mod demo_casework;
 mod demo_mdt;
+mod demo_supervision;
 mod directory_cmd;
 mod population_cmd;
 mod synth_cmd;

@@ -20,6 +20,7 @@ pub mod lone_working;
 pub mod mdt;
 mod nhs_number;
 pub mod safeguarding;
+pub mod supervision;
 
 pub use codes::{
     CodeError, Icd10Code, ImdDecile, ImdQuintile, LsoaCode, OdsCode, Postcode, SnomedCode,

@@ -22,6 +22,7 @@ pub mod people;
 pub mod population;
 pub mod records;
 pub mod safeguarding;
+pub mod supervision;
 #[cfg(feature = "test-support")]
 pub mod testing;
 

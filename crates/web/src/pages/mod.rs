@@ -13,6 +13,7 @@ mod outcomes;
 mod people;
 mod population;
 mod safeguarding;
+mod supervision;
 
 use askama::Template;
 use axum::extract::State;
@@ -80,6 +81,8 @@ const MODULES: &[Module] = &[
     ("/directory/import", "Directory data", |p| {
         p.has_role(access::Role::Admin)
     }),
+    // Last, so that it sits at the end of every role's menu: everyone has training records.
+    ("/supervision", "Supervision", supervision::has_supervision),
 ];
 
 impl Chrome {
@@ -143,6 +146,7 @@ pub fn routes() -> Router<AppState> {
         .merge(lone_working::routes())
         .merge(outcomes::routes())
         .merge(mdt::routes())
+        .merge(supervision::routes())
 }
 
 /// `GET /health`: whether the service and its database answer. No personal data, no sign-in.
