@@ -214,14 +214,21 @@ pub async fn build_features(
     .await?;
 
     // Coded events joined to every codelist they are in, summarised per person and codelist.
+    //
+    // The distinct dates are found first and then counted, rather than with `count(DISTINCT …)`:
+    // DataFusion has no grouped form of a distinct count, so it keeps one hash set per group, and
+    // with one group per person and codelist those sets cost far more memory and time than the
+    // rows. Each statement in this module that counts distinct values does the same.
     materialise(
         ctx,
         "person_codelists",
         &format!(
-            "SELECT e.nhs_number, c.codelist, min(e.date) AS first_date, max(e.date) AS last_date, \
-               count(DISTINCT CASE WHEN e.date > {util_start} THEN e.date END) AS dates_in_window \
-             FROM clinical_events e JOIN codelists c ON c.system = 'snomed' AND c.code = e.code \
-             WHERE e.date <= {idx} GROUP BY e.nhs_number, c.codelist"
+            "SELECT nhs_number, codelist, min(date) AS first_date, max(date) AS last_date, \
+               count(CASE WHEN date > {util_start} THEN 1 END) AS dates_in_window \
+             FROM (SELECT DISTINCT e.nhs_number, c.codelist, e.date \
+                   FROM clinical_events e JOIN codelists c ON c.system = 'snomed' AND c.code = e.code \
+                   WHERE e.date <= {idx}) d \
+             GROUP BY nhs_number, codelist"
         ),
     )
     .await?;
@@ -338,9 +345,9 @@ pub async fn build_features(
          meds AS (SELECT m.nhs_number, max(m.repeat_medicines) AS repeat_medicines FROM medications m \
                   JOIN (SELECT nhs_number, max(date) AS d FROM medications WHERE date <= {idx} GROUP BY nhs_number) l \
                   ON l.nhs_number = m.nhs_number AND l.d = m.date GROUP BY m.nhs_number), \
-         efi AS (SELECT x.nhs_number, count(DISTINCT x.deficit) AS efi_deficits {efi_flags} FROM ( \
+         efi AS (SELECT x.nhs_number, count(x.deficit) AS efi_deficits {efi_flags} FROM (SELECT DISTINCT nhs_number, deficit FROM ( \
                    SELECT pc.nhs_number, d.deficit FROM person_codelists pc JOIN efi_codelists d ON d.codelist = pc.codelist \
-                   UNION ALL SELECT nhs_number, 'polypharmacy' FROM meds WHERE repeat_medicines >= 5) x GROUP BY x.nhs_number), \
+                   UNION ALL SELECT nhs_number, 'polypharmacy' FROM meds WHERE repeat_medicines >= 5) u) x GROUP BY x.nhs_number), \
          cms AS (SELECT nhs_number, round(sum(CAST(weight AS DOUBLE)), 2) AS cms, string_agg(condition, ' ') AS cms_conditions FROM ( \
                    SELECT DISTINCT pc.nhs_number, k.condition, k.weight FROM person_codelists pc JOIN cms_codelists k ON k.codelist = pc.codelist \
                    WHERE k.window_years IS NULL{cms_windows}) y GROUP BY nhs_number), \
@@ -355,7 +362,8 @@ pub async fn build_features(
                  FROM admissions WHERE admitted > {util_start} AND admitted <= {idx} GROUP BY nhs_number), \
          emerg_dx AS (SELECT d.nhs_number, d.admission_id, d.code FROM diagnoses d JOIN admissions a ON a.admission_id = d.admission_id AND a.nhs_number = d.nhs_number \
                       WHERE a.emergency AND a.admitted > {util_start} AND a.admitted <= {idx}), \
-         unstable AS (SELECT e.nhs_number, count(DISTINCT l.condition) AS unstable_ltc_count FROM emerg_dx e JOIN ltc_icd10 l ON l.code = substr(e.code, 1, 3) GROUP BY e.nhs_number), \
+         unstable AS (SELECT nhs_number, count(condition) AS unstable_ltc_count FROM ( \
+                   SELECT DISTINCT e.nhs_number, l.condition FROM emerg_dx e JOIN ltc_icd10 l ON l.code = substr(e.code, 1, 3)) u GROUP BY nhs_number), \
          hosp_falls AS (SELECT nhs_number, count(DISTINCT admission_id) AS falls_admitted FROM emerg_dx WHERE substr(code, 1, 3) BETWEEN 'W00' AND 'W19' GROUP BY nhs_number), \
          ch AS (SELECT nhs_number {charlson_flags}, string_agg(category, ' ') AS charlson_categories FROM ( \
                   SELECT DISTINCT d.nhs_number, m.category FROM diagnoses d JOIN charlson_map m ON m.code = substr(d.code, 1, 3) WHERE d.date > {charlson_start} AND d.date <= {idx} \
