@@ -57,7 +57,7 @@ test('an outcome measure taken twice shows its change since the baseline', async
     if ((await page.textContent('main')).includes('No outcome measures recorded yet.')) { caseUrl = page.url(); break; }
   }
   assert.ok(caseUrl, 'the link worker has a case with no outcome measures');
-  assert.match(await page.textContent('#outcomes ~ .nhsuk-inset-text'), /ONS personal wellbeing \(ONS4\): the baseline is due now/);
+  assert.match(await page.textContent('#outcome-measures ~ .nhsuk-inset-text'), /ONS personal wellbeing \(ONS4\): the baseline is due now/);
   await page.selectOption('#instrument', 'ons4');
   await submit(page, 'form[action$="/outcomes/new"] button');
   assert.match(await page.textContent('h1'), /ONS personal wellbeing/);

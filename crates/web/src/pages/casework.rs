@@ -1339,13 +1339,13 @@ fn parse_case_action(
             let reason = required(
                 &mut e,
                 p,
-                "flag_reason",
+                "safety_reason",
                 "Enter what colleagues need to know before visiting",
             );
-            let on = p.trimmed("flag_on");
+            let on = p.trimmed("safety_on");
             if !["person", "address"].contains(&on.as_str()) {
                 e.add(
-                    "flag_on",
+                    "safety_on",
                     "Select whether the flag is on the person or their address",
                 );
             }
@@ -1628,7 +1628,7 @@ async fn run_case_action(
         CaseAction::Flag { on_address, reason } => (
             s.raise_safety_flag(who, id, on_address, &reason, today())
                 .await,
-            "flag_reason",
+            "safety_reason",
         ),
         CaseAction::Assessment(a) => (s.record_assessment(who, id, &a).await, "assessed-day"),
         CaseAction::Plan { version, text } => (

@@ -528,7 +528,7 @@ async fn record(
     let instrument = instrument_of(&state, form.get("instrument"))?;
     let case = CaseId::new(id);
     match run_record(&state, &user, case, instrument, &form).await? {
-        Ok(_) => Ok(Redirect::to(&format!("/cases/{id}#outcomes")).into_response()),
+        Ok(_) => Ok(Redirect::to(&format!("/cases/{id}#outcome-measures")).into_response()),
         Err(errors) => {
             invalid(&record_page(&state, &csrf, &user, case, instrument, form, errors).await?)
         }
