@@ -340,39 +340,125 @@ pub async fn build_features(
             .join(" + ")
     };
 
-    let sql = format!(
-        "WITH flags AS (SELECT nhs_number, {flags} FROM person_codelists GROUP BY nhs_number), \
-         meds AS (SELECT m.nhs_number, max(m.repeat_medicines) AS repeat_medicines FROM medications m \
-                  JOIN (SELECT nhs_number, max(date) AS d FROM medications WHERE date <= {idx} GROUP BY nhs_number) l \
-                  ON l.nhs_number = m.nhs_number AND l.d = m.date GROUP BY m.nhs_number), \
-         efi AS (SELECT x.nhs_number, count(x.deficit) AS efi_deficits {efi_flags} FROM (SELECT DISTINCT nhs_number, deficit FROM ( \
+    // Each per-person summary is computed and held on its own, one at a time, and only then joined
+    // to the population. As one query with fifteen CTEs every summary's aggregation ran at the same
+    // time and their hash tables were all alive together, which made this stage's peak several times
+    // the size of the rows it keeps; one at a time, only one aggregation's working memory is alive.
+    let summaries: Vec<(&str, String)> = vec![
+        (
+            "flags",
+            format!(
+                "SELECT nhs_number, {} FROM person_codelists GROUP BY nhs_number",
+                flags.join(", ")
+            ),
+        ),
+        (
+            "meds",
+            format!(
+                "SELECT m.nhs_number, max(m.repeat_medicines) AS repeat_medicines FROM medications m \
+                 JOIN (SELECT nhs_number, max(date) AS d FROM medications WHERE date <= {idx} GROUP BY nhs_number) l \
+                 ON l.nhs_number = m.nhs_number AND l.d = m.date GROUP BY m.nhs_number"
+            ),
+        ),
+        (
+            "efi",
+            format!(
+                "SELECT x.nhs_number, count(x.deficit) AS efi_deficits {efi_flags} FROM (SELECT DISTINCT nhs_number, deficit FROM ( \
                    SELECT pc.nhs_number, d.deficit FROM person_codelists pc JOIN efi_codelists d ON d.codelist = pc.codelist \
-                   UNION ALL SELECT nhs_number, 'polypharmacy' FROM meds WHERE repeat_medicines >= 5) u) x GROUP BY x.nhs_number), \
-         cms AS (SELECT nhs_number, round(sum(CAST(weight AS DOUBLE)), 2) AS cms, string_agg(condition, ' ') AS cms_conditions FROM ( \
+                   UNION ALL SELECT nhs_number, 'polypharmacy' FROM feature_meds WHERE repeat_medicines >= 5) u) x GROUP BY x.nhs_number"
+            ),
+        ),
+        (
+            "cms",
+            format!(
+                "SELECT nhs_number, round(sum(CAST(weight AS DOUBLE)), 2) AS cms, string_agg(condition, ' ') AS cms_conditions FROM ( \
                    SELECT DISTINCT pc.nhs_number, k.condition, k.weight FROM person_codelists pc JOIN cms_codelists k ON k.codelist = pc.codelist \
-                   WHERE k.window_years IS NULL{cms_windows}) y GROUP BY nhs_number), \
-         gp AS (SELECT nhs_number, count(*) FILTER (WHERE attended) AS gp_appointments, count(*) FILTER (WHERE NOT attended) AS gp_dnas \
-                FROM gp_appointments WHERE date > {util_start} AND date <= {idx} GROUP BY nhs_number), \
-         ae AS (SELECT nhs_number, count(*) AS ae_attendances FROM ae_attendances WHERE date > {util_start} AND date <= {idx} GROUP BY nhs_number), \
-         op AS (SELECT nhs_number, count(*) FILTER (WHERE attended) AS outpatient_attendances FROM outpatients WHERE date > {util_start} AND date <= {idx} GROUP BY nhs_number), \
-         cc AS (SELECT nhs_number, count(*) AS community_contacts FROM community_contacts WHERE date > {util_start} AND date <= {idx} GROUP BY nhs_number), \
-         mh AS (SELECT nhs_number, count(*) AS mental_health_contacts FROM mental_health_contacts WHERE date > {util_start} AND date <= {idx} GROUP BY nhs_number), \
-         adm AS (SELECT nhs_number, count(*) FILTER (WHERE emergency) AS emergency_admissions, count(*) FILTER (WHERE NOT emergency) AS elective_admissions, \
+                   WHERE k.window_years IS NULL{cms_windows}) y GROUP BY nhs_number"
+            ),
+        ),
+        (
+            "gp",
+            format!(
+                "SELECT nhs_number, count(*) FILTER (WHERE attended) AS gp_appointments, count(*) FILTER (WHERE NOT attended) AS gp_dnas \
+                 FROM gp_appointments WHERE date > {util_start} AND date <= {idx} GROUP BY nhs_number"
+            ),
+        ),
+        (
+            "ae",
+            format!(
+                "SELECT nhs_number, count(*) AS ae_attendances FROM ae_attendances WHERE date > {util_start} AND date <= {idx} GROUP BY nhs_number"
+            ),
+        ),
+        (
+            "op",
+            format!(
+                "SELECT nhs_number, count(*) FILTER (WHERE attended) AS outpatient_attendances FROM outpatients \
+                 WHERE date > {util_start} AND date <= {idx} GROUP BY nhs_number"
+            ),
+        ),
+        (
+            "cc",
+            format!(
+                "SELECT nhs_number, count(*) AS community_contacts FROM community_contacts WHERE date > {util_start} AND date <= {idx} GROUP BY nhs_number"
+            ),
+        ),
+        (
+            "mh",
+            format!(
+                "SELECT nhs_number, count(*) AS mental_health_contacts FROM mental_health_contacts WHERE date > {util_start} AND date <= {idx} GROUP BY nhs_number"
+            ),
+        ),
+        (
+            "adm",
+            format!(
+                "SELECT nhs_number, count(*) FILTER (WHERE emergency) AS emergency_admissions, count(*) FILTER (WHERE NOT emergency) AS elective_admissions, \
                    sum(CAST(CAST(LEAST(discharged, {idx}) AS INT) - CAST(admitted AS INT) AS BIGINT)) AS bed_days \
-                 FROM admissions WHERE admitted > {util_start} AND admitted <= {idx} GROUP BY nhs_number), \
-         emerg_dx AS (SELECT d.nhs_number, d.admission_id, d.code FROM diagnoses d JOIN admissions a ON a.admission_id = d.admission_id AND a.nhs_number = d.nhs_number \
-                      WHERE a.emergency AND a.admitted > {util_start} AND a.admitted <= {idx}), \
-         unstable AS (SELECT nhs_number, count(condition) AS unstable_ltc_count FROM ( \
-                   SELECT DISTINCT e.nhs_number, l.condition FROM emerg_dx e JOIN ltc_icd10 l ON l.code = substr(e.code, 1, 3)) u GROUP BY nhs_number), \
-         hosp_falls AS (SELECT nhs_number, count(DISTINCT admission_id) AS falls_admitted FROM emerg_dx WHERE substr(code, 1, 3) BETWEEN 'W00' AND 'W19' GROUP BY nhs_number), \
-         ch AS (SELECT nhs_number {charlson_flags}, string_agg(category, ' ') AS charlson_categories FROM ( \
+                 FROM admissions WHERE admitted > {util_start} AND admitted <= {idx} GROUP BY nhs_number"
+            ),
+        ),
+        (
+            "emerg_dx",
+            format!(
+                "SELECT d.nhs_number, d.admission_id, d.code FROM diagnoses d JOIN admissions a ON a.admission_id = d.admission_id AND a.nhs_number = d.nhs_number \
+                 WHERE a.emergency AND a.admitted > {util_start} AND a.admitted <= {idx}"
+            ),
+        ),
+        (
+            "unstable",
+            "SELECT nhs_number, count(condition) AS unstable_ltc_count FROM (SELECT DISTINCT e.nhs_number, l.condition \
+             FROM feature_emerg_dx e JOIN ltc_icd10 l ON l.code = substr(e.code, 1, 3)) u GROUP BY nhs_number"
+                .to_owned(),
+        ),
+        (
+            "hosp_falls",
+            "SELECT nhs_number, count(DISTINCT admission_id) AS falls_admitted FROM feature_emerg_dx \
+             WHERE substr(code, 1, 3) BETWEEN 'W00' AND 'W19' GROUP BY nhs_number"
+                .to_owned(),
+        ),
+        (
+            "ch",
+            format!(
+                "SELECT nhs_number {charlson_flags}, string_agg(category, ' ') AS charlson_categories FROM ( \
                   SELECT DISTINCT d.nhs_number, m.category FROM diagnoses d JOIN charlson_map m ON m.code = substr(d.code, 1, 3) WHERE d.date > {charlson_start} AND d.date <= {idx} \
                   UNION SELECT DISTINCT d.nhs_number, m.category FROM diagnoses d JOIN charlson_map m ON m.code = substr(d.code, 1, 5) WHERE d.date > {charlson_start} AND d.date <= {idx}) z \
-                GROUP BY nhs_number), \
-         hfrs AS (SELECT nhs_number, round(sum(CAST(weight AS DOUBLE)), 1) AS hfrs, string_agg(code, ' ') AS hfrs_codes FROM ( \
+                GROUP BY nhs_number"
+            ),
+        ),
+        (
+            "hfrs",
+            format!(
+                "SELECT nhs_number, round(sum(CAST(weight AS DOUBLE)), 1) AS hfrs, string_agg(code, ' ') AS hfrs_codes FROM ( \
                    SELECT DISTINCT d.nhs_number, h.code, h.weight FROM diagnoses d JOIN hfrs_weights h ON h.code = substr(d.code, 1, 3) \
-                   WHERE d.date > {hfrs_start} AND d.date <= {idx}) w GROUP BY nhs_number) \
-         SELECT p.* {coalesce_flags}, \
+                   WHERE d.date > {hfrs_start} AND d.date <= {idx}) w GROUP BY nhs_number"
+            ),
+        ),
+    ];
+    for (name, sql) in &summaries {
+        materialise(ctx, &format!("feature_{name}"), sql).await?;
+    }
+
+    let sql = format!(
+        "SELECT p.* {coalesce_flags}, \
            CAST({ltc_count} AS BIGINT) AS ltc_count, \
            COALESCE(meds.repeat_medicines, 0) AS repeat_medicines, \
            COALESCE(gp.gp_appointments, 0) AS gp_appointments, COALESCE(gp.gp_dnas, 0) AS gp_dnas, \
@@ -392,14 +478,13 @@ pub async fn build_features(
            COALESCE(cms.cms, 0.0) AS cms, COALESCE(cms.cms_conditions, '') AS cms_conditions, \
            COALESCE(efi.efi_deficits, 0) AS efi_deficits, round(CAST(COALESCE(efi.efi_deficits, 0) AS DOUBLE) / 36.0, 4) AS efi \
          FROM population p \
-           LEFT JOIN flags f ON f.nhs_number = p.nhs_number LEFT JOIN meds ON meds.nhs_number = p.nhs_number \
-           LEFT JOIN efi ON efi.nhs_number = p.nhs_number LEFT JOIN cms ON cms.nhs_number = p.nhs_number \
-           LEFT JOIN gp ON gp.nhs_number = p.nhs_number LEFT JOIN ae ON ae.nhs_number = p.nhs_number \
-           LEFT JOIN op ON op.nhs_number = p.nhs_number LEFT JOIN cc ON cc.nhs_number = p.nhs_number \
-           LEFT JOIN mh ON mh.nhs_number = p.nhs_number LEFT JOIN adm ON adm.nhs_number = p.nhs_number \
-           LEFT JOIN unstable ON unstable.nhs_number = p.nhs_number LEFT JOIN hosp_falls ON hosp_falls.nhs_number = p.nhs_number \
-           LEFT JOIN ch ON ch.nhs_number = p.nhs_number LEFT JOIN hfrs ON hfrs.nhs_number = p.nhs_number",
-        flags = flags.join(", "),
+           LEFT JOIN feature_flags f ON f.nhs_number = p.nhs_number LEFT JOIN feature_meds meds ON meds.nhs_number = p.nhs_number \
+           LEFT JOIN feature_efi efi ON efi.nhs_number = p.nhs_number LEFT JOIN feature_cms cms ON cms.nhs_number = p.nhs_number \
+           LEFT JOIN feature_gp gp ON gp.nhs_number = p.nhs_number LEFT JOIN feature_ae ae ON ae.nhs_number = p.nhs_number \
+           LEFT JOIN feature_op op ON op.nhs_number = p.nhs_number LEFT JOIN feature_cc cc ON cc.nhs_number = p.nhs_number \
+           LEFT JOIN feature_mh mh ON mh.nhs_number = p.nhs_number LEFT JOIN feature_adm adm ON adm.nhs_number = p.nhs_number \
+           LEFT JOIN feature_unstable unstable ON unstable.nhs_number = p.nhs_number LEFT JOIN feature_hosp_falls hosp_falls ON hosp_falls.nhs_number = p.nhs_number \
+           LEFT JOIN feature_ch ch ON ch.nhs_number = p.nhs_number LEFT JOIN feature_hfrs hfrs ON hfrs.nhs_number = p.nhs_number",
         gp = money(u.gp_appointment),
         op = money(u.outpatient),
         ae = money(u.ae_attendance),
@@ -409,7 +494,12 @@ pub async fn build_features(
         cm = money(u.community_contact),
         mhc = money(u.mental_health_contact),
     );
-    materialise(ctx, "person_features", &sql).await
+    materialise(ctx, "person_features", &sql).await?;
+    // The summaries are all in `person_features` now; holding them on would only keep memory.
+    for (name, _) in &summaries {
+        ctx.deregister_table(format!("feature_{name}").as_str())?;
+    }
+    Ok(())
 }
 
 /// Builds `person` from `person_features`: need domains, eFI category, tier, segment.
