@@ -1247,6 +1247,24 @@ impl Store {
         if self.changeable_case(who, case).await?.is_none() {
             return Ok(CaseMdt::default());
         }
+        self.case_mdt_rows(who, case).await
+    }
+
+    /// [`Store::case_mdt`] for a case already opened through the policy by [`Store::case_for`]:
+    /// the view carries the decision (whether `who` may change the case), so the case page does
+    /// not ask the policy a second time.
+    pub async fn case_mdt_of(
+        &self,
+        who: &Principal,
+        view: &crate::casework::CaseView,
+    ) -> Result<CaseMdt, StoreError> {
+        if !view.can_edit {
+            return Ok(CaseMdt::default());
+        }
+        self.case_mdt_rows(who, view.id).await
+    }
+
+    async fn case_mdt_rows(&self, who: &Principal, case: CaseId) -> Result<CaseMdt, StoreError> {
         let meetings = sqlx::query(
             "SELECT m.id, m.title, m.held_on, i.reasons, i.decision, i.told_how, i.told_on \
              FROM mdt_items i JOIN mdt_meetings m ON m.id = i.meeting_id \

@@ -1125,7 +1125,7 @@ pub(super) async fn case_page(
     // The record was opened (and audited) by `case_for` above; the flags are part of it.
     let flags = state.store.safety_flags(c.person).await?;
     let outcomes = super::outcomes::case_outcomes(state, &c).await?;
-    let mdt = super::mdt::case_section(state, &user.principal, id).await?;
+    let mdt = state.store.case_mdt_of(&user.principal, &c).await?;
     Ok(CasePage {
         chrome: Chrome::signed_in(
             &format!("{} – case", c.person_name),
