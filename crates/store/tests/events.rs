@@ -5,10 +5,12 @@
 use careweave_domain::access::{Principal, Role};
 use careweave_domain::casework::CaseId;
 use careweave_domain::events::{EventGrant, EventKind};
+use careweave_domain::safeguarding::{ConcernCategory, RiskLevel};
 use careweave_domain::ServiceId;
 use careweave_store::audit::AuditFilter;
 use careweave_store::casework::{CaseworkError, CaseworkService};
 use careweave_store::events::{NewEvent, ENTITY};
+use careweave_store::safeguarding::{LaReferral, NewConcern};
 use careweave_store::testing::{cross_employer_case, test_user, TestDatabase};
 use careweave_store::{Backend, Store};
 use chrono::NaiveDate;
@@ -314,3 +316,50 @@ on_both_backends!(only_admins_configure_themes, |w| {
     );
     assert!(themes.iter().any(|t| t.label == "Benefit sanctions"));
 });
+
+on_both_backends!(
+    board_counts_safeguarding_by_month_raised_and_referred,
+    |w| {
+        let today = chrono::Utc::now().date_naive();
+        let concern = NewConcern {
+            category: ConcernCategory::AdultFinancial,
+            risk: RiskLevel::High,
+            noticed_on: today,
+            description: "Not counted by what it says".into(),
+        };
+        let first = w
+            .store
+            .raise_concern(&w.lead, w.case, &concern)
+            .await
+            .expect("raised");
+        w.store
+            .raise_concern(&w.lead, w.case, &concern)
+            .await
+            .expect("raised");
+        w.store
+            .record_la_referral(
+                &w.lead,
+                first,
+                &LaReferral {
+                    referred_on: today,
+                    reference: "ASC-1".into(),
+                },
+            )
+            .await
+            .expect("referred");
+        let board = w
+            .store
+            .board_counts(std::slice::from_ref(&w.service), today)
+            .await
+            .expect("board");
+        assert_eq!(
+            board.safeguarding,
+            [(today.format("%Y-%m").to_string(), 2, 1)]
+        );
+        // Another team's report does not see them.
+        assert_eq!(
+            w.store.board_counts(&[], today).await.expect("none"),
+            Default::default()
+        );
+    }
+);
