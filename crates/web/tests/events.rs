@@ -236,6 +236,29 @@ on_both_backends!(the_json_api_records_lists_and_refuses, |app| {
     let (status, body) = app.api_get(&lead, "/api/v1/events/themes").await;
     assert_eq!(status, StatusCode::OK);
     assert!(body["themes"].as_array().unwrap().len() >= 4);
+    // Only admins configure the theme list.
+    let theme = serde_json::json!({ "label": "Fuel poverty" });
+    let (status, _) = app
+        .api_post(&lead, "/api/v1/events/themes", theme.clone())
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = app.api_post(&admin, "/api/v1/events/themes", theme).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["code"], "fuel_poverty");
+    let (status, _) = app
+        .api_post(
+            &admin,
+            "/api/v1/events/themes",
+            serde_json::json!({ "label": " " }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, body) = app.api_get(&lead, "/api/v1/events/themes").await;
+    assert!(body["themes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["label"] == "Fuel poverty"));
     // Every path is in the OpenAPI document.
     let (_, doc) = app.api_get(&lead, "/api/v1/casework/openapi.json").await;
     for path in [

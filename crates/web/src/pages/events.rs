@@ -46,7 +46,7 @@ pub fn routes() -> Router<AppState> {
         .route("/casework/board", get(board))
         .route("/casework/board.csv", get(board_csv))
         .route("/api/v1/events", get(api_list).post(api_create))
-        .route("/api/v1/events/themes", get(api_themes))
+        .route("/api/v1/events/themes", get(api_themes).post(api_theme_add))
         .route("/api/v1/events/{id}", get(api_show))
         .route("/api/v1/events/{id}/board", post(api_board_mark))
         .route("/api/v1/board", get(api_board))
@@ -681,6 +681,35 @@ async fn api_themes(
         "themes": themes.iter().map(|t| serde_json::json!({ "code": t.code, "label": t.label })).collect::<Vec<_>>(),
     }))
     .into_response())
+}
+
+/// `POST /api/v1/events/themes`: an admin adds a theme (`label`), or brings back a retired one.
+async fn api_theme_add(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Json(body): Json<serde_json::Value>,
+) -> Result<Response, AppError> {
+    let p = match body_pairs(&body) {
+        Ok(p) => p,
+        Err(r) => return Ok(*r),
+    };
+    match state
+        .store
+        .add_event_theme(&user.principal, &p.trimmed("label"))
+        .await
+    {
+        Ok(code) => Ok((
+            StatusCode::CREATED,
+            Json(serde_json::json!({ "code": code })),
+        )
+            .into_response()),
+        Err(CaseworkError::Refused(m)) => {
+            let mut e = FormErrors::default();
+            e.add("label", m);
+            Ok(errors_json(StatusCode::UNPROCESSABLE_ENTITY, &e))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// `GET /api/v1/events/{id}`: one event.
