@@ -448,6 +448,19 @@ pub async fn load(
         lone_working(store, &team, charity, case, today).await?;
     }
     crate::demo_supervision::load(store, &team.supervisor, &team.linkworker, today).await?;
+    crate::demo_events::load(
+        store,
+        &crate::demo_events::EventsTeam {
+            linkworker: &team.linkworker,
+            caseworker: &team.caseworker,
+            supervisor: &team.supervisor,
+            social: team.social,
+            focused: team.focused,
+            social_case: first_social,
+        },
+        today,
+    )
+    .await?;
     Ok(())
 }
 

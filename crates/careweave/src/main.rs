@@ -4,6 +4,7 @@
 mod config;
 mod demo;
 mod demo_casework;
+mod demo_events;
 mod demo_mdt;
 mod demo_supervision;
 mod directory_cmd;

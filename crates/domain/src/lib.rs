@@ -15,6 +15,7 @@ mod codes;
 pub mod dates;
 pub mod disclosure;
 mod entities;
+pub mod events;
 mod ids;
 pub mod lone_working;
 pub mod mdt;

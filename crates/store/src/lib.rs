@@ -15,6 +15,7 @@ pub mod audit;
 mod cache;
 pub mod casework;
 pub mod directory;
+pub mod events;
 pub mod lone_working;
 pub mod mdt;
 pub mod outcomes;

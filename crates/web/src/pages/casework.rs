@@ -1852,7 +1852,7 @@ struct ReportsPage {
 }
 
 /// Which services' figures `who` sees, and whether they leave the team (so need suppression).
-async fn report_scope(
+pub(super) async fn report_scope(
     state: &AppState,
     who: &Principal,
 ) -> Result<(Vec<CaseworkService>, bool), AppError> {
@@ -1865,7 +1865,7 @@ async fn report_scope(
     }
 }
 
-fn count_text(n: u64, suppress: bool) -> String {
+pub(super) fn count_text(n: u64, suppress: bool) -> String {
     if suppress {
         SafeCount::from_raw(n).to_string()
     } else {

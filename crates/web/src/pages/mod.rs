@@ -6,6 +6,7 @@
 mod admin;
 mod casework;
 mod directory;
+mod events;
 mod home;
 mod lone_working;
 mod mdt;
@@ -147,6 +148,7 @@ pub fn routes() -> Router<AppState> {
         .merge(outcomes::routes())
         .merge(mdt::routes())
         .merge(supervision::routes())
+        .merge(events::routes())
 }
 
 /// `GET /health`: whether the service and its database answer. No personal data, no sign-in.
