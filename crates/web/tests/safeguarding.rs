@@ -287,3 +287,92 @@ on_both_backends!(
         assert_eq!(status, StatusCode::FORBIDDEN);
     }
 );
+
+on_both_backends!(
+    the_json_api_raises_reads_and_acts_on_a_concern_for_the_right_people_only,
+    |app| {
+        let lead = app.sign_in("lead").await;
+        let raise = format!("/api/v1/cases/{}/safeguarding", app.case);
+        let (status, errors) = app
+            .api_post(
+                &lead,
+                &raise,
+                serde_json::json!({ "sg_category": "adult_financial" }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        let fields: Vec<&str> = errors["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
+        assert!(fields.contains(&"sg_risk"));
+        assert!(fields.contains(&"sg_description"));
+        let (status, raised) = app
+            .api_post(
+                &lead,
+                &raise,
+                serde_json::json!({
+                    "sg_category": "adult_financial",
+                    "sg_risk": "high",
+                    "sg_noticed": today().to_string(),
+                    "sg_description": "Her son keeps her bank card",
+                }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+        let href = raised["href"].as_str().unwrap().to_owned();
+        let (status, concern) = app.api_get(&lead, &href).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(concern["description"], "Her son keeps her bank card");
+        assert_eq!(concern["grant"], "raised_concern");
+        // Actions, the referral to the local authority and closing, each through the API.
+        let act = |action: &str| format!("{href}/{action}");
+        let (status, _) = app
+            .api_post(
+                &lead,
+                &act("actions"),
+                serde_json::json!({ "sg_action_text": "Speak to the bank", "sg_action_owner": "Lee", "sg_action_due": today().to_string() }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, _) = app
+            .api_post(
+                &lead,
+                &act("la-referral"),
+                serde_json::json!({ "sg_la_on": today().to_string(), "sg_la_reference": "ASC-12" }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, _) = app
+            .api_post(
+                &lead,
+                &act("close"),
+                serde_json::json!({ "sg_close_reason": "Card returned; bank alert set" }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let (_, concern) = app.api_get(&lead, &href).await;
+        assert_eq!(concern["status"], "closed");
+        assert_eq!(concern["local_authority_referral"]["reference"], "ASC-12");
+        assert_eq!(concern["actions"][0]["text"], "Speak to the bank");
+        // The charity's supervisor sees it; the partner employer's supervisor and the admin do
+        // not, and their case list leaves it out.
+        let supervisor = app.sign_in("supervisor").await;
+        assert_eq!(app.api_get(&supervisor, &href).await.0, StatusCode::OK);
+        for name in ["partnersupervisor", "admin"] {
+            let client = app.sign_in(name).await;
+            assert_eq!(
+                app.api_get(&client, &href).await.0,
+                StatusCode::FORBIDDEN,
+                "{name}"
+            );
+        }
+        let (_, listed) = app.api_get(&lead, &raise).await;
+        assert_eq!(listed["concerns"].as_array().unwrap().len(), 1);
+        let coworker = app.sign_in("coworker").await;
+        let (_, theirs) = app.api_get(&coworker, &raise).await;
+        assert!(theirs["concerns"].as_array().unwrap().is_empty());
+    }
+);

@@ -8,16 +8,19 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Form, Router};
+use axum::{Extension, Form, Json, Router};
 use careweave_domain::casework::CaseId;
 use careweave_domain::safeguarding::{ConcernCategory, ConcernId, RiskLevel};
 use careweave_store::casework::CaseworkError;
-use careweave_store::safeguarding::{ConcernView, LaReferral, NewConcern, NewConcernAction};
+use careweave_store::safeguarding::{
+    ConcernSummary, ConcernView, LaReferral, NewConcern, NewConcernAction,
+};
 use chrono::NaiveDate;
 
-use super::casework::{case_page, choice, date_from, required, Pairs};
+use super::casework::{body_pairs, case_page, choice, date_from, errors_json, required, Pairs};
 use super::{html, invalid, Chrome};
 use crate::csrf::CsrfToken;
 use crate::error::AppError;
@@ -30,6 +33,12 @@ pub fn routes() -> Router<AppState> {
         .route("/cases/{id}/safeguarding", post(raise))
         .route("/safeguarding/{id}", get(show))
         .route("/safeguarding/{id}/{action}", post(act))
+        .route(
+            "/api/v1/cases/{id}/safeguarding",
+            get(api_list).post(api_raise),
+        )
+        .route("/api/v1/safeguarding/{id}", get(api_show))
+        .route("/api/v1/safeguarding/{id}/{action}", post(api_act))
 }
 
 fn today() -> NaiveDate {
@@ -234,28 +243,150 @@ async fn act(
 ) -> Result<Response, AppError> {
     let id = ConcernId::new(id);
     let form = Pairs(pairs);
+    match run_change(&state, &user, id, &action, &form).await? {
+        Ok(()) => Ok(Redirect::to(&format!("/safeguarding/{id}")).into_response()),
+        Err(errors) => invalid(&concern_page(&state, &csrf, &user, id, form, errors).await?),
+    }
+}
+
+/// Parses and applies one change to a concern; the form's errors (or the store's refusal, shown
+/// at the form's field) come back as `Err`.
+async fn run_change(
+    state: &AppState,
+    user: &CurrentUser,
+    id: ConcernId,
+    action: &str,
+    form: &Pairs,
+) -> Result<Result<(), FormErrors>, AppError> {
     let who = &user.principal;
     let s = &state.store;
-    let errors = match parse_change(&action, &form) {
+    let (change, field) = match parse_change(action, form) {
         Ok(None) => return Err(AppError::NotFound),
-        Err(errors) => errors,
-        Ok(Some((change, field))) => {
-            let result = match change {
-                ConcernChange::AddAction(a) => s.add_concern_action(who, id, &a).await,
-                ConcernChange::Done(a) => s.complete_concern_action(who, id, a, today()).await,
-                ConcernChange::Referral(r) => s.record_la_referral(who, id, &r).await,
-                ConcernChange::Close(reason) => s.close_concern(who, id, &reason, today()).await,
-            };
-            match result {
-                Ok(()) => return Ok(Redirect::to(&format!("/safeguarding/{id}")).into_response()),
-                Err(CaseworkError::Refused(m)) => {
-                    let mut errors = FormErrors::default();
-                    errors.add(field, m);
-                    errors
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
+        Err(errors) => return Ok(Err(errors)),
+        Ok(Some(c)) => c,
     };
-    invalid(&concern_page(&state, &csrf, &user, id, form, errors).await?)
+    let result = match change {
+        ConcernChange::AddAction(a) => s.add_concern_action(who, id, &a).await,
+        ConcernChange::Done(a) => s.complete_concern_action(who, id, a, today()).await,
+        ConcernChange::Referral(r) => s.record_la_referral(who, id, &r).await,
+        ConcernChange::Close(reason) => s.close_concern(who, id, &reason, today()).await,
+    };
+    match result {
+        Ok(()) => Ok(Ok(())),
+        Err(CaseworkError::Refused(m)) => {
+            let mut errors = FormErrors::default();
+            errors.add(field, m);
+            Ok(Err(errors))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+// ----- JSON API -------------------------------------------------------------------------------------
+
+fn summary_json(k: &ConcernSummary) -> serde_json::Value {
+    serde_json::json!({
+        "id": k.id.get(),
+        "category": k.category.code(),
+        "risk": k.risk.code(),
+        "status": k.status.code(),
+        "noticed_on": k.noticed_on.to_string(),
+        "raised_by": k.raised_by,
+        "href": format!("/api/v1/safeguarding/{}", k.id),
+    })
+}
+
+/// `GET /api/v1/cases/{id}/safeguarding`: the concerns on a case that the caller may see (others
+/// are left out without a trace); audited as a list when there are any.
+async fn api_list(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let concerns = state
+        .store
+        .concerns_on_case(&user.principal, CaseId::new(id))
+        .await?;
+    Ok(Json(serde_json::json!({
+        "concerns": concerns.iter().map(summary_json).collect::<Vec<_>>(),
+    }))
+    .into_response())
+}
+
+/// `POST /api/v1/cases/{id}/safeguarding`: raises a concern from the case's form fields.
+async fn api_raise(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Json(body): Json<serde_json::Value>,
+) -> Result<Response, AppError> {
+    let p = match body_pairs(&body) {
+        Ok(p) => p,
+        Err(r) => return Ok(*r),
+    };
+    match parse_concern(&p) {
+        Ok(new) => {
+            let concern = state
+                .store
+                .raise_concern(&user.principal, CaseId::new(id), &new)
+                .await?;
+            Ok((
+                StatusCode::CREATED,
+                Json(serde_json::json!({ "id": concern.get(), "href": format!("/api/v1/safeguarding/{concern}") })),
+            )
+                .into_response())
+        }
+        Err(errors) => Ok(errors_json(StatusCode::UNPROCESSABLE_ENTITY, &errors)),
+    }
+}
+
+/// `GET /api/v1/safeguarding/{id}`: one concern, for the people allowed to see it (403 for
+/// everyone else, whether or not it exists); audited as a read.
+async fn api_show(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let k = state
+        .store
+        .concern_for(&user.principal, ConcernId::new(id))
+        .await?;
+    Ok(Json(serde_json::json!({
+        "id": k.id.get(),
+        "case_id": k.case.get(),
+        "category": k.category.code(),
+        "risk": k.risk.code(),
+        "status": k.status.code(),
+        "noticed_on": k.noticed_on.to_string(),
+        "description": k.description,
+        "raised_by": k.raised_by,
+        "local_authority_referral": k.la_referral.as_ref().map(|r| serde_json::json!({
+            "referred_on": r.referred_on.to_string(), "reference": r.reference, "by": r.by,
+        })),
+        "closed_on": k.closed_on.map(|d| d.to_string()),
+        "close_reason": k.close_reason,
+        "actions": k.actions.iter().map(|a| serde_json::json!({
+            "id": a.id, "text": a.text, "owner": a.owner, "due_on": a.due_on.to_string(),
+            "done_on": a.done_on.map(|d| d.to_string()),
+        })).collect::<Vec<_>>(),
+        "grant": k.grant.code(),
+    }))
+    .into_response())
+}
+
+/// `POST /api/v1/safeguarding/{id}/{action}`: actions, done (`action_id`), la-referral, close.
+async fn api_act(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((id, action)): Path<(i64, String)>,
+    Json(body): Json<serde_json::Value>,
+) -> Result<Response, AppError> {
+    let p = match body_pairs(&body) {
+        Ok(p) => p,
+        Err(r) => return Ok(*r),
+    };
+    match run_change(&state, &user, ConcernId::new(id), &action, &p).await? {
+        Ok(()) => Ok(Json(serde_json::json!({ "ok": true })).into_response()),
+        Err(errors) => Ok(errors_json(StatusCode::UNPROCESSABLE_ENTITY, &errors)),
+    }
 }
