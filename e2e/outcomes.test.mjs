@@ -86,6 +86,21 @@ test('an outcome measure taken twice shows its change since the baseline', async
   assert.match(text, /Change since the baseline.*\+4\s*Improved/s);
   assert.match(text, /-5\s*Improved/);
   await assertAccessible(page, 'case with outcome measures');
+
+  // A goal attainment record on a goal of the plan: a baseline rating, then a later one.
+  await page.locator('summary', { hasText: 'Add a goal' }).click();
+  await page.fill('#goal', 'Join the walking group');
+  await submit(page, 'form[action$="/goals"] button');
+  for (const [level, when] of [['-1', date(-60)], ['+1', date(0)]]) {
+    await page.locator('summary', { hasText: 'Rate goal attainment' }).click();
+    await page.check(`input[name="gas_level"][value="${level}"]`);
+    await page.fill('#gas-day', when.day);
+    await page.fill('#gas-month', when.month);
+    await page.fill('#gas-year', when.year);
+    await submit(page, 'form[action$="/attainment"] button');
+  }
+  assert.match(await page.textContent('#plan ~ ul'), /Join the walking group.*Goal attainment: -1 on .*, now \+1 \(somewhat more than expected \(\+1\)\)/s);
+  await assertAccessible(page, 'case with a goal attainment record');
   assert.deepEqual(errors, []);
   await context.close();
 

@@ -136,6 +136,38 @@ text_enum!(
 );
 
 text_enum!(
+    /// A rating of one plan goal on the five-point goal attainment scale (GAS), agreed with the
+    /// person: how the outcome compares with what was expected when the goal was set.
+    GoalAttainment {
+        MuchLess => "-2", "Much less than expected (-2)";
+        Less => "-1", "Somewhat less than expected (-1)";
+        Expected => "0", "As expected (0)";
+        More => "+1", "Somewhat more than expected (+1)";
+        MuchMore => "+2", "Much more than expected (+2)";
+    }
+);
+
+impl GoalAttainment {
+    /// The scale's number, from -2 to +2.
+    #[must_use]
+    pub fn level(self) -> i64 {
+        match self {
+            Self::MuchLess => -2,
+            Self::Less => -1,
+            Self::Expected => 0,
+            Self::More => 1,
+            Self::MuchMore => 2,
+        }
+    }
+
+    /// The rating with this number.
+    #[must_use]
+    pub fn from_level(level: i64) -> Option<Self> {
+        Self::ALL.iter().copied().find(|g| g.level() == level)
+    }
+}
+
+text_enum!(
     /// When in an episode of support an outcome measure was taken.
     OutcomePoint {
         Baseline => "baseline", "Baseline";

@@ -323,6 +323,8 @@ pub struct Goal {
     pub text: String,
     pub target_on: Option<NaiveDate>,
     pub progress: u8,
+    /// Goal attainment ratings, oldest first: the first is the baseline.
+    pub attainment: Vec<(NaiveDate, careweave_domain::casework::GoalAttainment)>,
 }
 
 /// An action of the plan with its owner.
@@ -498,6 +500,12 @@ pub enum PlanItem {
     Progress {
         goal: i64,
         progress: u8,
+    },
+    /// A goal attainment rating of a goal, made with the person.
+    Attainment {
+        goal: i64,
+        rating: careweave_domain::casework::GoalAttainment,
+        on: NaiveDate,
     },
     Action {
         text: String,
@@ -1987,7 +1995,9 @@ impl Store {
              FROM casework_goals WHERE case_id = $1 \
              UNION ALL SELECT 'action', id, text, due_on, done_on, CAST(0 AS BIGINT), owner \
              FROM casework_actions WHERE case_id = $1 \
-             UNION ALL SELECT 'step', id, text, NULL, NULL, week, '' FROM casework_steps WHERE case_id = $1",
+             UNION ALL SELECT 'step', id, text, NULL, NULL, week, '' FROM casework_steps WHERE case_id = $1 \
+             UNION ALL SELECT 'attainment', a.goal_id, '', a.rated_on, NULL, a.level, '' \
+             FROM casework_goal_attainment a JOIN casework_goals g ON g.id = a.goal_id WHERE g.case_id = $1",
         )
         .bind(case.get())
         .fetch_all(&self.pool)
@@ -1995,6 +2005,7 @@ impl Store {
         let mut goals = Vec::new();
         let mut actions = Vec::new();
         let mut steps = Vec::new();
+        let mut ratings = Vec::new();
         for r in &rows {
             let id = get_i64(r, "id")?;
             let text: String = r.try_get("text")?;
@@ -2004,7 +2015,17 @@ impl Store {
                     text,
                     target_on: opt_date(r, "day")?,
                     progress: u8::try_from(get_i64(r, "n")?).unwrap_or(0),
+                    attainment: Vec::new(),
                 }),
+                "attainment" => {
+                    let level = get_i64(r, "n")?;
+                    let rating = careweave_domain::casework::GoalAttainment::from_level(level)
+                        .ok_or(StoreError::Corrupt {
+                            column: "casework_goal_attainment.level",
+                            detail: level.to_string(),
+                        })?;
+                    ratings.push((id, get_date(r, "day")?, rating));
+                }
                 "action" => actions.push(PlanAction {
                     id,
                     text,
@@ -2022,6 +2043,13 @@ impl Store {
             }
         }
         goals.sort_by_key(|g| g.id);
+        // Ratings in the order made; the attainment rows carry their goal's id.
+        ratings.sort_by_key(|(goal, on, _)| (*goal, *on));
+        for (goal, on, rating) in ratings {
+            if let Some(g) = goals.iter_mut().find(|g| g.id == goal) {
+                g.attainment.push((on, rating));
+            }
+        }
         actions.sort_by_key(|a| (a.due_on, a.id));
         steps.sort_by_key(|(id, s)| (s.week, *id));
         let steps = steps.into_iter().map(|(_, s)| s).collect();
@@ -2373,6 +2401,18 @@ impl Store {
                     .bind(*goal)
                     .bind(case.get()),
                 format!("Goal progress now {progress}%"),
+            ),
+            PlanItem::Attainment { goal, rating, on } => (
+                sqlx::query(
+                    "INSERT INTO casework_goal_attainment (goal_id, rated_on, level, rated_by) \
+                     SELECT id, $1, $2, $3 FROM casework_goals WHERE id = $4 AND case_id = $5",
+                )
+                .bind(on.to_string())
+                .bind(rating.level())
+                .bind(who.user.get())
+                .bind(*goal)
+                .bind(case.get()),
+                format!("Goal attainment rated {}", rating.label().to_lowercase()),
             ),
             PlanItem::Action { text, owner, due_on } => (
                 sqlx::query(

@@ -240,3 +240,78 @@ on_both_backends!(
         assert!(!schedules[0].at_discharge);
     }
 );
+
+on_both_backends!(a_goal_attainment_record_keeps_every_rating_in_order, |w| {
+    use careweave_domain::casework::GoalAttainment;
+    use careweave_store::casework::PlanItem;
+    let version = w
+        .store
+        .change_plan(
+            &w.lead,
+            w.case,
+            0,
+            &PlanItem::Goal {
+                text: "Go to the walking group every week".into(),
+                target_on: None,
+            },
+            today(),
+        )
+        .await
+        .unwrap();
+    let goal = w.store.case_for(&w.lead, w.case).await.unwrap().plan.goals[0].id;
+    let mut version = version;
+    for (rating, days_ago) in [(GoalAttainment::Less, 60), (GoalAttainment::More, 0)] {
+        version = w
+            .store
+            .change_plan(
+                &w.coworker,
+                w.case,
+                version,
+                &PlanItem::Attainment {
+                    goal,
+                    rating,
+                    on: today() - Duration::days(days_ago),
+                },
+                today(),
+            )
+            .await
+            .unwrap();
+    }
+    let goals = w.store.case_for(&w.lead, w.case).await.unwrap().plan.goals;
+    let ratings: Vec<GoalAttainment> = goals[0].attainment.iter().map(|(_, r)| *r).collect();
+    assert_eq!(ratings, [GoalAttainment::Less, GoalAttainment::More]);
+    // A goal of another case cannot be rated from this one.
+    assert!(matches!(
+        w.store
+            .change_plan(
+                &w.lead,
+                w.case,
+                version,
+                &PlanItem::Attainment {
+                    goal: goal + 1000,
+                    rating: GoalAttainment::Expected,
+                    on: today(),
+                },
+                today(),
+            )
+            .await,
+        Err(CaseworkError::NotFound(_))
+    ));
+    // Referrers follow but do not rate.
+    assert!(matches!(
+        w.store
+            .change_plan(
+                &w.referrer,
+                w.case,
+                version,
+                &PlanItem::Attainment {
+                    goal,
+                    rating: GoalAttainment::Expected,
+                    on: today(),
+                },
+                today(),
+            )
+            .await,
+        Err(CaseworkError::Denied)
+    ));
+});

@@ -1080,6 +1080,7 @@ pub(super) struct CasePage {
     destinations: &'static [DischargeDestination],
     gp_agreements: &'static [GpAgreement],
     roles: &'static [CaseRole],
+    attainment_levels: &'static [careweave_domain::casework::GoalAttainment],
 }
 
 pub(super) async fn case_page(
@@ -1159,6 +1160,7 @@ pub(super) async fn case_page(
         destinations: DischargeDestination::ALL,
         gp_agreements: GpAgreement::ALL,
         roles: CaseRole::ALL,
+        attainment_levels: careweave_domain::casework::GoalAttainment::ALL,
     })
 }
 
@@ -1450,6 +1452,28 @@ fn parse_case_action(
                     version,
                     item: PlanItem::Progress { goal, progress },
                 })
+        }
+        "attainment" => {
+            let version = parse_version(&mut e, p);
+            let goal = p.get("gas_goal").trim().parse::<i64>().ok();
+            if goal.is_none() {
+                e.add("gas_goal", "Choose a goal");
+            }
+            let rating = choice(
+                &mut e,
+                p,
+                "gas_level",
+                careweave_domain::casework::GoalAttainment::from_code,
+                "Select how the outcome compares with what was expected",
+            );
+            let on = date_from(&mut e, p, "gas", "The date of the rating", true);
+            match (goal, rating, on) {
+                (Some(goal), Some(rating), Some(on)) => Some(CaseAction::PlanItem {
+                    version,
+                    item: PlanItem::Attainment { goal, rating, on },
+                }),
+                _ => None,
+            }
         }
         "actions" => {
             let version = parse_version(&mut e, p);
