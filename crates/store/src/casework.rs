@@ -717,6 +717,42 @@ pub(crate) async fn record_change(
     .await
 }
 
+/// A value bound to a statement whose parameters are chosen at run time.
+pub(crate) enum Bind {
+    Text(String),
+    OptText(Option<String>),
+    Int(i64),
+}
+
+/// Runs one statement that must change a row (`sql` takes `first` as `$1`, then `binds`) and
+/// writes its audit row, in one transaction. A statement that touches no row is refused with
+/// `stale`: the record moved on since the page was read. Used by records whose changes are audited
+/// under their own entity (safeguarding concerns, MDT agenda items).
+pub(crate) async fn change_audited(
+    pool: &sqlx::AnyPool,
+    sql: &str,
+    first: i64,
+    binds: Vec<Bind>,
+    stale: &str,
+    event: &AuditEvent,
+) -> Result<(), CaseworkError> {
+    let mut tx = pool.begin().await?;
+    let mut q = sqlx::query(sql).bind(first);
+    for b in binds {
+        q = match b {
+            Bind::Text(t) => q.bind(t),
+            Bind::OptText(t) => q.bind(t),
+            Bind::Int(i) => q.bind(i),
+        };
+    }
+    if q.execute(&mut *tx).await?.rows_affected() == 0 {
+        return Err(CaseworkError::Refused(stale.to_owned()));
+    }
+    audit_with(&mut *tx, event).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 pub(crate) async fn audit_tx(
     tx: &mut Transaction<'_, Any>,
     who: Option<UserId>,

@@ -25,7 +25,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::audit::{audit_with, AuditAction, AuditEvent};
-use crate::casework::CaseworkError;
+use crate::casework::{change_audited, Bind, CaseworkError};
 use crate::{get_date, get_i64, now_text, parse_date, Store, StoreError};
 
 /// The audit log's name for meetings and everything on them.
@@ -1138,20 +1138,12 @@ impl Store {
         binds: Vec<Bind>,
     ) -> Result<(), CaseworkError> {
         let (case, grant) = self.item_access(who, id, item, what).await?;
-        let mut tx = self.pool.begin().await?;
-        let mut q = sqlx::query(sql).bind(item);
-        for b in binds {
-            q = match b {
-                Bind::Text(t) => q.bind(t),
-                Bind::OptText(t) => q.bind(t),
-                Bind::Int(i) => q.bind(i),
-            };
-        }
-        if q.execute(&mut *tx).await?.rows_affected() == 0 {
-            return Err(CaseworkError::Refused(stale.to_owned()));
-        }
-        audit_with(
-            &mut *tx,
+        change_audited(
+            &self.pool,
+            sql,
+            item,
+            binds,
+            stale,
             &AuditEvent {
                 user: Some(who.user),
                 action: AuditAction::Update,
@@ -1160,9 +1152,7 @@ impl Store {
                 reason: format!("case {case}: {what} ({})", grant.code()),
             },
         )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        .await
     }
 
     /// Records (or corrects) the discussion, the decision and how the person was told.
@@ -1435,11 +1425,4 @@ impl Store {
         .map(|r| Ok((r.try_get("name")?, r.try_get("title")?)))
         .collect()
     }
-}
-
-/// A value bound into one of [`Store::change_item`]'s statements after the item's id.
-enum Bind {
-    Text(String),
-    OptText(Option<String>),
-    Int(i64),
 }

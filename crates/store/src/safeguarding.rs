@@ -20,14 +20,8 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::audit::{audit_with, AuditAction, AuditEvent};
-use crate::casework::CaseworkError;
+use crate::casework::{change_audited, Bind, CaseworkError};
 use crate::{get_date, get_i64, now_text, parse_date, Store, StoreError};
-
-/// A value bound into one of [`Store::change_concern`]'s statements after the concern's id.
-enum Bind {
-    Text(String),
-    Int(i64),
-}
 
 /// The audit log's name for this kind of record.
 pub const ENTITY: &str = "safeguarding_concern";
@@ -389,19 +383,12 @@ impl Store {
                     .to_owned(),
             ));
         }
-        let mut tx = self.pool.begin().await?;
-        let mut q = sqlx::query(sql).bind(id.get());
-        for b in binds {
-            q = match b {
-                Bind::Text(t) => q.bind(t),
-                Bind::Int(i) => q.bind(i),
-            };
-        }
-        if q.execute(&mut *tx).await?.rows_affected() == 0 {
-            return Err(CaseworkError::Refused(stale.to_owned()));
-        }
-        audit_with(
-            &mut *tx,
+        change_audited(
+            &self.pool,
+            sql,
+            id.get(),
+            binds,
+            stale,
             &AuditEvent {
                 user: Some(who.user),
                 action: AuditAction::Update,
@@ -410,9 +397,7 @@ impl Store {
                 reason: format!("{what} ({})", grant.code()),
             },
         )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        .await
     }
 
     /// Adds an action with an owner and a due date.
