@@ -61,31 +61,6 @@ impl TestApp {
         }
     }
 
-    /// Posts a form with the CSRF token of `page`, returning the status, Location and body.
-    async fn post(
-        &self,
-        client: &reqwest::Client,
-        page: &str,
-        path: &str,
-        fields: &[(&str, &str)],
-    ) -> (StatusCode, String, String) {
-        let token = self.csrf(client, page).await;
-        let mut form: Vec<(&str, &str)> = vec![("csrf_token", token.as_str())];
-        form.extend_from_slice(fields);
-        let r = client
-            .post(format!("{}{path}", self.base))
-            .form(&form)
-            .send()
-            .await
-            .unwrap();
-        let location = r
-            .headers()
-            .get("location")
-            .map(|l| l.to_str().unwrap().to_owned())
-            .unwrap_or_default();
-        (r.status(), location, r.text().await.unwrap())
-    }
-
     /// Records `n` events through the JSON API as the lead, escalated, on the case.
     async fn record_many(&self, n: usize) -> Vec<i64> {
         let lead = self.sign_in("lead").await;

@@ -81,64 +81,6 @@ impl TestApp {
         }
     }
 
-    /// Posts a form with the CSRF token of `page`, returning the status, Location and body.
-    async fn post(
-        &self,
-        client: &reqwest::Client,
-        page: &str,
-        path: &str,
-        fields: &[(&str, &str)],
-    ) -> (StatusCode, String, String) {
-        let token = self.csrf(client, page).await;
-        let mut form: Vec<(&str, &str)> = vec![("csrf_token", token.as_str())];
-        form.extend_from_slice(fields);
-        let r = client
-            .post(format!("{}{path}", self.base))
-            .form(&form)
-            .send()
-            .await
-            .unwrap();
-        let location = r
-            .headers()
-            .get("location")
-            .map(|l| l.to_str().unwrap().to_owned())
-            .unwrap_or_default();
-        (r.status(), location, r.text().await.unwrap())
-    }
-
-    /// Sends JSON to the API with the CSRF header.
-    async fn api_post(
-        &self,
-        client: &reqwest::Client,
-        path: &str,
-        body: serde_json::Value,
-    ) -> (StatusCode, serde_json::Value) {
-        let token = self.csrf(client, "/refer").await;
-        let r = client
-            .post(format!("{}{path}", self.base))
-            .header("x-csrf-token", token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status();
-        (status, r.json().await.unwrap_or(serde_json::Value::Null))
-    }
-
-    async fn api_get(
-        &self,
-        client: &reqwest::Client,
-        path: &str,
-    ) -> (StatusCode, serde_json::Value) {
-        let r = client
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap();
-        let status = r.status();
-        (status, r.json().await.unwrap_or(serde_json::Value::Null))
-    }
-
     /// The principal of `{name}@test`.
     async fn principal(&self, name: &str) -> Principal {
         let users = self.store.list_users().await.unwrap();

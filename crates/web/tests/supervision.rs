@@ -65,39 +65,6 @@ impl TestApp {
             _db: db,
         }
     }
-
-    /// Posts JSON with the client's CSRF token, returning the status and the body as JSON.
-    async fn api(
-        &self,
-        client: &reqwest::Client,
-        path: &str,
-        body: serde_json::Value,
-    ) -> (StatusCode, serde_json::Value) {
-        let token = self.csrf(client, "/supervision").await;
-        let r = client
-            .post(format!("{}{path}", self.base))
-            .header("x-csrf-token", token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status();
-        (status, r.json().await.unwrap_or(serde_json::Value::Null))
-    }
-
-    async fn api_get(
-        &self,
-        client: &reqwest::Client,
-        path: &str,
-    ) -> (StatusCode, serde_json::Value) {
-        let r = client
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap();
-        let status = r.status();
-        (status, r.json().await.unwrap_or(serde_json::Value::Null))
-    }
 }
 
 fn today() -> NaiveDate {
@@ -226,7 +193,7 @@ on_both_backends!(
         let due = (today() + Days::new(10)).to_string();
         let path = format!("/api/v1/supervision/staff/{}/sessions", app.lead);
         let (status, json) = app
-            .api(
+            .api_post(
                 &supervisor,
                 &path,
                 serde_json::json!({ "session_held": today().to_string(), "action_1": "Shadow a colleague" }),
@@ -235,7 +202,7 @@ on_both_backends!(
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(json["errors"][0]["field"], "caseload");
         let (status, json) = app
-            .api(
+            .api_post(
                 &supervisor,
                 &path,
                 serde_json::json!({
@@ -249,7 +216,7 @@ on_both_backends!(
         assert_eq!(status, StatusCode::CREATED, "{json}");
         let id = json["id"].as_i64().unwrap();
         let (status, _) = app
-            .api(
+            .api_post(
                 &app.sign_in("admin").await,
                 &path,
                 serde_json::json!({ "caseload": "x", "session_held": today().to_string() }),
@@ -277,14 +244,14 @@ on_both_backends!(
         let action = session["actions"][0]["id"].as_i64().unwrap();
         let done = format!("/api/v1/supervision/sessions/{id}/actions/{action}/done");
         let (status, _) = app
-            .api(
+            .api_post(
                 &app.sign_in("othersupervisor").await,
                 &done,
                 serde_json::json!({}),
             )
             .await;
         assert_eq!(status, StatusCode::FORBIDDEN);
-        let (status, _) = app.api(&lead, &done, serde_json::json!({})).await;
+        let (status, _) = app.api_post(&lead, &done, serde_json::json!({})).await;
         assert_eq!(status, StatusCode::OK);
         let (_, session) = app
             .api_get(&supervisor, &format!("/api/v1/supervision/sessions/{id}"))
@@ -334,7 +301,7 @@ on_both_backends!(
         // Mental Health First Aid three years ago less a month: due within 60 days.
         let completed = today() - Months::new(35);
         let (status, json) = app
-            .api(
+            .api_post(
                 &lead,
                 &format!("/api/v1/training/staff/{}", app.lead),
                 serde_json::json!({ "training_kind": "mhfa", "training_completed": completed.to_string() }),
@@ -343,7 +310,7 @@ on_both_backends!(
         assert_eq!(status, StatusCode::CREATED, "{json}");
         let supervisor = app.sign_in("supervisor").await;
         let (status, json) = app
-            .api(
+            .api_post(
                 &supervisor,
                 &format!("/api/v1/training/staff/{}", app.lead),
                 serde_json::json!({

@@ -67,6 +67,32 @@ impl Server {
         body[start..start + body[start..].find('"').unwrap()].to_owned()
     }
 
+    /// Posts a form with the CSRF token of `page`, returning the status, Location and body.
+    #[allow(dead_code)]
+    pub async fn post(
+        &self,
+        client: &reqwest::Client,
+        page: &str,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> (StatusCode, String, String) {
+        let token = self.csrf(client, page).await;
+        let mut form: Vec<(&str, &str)> = vec![("csrf_token", token.as_str())];
+        form.extend_from_slice(fields);
+        let r = client
+            .post(format!("{}{path}", self.base))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        let location = r
+            .headers()
+            .get("location")
+            .map(|l| l.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        (r.status(), location, r.text().await.unwrap())
+    }
+
     /// Posts JSON to the API with the client's CSRF token, returning the status and the body as
     /// JSON (null when the body is not JSON).
     // Not every test file calls the API, and each compiles this module on its own.
