@@ -208,10 +208,10 @@ fn bad_spreadsheet_rows_name_their_line_and_column() {
 fn the_standards_own_example_is_read_and_its_impossible_values_named() {
     // The ORUK example service uses placeholder values (latitude 100, postcode "ABC 1234", the
     // taxonomy term "name"); careweave must refuse them with reasons, not crash or guess.
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/standards/open-referral-uk/examples/service_full.json"
-    );
+    let path = std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    )
+    .join("../../../shared/standards/open-referral-uk/examples/service_full.json");
     let text = std::fs::read_to_string(path).expect("the ORUK examples are in the workspace");
     let r = oruk::parse_feed(&format!("[{text}]"), Some(&PostcodeTable::new()), now());
     assert_eq!((r.read, r.rejected), (1, 1));

@@ -67,10 +67,7 @@ mod score;
 
 pub use change::{ChangeError, Outcome, OutcomeCounts, ScaleChange};
 pub use definition::{DefinitionError, DefinitionErrors};
-pub use load::{
-    load, load_folder, shipped_definitions_dir, Catalogue, LoadError, Loaded, Override, Source,
-    SHIPPED,
-};
+pub use load::{load, load_folder, Catalogue, LoadError, Loaded, Override, Source, SHIPPED};
 pub use model::{
     AnswerOption, Band, Conversion, Direction, ExternalScore, Id, Instrument, Item, Method, Scale,
     ScaleKind,

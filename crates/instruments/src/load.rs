@@ -18,13 +18,6 @@ pub const SHIPPED: &[(&str, &str)] = &[
     ("ons4.toml", include_str!("../definitions/ons4.toml")),
 ];
 
-/// The folder of shipped definition files in the source tree, for tools that want to show or copy
-/// them. A running app should load [`Source::Shipped`] instead, which does not need the source.
-#[must_use]
-pub fn shipped_definitions_dir() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/definitions"))
-}
-
 /// Where definitions come from. In a list of sources a later one replaces an earlier one's
 /// instrument with the same id, so a deployment puts its folder after [`Source::Shipped`].
 #[derive(Debug, Clone, Copy)]

@@ -2,9 +2,18 @@
 //! paper from the definition files, so a failure means the engine or a definition changed.
 
 use careweave_instruments::{
-    load, load_folder, shipped_definitions_dir, Answers, Catalogue, Instrument, Outcome,
-    OutcomeCounts, ScaleKind, Scores, Source, SHIPPED,
+    load, load_folder, Answers, Catalogue, Instrument, Outcome, OutcomeCounts, ScaleKind, Scores,
+    Source, SHIPPED,
 };
+
+/// The shipped definition files in the source tree. Read at run time, not compile time, so a test
+/// binary that cargo reuses from another checkout of the same sources still finds this one.
+fn shipped_definitions_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    )
+    .join("definitions")
+}
 
 fn shipped() -> Catalogue {
     load(&[Source::Shipped])
@@ -65,7 +74,7 @@ fn the_shipped_definitions_load_without_errors() {
         .collect();
     assert_eq!(ids, ["example-made-up", "ons4"]);
 
-    let from_folder = load_folder(shipped_definitions_dir());
+    let from_folder = load_folder(&shipped_definitions_dir());
     assert!(
         from_folder.errors().is_empty(),
         "{:?}",

@@ -21,7 +21,10 @@ use careweave_synth::{max_people, write_dataset, Profile, SynthConfig, WriteOpti
 const CHILD_INPUT: &str = "CAREWEAVE_POPULATION_BENCH_CHILD_INPUT";
 
 fn repo_codelists() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../codelists")
+    std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    )
+    .join("../../codelists")
 }
 
 /// Resets the process's peak resident set (VmHWM) to its current size, so that the next reading is

@@ -2,13 +2,15 @@
 //! the contract between the two crates is the extract schema, so this test breaks when either side
 //! drifts from it.
 
-use std::path::Path;
 
 use careweave_population::{Codelists, Engine, RunSettings};
 use careweave_synth::{write_dataset, Profile, SynthConfig, WriteOptions};
 
 fn repo_codelists() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../codelists")
+    std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    )
+    .join("../../codelists")
 }
 
 #[tokio::test]

@@ -404,9 +404,11 @@ mod tests {
     }
 
     fn read_codelist(rel: &str) -> Vec<(String, String)> {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../codelists")
-            .join(rel);
+        let path = std::path::PathBuf::from(
+            std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+        )
+        .join("../../codelists")
+        .join(rel);
         let mut reader =
             csv::Reader::from_path(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let headers = reader.headers().expect("header").clone();
