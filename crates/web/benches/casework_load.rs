@@ -26,7 +26,7 @@ use careweave_domain::casework::{
     ServiceKind, Urgency,
 };
 use careweave_domain::{
-    FundingStream, OrganisationId, OrganisationKind, PersonId, ServiceId, StaffRole,
+    FundingStream, OrganisationId, OrganisationKind, PersonId, ServiceId, StaffRole, UserId,
 };
 use careweave_store::accounts::NewUser;
 use careweave_store::casework::{
@@ -34,12 +34,12 @@ use careweave_store::casework::{
     ReferredPerson, Referrer, TriageDecision,
 };
 use careweave_store::people::{NewOrganisation, NewPerson, NewStaff};
-use careweave_store::testing::TestDatabase;
-use careweave_store::{Backend, Store};
+use careweave_store::{DatabaseUrl, Store};
 use careweave_synth::{Profile, Registry, SynthConfig};
 use careweave_web::{Application, Settings};
 use chrono::{Duration as Days, NaiveDate};
 use secrecy::SecretString;
+use sqlx::Row as _;
 
 const PASSWORD: &str = "load-benchmark-password";
 /// Workers per employer: caseworkers at the PCN and link workers at the charity. Fifty workers is
@@ -95,48 +95,34 @@ fn main() {
 }
 
 async fn run(people: usize, cases: usize, seconds: usize, connections: usize) {
-    let db = TestDatabase::new(Backend::Sqlite).await;
-    let store = db.store.clone();
-
-    let started = Instant::now();
-    let config = SynthConfig::new(
-        i64::try_from(people).expect("a people count"),
-        2026,
-        Profile::DeprivedUrban,
-    )
-    .expect("a synthetic configuration");
-    let registry = careweave_synth::generate_registry(&config).expect("the registry");
-    let generated = started.elapsed();
-    let started = Instant::now();
-    let (ids, practices) = load_registry(&store, &registry).await;
-    let registered = started.elapsed();
-    let started = Instant::now();
-    let workers = load_workers(&store).await;
-    let accounts = started.elapsed();
-    let started = Instant::now();
-    let counts = load_cases(&store, &registry, &ids, &practices, &workers, cases).await;
-    let seeded = started.elapsed();
-    println!(
-        "casework load: {} people, {cases} cases ({} open, {} waiting for triage, {} awaiting a \
-         worker, {} discharged), {} workers, SQLite",
-        ids.len(),
-        counts.open,
-        counts.waiting,
-        counts.awaiting,
-        counts.discharged,
-        workers.len()
-    );
-    println!(
-        "seeding (not part of the target): registry generated in {:.1} s, people stored in {:.1} s, \
-         accounts in {:.1} s, cases with their histories in {:.1} s",
-        generated.as_secs_f64(),
-        registered.as_secs_f64(),
-        accounts.as_secs_f64(),
-        seeded.as_secs_f64()
-    );
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("careweave.db");
+    let url = DatabaseUrl::sqlite_file(&path);
+    // A seeded copy kept between trial runs (CAREWEAVE_LOAD_DB names the file) skips the minutes
+    // of seeding; the figures in the docs always come from a fresh seed.
+    let kept = std::env::var_os("CAREWEAVE_LOAD_DB").map(std::path::PathBuf::from);
+    let reuse = kept.as_ref().is_some_and(|k| k.exists());
+    if let (true, Some(k)) = (reuse, &kept) {
+        std::fs::copy(k, &path).expect("copy the kept database");
+        println!("casework load: reusing the seeded database {}", k.display());
+    }
+    let store = Store::connect(&url).await.expect("the database");
+    store.migrate().await.expect("migrations");
+    let workers = if reuse {
+        reload_workers(&store).await
+    } else {
+        seed(&store, people, cases).await
+    };
+    if let (false, Some(k)) = (reuse, &kept) {
+        sqlx::query("VACUUM INTO $1")
+            .bind(k.to_string_lossy().into_owned())
+            .execute(store.pool())
+            .await
+            .expect("keep the seeded database");
+    }
 
     let settings = Settings {
-        database_url: db.url.redacted(),
+        database_url: url.redacted(),
         host: "127.0.0.1".into(),
         port: 0,
         session_hours: 8,
@@ -171,7 +157,6 @@ async fn run(people: usize, cases: usize, seconds: usize, connections: usize) {
         caseload.iter().max().unwrap_or(&0)
     );
 
-    let dir = tempfile::tempdir().expect("a temporary directory");
     println!(
         "wrk: {connections} connections (one per signed-in worker at a time), 2 threads, {seconds} s \
          per page, on {} cores",
@@ -235,6 +220,78 @@ async fn run(people: usize, cases: usize, seconds: usize, connections: usize) {
         failed |= field("non2xx") != 0.0 || socket != 0.0;
     }
     assert!(!failed, "some requests failed: see the table above");
+}
+
+/// Seeds people, the two employers with their workers, and the cases; prints what it made.
+async fn seed(store: &Store, people: usize, cases: usize) -> Vec<Worker> {
+    let started = Instant::now();
+    let config = SynthConfig::new(
+        i64::try_from(people).expect("a people count"),
+        2026,
+        Profile::DeprivedUrban,
+    )
+    .expect("a synthetic configuration");
+    let registry = careweave_synth::generate_registry(&config).expect("the registry");
+    let generated = started.elapsed();
+    let started = Instant::now();
+    let (ids, practices) = load_registry(store, &registry).await;
+    let registered = started.elapsed();
+    let started = Instant::now();
+    let workers = load_workers(store).await;
+    let accounts = started.elapsed();
+    let started = Instant::now();
+    let counts = load_cases(store, &registry, &ids, &practices, &workers, cases).await;
+    let seeded = started.elapsed();
+    println!(
+        "casework load: {} people, {cases} cases ({} open, {} waiting for triage, {} awaiting a \
+         worker, {} discharged), {} workers, SQLite",
+        ids.len(),
+        counts.open,
+        counts.waiting,
+        counts.awaiting,
+        counts.discharged,
+        workers.len()
+    );
+    println!(
+        "seeding (not part of the target): registry generated in {:.1} s, people stored in {:.1} s, \
+         accounts in {:.1} s, cases with their histories in {:.1} s",
+        generated.as_secs_f64(),
+        registered.as_secs_f64(),
+        accounts.as_secs_f64(),
+        seeded.as_secs_f64()
+    );
+
+    workers
+}
+
+/// The workers of a kept database, found by the usernames `load_workers` gives them.
+async fn reload_workers(store: &Store) -> Vec<Worker> {
+    let mut workers = Vec::new();
+    for n in 0..2 * WORKERS_PER_EMPLOYER {
+        let username = format!("worker{n}@load.careweave");
+        let row = sqlx::query("SELECT id FROM users WHERE username = $1")
+            .bind(&username)
+            .fetch_one(store.pool())
+            .await
+            .expect("a kept worker");
+        let user = UserId::new(row.get::<i64, _>("id"));
+        let service = if n % 2 == 0 {
+            "Focused Care"
+        } else {
+            "Social prescribing"
+        };
+        let row = sqlx::query("SELECT id FROM services WHERE name = $1")
+            .bind(service)
+            .fetch_one(store.pool())
+            .await
+            .expect("a kept service");
+        workers.push(Worker {
+            principal: store.principal(user).await.expect("a principal"),
+            username,
+            service: ServiceId::new(row.get::<i64, _>("id")),
+        });
+    }
+    workers
 }
 
 /// Signs in through the sign-in form (CSRF double-submit cookie and all) and returns the cookies a
