@@ -4,7 +4,8 @@
 
 use careweave_domain::UserId;
 use chrono::{DateTime, Utc};
-use sqlx::Row;
+use sqlx::{AnyPool, Row};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::{get_i64, now_text, parse_instant, Store, StoreError};
 
@@ -64,9 +65,12 @@ pub struct AuditFilter {
 }
 
 impl Store {
-    /// Appends an event to the audit log.
+    /// Appends an event to the audit log, returning once it is committed.
+    ///
+    /// Events from concurrent requests are written together (see [`AuditQueue`]), so a busy
+    /// service commits once for many reads instead of once for each.
     pub async fn audit(&self, event: AuditEvent) -> Result<(), StoreError> {
-        audit_with(&self.pool, &event).await
+        self.audit_queue.append(event).await
     }
 
     /// Reads the log, newest first, optionally for one record ("who looked at this person?").
@@ -105,11 +109,18 @@ pub(crate) async fn audit_with<'e, E>(executor: E, event: &AuditEvent) -> Result
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
+    insert_event(executor, now_text(), event).await
+}
+
+async fn insert_event<'e, E>(executor: E, at: String, event: &AuditEvent) -> Result<(), StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
     sqlx::query(
         "INSERT INTO audit_log (at, user_id, action, entity, entity_id, reason) \
          VALUES ($1, $2, $3, $4, $5, $6)",
     )
-    .bind(now_text())
+    .bind(at)
     .bind(event.user.map(UserId::get))
     .bind(event.action.code())
     .bind(event.entity)
@@ -117,5 +128,79 @@ where
     .bind(&event.reason)
     .execute(executor)
     .await?;
+    Ok(())
+}
+
+/// Group commit for the audit rows of reads, which stand alone (a write's audit row shares the
+/// write's transaction instead, through [`audit_with`]).
+///
+/// Each audited read used to commit its own row. On SQLite that serialised every page behind the
+/// one writer, each commit rewriting the same log and index pages, and the load benchmark showed
+/// it cost more than all the page's reads together. The queue hands rows to one task that writes
+/// everything waiting in one transaction; each caller still waits until its own row is committed,
+/// so no page is shown before its audit row is durable, exactly as before.
+#[derive(Debug, Clone)]
+pub(crate) struct AuditQueue {
+    sender: mpsc::UnboundedSender<Queued>,
+}
+
+#[derive(Debug)]
+struct Queued {
+    /// When the read happened, not when its batch was written.
+    at: String,
+    event: AuditEvent,
+    committed: oneshot::Sender<Result<(), StoreError>>,
+}
+
+/// The most rows one transaction takes; more wait for the next.
+const MOST_PER_COMMIT: usize = 256;
+
+impl AuditQueue {
+    /// Starts the writing task on the current Tokio runtime. It ends when the last [`Store`]
+    /// holding the queue is dropped.
+    pub(crate) fn start(pool: AnyPool) -> Self {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        tokio::spawn(write_batches(pool, receiver));
+        Self { sender }
+    }
+
+    async fn append(&self, event: AuditEvent) -> Result<(), StoreError> {
+        let (committed, outcome) = oneshot::channel();
+        self.sender
+            .send(Queued {
+                at: now_text(),
+                event,
+                committed,
+            })
+            .map_err(|_| StoreError::AuditStopped)?;
+        outcome.await.map_err(|_| StoreError::AuditStopped)?
+    }
+}
+
+async fn write_batches(pool: AnyPool, mut receiver: mpsc::UnboundedReceiver<Queued>) {
+    let mut batch = Vec::with_capacity(MOST_PER_COMMIT);
+    while receiver.recv_many(&mut batch, MOST_PER_COMMIT).await > 0 {
+        if write_batch(&pool, &batch).await.is_ok() {
+            for queued in batch.drain(..) {
+                // A caller that has gone away (its client disconnected) needs no answer.
+                let _ = queued.committed.send(Ok(()));
+            }
+        } else {
+            // One bad row must not fail its neighbours' pages, and each caller deserves its own
+            // error, so after a failed batch every row is tried again on its own.
+            for queued in batch.drain(..) {
+                let outcome = insert_event(&pool, queued.at, &queued.event).await;
+                let _ = queued.committed.send(outcome);
+            }
+        }
+    }
+}
+
+async fn write_batch(pool: &AnyPool, batch: &[Queued]) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    for queued in batch {
+        insert_event(&mut *tx, queued.at.clone(), &queued.event).await?;
+    }
+    tx.commit().await?;
     Ok(())
 }

@@ -75,6 +75,9 @@ pub enum StoreError {
     },
     #[error("could not hash the password: {0}")]
     PasswordHash(String),
+    /// The audit log's writer has stopped (the store is closing), so nothing more may be read.
+    #[error("the audit log is not accepting entries: the store is closing")]
+    AuditStopped,
 }
 
 impl FromStr for DatabaseUrl {
@@ -139,6 +142,7 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     settings: std::sync::Arc<cache::SettingsCache>,
+    audit_queue: audit::AuditQueue,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -208,6 +212,7 @@ impl Store {
                 .await?;
         }
         Ok(Self {
+            audit_queue: audit::AuditQueue::start(pool.clone()),
             pool,
             backend: url.backend,
             settings: std::sync::Arc::default(),

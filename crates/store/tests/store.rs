@@ -2,7 +2,7 @@
 
 use careweave_domain::access::{Membership, Principal, Role};
 use careweave_domain::{NhsNumber, OrganisationId, OrganisationKind, PersonId, PlaceLevel, Sex};
-use careweave_store::audit::AuditFilter;
+use careweave_store::audit::{AuditAction, AuditEvent, AuditFilter};
 use careweave_store::people::{NewOrganisation, NewPerson, NewPlace};
 use careweave_store::records::RecordError;
 use careweave_store::testing::TestDatabase;
@@ -314,6 +314,59 @@ on_both_backends!(audit_log_is_append_only, |store| {
         assert!(message.contains("append-only"), "{message}");
     }
 });
+
+on_both_backends!(
+    concurrent_audited_reads_commit_together_and_fail_alone,
+    |store| {
+        let w = world(&store).await;
+        // Forty reads at once, one naming a user who does not exist (the log's foreign key refuses
+        // it): they share a commit, and the bad one must fail alone rather than take its neighbours'
+        // rows with it.
+        let mut reads = tokio::task::JoinSet::new();
+        for n in 0..40_i64 {
+            let store = store.clone();
+            let user = if n == 17 {
+                careweave_domain::UserId::new(999_999)
+            } else {
+                w.worker.user
+            };
+            reads.spawn(async move {
+                let outcome = store
+                    .audit(AuditEvent {
+                        user: Some(user),
+                        action: AuditAction::Read,
+                        entity: "group_commit_test",
+                        entity_id: Some(n),
+                        reason: "test".into(),
+                    })
+                    .await;
+                (n, outcome.is_ok())
+            });
+        }
+        let mut failed = Vec::new();
+        while let Some(done) = reads.join_next().await {
+            let (n, ok) = done.expect("the task ran");
+            if !ok {
+                failed.push(n);
+            }
+        }
+        assert_eq!(failed, [17]);
+        let mut logged: Vec<i64> = store
+            .audit_entries(&AuditFilter {
+                entity: Some("group_commit_test".into()),
+                entity_id: None,
+                limit: 100,
+            })
+            .await
+            .unwrap()
+            .into_iter()
+            .filter_map(|e| e.entity_id)
+            .collect();
+        logged.sort_unstable();
+        let expected: Vec<i64> = (0..40).filter(|n| *n != 17).collect();
+        assert_eq!(logged, expected);
+    }
+);
 
 on_both_backends!(practice_list_sizes_count_registered_people, |store| {
     let w = world(&store).await;
