@@ -41,6 +41,11 @@ use chrono::{Duration as Days, NaiveDate};
 use secrecy::SecretString;
 use sqlx::Row as _;
 
+/// The allocator `careweave serve` runs with (see the binary's `main.rs`), so that the figures
+/// are the server's own.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const PASSWORD: &str = "load-benchmark-password";
 /// Workers per employer: caseworkers at the PCN and link workers at the charity. Fifty workers is
 /// the casework workforce of a place of about 100,000 people, and each of them signs in.
