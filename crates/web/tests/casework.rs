@@ -7,10 +7,11 @@ mod support;
 
 use careweave_domain::access::{Membership, Role};
 use careweave_domain::casework::{EligibilityRule, ReviewInterval, ServiceKind};
+use careweave_domain::casework::{NeedDomain, ReferralRoute, ReferralSource, Urgency};
 use careweave_domain::{NhsNumber, OrganisationId, OrganisationKind, Sex};
 use careweave_store::accounts::NewUser;
 use careweave_store::audit::AuditFilter;
-use careweave_store::casework::CaseworkSettings;
+use careweave_store::casework::{CaseworkSettings, NewReferral, ReferredPerson, Referrer};
 use careweave_store::people::{NewOrganisation, NewPerson};
 use careweave_store::testing::TestDatabase;
 use careweave_store::{Backend, Store};
@@ -394,6 +395,93 @@ on_both_backends!(
             .await
             .unwrap();
         assert_eq!(r.status(), StatusCode::CONFLICT);
+    }
+);
+
+on_both_backends!(
+    the_waiting_list_shows_fifty_at_a_time_in_priority_order,
+    |app| {
+        // Fifty-five routine referrals and one urgent one that arrived last: the urgent one must lead
+        // page 1, and page 2 holds the last five.
+        for n in 0..56_u32 {
+            let urgent = n == 55;
+            app.store
+                .create_referral(&NewReferral {
+                    service: careweave_domain::ServiceId::new(app.focused),
+                    known_person: None,
+                    person: ReferredPerson {
+                        given_name: format!("Person{n:02}"),
+                        family_name: if urgent { "Urgent" } else { "Waiting" }.to_owned(),
+                        date_of_birth: NaiveDate::from_ymd_opt(1950, 1, 1).unwrap(),
+                        nhs_number: None,
+                        practice: Some(app.practice),
+                        contact: "07700 900000".to_owned(),
+                    },
+                    source: ReferralSource::Gp,
+                    route: ReferralRoute::App,
+                    reason: "Lonely".to_owned(),
+                    needs: "Company".to_owned(),
+                    concerns: String::new(),
+                    need_domains: vec![NeedDomain::Finances, NeedDomain::Housing],
+                    risk_flags: vec![],
+                    cohort: None,
+                    urgency: if urgent {
+                        Urgency::Urgent
+                    } else {
+                        Urgency::Routine
+                    },
+                    consent_share_detail: true,
+                    referrer: Referrer {
+                        user: None,
+                        name: "Dr Test".to_owned(),
+                        contact: "Via the practice".to_owned(),
+                    },
+                    received_on: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap()
+                        + chrono::Duration::days(i64::from(n)),
+                })
+                .await
+                .unwrap();
+        }
+        let caseworker = app.sign_in("caseworker").await;
+        let rows = |body: &str| body.matches("href=\"/referrals/").count();
+        let (status, first) = app.get(&caseworker, "/waiting-list").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(rows(&first), 50);
+        assert!(first.contains("Showing 1 to 50 of 56 referrals"), "{first}");
+        assert!(first.contains("Waiting for triage (56)"));
+        let urgent = first
+            .find("URGENT, Person55")
+            .expect("the urgent referral is on page 1");
+        let routine = first
+            .find("WAITING, Person00")
+            .expect("the longest wait is on page 1");
+        assert!(urgent < routine, "urgent first");
+        assert!(first.contains("href=\"/waiting-list?page=2\" class=\"nhsuk-pagination__next\""));
+
+        let (_, second) = app.get(&caseworker, "/waiting-list?page=2").await;
+        assert_eq!(rows(&second), 6);
+        assert!(
+            second.contains("Showing 51 to 56 of 56 referrals"),
+            "{second}"
+        );
+        assert!(
+            second.contains("WAITING, Person54"),
+            "the newest routine referral is last"
+        );
+        assert!(second.contains("aria-current=\"page\">2</a>"));
+
+        // A page past the end shows the last; filters are kept in the page links.
+        let (_, past) = app.get(&caseworker, "/waiting-list?page=9").await;
+        assert!(past.contains("Showing 51 to 56 of 56 referrals"));
+        let filtered = format!("/waiting-list?service={}", app.focused);
+        let (_, body) = app.get(&caseworker, &filtered).await;
+        assert!(
+            body.contains(&format!(
+                "href=\"/waiting-list?service={}&#38;page=2\"",
+                app.focused
+            )),
+            "{body}"
+        );
     }
 );
 

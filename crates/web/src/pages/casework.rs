@@ -664,7 +664,13 @@ struct WaitingQuery {
     team: String,
     /// Set after a decline or redirect, to confirm the decision.
     decided: String,
+    /// The page of the list to show, from 1.
+    page: String,
 }
+
+/// Referrals on one page of the waiting list. A team's list can run to hundreds; a page of 50
+/// is quicker to scan and keeps each page light for the server and for a tablet on poor signal.
+const WAITING_PER_PAGE: usize = 50;
 
 impl WaitingQuery {
     fn filter(&self) -> WaitingFilter {
@@ -681,6 +687,9 @@ impl WaitingQuery {
 struct WaitingPage {
     chrome: Chrome,
     list: WaitingList,
+    /// This page's referrals, in priority order (the list's others are taken out).
+    shown: Vec<careweave_store::casework::WaitingItem>,
+    pager: super::Pagination,
     services: Vec<CaseworkService>,
     practices: Vec<(i64, String)>,
     teams: Vec<(i64, String)>,
@@ -695,10 +704,22 @@ async fn waiting(
     Query(query): Query<WaitingQuery>,
 ) -> Result<Response, AppError> {
     require_caseload(&user)?;
-    let list = state
+    let mut list = state
         .store
         .waiting_list(&user.principal, &query.filter(), today())
         .await?;
+    let pager = super::Pagination::new(
+        list.referrals.len(),
+        WAITING_PER_PAGE,
+        &query.page,
+        "/waiting-list",
+        &[
+            ("service", &query.service),
+            ("practice", &query.practice),
+            ("team", &query.team),
+        ],
+    );
+    let shown = list.referrals.drain(pager.range()).collect();
     let services = state.store.services_worked_by(&user.principal).await?;
     let mut teams: Vec<(i64, String)> = services
         .iter()
@@ -710,6 +731,8 @@ async fn waiting(
     html(&WaitingPage {
         chrome: Chrome::signed_in("Waiting list", &csrf, &user, "/casework"),
         list,
+        shown,
+        pager,
         services,
         practices: referral_choices(&state).await?.practices,
         teams,

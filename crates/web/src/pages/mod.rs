@@ -122,6 +122,93 @@ impl Chrome {
     }
 }
 
+/// One page of a long list and the links to the others, shown with the design system's numbered
+/// pagination (`pagination.html`, which expects the value to be called `pager`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pagination {
+    /// The page shown, from 1; a page past the end shows the last one.
+    pub page: usize,
+    pub pages: usize,
+    pub total: usize,
+    per_page: usize,
+    /// Each page's address, keeping the list's other query parameters.
+    links: Vec<String>,
+}
+
+impl Pagination {
+    /// Pages `total` items `per_page` at a time. `requested` is the `page` query parameter as
+    /// typed; anything that is not a page number shows the first page. `keep` are the other query
+    /// parameters (filters), left out when empty.
+    pub fn new(
+        total: usize,
+        per_page: usize,
+        requested: &str,
+        path: &str,
+        keep: &[(&str, &str)],
+    ) -> Self {
+        let pages = total.div_ceil(per_page).max(1);
+        let page = requested
+            .trim()
+            .parse::<usize>()
+            .unwrap_or(1)
+            .clamp(1, pages);
+        let kept: Vec<(&str, &str)> = keep
+            .iter()
+            .copied()
+            .filter(|(_, v)| !v.is_empty())
+            .collect();
+        let links = (1..=pages)
+            .map(|n| {
+                let page = n.to_string();
+                let mut query = kept.clone();
+                query.push(("page", &page));
+                format!(
+                    "{path}?{}",
+                    serde_urlencoded::to_string(&query).unwrap_or_default()
+                )
+            })
+            .collect();
+        Self {
+            page,
+            pages,
+            total,
+            per_page,
+            links,
+        }
+    }
+
+    /// The items on this page, as indexes into the whole list.
+    pub fn range(&self) -> std::ops::Range<usize> {
+        let start = ((self.page - 1) * self.per_page).min(self.total);
+        start..(start + self.per_page).min(self.total)
+    }
+
+    /// The first and last item shown, counted from 1, for "Showing 51 to 100 of 161".
+    pub fn shown(&self) -> (usize, usize) {
+        let r = self.range();
+        (r.start + 1, r.end)
+    }
+
+    pub fn previous(&self) -> Option<&str> {
+        self.page
+            .checked_sub(2)
+            .and_then(|i| self.links.get(i))
+            .map(String::as_str)
+    }
+
+    pub fn next(&self) -> Option<&str> {
+        self.links.get(self.page).map(String::as_str)
+    }
+
+    /// Every page: its number, its address and whether it is the one shown.
+    pub fn numbered(&self) -> impl Iterator<Item = (usize, &str, bool)> {
+        self.links
+            .iter()
+            .enumerate()
+            .map(|(i, link)| (i + 1, link.as_str(), i + 1 == self.page))
+    }
+}
+
 /// Renders a template into a response.
 pub fn html(page: &impl Template) -> Result<Response, AppError> {
     Ok(Html(page.render()?).into_response())
@@ -163,5 +250,38 @@ pub async fn health(State(state): State<AppState>) -> Response {
             )
                 .into_response()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Pagination;
+
+    #[test]
+    fn an_empty_or_short_list_is_one_page() {
+        let p = Pagination::new(0, 50, "", "/x", &[]);
+        assert_eq!((p.page, p.pages, p.range()), (1, 1, 0..0));
+        assert_eq!((p.previous(), p.next()), (None, None));
+        let p = Pagination::new(50, 50, "1", "/x", &[]);
+        assert_eq!((p.pages, p.range()), (1, 0..50));
+    }
+
+    #[test]
+    fn pages_clamp_and_keep_the_filters() {
+        let p = Pagination::new(101, 50, "7", "/x", &[("a", "b c"), ("empty", "")]);
+        assert_eq!(
+            (p.page, p.pages, p.range(), p.shown()),
+            (3, 3, 100..101, (101, 101))
+        );
+        assert_eq!(p.previous(), Some("/x?a=b+c&page=2"));
+        assert_eq!(p.next(), None);
+        let p = Pagination::new(101, 50, "not a number", "/x", &[]);
+        assert_eq!((p.page, p.next()), (1, Some("/x?page=2")));
+        let current: Vec<usize> = p
+            .numbered()
+            .filter(|(_, _, c)| *c)
+            .map(|(n, _, _)| n)
+            .collect();
+        assert_eq!(current, [1]);
     }
 }
