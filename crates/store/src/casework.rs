@@ -1363,16 +1363,17 @@ impl Store {
             .map(|o| o.get().to_string())
             .collect::<Vec<_>>()
             .join(",");
-        // The service's workers with their open lead cases in one query: one pass over the
-        // service's active cases counts every lead at once (from indexes alone), rather than one
-        // count per worker over all of that worker's cases; the case page asks this on every view.
+        // The service's workers with their open lead cases in one query. The case page asks this
+        // on every view, so the counts come from the lead kept on each case (migration 0015): its
+        // index holds the service's cases in lead order, so counting needs neither the worker rows
+        // nor a sort.
         let rows = sqlx::query(&format!(
             "SELECT DISTINCT u.id, u.display_name, m.organisation_id, o.name AS org_name, \
              COALESCE(n.n, 0) AS open_cases \
              FROM users u JOIN memberships m ON m.user_id = u.id JOIN organisations o ON o.id = m.organisation_id \
-             LEFT JOIN (SELECT w.user_id, COUNT(*) AS n FROM casework_cases c \
-             JOIN casework_workers w ON w.case_id = c.id AND w.ended_on IS NULL AND w.role = 'lead' \
-             WHERE c.service_id = $1 AND c.status IN ('open', 'on_hold', 'reopened') GROUP BY w.user_id) n \
+             LEFT JOIN (SELECT c.lead_user_id AS user_id, COUNT(*) AS n FROM casework_cases c \
+             WHERE c.service_id = $1 AND c.lead_user_id IS NOT NULL \
+             AND c.status IN ('open', 'on_hold', 'reopened') GROUP BY c.lead_user_id) n \
              ON n.user_id = u.id \
              WHERE u.active = 1 AND m.role IN ('worker', 'supervisor') AND m.organisation_id IN ({orgs}) \
              ORDER BY u.display_name"
@@ -3181,10 +3182,14 @@ async fn end_worker(
 
 /// Recounts a case's current workers after a change to them (see migration
 /// `0008_case_current_workers`): counted, not incremented, so the column always equals the rows.
+/// Sets the case's worker count and current lead from its worker rows (migrations 0008 and 0015),
+/// inside the transaction that changed them.
 async fn recount_workers(tx: &mut Transaction<'_, Any>, case: CaseId) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE casework_cases SET current_workers = (SELECT COUNT(*) FROM casework_workers w \
-         WHERE w.case_id = casework_cases.id AND w.ended_on IS NULL) WHERE id = $1",
+         WHERE w.case_id = casework_cases.id AND w.ended_on IS NULL), \
+         lead_user_id = (SELECT MIN(w.user_id) FROM casework_workers w \
+         WHERE w.case_id = casework_cases.id AND w.ended_on IS NULL AND w.role = 'lead') WHERE id = $1",
     )
     .bind(case.get())
     .execute(&mut **tx)

@@ -409,6 +409,18 @@ on_both_backends!(
             .await
             .unwrap();
         assert_eq!(list.awaiting_worker.len(), 1);
+        // The allocation form's counts of open cases led come from the lead kept on each case.
+        let service = w.store.case_for(&w.linkworker, case).await.unwrap().service;
+        let leads = || async {
+            w.store
+                .worker_loads(&service)
+                .await
+                .unwrap()
+                .iter()
+                .find(|l| l.user == w.linkworker.user)
+                .map(|l| l.open_cases)
+        };
+        assert_eq!(leads().await, Some(0));
         w.store
             .allocate(
                 &w.linkworker,
@@ -421,6 +433,7 @@ on_both_backends!(
             .await
             .unwrap();
         assert_eq!(w.store.my_cases(&w.linkworker).await.unwrap().len(), 1);
+        assert_eq!(leads().await, Some(1));
         // With a worker the case leaves the list of cases awaiting one, and the record is no
         // longer open to the whole team because of it.
         let list = w
@@ -436,6 +449,21 @@ on_both_backends!(
             .unwrap()
             .pending_with
             .is_empty());
+        w.store
+            .discharge(
+                &w.linkworker,
+                case,
+                &Discharge {
+                    on: today(),
+                    reason: DischargeReason::GoalsMet,
+                    destination: DischargeDestination::None,
+                    gp: GpAgreement::Agreed,
+                    summary: String::new(),
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(leads().await, Some(0), "a discharged case is not led");
     }
 );
 
