@@ -18,6 +18,11 @@ use std::time::{Duration, Instant};
 use careweave_population::{peak_rss_kib, Codelists, Engine, RunSettings, Stage};
 use careweave_synth::{max_people, write_dataset, Profile, SynthConfig, WriteOptions};
 
+/// The allocator the `careweave` binary runs the engine with (see its `main.rs`), so that time and
+/// peak memory are the binary's own.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const CHILD_INPUT: &str = "CAREWEAVE_POPULATION_BENCH_CHILD_INPUT";
 
 fn repo_codelists() -> PathBuf {

@@ -2,7 +2,6 @@
 //! the contract between the two crates is the extract schema, so this test breaks when either side
 //! drifts from it.
 
-
 use careweave_population::{Codelists, Engine, RunSettings};
 use careweave_synth::{write_dataset, Profile, SynthConfig, WriteOptions};
 
