@@ -187,6 +187,10 @@ pub struct CaseMeeting {
     pub reasons: Vec<AgendaReason>,
     pub decision: String,
     pub told: Option<Told>,
+    /// Whether the viewer may open the meeting itself. Someone in the case's care team may not be
+    /// in the team that held it (a meeting of another service the person is also known to), so
+    /// the case shows the decision about this case but links only to meetings the viewer can see.
+    pub can_open: bool,
 }
 
 /// A flag on a case.
@@ -1255,7 +1259,7 @@ impl Store {
     }
 
     async fn case_mdt_rows(&self, who: &Principal, case: CaseId) -> Result<CaseMdt, StoreError> {
-        let meetings = sqlx::query(
+        let mut meetings = sqlx::query(
             "SELECT m.id, m.title, m.held_on, i.reasons, i.decision, i.told_how, i.told_on \
              FROM mdt_items i JOIN mdt_meetings m ON m.id = i.meeting_id \
              WHERE i.case_id = $1 ORDER BY m.held_on DESC, m.id DESC",
@@ -1272,9 +1276,16 @@ impl Store {
                 reasons: reasons_of(&r.try_get::<String, _>("reasons")?)?,
                 decision: r.try_get("decision")?,
                 told: told_of(r)?,
+                can_open: false,
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
+        for m in &mut meetings {
+            m.can_open = self
+                .meeting_facts(m.meeting)
+                .await?
+                .is_some_and(|(_, facts)| can_see_meeting(who, &facts).is_some());
+        }
         let flags = sqlx::query(
             "SELECT f.id, f.kind, f.noted_on, f.reason, u.display_name FROM mdt_case_flags f \
              JOIN users u ON u.id = f.set_by WHERE f.case_id = $1 AND f.cleared_on IS NULL \

@@ -342,6 +342,18 @@ on_both_backends!(
                 .added,
             1
         );
+        // The case shows the meeting to its co-worker from the PCN, who is neither in the
+        // practice nor a core member, without a link they could not follow.
+        let open_for = |m: &careweave_store::mdt::CaseMdt| {
+            m.meetings
+                .iter()
+                .find(|k| k.meeting == id)
+                .map(|k| k.can_open)
+        };
+        let for_lead = w.store.case_mdt(&w.lead, w.case).await.unwrap();
+        assert_eq!(open_for(&for_lead), Some(true));
+        let for_coworker = w.store.case_mdt(&w.coworker, w.case).await.unwrap();
+        assert_eq!(open_for(&for_coworker), Some(false));
         let seen = w.store.meeting_for(&w.gp_worker, id).await.unwrap();
         assert_eq!(seen.items.len(), 1);
         assert!(seen.items[0].detail.is_none());
