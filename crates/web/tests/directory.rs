@@ -199,8 +199,10 @@ on_both_backends!(every_path_in_the_openapi_document_answers, |app| {
             !concrete.contains('{'),
             "a path with a parameter is not covered: {path}"
         );
+        // As an Open Referral UK client asks: `/` answers JSON only to a request for JSON.
         let r = new_client()
             .get(format!("{}{concrete}", app.base))
+            .header(reqwest::header::ACCEPT, "application/json")
             .send()
             .await
             .unwrap();
@@ -212,6 +214,47 @@ on_both_backends!(every_path_in_the_openapi_document_answers, |app| {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(body["error"].as_str().unwrap().contains("not found"));
 });
+
+on_both_backends!(
+    the_root_describes_the_api_to_oruk_clients_and_is_the_home_page_to_browsers,
+    |app| {
+        let r = new_client()
+            .get(format!("{}/", app.base))
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let about: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(about["version"], "3.0");
+        let openapi = about["openapi_url"].as_str().unwrap();
+        assert_eq!(openapi, format!("{}/openapi.json", app.base));
+        let doc: serde_json::Value = new_client()
+            .get(openapi)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(doc["paths"]["/"]["get"]["operationId"] == "getAPIMetaInformation");
+        // A browser asks for HTML and, not signed in, is sent to sign in as before.
+        let r = new_client()
+            .get(format!("{}/", app.base))
+            .header(
+                reqwest::header::ACCEPT,
+                "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert!(r.headers()[reqwest::header::LOCATION]
+            .to_str()
+            .unwrap()
+            .starts_with("/sign-in"));
+    }
+);
 
 on_both_backends!(the_api_answers_each_oruk_filter_as_the_index_does, |app| {
     let index = Index::new(app.services.clone());

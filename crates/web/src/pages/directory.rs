@@ -168,6 +168,35 @@ async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
 
+/// Whether a request to `/` is an Open Referral UK client's rather than a browser's. The API's
+/// description and the home page share the address, so the description answers only requests that
+/// accept JSON and not HTML (a browser always asks for HTML).
+pub(super) fn wants_api_description(headers: &axum::http::HeaderMap) -> bool {
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    accept.contains("application/json") && !accept.contains("text/html")
+}
+
+/// `GET /` for Open Referral UK clients: the profile and version this API follows and the
+/// absolute address of its OpenAPI document, as the standard's `getAPIMetaInformation` asks.
+pub(super) fn api_description(headers: &axum::http::HeaderMap, secure: bool) -> Response {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("localhost");
+    // Behind a proxy that ends TLS the request arrives as plain HTTP; the deployment's setting for
+    // secure cookies says whether people reach it over HTTPS.
+    let scheme = if secure { "https" } else { "http" };
+    Json(serde_json::json!({
+        "version": "3.0",
+        "profile": "https://openreferraluk.org/",
+        "openapi_url": format!("{scheme}://{host}/openapi.json"),
+    }))
+    .into_response()
+}
+
 /// The query string of `/services` and `/service_at_locations`, as text so that every bad value
 /// can be named in the answer.
 #[derive(Debug, Default, Deserialize)]

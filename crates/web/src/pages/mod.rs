@@ -221,10 +221,31 @@ pub fn invalid(page: &impl Template) -> Result<Response, AppError> {
     Ok(response)
 }
 
+/// `GET /`: the home page, or for an Open Referral UK client the API's description (see
+/// `directory::wants_api_description`), which needs no sign-in because the directory holds no
+/// personal data.
+async fn root(
+    state: State<AppState>,
+    headers: axum::http::HeaderMap,
+    csrf: axum::Extension<CsrfToken>,
+    user: Result<CurrentUser, crate::session::NotSignedIn>,
+) -> Result<Response, AppError> {
+    if directory::wants_api_description(&headers) {
+        return Ok(directory::api_description(
+            &headers,
+            state.settings.secure_cookies,
+        ));
+    }
+    match user {
+        Ok(user) => home::home(state, csrf, user).await,
+        Err(not_signed_in) => Ok(not_signed_in.into_response()),
+    }
+}
+
 /// The page routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/", get(home::home))
+        .route("/", get(root))
         .merge(people::routes())
         .merge(population::routes())
         .merge(admin::routes())
