@@ -137,6 +137,23 @@ pub fn can_read_person(who: &Principal, facts: &CareFacts) -> Decision {
     Decision::Deny
 }
 
+/// Whether `who`, whom [`can_read_person`] let read the person with `grant`, may change one of
+/// the person's casework cases: workers and supervisors of the organisations that run the case's
+/// service (`runs_service`), and the case's own current workers (`works_on_case`, a co-worker from
+/// another employer). Reading is wider than changing: a referral waiting with an organisation, a
+/// worklist or another case opens the record so that its holder can decide and follow up, never so
+/// that they can write in a case another service runs.
+#[must_use]
+pub fn can_change_case(
+    who: &Principal,
+    grant: Grant,
+    runs_service: &[OrganisationId],
+    works_on_case: bool,
+) -> bool {
+    grant != Grant::Referrer
+        && (works_on_case || who.belongs_to_any(&[Role::Worker, Role::Supervisor], runs_service))
+}
+
 /// Whether `who` may see aggregate (disclosure-controlled) population figures.
 #[must_use]
 pub fn can_read_aggregates(who: &Principal) -> bool {
@@ -189,6 +206,45 @@ mod tests {
             referred_by: vec![UserId::new(30)],
             case_finding_with: vec![],
         }
+    }
+
+    #[test]
+    fn only_the_service_and_the_case_s_workers_change_a_case() {
+        let pcn_service = [TRUST];
+        let charity_worker = principal(10, Role::Worker, CHARITY);
+        let grant = Grant::ReferralWaitsWithMyOrganisation;
+        assert!(!can_change_case(
+            &charity_worker,
+            grant,
+            &pcn_service,
+            false
+        ));
+        assert!(can_change_case(
+            &charity_worker,
+            Grant::CareTeamMember,
+            &pcn_service,
+            true
+        ));
+        assert!(can_change_case(
+            &principal(11, Role::Supervisor, TRUST),
+            Grant::SupervisesCareTeam,
+            &pcn_service,
+            false
+        ));
+        // A referrer follows a case but never changes it, even one they work on.
+        assert!(!can_change_case(
+            &principal(12, Role::Referrer, TRUST),
+            Grant::Referrer,
+            &pcn_service,
+            true
+        ));
+        // Analysts and admins of the service's organisation are not its caseworkers.
+        assert!(!can_change_case(
+            &principal(13, Role::Analyst, TRUST),
+            Grant::CaseFindingWorklist,
+            &pcn_service,
+            false
+        ));
     }
 
     #[test]

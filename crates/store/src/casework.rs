@@ -13,7 +13,9 @@
 
 use std::collections::BTreeMap;
 
-use careweave_domain::access::{can_read_person, Decision, Grant, Principal, Role};
+use careweave_domain::access::{
+    can_change_case, can_read_person, Decision, Grant, Principal, Role,
+};
 use careweave_domain::casework::{
     parse_codes, review_due, CaseId, CaseRole, CaseStatus, Change, ContactType,
     DischargeDestination, DischargeReason, DomainScore, EligibilityAdvice, EligibilityRule,
@@ -1691,12 +1693,13 @@ impl Store {
         what: &str,
         edit: bool,
     ) -> Result<(PersonId, CaseworkService, CaseStatus, Grant), CaseworkError> {
-        let r =
-            sqlx::query("SELECT person_id, service_id, status FROM casework_cases WHERE id = $1")
-                .bind(case.get())
-                .fetch_optional(&self.pool)
-                .await?
-                .ok_or(CaseworkError::Denied)?;
+        let r = sqlx::query(
+            "SELECT id, person_id, service_id, status FROM casework_cases WHERE id = $1",
+        )
+        .bind(case.get())
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(CaseworkError::Denied)?;
         self.case_row_access(who, &r, what, edit).await
     }
 
@@ -1711,20 +1714,30 @@ impl Store {
     ) -> Result<(PersonId, CaseworkService, CaseStatus, Grant), CaseworkError> {
         let person = PersonId::new(get_i64(r, "person_id")?);
         let grant = self.casework_grant(who, person, what).await?;
-        if edit && grant == Grant::Referrer {
-            self.audit(AuditEvent {
-                user: Some(who.user),
-                action: AuditAction::Denied,
-                entity: "person",
-                entity_id: Some(person.get()),
-                reason: format!("casework {what}: referrers may follow but not change a case"),
-            })
-            .await?;
-            return Err(CaseworkError::Denied);
-        }
         let service = self
             .casework_service(ServiceId::new(get_i64(r, "service_id")?))
             .await?;
+        if edit {
+            let case = CaseId::new(get_i64(r, "id")?);
+            // The case's own workers are asked about only when the service's organisations do not
+            // already decide it, since most changes come from the service's own staff.
+            let allowed = can_change_case(who, grant, &service.organisations(), false)
+                || can_change_case(who, grant, &[], self.works_on_case(who.user, case).await?);
+            if !allowed {
+                self.audit(AuditEvent {
+                    user: Some(who.user),
+                    action: AuditAction::Denied,
+                    entity: "person",
+                    entity_id: Some(person.get()),
+                    reason: format!(
+                        "casework {what}: only the service's teams and the case's workers change \
+                         case {case}"
+                    ),
+                })
+                .await?;
+                return Err(CaseworkError::Denied);
+            }
+        }
         let status = get_code(r, "status", CaseStatus::from_code)?;
         Ok((person, service, status, grant))
     }
@@ -1877,6 +1890,12 @@ impl Store {
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
+        let can_edit = can_change_case(
+            who,
+            grant,
+            &service.organisations(),
+            workers.iter().any(|w| w.user == who.user),
+        );
         let view = CaseView {
             id: case,
             person,
@@ -1907,7 +1926,7 @@ impl Store {
             reviews,
             carers,
             outcomes: self.outcomes_of(case).await?,
-            can_edit: grant != Grant::Referrer,
+            can_edit,
         };
         self.audit(AuditEvent {
             user: Some(who.user),
@@ -3182,6 +3201,20 @@ async fn end_worker(
 
 /// Recounts a case's current workers after a change to them (see migration
 /// `0008_case_current_workers`): counted, not incremented, so the column always equals the rows.
+impl Store {
+    /// Whether `user` is one of the case's current workers.
+    async fn works_on_case(&self, user: UserId, case: CaseId) -> Result<bool, StoreError> {
+        Ok(sqlx::query(
+            "SELECT 1 AS x FROM casework_workers WHERE case_id = $1 AND user_id = $2 AND ended_on IS NULL",
+        )
+        .bind(case.get())
+        .bind(user.get())
+        .fetch_optional(&self.pool)
+        .await?
+        .is_some())
+    }
+}
+
 /// Sets the case's worker count and current lead from its worker rows (migrations 0008 and 0015),
 /// inside the transaction that changed them.
 async fn recount_workers(tx: &mut Transaction<'_, Any>, case: CaseId) -> Result<(), StoreError> {

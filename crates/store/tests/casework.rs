@@ -246,6 +246,69 @@ on_both_backends!(
 );
 
 on_both_backends!(
+    a_referral_waiting_elsewhere_opens_the_record_but_not_another_services_case,
+    |w| {
+        // Ada has an open Focused Care case at the PCN, and a referral to the charity's social
+        // prescribing waits for triage.
+        let created = w
+            .store
+            .create_referral(&referral(
+                &w,
+                w.focused,
+                &[NeedDomain::Housing, NeedDomain::Finances],
+                true,
+            ))
+            .await
+            .unwrap();
+        let case = w
+            .store
+            .triage(
+                &w.caseworker,
+                created.id,
+                &accept(Some(&w.caseworker), None),
+                today(),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        w.store
+            .create_referral(&referral(&w, w.social, &[NeedDomain::Housing], true))
+            .await
+            .unwrap();
+        // The charity needs Ada's record to triage its referral, and may see her case...
+        assert!(w.store.read_person(&w.linkworker, w.person).await.is_ok());
+        let view = w.store.case_for(&w.linkworker, case).await.unwrap();
+        assert!(
+            !view.can_edit,
+            "another service's case is read-only to them"
+        );
+        // ...but it is the PCN's case: the charity may not write to it.
+        let contact = NewContact {
+            contact_type: ContactType::Phone,
+            on: today(),
+            minutes: 5,
+            present: String::new(),
+            note: "Should not be here".into(),
+        };
+        assert!(matches!(
+            w.store.record_contact(&w.linkworker, case, &contact).await,
+            Err(CaseworkError::Denied)
+        ));
+        assert!(
+            w.store
+                .case_for(&w.caseworker, case)
+                .await
+                .unwrap()
+                .can_edit
+        );
+        w.store
+            .record_contact(&w.caseworker, case, &contact)
+            .await
+            .unwrap();
+    }
+);
+
+on_both_backends!(
     triage_needs_an_override_reason_against_eligibility_advice,
     |w| {
         let created = w
