@@ -71,6 +71,10 @@ pub struct CareFacts {
     pub care_team_employers: Vec<OrganisationId>,
     /// Organisations with which a referral for the person is waiting.
     pub pending_with: Vec<OrganisationId>,
+    /// Organisations that accepted a directory referral for the person recently (the store's
+    /// window is 90 days from the acceptance): they are giving the support and need the person's
+    /// contact details to arrange it.
+    pub accepted_by: Vec<OrganisationId>,
     /// Users who referred the person.
     pub referred_by: Vec<UserId>,
     /// Organisations that may act on a case-finding worklist the person is on: their registered
@@ -84,6 +88,7 @@ pub struct CareFacts {
 pub enum Grant {
     CareTeamMember,
     ReferralWaitsWithMyOrganisation,
+    ReferralAcceptedByMyOrganisation,
     SupervisesCareTeam,
     Referrer,
     CaseFindingWorklist,
@@ -96,6 +101,7 @@ impl Grant {
         match self {
             Self::CareTeamMember => "care_team_member",
             Self::ReferralWaitsWithMyOrganisation => "referral_waits_with_my_organisation",
+            Self::ReferralAcceptedByMyOrganisation => "referral_accepted_by_my_organisation",
             Self::SupervisesCareTeam => "supervises_care_team",
             Self::Referrer => "referrer",
             Self::CaseFindingWorklist => "case_finding_worklist",
@@ -121,6 +127,9 @@ pub fn can_read_person(who: &Principal, facts: &CareFacts) -> Decision {
     }
     if who.belongs_to_any(&clinical, &facts.pending_with) {
         return Decision::Allow(Grant::ReferralWaitsWithMyOrganisation);
+    }
+    if who.belongs_to_any(&clinical, &facts.accepted_by) {
+        return Decision::Allow(Grant::ReferralAcceptedByMyOrganisation);
     }
     if who.belongs_to_any(&[Role::Supervisor], &facts.care_team_employers) {
         return Decision::Allow(Grant::SupervisesCareTeam);
@@ -203,6 +212,7 @@ mod tests {
             care_team: vec![UserId::new(10)],
             care_team_employers: vec![CHARITY],
             pending_with: vec![],
+            accepted_by: vec![],
             referred_by: vec![UserId::new(30)],
             case_finding_with: vec![],
         }
@@ -288,6 +298,28 @@ mod tests {
             can_read_person(&principal(41, Role::Worker, PRACTICE), &facts),
             Decision::Deny
         );
+    }
+
+    #[test]
+    fn an_accepted_referral_keeps_the_record_open_to_the_providing_organisation() {
+        let facts = CareFacts {
+            accepted_by: vec![CHARITY],
+            ..CareFacts::default()
+        };
+        assert_eq!(
+            can_read_person(&principal(50, Role::Worker, CHARITY), &facts),
+            Decision::Allow(Grant::ReferralAcceptedByMyOrganisation)
+        );
+        for (user, role, org) in [
+            (51, Role::Analyst, CHARITY),
+            (52, Role::Admin, CHARITY),
+            (53, Role::Worker, TRUST),
+        ] {
+            assert_eq!(
+                can_read_person(&principal(user, role, org), &facts),
+                Decision::Deny
+            );
+        }
     }
 
     #[test]

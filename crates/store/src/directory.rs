@@ -972,12 +972,32 @@ impl Store {
 
     /// Referrals waiting with the organisations `who` works for, oldest first. Audited as one list.
     pub async fn incoming_referrals(&self, who: &Principal) -> Result<Vec<Referral>, StoreError> {
+        self.provider_referrals(who, ReferralStatus::Pending).await
+    }
+
+    /// Referrals the organisations `who` works for accepted in the last 90 days (the window in
+    /// which an acceptance keeps the person's record open to them; see `Store::care_facts`):
+    /// the people they are supporting. Audited as one list.
+    pub async fn accepted_referrals(&self, who: &Principal) -> Result<Vec<Referral>, StoreError> {
+        self.provider_referrals(who, ReferralStatus::Accepted).await
+    }
+
+    async fn provider_referrals(
+        &self,
+        who: &Principal,
+        status: ReferralStatus,
+    ) -> Result<Vec<Referral>, StoreError> {
+        let since = chrono::Utc::now().date_naive()
+            - chrono::Duration::days(crate::casework::RECENTLY_DISCHARGED_DAYS);
         let mut out = Vec::new();
         for org in clinical_orgs(who) {
             let rows = sqlx::query(&format!(
-                "{REFERRALS} WHERE r.provider_id = $1 AND r.status = 'pending' ORDER BY r.id"
+                "{REFERRALS} WHERE r.provider_id = $1 AND r.status = $2 \
+                 AND ($2 = 'pending' OR r.answered_at >= $3) ORDER BY r.id"
             ))
             .bind(org.get())
+            .bind(status.code())
+            .bind(since.to_string())
             .fetch_all(&self.pool)
             .await?;
             for r in &rows {
@@ -989,7 +1009,7 @@ impl Store {
             action: AuditAction::List,
             entity: "directory_referrals",
             entity_id: None,
-            reason: format!("incoming referrals ({} people)", out.len()),
+            reason: format!("{} referrals ({} people)", status.code(), out.len()),
         })
         .await?;
         Ok(out)

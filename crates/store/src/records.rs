@@ -62,14 +62,16 @@ impl Store {
         // person asks this first, and separate queries per module were most of such a page's
         // cost under load. Each module still owns the rows it contributes (the fragments are
         // defined beside the code that writes those tables); every row is a kind, a user and an
-        // organisation, and `$1` is the person, `$2` the earliest discharge date that still
-        // counts as recent and `$3` the organisation kind of a PCN.
+        // organisation, and `$1` is the person, `$2` the earliest date that still counts as recent
+        // (for a discharge or a directory referral's acceptance; instants stored as RFC 3339 text
+        // compare with it as text) and `$3` the organisation kind of a PCN.
         let since = chrono::Utc::now().date_naive()
             - chrono::Duration::days(crate::casework::RECENTLY_DISCHARGED_DAYS);
         let rows = sqlx::query(&format!(
             "SELECT 'team' AS kind, user_id, organisation_id AS org FROM care_team \
              WHERE person_id = $1 AND ended_on IS NULL \
-             UNION ALL SELECT CASE WHEN status = 'pending' THEN 'directory_pending' ELSE 'directory' END, \
+             UNION ALL SELECT CASE WHEN status = 'pending' THEN 'directory_pending' \
+             WHEN status = 'accepted' AND answered_at >= $2 THEN 'directory_accepted' ELSE 'directory' END, \
              referred_by, provider_id FROM directory_referrals WHERE person_id = $1 \
              UNION ALL {} UNION ALL {}",
             crate::casework::CASEWORK_FACTS,
@@ -103,6 +105,12 @@ impl Store {
                 // whoever made one may follow it up.
                 "directory_pending" => {
                     add(&mut facts.pending_with, org);
+                    add(&mut facts.referred_by, user);
+                }
+                // An accepted one keeps it open to them while they give the support, for as long
+                // as a discharged case stays open to its last workers (`$2`).
+                "directory_accepted" => {
+                    add(&mut facts.accepted_by, org);
                     add(&mut facts.referred_by, user);
                 }
                 "directory" | "referrer" => add(&mut facts.referred_by, user),

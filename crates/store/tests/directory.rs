@@ -282,11 +282,38 @@ on_both_backends!(
                 .await,
             Err(DirectoryError::Refused(_))
         ));
-        // Answered, the referral no longer opens the record to the provider.
+        // Accepted, the referral keeps the record open to the provider, who is now giving the
+        // support, and lists it; 90 days after the acceptance it no longer does.
+        assert!(store
+            .read_person(&w.provider_worker, w.person)
+            .await
+            .is_ok());
+        let accepted = store.accepted_referrals(&w.provider_worker).await.unwrap();
+        assert_eq!(accepted.len(), 1);
+        assert!(store
+            .incoming_referrals(&w.provider_worker)
+            .await
+            .unwrap()
+            .is_empty());
+        assert!(matches!(
+            store.read_person(&w.other_worker, w.person).await,
+            Err(RecordError::Denied)
+        ));
+        sqlx::query("UPDATE directory_referrals SET answered_at = $1 WHERE id = $2")
+            .bind("2020-01-01T09:00:00.000000Z")
+            .bind(referral)
+            .execute(store.pool())
+            .await
+            .unwrap();
         assert!(matches!(
             store.read_person(&w.provider_worker, w.person).await,
             Err(RecordError::Denied)
         ));
+        assert!(store
+            .accepted_referrals(&w.provider_worker)
+            .await
+            .unwrap()
+            .is_empty());
 
         // The care team sees the outcome; the referrer's id is in the care facts.
         let activity = store

@@ -527,9 +527,17 @@ on_both_backends!(search_signpost_refer_and_the_provider_accepts, |app| {
         )
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    // Having accepted, the provider is giving the support: the person is listed as accepted and
+    // their record stays open to the provider.
+    let (_, body) = app.get(&provider, "/directory/referrals").await;
+    let accepted = &body[body.find("Accepted by your organisation").unwrap()..];
+    assert!(
+        accepted.contains(&format!("href=\"/people/{pid}\">Ada Example</a>")),
+        "{body}"
+    );
     assert_eq!(
         app.get(&provider, &format!("/people/{pid}")).await.0,
-        StatusCode::FORBIDDEN
+        StatusCode::OK
     );
 
     let (_, body) = app.get(&worker, &format!("/people/{pid}/directory")).await;

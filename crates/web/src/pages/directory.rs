@@ -1042,6 +1042,8 @@ async fn unmet_need(
 struct ReferralsPage {
     chrome: Chrome,
     incoming: Vec<ReferralRow>,
+    /// Referrals the viewer's organisations accepted in the last 90 days: the people they support.
+    accepted: Vec<careweave_store::directory::Referral>,
     mine: Vec<ReferralRow>,
     flag_days: i64,
     provider: bool,
@@ -1055,15 +1057,19 @@ async fn referrals_page(
     require(can_use_directory(&user.principal))?;
     let settings = state.store.directory_settings().await?;
     let provider = access::has_caseload(&user.principal);
-    let incoming = if provider {
-        state.store.incoming_referrals(&user.principal).await?
+    let (incoming, accepted) = if provider {
+        (
+            state.store.incoming_referrals(&user.principal).await?,
+            state.store.accepted_referrals(&user.principal).await?,
+        )
     } else {
-        Vec::new()
+        (Vec::new(), Vec::new())
     };
     let mine = state.store.my_referrals(&user.principal).await?;
     html(&ReferralsPage {
         chrome: Chrome::signed_in("Referrals", &csrf, &user, "/directory"),
         incoming: referral_rows(incoming, settings.referral_flag_days),
+        accepted,
         mine: referral_rows(mine, settings.referral_flag_days),
         flag_days: settings.referral_flag_days,
         provider,
