@@ -83,6 +83,13 @@ test('search → signpost and refer → the provider accepts, every page accessi
   await Promise.all([provider.page.waitForNavigation(), card.locator('button[value=accept]').click()]);
   assert.equal(await provider.page.locator('[data-testid=incoming-referral]', { hasText: 'Feels lonely since moving' }).count(), 0);
   await assertAccessible(provider.page, 'directory provider referrals answered');
+  // Accepted, the person is listed for the provider, and the link opens their record.
+  const family = new RegExp(name.split(/[ ,]/)[0], 'i');
+  const link = provider.page.locator('[data-testid=accepted-referrals] a', { hasText: family });
+  assert.ok((await link.count()) >= 1, 'the accepted person is listed');
+  await Promise.all([provider.page.waitForNavigation(), link.first().click()]);
+  assert.match(await provider.page.textContent('h1'), family);
+  await assertAccessible(provider.page, 'directory provider opens an accepted referral');
   assert.deepEqual(provider.errors, []);
   await provider.context.close();
 
