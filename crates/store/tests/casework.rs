@@ -205,6 +205,30 @@ fn accept(lead: Option<&Principal>, override_reason: Option<&str>) -> TriageDeci
     }
 }
 
+/// An eligible Focused Care referral for Ada, accepted with the PCN's caseworker as lead.
+async fn open_focused_case(w: &World) -> careweave_domain::casework::CaseId {
+    let created = w
+        .store
+        .create_referral(&referral(
+            w,
+            w.focused,
+            &[NeedDomain::Housing, NeedDomain::Finances],
+            true,
+        ))
+        .await
+        .unwrap();
+    w.store
+        .triage(
+            &w.caseworker,
+            created.id,
+            &accept(Some(&w.caseworker), None),
+            today(),
+        )
+        .await
+        .unwrap()
+        .expect("an accepted referral opens a case")
+}
+
 on_both_backends!(
     a_referral_opens_the_record_to_the_team_it_waits_with_and_the_referrer,
     |w| {
@@ -250,27 +274,7 @@ on_both_backends!(
     |w| {
         // Ada has an open Focused Care case at the PCN, and a referral to the charity's social
         // prescribing waits for triage.
-        let created = w
-            .store
-            .create_referral(&referral(
-                &w,
-                w.focused,
-                &[NeedDomain::Housing, NeedDomain::Finances],
-                true,
-            ))
-            .await
-            .unwrap();
-        let case = w
-            .store
-            .triage(
-                &w.caseworker,
-                created.id,
-                &accept(Some(&w.caseworker), None),
-                today(),
-            )
-            .await
-            .unwrap()
-            .unwrap();
+        let case = open_focused_case(&w).await;
         w.store
             .create_referral(&referral(&w, w.social, &[NeedDomain::Housing], true))
             .await
@@ -383,25 +387,7 @@ on_both_backends!(
         assert_eq!(list.referrals.len(), 1);
         assert_eq!(list.referrals[0].received_on, today());
         // Focused Care's practice cap is 1: a second case at the same practice asks for confirmation.
-        let first = w
-            .store
-            .create_referral(&referral(
-                &w,
-                w.focused,
-                &[NeedDomain::Housing, NeedDomain::Finances],
-                true,
-            ))
-            .await
-            .unwrap();
-        w.store
-            .triage(
-                &w.caseworker,
-                first.id,
-                &accept(Some(&w.caseworker), None),
-                today(),
-            )
-            .await
-            .unwrap();
+        open_focused_case(&w).await;
         let second = w
             .store
             .create_referral(&referral(
