@@ -211,8 +211,9 @@ fn the_standards_own_example_is_read_and_its_impossible_values_named() {
     let path = std::path::PathBuf::from(
         std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
     )
-    .join("../../../shared/standards/open-referral-uk/examples/service_full.json");
-    let text = std::fs::read_to_string(path).expect("the ORUK examples are in the workspace");
+    .join("tests/data/oruk/service_full.json");
+    let text =
+        std::fs::read_to_string(path).expect("the ORUK example is vendored in tests/data/oruk");
     let r = oruk::parse_feed(&format!("[{text}]"), Some(&PostcodeTable::new()), now());
     assert_eq!((r.read, r.rejected), (1, 1));
     let fields: Vec<&str> = r.diagnostics.iter().map(|d| d.field.as_str()).collect();
