@@ -300,16 +300,20 @@ test('Focused Care: GP referral → waiting list → triage → allocation → a
   assert.deepEqual(m.discharge && [m.discharge.reason, m.discharge.destination, m.discharge.gp_agreement],
     ['Goals met', 'Back to usual GP care', 'The GP agreed']);
 
-  // The GP who referred follows the outcome and reads the message, but cannot change the case.
+  // The GP who referred follows the outcome on their referral page: the decision and the state
+  // of the support, without a way into the case or the record (issue 12: a referral grants no
+  // record; the message reaches the practice's own system).
   await gp.page.goto(referralUrl);
-  assert.match(await gp.page.textContent('main'), new RegExp(`Accepted.*case ${caseId}`));
+  assert.match(await gp.page.textContent('main'), /Accepted: Needs in housing and money/);
+  assert.match(await gp.page.textContent('[data-testid=case-status]'), /Discharged/);
+  assert.equal(await gp.page.locator(`a[href="/cases/${caseId}"]`).count(), 0);
+  assert.equal(await gp.page.locator('a[href^="/people/"]').count(), 0);
+  assert.equal(await gp.page.locator('form[action$="/triage"]').count(), 0);
   await assertAccessible(gp.page, 'casework referral outcome for the referrer');
-  await gp.page.goto(caseUrl);
-  assert.equal(await gp.page.locator('form[action$="/reopen"]').count(), 0);
-  await assertAccessible(gp.page, 'casework case as the referrer');
-  const gpMessage = await gp.page.goto(`${demo.base}/cases/${caseId}/gp-message`);
-  assert.equal(gpMessage.status(), 200);
-  assert.match(await gp.page.textContent('main'), /Keeping a roof over the children’s heads/);
+  for (const path of [caseUrl, `${demo.base}/cases/${caseId}/gp-message`]) {
+    const refused = await gp.page.request.get(path);
+    assert.equal(refused.status(), 403, `the referrer may not open ${path}`);
+  }
   assert.deepEqual(gp.errors, []);
   await gp.context.close();
 

@@ -399,7 +399,6 @@ async fn load(store: &Store, registry: &Registry) -> anyhow::Result<Loaded> {
     crate::demo_casework::load(
         store,
         registry,
-        &ids,
         candidates.get(100..).unwrap_or(&[]),
         &practices,
         pcn,

@@ -60,7 +60,6 @@ async fn principal(store: &Store, username: &str) -> anyhow::Result<Principal> {
 pub async fn load(
     store: &Store,
     registry: &Registry,
-    ids: &[PersonId],
     people: &[usize],
     practices: &[OrganisationId],
     pcn: OrganisationId,
@@ -202,7 +201,6 @@ pub async fn load(
         let i = take()?;
         let mut r = referral(
             registry,
-            ids,
             practices,
             i,
             service,
@@ -224,14 +222,12 @@ pub async fn load(
         let i = take()?;
         let mut r = referral(
             registry,
-            ids,
             practices,
             i,
             team.social,
             today - Duration::days(3),
             &team,
         );
-        r.known_person = None;
         r.person.nhs_number = None;
         r.source = ReferralSource::SelfReferral;
         r.route = ReferralRoute::PublicForm;
@@ -257,7 +253,6 @@ pub async fn load(
         let case = open_case(
             store,
             registry,
-            ids,
             practices,
             take()?,
             service,
@@ -303,7 +298,6 @@ pub async fn load(
         let i = take()?;
         let r = referral(
             registry,
-            ids,
             practices,
             i,
             team.social,
@@ -360,7 +354,7 @@ pub async fn load(
     {
         let i = take()?;
         let opened = today - Duration::days(length + 10);
-        let mut r = referral(registry, ids, practices, i, service, opened, &team);
+        let mut r = referral(registry, practices, i, service, opened, &team);
         r.consent_share_detail = share;
         let case = accept(store, &r, worker, opened, &team).await?;
         history(
@@ -392,7 +386,6 @@ pub async fn load(
         let case = open_case(
             store,
             registry,
-            ids,
             practices,
             take()?,
             team.focused,
@@ -569,7 +562,6 @@ async fn lone_working(
 
 fn referral(
     registry: &Registry,
-    ids: &[PersonId],
     practices: &[OrganisationId],
     i: usize,
     service: ServiceId,
@@ -579,7 +571,9 @@ fn referral(
     let p = &registry.people[i];
     NewReferral {
         service,
-        known_person: Some(ids[i]),
+        // The referrer (a GP) names the person by their details, as any referrer does: the
+        // store links the referral when the NHS number, date of birth and names all match.
+        known_person: None,
         person: ReferredPerson {
             given_name: p.given_name.to_string(),
             family_name: p.family_name.to_string(),
@@ -646,7 +640,6 @@ async fn accept(
 async fn open_case(
     store: &Store,
     registry: &Registry,
-    ids: &[PersonId],
     practices: &[OrganisationId],
     i: usize,
     service: ServiceId,
@@ -656,7 +649,6 @@ async fn open_case(
 ) -> anyhow::Result<CaseId> {
     let r = referral(
         registry,
-        ids,
         practices,
         i,
         service,

@@ -2,10 +2,15 @@
 //!
 //! careweave is shared by several employers, so access is need-to-know rather than by organisation:
 //!
-//! - a **worker** sees a person when they are in that person's care team, or when a referral for the
-//!   person waits with an organisation the worker belongs to (so it can be triaged);
+//! - a **worker** sees a person when they are in that person's care team, when a casework service
+//!   their organisation runs has accepted the person's case and it waits for a worker to be
+//!   allocated, for a while after their organisation accepted a directory referral for the person,
+//!   or when a case-finding worklist of their practice or PCN found the person;
 //! - a **supervisor** also sees people cared for by staff of the organisations they supervise;
-//! - a **referrer** sees the people they referred, so they can follow the outcome;
+//! - a **referral grants no record**: the referrer sees what they sent and its outcome on the
+//!   referral itself, and the receiving team sees the referral (what was sent) until it is triaged;
+//!   the record opens to the team only once the case is theirs (accepted), so naming someone in a
+//!   referral can never be a way into their record;
 //! - **analysts** and **commissioners** see aggregates only, never a person;
 //! - an **admin** manages accounts and reads the audit log, but never a person's record.
 //!
@@ -69,14 +74,14 @@ pub struct CareFacts {
     pub care_team: Vec<UserId>,
     /// The employers of the care team's members.
     pub care_team_employers: Vec<OrganisationId>,
-    /// Organisations with which a referral for the person is waiting.
-    pub pending_with: Vec<OrganisationId>,
+    /// Organisations running a casework service that accepted the person's case, while that case
+    /// has no worker yet: the case is theirs, and someone there must read the record to allocate it.
+    /// A referral still waiting for triage is not here: it opens the referral, never the record.
+    pub case_awaits_worker_with: Vec<OrganisationId>,
     /// Organisations that accepted a directory referral for the person recently (the store's
     /// window is 90 days from the acceptance): they are giving the support and need the person's
     /// contact details to arrange it.
     pub accepted_by: Vec<OrganisationId>,
-    /// Users who referred the person.
-    pub referred_by: Vec<UserId>,
     /// Organisations that may act on a case-finding worklist the person is on: their registered
     /// practice and the PCN it belongs to, which hold the direct-care relationship that case
     /// finding is part of. Empty when the person is on no current worklist.
@@ -87,10 +92,9 @@ pub struct CareFacts {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Grant {
     CareTeamMember,
-    ReferralWaitsWithMyOrganisation,
+    CaseAwaitsWorkerWithMyOrganisation,
     ReferralAcceptedByMyOrganisation,
     SupervisesCareTeam,
-    Referrer,
     CaseFindingWorklist,
 }
 
@@ -100,10 +104,9 @@ impl Grant {
     pub fn code(self) -> &'static str {
         match self {
             Self::CareTeamMember => "care_team_member",
-            Self::ReferralWaitsWithMyOrganisation => "referral_waits_with_my_organisation",
+            Self::CaseAwaitsWorkerWithMyOrganisation => "case_awaits_worker_with_my_organisation",
             Self::ReferralAcceptedByMyOrganisation => "referral_accepted_by_my_organisation",
             Self::SupervisesCareTeam => "supervises_care_team",
-            Self::Referrer => "referrer",
             Self::CaseFindingWorklist => "case_finding_worklist",
         }
     }
@@ -125,17 +128,14 @@ pub fn can_read_person(who: &Principal, facts: &CareFacts) -> Decision {
     {
         return Decision::Allow(Grant::CareTeamMember);
     }
-    if who.belongs_to_any(&clinical, &facts.pending_with) {
-        return Decision::Allow(Grant::ReferralWaitsWithMyOrganisation);
+    if who.belongs_to_any(&clinical, &facts.case_awaits_worker_with) {
+        return Decision::Allow(Grant::CaseAwaitsWorkerWithMyOrganisation);
     }
     if who.belongs_to_any(&clinical, &facts.accepted_by) {
         return Decision::Allow(Grant::ReferralAcceptedByMyOrganisation);
     }
     if who.belongs_to_any(&[Role::Supervisor], &facts.care_team_employers) {
         return Decision::Allow(Grant::SupervisesCareTeam);
-    }
-    if who.has_role(Role::Referrer) && facts.referred_by.contains(&who.user) {
-        return Decision::Allow(Grant::Referrer);
     }
     // Case finding is direct care by the person's own practice and PCN: their workers may open
     // the record of someone a current worklist found, to decide whether to offer support. Other
@@ -146,21 +146,15 @@ pub fn can_read_person(who: &Principal, facts: &CareFacts) -> Decision {
     Decision::Deny
 }
 
-/// Whether `who`, whom [`can_read_person`] let read the person with `grant`, may change one of
-/// the person's casework cases: workers and supervisors of the organisations that run the case's
-/// service (`runs_service`), and the case's own current workers (`works_on_case`, a co-worker from
-/// another employer). Reading is wider than changing: a referral waiting with an organisation, a
-/// worklist or another case opens the record so that its holder can decide and follow up, never so
-/// that they can write in a case another service runs.
+/// Whether `who`, whom [`can_read_person`] let read the person, may change one of the person's
+/// casework cases: workers and supervisors of the organisations that run the case's service
+/// (`runs_service`), and the case's own current workers (`works_on_case`, a co-worker from another
+/// employer). Reading is wider than changing: a worklist, an accepted directory referral or another
+/// case opens the record so that its holder can decide and follow up, never so that they can write
+/// in a case another service runs.
 #[must_use]
-pub fn can_change_case(
-    who: &Principal,
-    grant: Grant,
-    runs_service: &[OrganisationId],
-    works_on_case: bool,
-) -> bool {
-    grant != Grant::Referrer
-        && (works_on_case || who.belongs_to_any(&[Role::Worker, Role::Supervisor], runs_service))
+pub fn can_change_case(who: &Principal, runs_service: &[OrganisationId], works_on_case: bool) -> bool {
+    works_on_case || who.belongs_to_any(&[Role::Worker, Role::Supervisor], runs_service)
 }
 
 /// Whether `who` may see aggregate (disclosure-controlled) population figures.
@@ -211,9 +205,8 @@ mod tests {
         CareFacts {
             care_team: vec![UserId::new(10)],
             care_team_employers: vec![CHARITY],
-            pending_with: vec![],
+            case_awaits_worker_with: vec![],
             accepted_by: vec![],
-            referred_by: vec![UserId::new(30)],
             case_finding_with: vec![],
         }
     }
@@ -222,39 +215,27 @@ mod tests {
     fn only_the_service_and_the_case_s_workers_change_a_case() {
         let pcn_service = [TRUST];
         let charity_worker = principal(10, Role::Worker, CHARITY);
-        let grant = Grant::ReferralWaitsWithMyOrganisation;
-        assert!(!can_change_case(
-            &charity_worker,
-            grant,
-            &pcn_service,
-            false
-        ));
-        assert!(can_change_case(
-            &charity_worker,
-            Grant::CareTeamMember,
-            &pcn_service,
-            true
-        ));
+        assert!(!can_change_case(&charity_worker, &pcn_service, false));
+        assert!(can_change_case(&charity_worker, &pcn_service, true));
         assert!(can_change_case(
             &principal(11, Role::Supervisor, TRUST),
-            Grant::SupervisesCareTeam,
             &pcn_service,
             false
         ));
-        // A referrer follows a case but never changes it, even one they work on.
+        // A referrer of the service's own organisation is not one of its caseworkers.
         assert!(!can_change_case(
             &principal(12, Role::Referrer, TRUST),
-            Grant::Referrer,
-            &pcn_service,
-            true
-        ));
-        // Analysts and admins of the service's organisation are not its caseworkers.
-        assert!(!can_change_case(
-            &principal(13, Role::Analyst, TRUST),
-            Grant::CaseFindingWorklist,
             &pcn_service,
             false
         ));
+        // Analysts and admins of the service's organisation are not its caseworkers.
+        for (user, role) in [(13, Role::Analyst), (14, Role::Admin)] {
+            assert!(!can_change_case(
+                &principal(user, role, TRUST),
+                &pcn_service,
+                false
+            ));
+        }
     }
 
     #[test]
@@ -285,19 +266,48 @@ mod tests {
     }
 
     #[test]
-    fn a_waiting_referral_opens_the_record_to_the_receiving_organisation() {
+    fn an_accepted_case_awaiting_a_worker_opens_the_record_to_the_service_s_organisations() {
         let facts = CareFacts {
-            pending_with: vec![TRUST],
+            case_awaits_worker_with: vec![TRUST],
             ..CareFacts::default()
         };
-        assert_eq!(
-            can_read_person(&principal(40, Role::Worker, TRUST), &facts),
-            Decision::Allow(Grant::ReferralWaitsWithMyOrganisation)
-        );
-        assert_eq!(
-            can_read_person(&principal(41, Role::Worker, PRACTICE), &facts),
-            Decision::Deny
-        );
+        for role in [Role::Worker, Role::Supervisor] {
+            assert_eq!(
+                can_read_person(&principal(40, role, TRUST), &facts),
+                Decision::Allow(Grant::CaseAwaitsWorkerWithMyOrganisation)
+            );
+        }
+        for (user, role, org) in [
+            (41, Role::Worker, PRACTICE),
+            (42, Role::Referrer, TRUST),
+            (43, Role::Analyst, TRUST),
+            (44, Role::Admin, TRUST),
+            (45, Role::Commissioner, TRUST),
+        ] {
+            assert_eq!(
+                can_read_person(&principal(user, role, org), &facts),
+                Decision::Deny
+            );
+        }
+    }
+
+    #[test]
+    fn a_referral_grants_no_record_to_anyone() {
+        // The facts of someone about whom referrals were sent and are waiting: nothing in them
+        // names the referrer or the receiving organisation, so no role of either may read.
+        let facts = CareFacts::default();
+        for (user, role, org) in [
+            (30, Role::Referrer, PRACTICE),
+            (31, Role::Worker, TRUST),
+            (32, Role::Supervisor, TRUST),
+            (33, Role::Worker, CHARITY),
+            (34, Role::Supervisor, CHARITY),
+        ] {
+            assert_eq!(
+                can_read_person(&principal(user, role, org), &facts),
+                Decision::Deny
+            );
+        }
     }
 
     #[test]
@@ -344,14 +354,16 @@ mod tests {
     }
 
     #[test]
-    fn referrers_follow_only_their_own_referrals() {
-        let facts = cared_for_by_user_10_of_charity();
+    fn referrers_never_read_a_record_they_are_not_in_the_care_team_of() {
+        // A referrer who is not a worker or supervisor does not open records, even one whose care
+        // team lists them by mistake.
+        let mut facts = cared_for_by_user_10_of_charity();
+        facts.care_team.push(UserId::new(30));
+        facts.case_finding_with.push(PRACTICE);
+        facts.accepted_by.push(PRACTICE);
+        facts.case_awaits_worker_with.push(PRACTICE);
         assert_eq!(
             can_read_person(&principal(30, Role::Referrer, PRACTICE), &facts),
-            Decision::Allow(Grant::Referrer)
-        );
-        assert_eq!(
-            can_read_person(&principal(31, Role::Referrer, PRACTICE), &facts),
             Decision::Deny
         );
     }
@@ -366,7 +378,7 @@ mod tests {
             (52, Role::Commissioner),
         ] {
             facts.care_team.push(UserId::new(user));
-            facts.pending_with.push(CHARITY);
+            facts.case_awaits_worker_with.push(CHARITY);
             assert_eq!(
                 can_read_person(&principal(user, role, CHARITY), &facts),
                 Decision::Deny

@@ -29,6 +29,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use crate::audit::{audit_with, AuditAction, AuditEvent};
+use crate::records::PersonAccess;
 use crate::{get_date, get_i64, now_text, parse_column, parse_date, Store, StoreError};
 
 /// Why a casework action could not be done.
@@ -120,11 +121,13 @@ pub struct Referrer {
 }
 
 /// A referral to record. Consent to the referral is a precondition of building one.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct NewReferral {
     pub service: ServiceId,
-    /// A person already known (from a worklist or the referrer's record), if any.
-    pub known_person: Option<PersonId>,
+    /// A person already known (from a worklist or a record the referrer may read), proven by
+    /// [`Store::open_person`] for the referrer: a bare person id from a client can never name
+    /// the person. `None` leaves the person to be matched by their demographics.
+    pub known_person: Option<PersonAccess>,
     pub person: ReferredPerson,
     pub source: ReferralSource,
     pub route: ReferralRoute,
@@ -142,12 +145,12 @@ pub struct NewReferral {
     pub received_on: NaiveDate,
 }
 
-/// What happened to a new referral.
+/// What happened to a new referral. Deliberately only its id: whether it was matched to someone
+/// in the registry is never told to the referrer, so a referral cannot be used to find out
+/// whether a person exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReferralCreated {
     pub id: ReferralId,
-    /// The person it was matched to, when the NHS number matched exactly.
-    pub person: Option<PersonId>,
 }
 
 /// Which waiting referrals to show.
@@ -232,6 +235,12 @@ pub struct ReferralView {
     pub candidates: Vec<Candidate>,
     /// Whether the signed-in user may triage it.
     pub can_triage: bool,
+    /// Whether the signed-in user may open the case the referral led to (and so the person's
+    /// record): a referrer follows the outcome here, without a link into the case.
+    pub can_open_case: bool,
+    /// The state of the case the referral led to (open, discharged, …): the outcome a referrer
+    /// follows.
+    pub case_status: Option<CaseStatus>,
 }
 
 /// The triager's decision.
@@ -579,25 +588,20 @@ pub struct CaseworkReport {
 pub const RECENTLY_DISCHARGED_DAYS: i64 = 90;
 
 /// What casework adds to [`Store::care_facts`], as rows of (kind, user, organisation): the
-/// organisations a waiting referral or an accepted case with no worker yet waits with (the service's
-/// provider and its partners), the last workers of a recently discharged case, and the users who
-/// referred. `$1` is the person and `$2` the earliest discharge date that counts as recent.
+/// organisations running the service of an accepted case that has no worker yet (the service's
+/// provider and its partners: the case is theirs to allocate) and the last workers of a recently
+/// discharged case. A referral adds nothing: it opens the referral to its referrer and the
+/// receiving team (`Store::referral_for`), never the record. `$1` is the person and `$2` the
+/// earliest discharge date that counts as recent.
 pub(crate) const CASEWORK_FACTS: &str =
-    "SELECT 'waits', NULL, s.provider_id FROM casework_referrals r JOIN services s ON s.id = r.service_id \
-     WHERE r.person_id = $1 AND r.status = 'waiting' \
-     UNION ALL SELECT 'waits', NULL, p.organisation_id FROM casework_referrals r \
-     JOIN casework_service_partners p ON p.service_id = r.service_id \
-     WHERE r.person_id = $1 AND r.status = 'waiting' \
-     UNION ALL SELECT 'waits', NULL, s.provider_id FROM casework_cases c JOIN services s ON s.id = c.service_id \
+    "SELECT 'awaits_worker', NULL, s.provider_id FROM casework_cases c JOIN services s ON s.id = c.service_id \
      WHERE c.person_id = $1 AND c.status <> 'discharged' AND c.current_workers = 0 \
-     UNION ALL SELECT 'waits', NULL, p.organisation_id FROM casework_cases c \
+     UNION ALL SELECT 'awaits_worker', NULL, p.organisation_id FROM casework_cases c \
      JOIN casework_service_partners p ON p.service_id = c.service_id \
      WHERE c.person_id = $1 AND c.status <> 'discharged' AND c.current_workers = 0 \
      UNION ALL SELECT 'recently_discharged', w.user_id, w.organisation_id FROM casework_workers w \
      JOIN casework_cases c ON c.id = w.case_id \
-     WHERE c.person_id = $1 AND c.status = 'discharged' AND c.discharged_on >= $2 \
-     UNION ALL SELECT 'referrer', referrer_user_id, NULL FROM casework_referrals \
-     WHERE person_id = $1 AND referrer_user_id IS NOT NULL";
+     WHERE c.person_id = $1 AND c.status = 'discharged' AND c.discharged_on >= $2";
 
 const REFERRAL_COLUMNS: &str =
     "r.id, r.service_id, r.person_id, r.given_name, r.family_name, r.date_of_birth, r.nhs_number, \
@@ -1006,23 +1010,69 @@ impl Store {
     }
 
     /// Records a referral from anyone: a signed-in professional, the public form, a worklist row or
-    /// another system. An exact NHS number match links it to the person at once; otherwise triage
-    /// links it (or merges it with a likely duplicate) later.
+    /// another system. It is linked to a person at once only when the referrer proved they may
+    /// read that person ([`NewReferral::known_person`], which must be the referrer's own proof), or
+    /// when the NHS number, date of birth, family name and given name all match one person in the
+    /// registry; otherwise triage links it (or merges it with a likely duplicate) later. The answer
+    /// is the same either way.
     pub async fn create_referral(
         &self,
         new: &NewReferral,
     ) -> Result<ReferralCreated, CaseworkError> {
         self.casework_service(new.service).await?;
-        let person = match (new.known_person, new.person.nhs_number) {
-            (Some(p), _) => Some(p),
-            (None, Some(nhs)) => sqlx::query("SELECT id FROM people WHERE nhs_number = $1")
-                .bind(nhs.as_digits())
-                .fetch_optional(&self.pool)
-                .await?
-                .map(|r| get_i64(&r, "id").map(PersonId::new))
-                .transpose()?,
+        let person = match (&new.known_person, new.person.nhs_number) {
+            (Some(access), _) => {
+                // The proof is the referrer's own: one user's check never names a person for
+                // another, and an anonymous referral names no one.
+                if new.referrer.user != Some(access.user()) {
+                    return Err(CaseworkError::Denied);
+                }
+                Some(access.person())
+            }
+            (None, Some(nhs)) => self.demographic_match(nhs, &new.person).await?,
             (None, None) => None,
         };
+        self.insert_referral(new, person).await
+    }
+
+    /// The registry person with this NHS number when their date of birth, family name and given
+    /// name (trimmed, ignoring case) all match what the referrer typed too. An NHS number alone
+    /// is not enough: it is printed on letters and prescriptions, and whoever knows one must not
+    /// be able to tie that person to contact details of their choosing.
+    async fn demographic_match(
+        &self,
+        nhs: NhsNumber,
+        typed: &ReferredPerson,
+    ) -> Result<Option<PersonId>, StoreError> {
+        let Some(r) = sqlx::query(
+            "SELECT id, given_name, family_name, date_of_birth FROM people WHERE nhs_number = $1",
+        )
+        .bind(nhs.as_digits())
+        .fetch_optional(&self.pool)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let same = |column: &str, typed: &str| -> Result<bool, StoreError> {
+            let held: String = r.try_get(column)?;
+            Ok(held.trim().to_lowercase() == typed.trim().to_lowercase())
+        };
+        let matched = get_date(&r, "date_of_birth")? == typed.date_of_birth
+            && same("family_name", &typed.family_name)?
+            && same("given_name", &typed.given_name)?;
+        Ok(if matched {
+            Some(PersonId::new(get_i64(&r, "id")?))
+        } else {
+            None
+        })
+    }
+
+    /// Writes a referral linked to `person` (already decided by the caller) with its audit row.
+    async fn insert_referral(
+        &self,
+        new: &NewReferral,
+        person: Option<PersonId>,
+    ) -> Result<ReferralCreated, CaseworkError> {
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
             "INSERT INTO casework_referrals (service_id, person_id, given_name, family_name, date_of_birth, \
@@ -1070,7 +1120,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        Ok(ReferralCreated { id, person })
+        Ok(ReferralCreated { id })
     }
 
     /// The one waiting list across employers for the services `who` works, in priority order.
@@ -1211,9 +1261,11 @@ impl Store {
         service.organisations().iter().any(|o| mine.contains(o))
     }
 
-    /// A referral for triage or follow-up. A linked referral is read through the policy; an
-    /// unlinked one (a self-referral not yet matched) only by those who work the service's list.
-    /// Audited either way; possible duplicates are looked up only for the triager.
+    /// A referral for triage or follow-up: what was sent and what became of it. It is shown to
+    /// those who work the service's list (to triage it, and afterwards as their record of it),
+    /// to the signed-in user who sent it (read-only, with the outcome), and to anyone the policy
+    /// lets read the person it was linked to. Showing it reads the referral, never the person's
+    /// record. Audited either way; possible duplicates are looked up only for the triager.
     pub async fn referral_for(
         &self,
         who: &Principal,
@@ -1237,24 +1289,46 @@ impl Store {
         let referrer_user = row
             .try_get::<Option<i64>, _>("referrer_user_id")?
             .map(UserId::new);
-        let grant = match person {
-            Some(p) => self.casework_grant(who, p, "referral").await?.code(),
-            None if can_triage => "referral waits with my organisation",
-            None if referrer_user == Some(who.user) => "referrer",
-            None => {
-                self.audit(AuditEvent {
-                    user: Some(who.user),
-                    action: AuditAction::Denied,
-                    entity: "casework_referral",
-                    entity_id: Some(id.get()),
-                    reason: "not the service's team".to_owned(),
-                })
-                .await?;
-                return Err(CaseworkError::Denied);
-            }
+        let reads_record = match person {
+            Some(p) => match can_read_person(who, &self.care_facts(p).await?) {
+                Decision::Allow(grant) => Some(grant),
+                Decision::Deny => None,
+            },
+            None => None,
+        };
+        let grant = if can_triage {
+            "referral to my organisation's service".to_owned()
+        } else if referrer_user == Some(who.user) {
+            "referrer".to_owned()
+        } else if let Some(g) = reads_record {
+            g.code().to_owned()
+        } else {
+            self.audit(AuditEvent {
+                user: Some(who.user),
+                action: AuditAction::Denied,
+                entity: "casework_referral",
+                entity_id: Some(id.get()),
+                reason: "neither the referrer nor the service's team".to_owned(),
+            })
+            .await?;
+            return Err(CaseworkError::Denied);
         };
         let mut view = referral_from_row(&row, service)?;
         view.can_triage = can_triage && view.status == ReferralStatus::Waiting;
+        view.can_open_case = view.case.is_some() && reads_record.is_some();
+        if let Some(case) = view.case {
+            view.case_status = sqlx::query("SELECT status FROM casework_cases WHERE id = $1")
+                .bind(case.get())
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|r| get_code(&r, "status", CaseStatus::from_code))
+                .transpose()?;
+        }
+        if !can_triage && reads_record.is_none() {
+            // The referrer is not told whether, or to whom, their referral was matched: that
+            // would tell them who is in the registry.
+            view.person = None;
+        }
         if view.person.is_none() && can_triage {
             view.candidates = self.candidates(&view.referred).await?;
         }
@@ -1591,7 +1665,7 @@ impl Store {
                 self.casework_service(*to).await?;
                 let copy = NewReferral {
                     service: *to,
-                    known_person: Some(person),
+                    known_person: None,
                     person: view.referred.clone(),
                     source: ReferralSource::AnotherTeam,
                     route: ReferralRoute::App,
@@ -1610,7 +1684,8 @@ impl Store {
                     // The person keeps their place: time waiting counts from the first referral.
                     received_on: view.received_on,
                 };
-                let created = self.create_referral(&copy).await?;
+                // The copy keeps the link triage made: the store decided it, not a client.
+                let created = self.insert_referral(&copy, Some(person)).await?;
                 self.close_referral(
                     who,
                     id,
@@ -1721,8 +1796,8 @@ impl Store {
             let case = CaseId::new(get_i64(r, "id")?);
             // The case's own workers are asked about only when the service's organisations do not
             // already decide it, since most changes come from the service's own staff.
-            let allowed = can_change_case(who, grant, &service.organisations(), false)
-                || can_change_case(who, grant, &[], self.works_on_case(who.user, case).await?);
+            let allowed = can_change_case(who, &service.organisations(), false)
+                || can_change_case(who, &[], self.works_on_case(who.user, case).await?);
             if !allowed {
                 self.audit(AuditEvent {
                     user: Some(who.user),
@@ -1892,7 +1967,6 @@ impl Store {
         .collect::<Result<Vec<_>, StoreError>>()?;
         let can_edit = can_change_case(
             who,
-            grant,
             &service.organisations(),
             workers.iter().any(|w| w.user == who.user),
         );
@@ -3316,6 +3390,8 @@ fn referral_from_row(r: &AnyRow, service: CaseworkService) -> Result<ReferralVie
         advice,
         candidates: Vec::new(),
         can_triage: false,
+        can_open_case: false,
+        case_status: None,
         service,
     })
 }

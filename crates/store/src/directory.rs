@@ -4,8 +4,10 @@
 //!
 //! Signposts and referrals are personal data, so they follow the store's rules: every write asks
 //! the access policy first and writes its audit row in the same transaction, and every read of them
-//! goes through the policy and is audited. A referral that waits with a provider opens the person's
-//! record to that provider's staff (see `care_facts` in [`crate::records`]).
+//! goes through the policy and is audited. A referral is made from a record its author may read
+//! (it takes the [`PersonAccess`] proof). While it waits, the provider's staff see the referral
+//! itself (the person's name, the reason, who sent it) and answer it; only accepting it opens the
+//! person's record to them, for a while (see `care_facts` in [`crate::records`]).
 //!
 //! Imports are all-or-nothing for the accepted records of one file: they are written in one
 //! transaction with the revision bump that tells search indexes to reload.
@@ -20,7 +22,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::audit::{audit_with, AuditAction, AuditEvent};
-use crate::records::RecordError;
+use crate::records::{PersonAccess, RecordError};
 use crate::{get_i64, now_text, parse_instant, Store, StoreError};
 
 /// Settings an administrator can change while the service runs.
@@ -138,6 +140,10 @@ pub struct Referral {
     pub created_at: DateTime<Utc>,
     pub answered_at: Option<DateTime<Utc>>,
     pub answer_note: Option<String>,
+    /// Whether the user the list was made for may open the person's record now (a page links to
+    /// it only then): a provider may not while the referral waits for its answer, and an author
+    /// who has since left the care team may no longer.
+    pub record_open: bool,
 }
 
 impl Referral {
@@ -256,6 +262,7 @@ fn referral_from_row(r: &AnyRow) -> Result<Referral, StoreError> {
             .map(|t| parse_instant("directory_referrals.answered_at", &t))
             .transpose()?,
         answer_note: r.try_get("answer_note")?,
+        record_open: false,
     })
 }
 
@@ -857,15 +864,20 @@ impl Store {
         Ok(id)
     }
 
-    /// Sends a referral for `person` to the provider of a service that takes direct referrals.
+    /// Sends a referral for the person `access` proves `who` may read to the provider of a
+    /// service that takes direct referrals.
     pub async fn refer(
         &self,
         who: &Principal,
-        person: PersonId,
+        access: &PersonAccess,
         service: &str,
         reason: &str,
     ) -> Result<i64, DirectoryError> {
-        self.require_person(who, person).await?;
+        // The proof must be this user's: one user's check never names a person for another.
+        if access.user() != who.user {
+            return Err(DirectoryError::Denied);
+        }
+        let person = access.person();
         let published = self
             .directory_service(service)
             .await?
@@ -1001,7 +1013,11 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
             for r in &rows {
-                out.push(referral_from_row(r)?);
+                let mut referral = referral_from_row(r)?;
+                // The query keeps accepted referrals within the window in which an acceptance
+                // opens the record (`CareFacts::accepted_by`); a waiting one opens only itself.
+                referral.record_open = status == ReferralStatus::Accepted;
+                out.push(referral);
             }
         }
         self.audit(AuditEvent {
@@ -1023,10 +1039,19 @@ impl Store {
         .bind(who.user.get())
         .fetch_all(&self.pool)
         .await?;
-        let out = rows
+        let mut out = rows
             .iter()
             .map(referral_from_row)
             .collect::<Result<Vec<_>, _>>()?;
+        // Making a referral opens nothing, so whether its author may still open the record is
+        // the policy's answer today.
+        let mut open: HashMap<PersonId, bool> = HashMap::new();
+        for r in &mut out {
+            if !open.contains_key(&r.person) {
+                open.insert(r.person, self.may_open_person(who, r.person).await?);
+            }
+            r.record_open = open[&r.person];
+        }
         self.audit(AuditEvent {
             user: Some(who.user),
             action: AuditAction::List,
@@ -1061,7 +1086,13 @@ impl Store {
         .fetch_all(&self.pool)
         .await?
         .iter()
-        .map(referral_from_row)
+        .map(|r| {
+            // Shown to someone the policy just let read the person.
+            referral_from_row(r).map(|referral| Referral {
+                record_open: true,
+                ..referral
+            })
+        })
         .collect::<Result<Vec<_>, _>>()?;
         self.audit(AuditEvent {
             user: Some(who.user),

@@ -413,7 +413,7 @@ impl Store {
         let person = PersonId::new(get_i64(&row, "person_id")?);
         Ok(
             match can_read_person(who, &self.care_facts(person).await?) {
-                Decision::Allow(g) if g != Grant::Referrer => Some((person, g)),
+                Decision::Allow(g) => Some((person, g)),
                 _ => None,
             },
         )
@@ -731,7 +731,7 @@ impl Store {
                             told: told_of(r)?,
                         },
                         actions: self.item_actions(item).await?,
-                        can_record: g != Grant::Referrer,
+                        can_record: true,
                     })
                 }
                 Decision::Deny => {
@@ -1046,7 +1046,7 @@ impl Store {
             if allowed.iter().all(|(c, _)| c != case) {
                 let may = matches!(
                     can_read_person(who, &self.care_facts(*person).await?),
-                    Decision::Allow(g) if g != Grant::Referrer
+                    Decision::Allow(_)
                 );
                 if !may {
                     report.outside_access += 1;

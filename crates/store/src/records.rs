@@ -2,7 +2,7 @@
 //! access policy ([`careweave_domain::access`]) and writes an audit row, whether access was allowed
 //! or refused. Nothing else in the store returns a person's details.
 
-use careweave_domain::access::{can_read_person, CareFacts, Decision, Principal};
+use careweave_domain::access::{can_read_person, CareFacts, Decision, Grant, Principal};
 use careweave_domain::{HouseholdId, OrganisationId, Person, PersonId, Sex, UserId};
 use chrono::NaiveDate;
 use sqlx::any::AnyRow;
@@ -24,6 +24,39 @@ pub enum RecordError {
 impl From<sqlx::Error> for RecordError {
     fn from(e: sqlx::Error) -> Self {
         Self::Store(StoreError::Database(e))
+    }
+}
+
+/// Proof that a principal may read one person, obtained from [`Store::open_person`] only.
+///
+/// Functions that tie something to a person on a user's word (a referral naming someone already
+/// known) take this instead of a bare [`PersonId`], so that a person id sent by a client can never
+/// reach them without the policy having allowed its sender to read that person. Its fields are
+/// private and it is built only in this module; it is not `Clone`, so it proves one check.
+#[derive(Debug, PartialEq, Eq)]
+pub struct PersonAccess {
+    person: PersonId,
+    user: UserId,
+    grant: Grant,
+}
+
+impl PersonAccess {
+    /// The person the holder may read.
+    #[must_use]
+    pub fn person(&self) -> PersonId {
+        self.person
+    }
+
+    /// The user the policy allowed.
+    #[must_use]
+    pub fn user(&self) -> UserId {
+        self.user
+    }
+
+    /// Why the policy allowed it, as recorded in the audit log.
+    #[must_use]
+    pub fn grant(&self) -> Grant {
+        self.grant
     }
 }
 
@@ -70,9 +103,8 @@ impl Store {
         let rows = sqlx::query(&format!(
             "SELECT 'team' AS kind, user_id, organisation_id AS org FROM care_team \
              WHERE person_id = $1 AND ended_on IS NULL \
-             UNION ALL SELECT CASE WHEN status = 'pending' THEN 'directory_pending' \
-             WHEN status = 'accepted' AND answered_at >= $2 THEN 'directory_accepted' ELSE 'directory' END, \
-             referred_by, provider_id FROM directory_referrals WHERE person_id = $1 \
+             UNION ALL SELECT 'directory_accepted', NULL, provider_id FROM directory_referrals \
+             WHERE person_id = $1 AND status = 'accepted' AND answered_at >= $2 \
              UNION ALL {} UNION ALL {}",
             crate::casework::CASEWORK_FACTS,
             crate::population::CASE_FINDING_FACTS,
@@ -101,21 +133,14 @@ impl Store {
                     add(&mut facts.care_team, user);
                     add(&mut facts.care_team_employers, org);
                 }
-                // An unanswered directory referral opens the record to the provider's staff, and
-                // whoever made one may follow it up.
-                "directory_pending" => {
-                    add(&mut facts.pending_with, org);
-                    add(&mut facts.referred_by, user);
-                }
-                // An accepted one keeps it open to them while they give the support, for as long
-                // as a discharged case stays open to its last workers (`$2`).
-                "directory_accepted" => {
-                    add(&mut facts.accepted_by, org);
-                    add(&mut facts.referred_by, user);
-                }
-                "directory" | "referrer" => add(&mut facts.referred_by, user),
-                // A casework referral or an unallocated case waits with the service's teams.
-                "waits" => add(&mut facts.pending_with, org),
+                // An accepted directory referral opens the record to the provider's staff while
+                // they give the support, for as long as a discharged case stays open to its last
+                // workers (`$2`). An unanswered one opens only the referral itself (its provider
+                // sees what was sent), and making one opens nothing: its author already had to be
+                // able to read the record to make it.
+                "directory_accepted" => add(&mut facts.accepted_by, org),
+                // An accepted case with no worker yet is the service's: its teams allocate it.
+                "awaits_worker" => add(&mut facts.case_awaits_worker_with, org),
                 "case_finding" => add(&mut facts.case_finding_with, org),
                 other => {
                     return Err(StoreError::Corrupt {
@@ -128,27 +153,70 @@ impl Store {
         Ok(facts)
     }
 
-    /// Opens a person's record for `who`, if the policy allows, auditing the attempt either way.
-    pub async fn read_person(
+    /// Asks the policy whether `who` may read `id`, auditing a refusal (with `what` wanted it).
+    async fn grant_for(
         &self,
         who: &Principal,
         id: PersonId,
-    ) -> Result<PersonRecord, RecordError> {
+        what: &str,
+    ) -> Result<Grant, RecordError> {
         let facts = self.care_facts(id).await?;
-        let grant = match can_read_person(who, &facts) {
-            Decision::Allow(grant) => grant,
+        match can_read_person(who, &facts) {
+            Decision::Allow(grant) => Ok(grant),
             Decision::Deny => {
                 self.audit(AuditEvent {
                     user: Some(who.user),
                     action: AuditAction::Denied,
                     entity: "person",
                     entity_id: Some(id.get()),
-                    reason: "no care relationship".to_owned(),
+                    reason: format!("{what}no care relationship"),
                 })
                 .await?;
-                return Err(RecordError::Denied);
+                Err(RecordError::Denied)
             }
-        };
+        }
+    }
+
+    /// Checks that `who` may read person `id` and returns the proof, for tying something to that
+    /// person (a referral naming someone already known). Audited either way, as a `read` row
+    /// whose reason says the person was named (nothing of the record is returned) and `denied`
+    /// when refused; refused in the same words whether or not the person exists.
+    pub async fn open_person(
+        &self,
+        who: &Principal,
+        id: PersonId,
+    ) -> Result<PersonAccess, RecordError> {
+        let grant = self.grant_for(who, id, "naming the person: ").await?;
+        self.audit(AuditEvent {
+            user: Some(who.user),
+            action: AuditAction::Read,
+            entity: "person",
+            entity_id: Some(id.get()),
+            reason: format!("named the person: {}", grant.code()),
+        })
+        .await?;
+        Ok(PersonAccess {
+            person: id,
+            user: who.user,
+            grant,
+        })
+    }
+
+    /// Whether `who` may open person `id`'s record now, without reading or auditing anything:
+    /// for deciding whether a page may link to the record (the record page itself asks again
+    /// and audits).
+    pub async fn may_open_person(&self, who: &Principal, id: PersonId) -> Result<bool, StoreError> {
+        let facts = self.care_facts(id).await?;
+        Ok(matches!(can_read_person(who, &facts), Decision::Allow(_)))
+    }
+
+    /// Opens a person's record for `who`, if the policy allows, auditing the attempt either way.
+    pub async fn read_person(
+        &self,
+        who: &Principal,
+        id: PersonId,
+    ) -> Result<PersonRecord, RecordError> {
+        let grant = self.grant_for(who, id, "").await?;
         let row = sqlx::query(
             "SELECT p.*, o.name AS practice_name FROM people p \
              JOIN organisations o ON o.id = p.registered_practice_id WHERE p.id = $1",

@@ -8,7 +8,7 @@
 //! `safeguarding_concern`; writes do so in the same transaction. Nothing goes on the case timeline,
 //! which everyone on the case reads.
 
-use careweave_domain::access::{can_read_person, Decision, Grant, Principal};
+use careweave_domain::access::{can_read_person, Decision, Principal};
 use careweave_domain::casework::CaseId;
 use careweave_domain::safeguarding::{
     can_see_concern, ConcernCategory, ConcernFacts, ConcernGrant, ConcernId, ConcernStatus,
@@ -206,7 +206,7 @@ impl Store {
             Some(r) => {
                 let person = PersonId::new(get_i64(r, "person_id")?);
                 match can_read_person(who, &self.care_facts(person).await?) {
-                    Decision::Allow(g) if g != Grant::Referrer => Some((person, g)),
+                    Decision::Allow(g) => Some((person, g)),
                     _ => None,
                 }
             }

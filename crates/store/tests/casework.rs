@@ -5,8 +5,8 @@
 use careweave_domain::access::{Membership, Principal, Role};
 use careweave_domain::casework::{
     CaseRole, CaseStatus, ContactType, DischargeDestination, DischargeReason, EligibilityRule,
-    GpAgreement, Intensity, NeedDomain, ReferralRoute, ReferralSource, ReviewInterval, ServiceKind,
-    Urgency,
+    GpAgreement, Intensity, NeedDomain, ReferralId, ReferralRoute, ReferralSource, ReferralStatus,
+    ReviewInterval, ServiceKind, Urgency,
 };
 use careweave_domain::{NhsNumber, OrganisationId, OrganisationKind, PersonId, ServiceId, Sex};
 use careweave_store::audit::AuditFilter;
@@ -15,6 +15,7 @@ use careweave_store::casework::{
     ReferredPerson, Referrer, TriageDecision, WaitingFilter,
 };
 use careweave_store::people::{NewOrganisation, NewPerson};
+use careweave_store::records::RecordError;
 use careweave_store::testing::TestDatabase;
 use careweave_store::{accounts::NewUser, Backend, Store};
 use chrono::NaiveDate;
@@ -229,8 +230,37 @@ async fn open_focused_case(w: &World) -> careweave_domain::casework::CaseId {
         .expect("an accepted referral opens a case")
 }
 
+/// Registers someone at Ada's practice who has nothing to do with anyone in the world.
+async fn stranger(w: &World) -> PersonId {
+    w.store
+        .register_person(
+            None,
+            &NewPerson {
+                nhs_number: "9434765870".parse().unwrap(),
+                given_name: "Sam".into(),
+                family_name: "Stranger".into(),
+                date_of_birth: NaiveDate::from_ymd_opt(1961, 2, 3).unwrap(),
+                sex: Sex::Male,
+                postcode: None,
+                lsoa: None,
+                imd_decile: None,
+                registered_practice: w.practice,
+                household: None,
+                date_of_death: None,
+            },
+            "test",
+        )
+        .await
+        .unwrap()
+}
+
+/// The person a referral was linked to, as its triagers see it.
+async fn linked(w: &World, triager: &Principal, id: ReferralId) -> Option<PersonId> {
+    w.store.referral_for(triager, id).await.unwrap().person
+}
+
 on_both_backends!(
-    a_referral_opens_the_record_to_the_team_it_waits_with_and_the_referrer,
+    a_referral_opens_the_referral_to_its_team_and_referrer_and_the_record_only_once_the_case_is_theirs,
     |w| {
         let created = w
             .store
@@ -238,39 +268,158 @@ on_both_backends!(
             .await
             .unwrap();
         assert_eq!(
-            created.person,
+            linked(&w, &w.caseworker, created.id).await,
             Some(w.person),
-            "exact NHS number match links at once"
+            "NHS number, date of birth and names all match: linked at once"
         );
-        // The PCN's caseworker sees it on the one waiting list; the charity's link worker does not.
+        // The PCN's caseworker sees it on the one waiting list and reads what was sent...
         let list = w
             .store
             .waiting_list(&w.caseworker, &WaitingFilter::default(), today())
             .await
             .unwrap();
         assert_eq!(list.referrals.len(), 1);
-        assert!(w.store.read_person(&w.caseworker, w.person).await.is_ok());
-        assert!(w.store.read_person(&w.linkworker, w.person).await.is_err());
-        assert!(w.store.read_person(&w.referrer, w.person).await.is_ok());
-        assert!(w
-            .store
-            .read_person(&w.other_referrer, w.person)
-            .await
-            .is_err());
-        // The referrer follows the referral but cannot triage it.
+        // ...but neither the receiving team, nor another, nor the referrer opens the record.
+        for who in [&w.caseworker, &w.linkworker, &w.referrer, &w.other_referrer] {
+            assert!(matches!(
+                w.store.read_person(who, w.person).await,
+                Err(RecordError::Denied)
+            ));
+        }
+        // The referrer follows the referral (not told whom it was matched to) but cannot triage
+        // it; another referrer cannot see it at all.
         let seen = w.store.referral_for(&w.referrer, created.id).await.unwrap();
         assert!(!seen.can_triage);
+        assert_eq!(seen.person, None, "the referrer is not told who matched");
+        assert!(matches!(
+            w.store.referral_for(&w.other_referrer, created.id).await,
+            Err(CaseworkError::Denied)
+        ));
         assert!(matches!(
             w.store
                 .triage(&w.referrer, created.id, &accept(None, None), today())
                 .await,
             Err(CaseworkError::Refused(_))
         ));
+        // Accepted with the caseworker as lead: the case is theirs, and so is the record.
+        let case = w
+            .store
+            .triage(
+                &w.caseworker,
+                created.id,
+                &accept(Some(&w.caseworker), Some("Housing need is severe")),
+                today(),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(w.store.read_person(&w.caseworker, w.person).await.is_ok());
+        // The referrer sees the outcome on the referral, still not the record or the case.
+        let seen = w.store.referral_for(&w.referrer, created.id).await.unwrap();
+        assert_eq!(seen.status, ReferralStatus::Accepted);
+        assert_eq!(seen.case, Some(case));
+        assert!(!seen.can_open_case);
+        assert!(w.store.read_person(&w.referrer, w.person).await.is_err());
+        assert!(matches!(
+            w.store.case_for(&w.referrer, case).await,
+            Err(CaseworkError::Denied)
+        ));
+        // Every look at the referral was audited, the refusals too.
+        let audit = w
+            .store
+            .audit_entries(&AuditFilter {
+                entity: Some("casework_referral".into()),
+                entity_id: Some(created.id.get()),
+                limit: 50,
+            })
+            .await
+            .unwrap();
+        assert!(audit
+            .iter()
+            .any(|e| e.action == "read" && e.reason.starts_with("referrer")));
+        assert!(audit.iter().any(|e| e.action == "denied"));
     }
 );
 
 on_both_backends!(
-    a_referral_waiting_elsewhere_opens_the_record_but_not_another_services_case,
+    a_referral_naming_someone_by_id_needs_the_referrer_to_be_able_to_read_them,
+    |w| {
+        let sam = stranger(&w).await;
+        // The attack of issue 12: a referrer names a stranger by id. They cannot get the proof a
+        // referral needs, in the same words as for an id nobody has, and both are audited.
+        for id in [sam, PersonId::new(987_654)] {
+            assert!(matches!(
+                w.store.open_person(&w.referrer, id).await,
+                Err(RecordError::Denied)
+            ));
+        }
+        let denied = w
+            .store
+            .audit_entries(&AuditFilter {
+                entity: Some("person".into()),
+                entity_id: Some(sam.get()),
+                limit: 10,
+            })
+            .await
+            .unwrap();
+        assert!(denied.iter().any(|e| e.action == "denied"));
+        // A worker who may read Ada (her case's lead) names her by proof.
+        let case = open_focused_case(&w).await;
+        assert!(case.get() > 0);
+        let access = w.store.open_person(&w.caseworker, w.person).await.unwrap();
+        assert_eq!(access.person(), w.person);
+        // A proof is its holder's only: it cannot name the person in someone else's referral.
+        let mut r = referral(&w, w.social, &[], true);
+        r.person.nhs_number = None;
+        r.known_person = Some(access);
+        assert!(matches!(
+            w.store.create_referral(&r).await,
+            Err(CaseworkError::Denied)
+        ));
+        let mut r = referral(&w, w.social, &[], true);
+        r.person.nhs_number = None;
+        r.referrer.user = Some(w.caseworker.user);
+        r.known_person = Some(w.store.open_person(&w.caseworker, w.person).await.unwrap());
+        let created = w.store.create_referral(&r).await.unwrap();
+        assert_eq!(linked(&w, &w.linkworker, created.id).await, Some(w.person));
+        // The stranger's record stays shut to the referrer and to the receiving teams.
+        for who in [&w.referrer, &w.caseworker, &w.linkworker] {
+            assert!(w.store.read_person(who, sam).await.is_err());
+        }
+    }
+);
+
+on_both_backends!(
+    an_nhs_number_links_only_with_the_same_date_of_birth_and_names,
+    |w| {
+        let wrong_given = |r: &mut NewReferral| r.person.given_name = "Eve".into();
+        let wrong_family = |r: &mut NewReferral| r.person.family_name = "Other".into();
+        let wrong_birth = |r: &mut NewReferral| {
+            r.person.date_of_birth = NaiveDate::from_ymd_opt(1950, 5, 18).unwrap();
+        };
+        let changes: [&dyn Fn(&mut NewReferral); 3] = [&wrong_given, &wrong_family, &wrong_birth];
+        for change in changes {
+            let mut r = referral(&w, w.social, &[], true);
+            change(&mut r);
+            let created = w.store.create_referral(&r).await.unwrap();
+            let view = w.store.referral_for(&w.linkworker, created.id).await.unwrap();
+            assert_eq!(view.person, None, "left for triage to match");
+            assert!(
+                view.candidates.iter().any(|c| c.person == w.person),
+                "triage's duplicate check still offers the NHS number's owner"
+            );
+        }
+        // Case and surrounding spaces do not matter.
+        let mut r = referral(&w, w.social, &[], true);
+        r.person.given_name = "  ADA ".into();
+        r.person.family_name = "example".into();
+        let created = w.store.create_referral(&r).await.unwrap();
+        assert_eq!(linked(&w, &w.linkworker, created.id).await, Some(w.person));
+    }
+);
+
+on_both_backends!(
+    a_referral_waiting_elsewhere_opens_neither_the_record_nor_another_services_case,
     |w| {
         // Ada has an open Focused Care case at the PCN, and a referral to the charity's social
         // prescribing waits for triage.
@@ -279,14 +428,13 @@ on_both_backends!(
             .create_referral(&referral(&w, w.social, &[NeedDomain::Housing], true))
             .await
             .unwrap();
-        // The charity needs Ada's record to triage its referral, and may see her case...
-        assert!(w.store.read_person(&w.linkworker, w.person).await.is_ok());
-        let view = w.store.case_for(&w.linkworker, case).await.unwrap();
-        assert!(
-            !view.can_edit,
-            "another service's case is read-only to them"
-        );
-        // ...but it is the PCN's case: the charity may not write to it.
+        // The charity triages from the referral itself: neither Ada's record nor the PCN's case
+        // opens to it because of the referral.
+        assert!(w.store.read_person(&w.linkworker, w.person).await.is_err());
+        assert!(matches!(
+            w.store.case_for(&w.linkworker, case).await,
+            Err(CaseworkError::Denied)
+        ));
         let contact = NewContact {
             contact_type: ContactType::Phone,
             on: today(),
@@ -354,7 +502,7 @@ on_both_backends!(
         // The lead is now in the care team, and the referral no longer waits.
         let facts = w.store.care_facts(w.person).await.unwrap();
         assert!(facts.care_team.contains(&w.caseworker.user));
-        assert!(facts.pending_with.is_empty());
+        assert!(facts.case_awaits_worker_with.is_empty());
     }
 );
 
@@ -427,7 +575,7 @@ on_both_backends!(
             contact: "07700 900000".into(),
         };
         let created = w.store.create_referral(&r).await.unwrap();
-        assert_eq!(created.person, None);
+        assert_eq!(linked(&w, &w.linkworker, created.id).await, None);
         let view = w
             .store
             .referral_for(&w.linkworker, created.id)
@@ -445,7 +593,10 @@ on_both_backends!(
             .link_referral(&w.linkworker, created.id, w.person)
             .await
             .unwrap();
-        // Accepted with no free worker: the case waits for one, still open to the team.
+        // The team triages from the referral: the record is not theirs yet.
+        assert!(w.store.read_person(&w.linkworker, w.person).await.is_err());
+        // Accepted with no free worker: the case is the team's and waits for one, so the record
+        // opens to the service's organisations to allocate it.
         let case = w
             .store
             .triage(&w.linkworker, created.id, &accept(None, None), today())
@@ -496,7 +647,7 @@ on_both_backends!(
             .care_facts(w.person)
             .await
             .unwrap()
-            .pending_with
+            .case_awaits_worker_with
             .is_empty());
         w.store
             .discharge(
@@ -638,9 +789,15 @@ on_both_backends!(
             assert!(w.store.my_people(&w.linkworker).await.unwrap().is_empty());
             assert!(w.store.my_cases(&w.linkworker).await.unwrap().is_empty());
             assert!(w.store.case_for(&w.linkworker, case).await.is_ok());
-            // The referrer can still read the outcome; the link worker's care ended with the case,
-            // but their supervisor reads it as the team's.
-            let message = w.store.gp_message(&w.referrer, case).await.unwrap();
+            // The referrer follows the outcome on their referral, never through the case; the
+            // link worker may still send the message to the GP for a while.
+            assert!(matches!(
+                w.store.gp_message(&w.referrer, case).await,
+                Err(CaseworkError::Denied)
+            ));
+            let seen = w.store.referral_for(&w.referrer, created.id).await.unwrap();
+            assert_eq!(seen.case_status, Some(CaseStatus::Discharged));
+            let message = w.store.gp_message(&w.linkworker, case).await.unwrap();
             let codes: Vec<&str> = message.codes.iter().map(|(c, _)| *c).collect();
             assert_eq!(codes, ["871731000000106", "871711000000103"]);
             assert_eq!(message.total_contacts, 1);

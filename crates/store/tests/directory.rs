@@ -215,7 +215,7 @@ on_both_backends!(postcodes_are_found_and_unknown_ones_are_not, |store| {
 });
 
 on_both_backends!(
-    referrals_open_the_record_to_the_provider_until_answered,
+    a_directory_referral_opens_the_record_to_the_provider_only_once_accepted,
     |store| {
         let w = world(&store).await;
         store
@@ -229,10 +229,18 @@ on_both_backends!(
             store.read_person(&w.provider_worker, w.person).await,
             Err(RecordError::Denied)
         ));
-        // A worker outside the care team may neither signpost nor refer, and the attempt is audited.
+        // A worker outside the care team may neither signpost nor refer (a referral needs the
+        // proof that its author may read the person, which they cannot get), and the attempt is
+        // audited.
+        assert!(matches!(
+            store.open_person(&w.colleague, w.person).await,
+            Err(RecordError::Denied)
+        ));
+        // One user's proof does not send another user's referral.
+        let workers_proof = store.open_person(&w.worker, w.person).await.unwrap();
         assert!(matches!(
             store
-                .refer(&w.colleague, w.person, flagship, "lonely")
+                .refer(&w.colleague, &workers_proof, flagship, "lonely")
                 .await,
             Err(DirectoryError::Denied)
         ));
@@ -246,19 +254,26 @@ on_both_backends!(
             .await
             .unwrap();
         let referral = store
-            .refer(&w.worker, w.person, flagship, "Feels lonely since moving")
+            .refer(
+                &w.worker,
+                &workers_proof,
+                flagship,
+                "Feels lonely since moving",
+            )
             .await
             .unwrap();
 
-        // The referral waits with the provider, whose staff may now open the record.
-        let record = store
-            .read_person(&w.provider_worker, w.person)
-            .await
-            .unwrap();
-        assert_eq!(record.person.given_name, "Ada");
+        // The referral waits with the provider, whose staff see what was sent (and not yet the
+        // record: it opens when they accept).
+        assert!(matches!(
+            store.read_person(&w.provider_worker, w.person).await,
+            Err(RecordError::Denied)
+        ));
         let incoming = store.incoming_referrals(&w.provider_worker).await.unwrap();
         assert_eq!(incoming.len(), 1);
         assert_eq!(incoming[0].status, ReferralStatus::Pending);
+        assert_eq!(incoming[0].person_name, "Ada Example");
+        assert!(!incoming[0].record_open);
         assert!(store
             .incoming_referrals(&w.other_worker)
             .await
@@ -290,6 +305,7 @@ on_both_backends!(
             .is_ok());
         let accepted = store.accepted_referrals(&w.provider_worker).await.unwrap();
         assert_eq!(accepted.len(), 1);
+        assert!(accepted[0].record_open);
         assert!(store
             .incoming_referrals(&w.provider_worker)
             .await
@@ -315,7 +331,9 @@ on_both_backends!(
             .unwrap()
             .is_empty());
 
-        // The care team sees the outcome; the referrer's id is in the care facts.
+        // The care team sees the outcome, and the author's list links to the record they may read.
+        let mine = store.my_referrals(&w.worker).await.unwrap();
+        assert!(mine[0].record_open);
         let activity = store
             .person_directory_activity(&w.worker, w.person)
             .await
@@ -326,12 +344,6 @@ on_both_backends!(
             activity.referrals[0].answer_note.as_deref(),
             Some("Volunteer matched")
         );
-        assert!(store
-            .care_facts(w.person)
-            .await
-            .unwrap()
-            .referred_by
-            .contains(&w.worker.user));
         assert!(matches!(
             store
                 .person_directory_activity(&w.colleague, w.person)
@@ -350,7 +362,12 @@ on_both_backends!(
         // A service without direct referrals refuses one, with words a worker can act on.
         let signposting_only = w.services.iter().find(|s| !s.accepts_referrals).unwrap();
         let err = store
-            .refer(&w.worker, w.person, signposting_only.id.as_str(), "x")
+            .refer(
+                &w.worker,
+                &store.open_person(&w.worker, w.person).await.unwrap(),
+                signposting_only.id.as_str(),
+                "x",
+            )
             .await
             .unwrap_err();
         assert!(
@@ -371,7 +388,8 @@ on_both_backends!(
         assert!(said(&format!("directory signpost {signpost}")));
         assert!(said(&format!("directory referral {referral} to service")));
         assert!(said(&format!("directory referral {referral} accepted")));
-        assert!(said("referral_waits_with_my_organisation"));
+        assert!(said("referral_accepted_by_my_organisation"));
+        assert!(said("named the person"));
         assert!(log
             .iter()
             .any(|e| e.action == "denied" && e.reason.starts_with("directory")));

@@ -245,7 +245,7 @@ async fn seed(store: &Store, people: usize, cases: usize) -> Vec<Worker> {
     let workers = load_workers(store).await;
     let accounts = started.elapsed();
     let started = Instant::now();
-    let counts = load_cases(store, &registry, &ids, &practices, &workers, cases).await;
+    let counts = load_cases(store, &registry, &practices, &workers, cases).await;
     let seeded = started.elapsed();
     println!(
         "casework load: {} people, {cases} cases ({} open, {} waiting for triage, {} awaiting a \
@@ -595,7 +595,6 @@ struct Planned {
 struct Seed<'a> {
     store: &'a Store,
     registry: &'a Registry,
-    ids: &'a [PersonId],
     practices: &'a [OrganisationId],
     workers: &'a [Worker],
     today: NaiveDate,
@@ -608,7 +607,6 @@ struct Seed<'a> {
 async fn load_cases(
     store: &Store,
     registry: &Registry,
-    ids: &[PersonId],
     practices: &[OrganisationId],
     workers: &[Worker],
     cases: usize,
@@ -644,7 +642,6 @@ async fn load_cases(
     let seed = Seed {
         store,
         registry,
-        ids,
         practices,
         workers,
         today,
@@ -683,7 +680,9 @@ async fn seed_cases(seed: &Seed<'_>, plan: &[Planned]) {
         };
         let referral = NewReferral {
             service: worker.service,
-            known_person: Some(seed.ids[i]),
+            // Named by their details, as referrers do: the store links each one because the
+            // NHS number, date of birth and names all match.
+            known_person: None,
             person: ReferredPerson {
                 given_name: p.given_name.to_owned(),
                 family_name: p.family_name.to_owned(),

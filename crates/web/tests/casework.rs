@@ -29,6 +29,10 @@ struct TestApp {
     practice: OrganisationId,
     focused: i64,
     social: i64,
+    /// Ada's record.
+    person: String,
+    /// A registered person nobody in the app has a relationship with.
+    stranger: String,
     _db: TestDatabase,
 }
 
@@ -119,7 +123,33 @@ impl TestApp {
             EligibilityRule::Open,
         )
         .await;
-        store
+        let register = |nhs: &str, given: &str, family: &str, born: NaiveDate| NewPerson {
+            nhs_number: nhs.parse::<NhsNumber>().unwrap(),
+            given_name: given.into(),
+            family_name: family.into(),
+            date_of_birth: born,
+            sex: Sex::Female,
+            postcode: None,
+            lsoa: None,
+            imd_decile: None,
+            registered_practice: practice,
+            household: None,
+            date_of_death: None,
+        };
+        let stranger = store
+            .register_person(
+                None,
+                &register(
+                    "9434765870",
+                    "Sam",
+                    "Stranger",
+                    NaiveDate::from_ymd_opt(1961, 2, 3).unwrap(),
+                ),
+                "test",
+            )
+            .await
+            .unwrap();
+        let person = store
             .register_person(
                 None,
                 &NewPerson {
@@ -146,6 +176,8 @@ impl TestApp {
             practice,
             focused,
             social,
+            person: format!("/people/{person}"),
+            stranger: format!("/people/{stranger}"),
             _db: db,
         }
     }
@@ -275,23 +307,40 @@ on_both_backends!(
         let (status, body) = app.get(&caseworker, "/waiting-list").await;
         assert_eq!(status, StatusCode::OK);
         assert!(body.contains("EXAMPLE, Ada"), "{body}");
+        // The team triages from what was sent: the record is not theirs until they accept.
+        let (status, body) = app.get(&caseworker, &referral).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.contains("Lonely since bereavement"), "{body}");
+        assert!(!body.contains("href=\"/people/"), "{body}");
+        let (status, _) = app.get(&caseworker, &app.person).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "the record before triage");
         let lead = app.user_id("caseworker").await;
         let case = app.accept(&caseworker, &referral, &lead).await;
         let (status, body) = app.get(&caseworker, &case).await;
         assert_eq!(status, StatusCode::OK);
         assert!(body.contains("lead worker since"), "{body}");
+        let (status, _) = app.get(&caseworker, &app.person).await;
+        assert_eq!(status, StatusCode::OK, "the record once the case is theirs");
         let (status, _) = app.get(&linkworker, &case).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
-        // The referring GP follows the case but may not change it.
+        // The referring GP follows the outcome on their referral, not through the record or
+        // the case.
         let gp = app.sign_in("gp").await;
         let (status, body) = app.get(&gp, "/").await;
         assert_eq!(status, StatusCode::OK);
         assert!(body.contains("Your referrals"), "{body}");
         assert!(body.contains("Ada Example"), "{body}");
         assert!(body.contains("Accepted: case open"), "{body}");
-        let (status, body) = app.get(&gp, &case).await;
+        let (status, body) = app.get(&gp, &referral).await;
         assert_eq!(status, StatusCode::OK);
-        assert!(!body.contains("Record a contact"));
+        assert!(body.contains("Accepted: Fits the service"), "{body}");
+        assert!(body.contains("data-testid=\"case-status\">Open"), "{body}");
+        assert!(!body.contains("href=\"/cases/"), "{body}");
+        assert!(!body.contains("Record decision"), "{body}");
+        let (status, _) = app.get(&gp, &case).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, _) = app.get(&gp, &app.person).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
         let (status, _, _) = app
             .post(
                 &gp,
@@ -525,10 +574,19 @@ on_both_backends!(the_gp_message_carries_codes_and_respects_consent, |app| {
         assert!(html.contains("943 476 5919"));
         assert_eq!(html.contains("Lonely since bereavement"), detail_shown);
         assert_eq!(html.contains("Chose to stop after one call"), detail_shown);
-        // The referrer can read the outcome, as structured data.
+        // The message goes to the GP's system as structured data; the referrer's own account
+        // follows the outcome on the referral, not through the case.
         let gp = app.sign_in("gp").await;
         let id = case.trim_start_matches("/cases/");
-        let json: serde_json::Value = gp
+        let r = gp
+            .get(format!("{}/api/v1/cases/{id}/gp-message", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let (_, page) = app.get(&gp, &referral).await;
+        assert!(page.contains("data-testid=\"case-status\">Discharged"), "{page}");
+        let json: serde_json::Value = worker
             .get(format!("{}/api/v1/cases/{id}/gp-message", app.base))
             .send()
             .await
@@ -636,4 +694,238 @@ on_both_backends!(anyone_can_ask_for_support_without_an_account, |app| {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
+});
+
+/// A referral's fields as the JSON API takes them, for Focused Care, about whoever the
+/// demographics name.
+fn api_referral(app: &TestApp, nhs: &str, given: &str, family: &str, born: &str) -> serde_json::Value {
+    serde_json::json!({
+        "service": app.focused,
+        "nhs_number": nhs,
+        "given_name": given,
+        "family_name": family,
+        "dob": born,
+        "practice": app.practice.get(),
+        "contact": "07700 900000",
+        "source": "gp",
+        "reason": "Lonely",
+        "urgency": "routine",
+        "consent": "yes",
+        "share_detail": "yes",
+        "need_domains": ["housing", "finances"],
+    })
+}
+
+/// Posts a referral to the JSON API as `client`; returns the status and the JSON answer.
+async fn post_api_referral(
+    app: &TestApp,
+    client: &reqwest::Client,
+    body: &serde_json::Value,
+) -> (StatusCode, serde_json::Value) {
+    let token = app.csrf(client, "/refer").await;
+    let r = client
+        .post(format!("{}/api/v1/referrals", app.base))
+        .header("x-csrf-token", token)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.json().await.unwrap())
+}
+
+// Issue 12, finding 1: a referrer posted a stranger's internal id and then read their record.
+on_both_backends!(
+    a_referral_naming_a_stranger_by_id_is_refused_and_opens_nothing,
+    |app| {
+        let gp = app.sign_in("gp").await;
+        let stranger_id: i64 = app.stranger.trim_start_matches("/people/").parse().unwrap();
+        let mut body = api_referral(&app, "9434765919", "Ada", "Example", "1950-05-17");
+        body["person"] = serde_json::json!(stranger_id);
+        let (status, json) = post_api_referral(&app, &gp, &body).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{json}");
+        assert_eq!(json["errors"][0]["field"], "person", "{json}");
+        // An id nobody has is refused in exactly the same words.
+        body["person"] = serde_json::json!(987_654);
+        let (status, unknown) = post_api_referral(&app, &gp, &body).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(unknown, json);
+        // The form says the same, keeps what was typed and drops the id.
+        let service = app.focused.to_string();
+        let practice = app.practice.get().to_string();
+        let stranger = stranger_id.to_string();
+        let (status, _, page) = app
+            .post(
+                &gp,
+                "/referrals/new",
+                &[
+                    ("person", stranger.as_str()),
+                    ("service", service.as_str()),
+                    ("nhs_number", "943 476 5919"),
+                    ("given_name", "Ada"),
+                    ("family_name", "Example"),
+                    ("dob-day", "17"),
+                    ("dob-month", "5"),
+                    ("dob-year", "1950"),
+                    ("practice", practice.as_str()),
+                    ("contact", "07700 900000"),
+                    ("source", "gp"),
+                    ("reason", "Lonely"),
+                    ("urgency", "soon"),
+                    ("consent", "yes"),
+                    ("share_detail", "yes"),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+        assert!(page.contains("nhsuk-error-summary"), "{page}");
+        assert!(page.contains("You cannot refer this person from a record"), "{page}");
+        assert!(page.contains("value=\"Ada\""), "typed values are kept");
+        assert!(!page.contains(&format!("name=\"person\" value=\"{stranger}\"")), "{page}");
+        // Nothing was created, and the stranger's record stays shut to the referrer and to the
+        // workers of the service they referred to.
+        let caseworker = app.sign_in("caseworker").await;
+        let (_, list) = app.get(&caseworker, "/waiting-list").await;
+        assert!(!list.contains("href=\"/referrals/"), "{list}");
+        for who in [&gp, &caseworker] {
+            let (status, _) = app.get(who, &app.stranger).await;
+            assert_eq!(status, StatusCode::FORBIDDEN);
+        }
+        // A worker may name someone whose record they may read: once Ada's case is the
+        // caseworker's, their referral of her to social prescribing is linked at once.
+        let referral = app.refer(app.focused, "yes", &["housing", "finances"]).await;
+        let lead = app.user_id("caseworker").await;
+        app.accept(&caseworker, &referral, &lead).await;
+        let ada: i64 = app.person.trim_start_matches("/people/").parse().unwrap();
+        let mut body = api_referral(&app, "", "Ada", "Example", "1950-05-17");
+        body["service"] = serde_json::json!(app.social);
+        body["nhs_number"] = serde_json::Value::Null;
+        body["person"] = serde_json::json!(ada);
+        let (status, json) = post_api_referral(&app, &caseworker, &body).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "an NHS number is still needed: {json}");
+        body["nhs_number"] = serde_json::json!("9434765919");
+        body["given_name"] = serde_json::json!("Ada Mary");
+        let (status, json) = post_api_referral(&app, &caseworker, &body).await;
+        assert_eq!(status, StatusCode::CREATED, "{json}");
+        let linkworker = app.sign_in("linkworker").await;
+        let (_, page) = app.get(&linkworker, json["href"].as_str().unwrap().replace("/api/v1", "").as_str()).await;
+        assert!(page.contains("Eligibility advice"), "linked, so triage is offered: {page}");
+    }
+);
+
+on_both_backends!(
+    a_match_is_never_told_to_the_referrer_and_needs_every_detail_to_agree,
+    |app| {
+        let gp = app.sign_in("gp").await;
+        // Ada's NHS number with her details, and with a wrong given name.
+        let (status, matched) = post_api_referral(
+            &app,
+            &gp,
+            &api_referral(&app, "9434765919", " ada ", "EXAMPLE", "1950-05-17"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{matched}");
+        let (status, unmatched) = post_api_referral(
+            &app,
+            &gp,
+            &api_referral(&app, "9434765919", "Eve", "Example", "1950-05-17"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{unmatched}");
+        // The two answers have the same shape and neither names a person.
+        let keys = |v: &serde_json::Value| {
+            v.as_object().unwrap().keys().cloned().collect::<Vec<_>>()
+        };
+        assert_eq!(keys(&matched), ["href", "id"]);
+        assert_eq!(keys(&matched), keys(&unmatched));
+        for json in [&matched, &unmatched] {
+            let r: serde_json::Value = gp
+                .get(format!("{}{}", app.base, json["href"].as_str().unwrap()))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert!(r["person_id"].is_null(), "{r}");
+            assert_eq!(r["status"], "waiting");
+        }
+        // The team sees which one was matched: the wrong name waits for the duplicate check.
+        let caseworker = app.sign_in("caseworker").await;
+        let (_, list) = app.get(&caseworker, "/waiting-list").await;
+        assert_eq!(list.matches("Not matched").count(), 1, "{list}");
+        let href = unmatched["href"].as_str().unwrap().replace("/api/v1", "");
+        let (_, page) = app.get(&caseworker, &href).await;
+        assert!(page.contains("same NHS number"), "{page}");
+        // The form's answer is the referral page whether or not it matched.
+        let service = app.focused.to_string();
+        let practice = app.practice.get().to_string();
+        for given in ["Ada", "Eve"] {
+            let (status, location, _) = app
+                .post(
+                    &gp,
+                    "/referrals/new",
+                    &[
+                        ("service", service.as_str()),
+                        ("nhs_number", "943 476 5919"),
+                        ("given_name", given),
+                        ("family_name", "Example"),
+                        ("dob-day", "17"),
+                        ("dob-month", "5"),
+                        ("dob-year", "1950"),
+                        ("practice", practice.as_str()),
+                        ("contact", "07700 900000"),
+                        ("source", "gp"),
+                        ("reason", "Lonely"),
+                        ("urgency", "soon"),
+                        ("consent", "yes"),
+                        ("share_detail", "yes"),
+                    ],
+                )
+                .await;
+            assert_eq!(status, StatusCode::SEE_OTHER);
+            let id = location
+                .strip_prefix("/referrals/")
+                .and_then(|l| l.strip_suffix("?sent=1"))
+                .unwrap_or_default();
+            assert!(id.parse::<i64>().is_ok(), "{location}");
+            let (_, page) = app.get(&gp, &location).await;
+            assert!(page.contains("Referral sent"), "{page}");
+            assert!(!page.contains("href=\"/people/"), "{page}");
+        }
+    }
+);
+
+on_both_backends!(the_public_form_never_names_a_person_by_id, |app| {
+    let visitor = new_client();
+    let service = app.social.to_string();
+    let ada = app.person.trim_start_matches("/people/").to_owned();
+    // Someone else's details with Ada's internal id: the id is ignored, nothing is linked.
+    let (status, _, body) = app
+        .post(
+            &visitor,
+            "/refer",
+            &[
+                ("person", ada.as_str()),
+                ("service", &service),
+                ("given_name", "Mallory"),
+                ("family_name", "Sender"),
+                ("dob-day", "1"),
+                ("dob-month", "1"),
+                ("dob-year", "1980"),
+                ("contact", "mallory@example.org"),
+                ("reason", "Please"),
+                ("consent", "yes"),
+                ("share_detail", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let worker = app.sign_in("linkworker").await;
+    let (_, list) = app.get(&worker, "/waiting-list").await;
+    assert!(list.contains("Not matched"), "{list}");
+    let href_start = list.find("href=\"/referrals/").unwrap() + 6;
+    let referral = &list[href_start..href_start + list[href_start..].find('"').unwrap()];
+    let (_, page) = app.get(&worker, referral).await;
+    assert!(page.contains("No one in the registry matches"), "{page}");
+    assert!(!page.contains("Eligibility advice"), "not linked: {page}");
 });

@@ -499,7 +499,8 @@ on_both_backends!(search_signpost_refer_and_the_provider_accepts, |app| {
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
 
-    // The provider sees the referral, can open the record while it waits, and accepts.
+    // The provider sees what was sent and accepts; the record is not theirs while it waits, and
+    // the waiting referral does not link to it.
     let provider = app.sign_in("provider").await;
     let (status, body) = app.get(&provider, "/directory/referrals").await;
     assert_eq!(status, StatusCode::OK);
@@ -507,9 +508,10 @@ on_both_backends!(search_signpost_refer_and_the_provider_accepts, |app| {
         body.contains("Ada Example") && body.contains("Lonely since moving"),
         "{body}"
     );
+    assert!(!body.contains(&format!("href=\"/people/{pid}")), "{body}");
     assert_eq!(
         app.get(&provider, &format!("/people/{pid}")).await.0,
-        StatusCode::OK
+        StatusCode::FORBIDDEN
     );
     let marker = "action=\"/directory/referrals/";
     let start = body.find(marker).unwrap() + marker.len();

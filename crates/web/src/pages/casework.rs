@@ -30,6 +30,7 @@ use careweave_store::casework::{
     ReferredPerson, Referrer, TriageDecision, WaitingFilter, WaitingList, WorkerLoad,
 };
 use careweave_store::lone_working::{FlagRow, NewVisit};
+use careweave_store::records::{PersonAccess, RecordError};
 use careweave_store::safeguarding::ConcernSummary;
 use chrono::NaiveDate;
 use serde::Deserialize;
@@ -279,12 +280,16 @@ async fn referral_choices(state: &AppState) -> Result<ReferralChoices, AppError>
     })
 }
 
-/// Turns a referral form into a [`NewReferral`], reporting every problem at once.
+/// Turns a referral form into a [`NewReferral`], reporting every problem at once. The person is
+/// named by the typed demographics, or by `known_person`: proof, from [`named_person`], that the
+/// signed-in referrer may read the person the form names. The form's own `person` field is never
+/// read here, so the anonymous form cannot name anyone by id.
 fn parse_referral(
     p: &Pairs,
     choices: &ReferralChoices,
     public: bool,
     referrer: Referrer,
+    known_person: Option<PersonAccess>,
 ) -> Result<NewReferral, FormErrors> {
     let mut errors = FormErrors::default();
     let service = p
@@ -400,12 +405,6 @@ fn parse_referral(
         ReferralRoute::App
     };
     let cohort = Some(p.trimmed("cohort")).filter(|c| !c.is_empty());
-    let known_person = p
-        .get("person")
-        .trim()
-        .parse::<i64>()
-        .ok()
-        .map(PersonId::new);
     match (service, dob, urgency, source, share) {
         (Some(service), Some(date_of_birth), Some(urgency), Some(source), Some(share))
             if errors.is_empty() =>
@@ -436,6 +435,61 @@ fn parse_referral(
             })
         }
         _ => Err(errors),
+    }
+}
+
+/// The words when a signed-in referral names, by id, someone its sender may not read. The same
+/// whether or not that person exists, and the typed demographics still work.
+const NAMED_PERSON_REFUSED: &str = "You cannot refer this person from a record. Check their NHS \
+     number, name and date of birth, and send the referral again: it will be matched from those";
+
+/// Opens the person a signed-in referral form or API call names by id (the `person` field, filled
+/// in from a record or worklist row), through the store's policy check, which audits it.
+/// `Ok(None)` when no one is named; `Err(())` when the sender may not read who they named.
+async fn named_person(
+    state: &AppState,
+    who: &Principal,
+    p: &Pairs,
+) -> Result<Result<Option<PersonAccess>, ()>, AppError> {
+    let text = p.trimmed("person");
+    if text.is_empty() {
+        return Ok(Ok(None));
+    }
+    // A malformed id is refused in the same words as a person the policy refuses.
+    let Ok(id) = text.parse::<i64>() else {
+        return Ok(Err(()));
+    };
+    match state.store.open_person(who, PersonId::new(id)).await {
+        Ok(access) => Ok(Ok(Some(access))),
+        Err(RecordError::Denied) => Ok(Err(())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Builds a signed-in user's referral from a form or JSON body: the typed fields, and the person
+/// named by id only when [`named_person`] allowed it. A refused name is one more form error, on
+/// `refused_field`; the other problems are reported with it.
+async fn referral_from_signed_in(
+    state: &AppState,
+    user: &CurrentUser,
+    p: &Pairs,
+    choices: &ReferralChoices,
+    refused_field: &str,
+) -> Result<Result<NewReferral, FormErrors>, AppError> {
+    let referrer = Referrer {
+        user: Some(user.principal.user),
+        name: user.display_name.clone(),
+        contact: user.roles.join("; "),
+    };
+    let named = named_person(state, &user.principal, p).await?;
+    let refused = named.is_err();
+    match parse_referral(p, choices, false, referrer, named.unwrap_or(None)) {
+        Ok(new) if !refused => Ok(Ok(new)),
+        result => {
+            let mut errors = result.err().unwrap_or_default();
+            errors.add(refused_field, NAMED_PERSON_REFUSED);
+            Ok(Err(errors))
+        }
     }
 }
 
@@ -572,25 +626,27 @@ async fn referral_create(
     if !may_refer(&user.principal) {
         return Err(AppError::Forbidden);
     }
-    let form = Pairs(pairs);
+    let mut form = Pairs(pairs);
     let choices = referral_choices(&state).await?;
-    let referrer = Referrer {
-        user: Some(user.principal.user),
-        name: user.display_name.clone(),
-        contact: user.roles.join("; "),
-    };
-    match parse_referral(&form, &choices, false, referrer) {
+    match referral_from_signed_in(&state, &user, &form, &choices, "nhs_number").await? {
         Ok(new) => {
             let created = state.store.create_referral(&new).await?;
             Ok(Redirect::to(&format!("/referrals/{}?sent=1", created.id)).into_response())
         }
-        Err(errors) => invalid(&ReferralPage::new(
-            Chrome::signed_in("Refer someone", &csrf, &user, "/referrals/new"),
-            form,
-            errors,
-            choices,
-            false,
-        )),
+        Err(errors) => {
+            // A refused id is not offered again: sending the form again matches the person from
+            // the typed details.
+            if errors.entries().iter().any(|(_, m)| m == NAMED_PERSON_REFUSED) {
+                form.0.retain(|(name, _)| name != "person");
+            }
+            invalid(&ReferralPage::new(
+                Chrome::signed_in("Refer someone", &csrf, &user, "/referrals/new"),
+                form,
+                errors,
+                choices,
+                false,
+            ))
+        }
     }
 }
 
@@ -630,7 +686,9 @@ async fn public_create(
         ),
         contact: form.trimmed("contact"),
     };
-    match parse_referral(&form, &choices, true, referrer) {
+    // The public form never names a person by id: whatever `person` it carries is ignored, and the
+    // request is matched from the typed details only.
+    match parse_referral(&form, &choices, true, referrer, None) {
         Ok(new) => {
             state.store.create_referral(&new).await?;
             let service = choices
@@ -897,8 +955,8 @@ fn parse_referral_action(action: &str, p: &Pairs) -> Result<Option<ReferralActio
 enum Done {
     Case(CaseId),
     Referral,
-    /// Declined or redirected: the triager's organisation may no longer read the referral, so the
-    /// page goes back to the waiting list and says what was done.
+    /// Declined or redirected: the referral has left the waiting list, so the page goes back to
+    /// the list and says what was done.
     Closed(&'static str),
 }
 
@@ -2086,19 +2144,15 @@ async fn api_referral_create(
         p.set("route", "api");
     }
     let choices = referral_choices(&state).await?;
-    let referrer = Referrer {
-        user: Some(user.principal.user),
-        name: user.display_name.clone(),
-        contact: user.roles.join("; "),
-    };
-    match parse_referral(&p, &choices, false, referrer) {
+    match referral_from_signed_in(&state, &user, &p, &choices, "person").await? {
         Ok(new) => {
             let created = state.store.create_referral(&new).await?;
+            // Only the referral: whether it matched anyone in the registry is not the
+            // referrer's to know.
             Ok((
                 StatusCode::CREATED,
                 Json(serde_json::json!({
                     "id": created.id.get(),
-                    "person_id": created.person.map(PersonId::get),
                     "href": format!("/api/v1/referrals/{}", created.id),
                 })),
             )

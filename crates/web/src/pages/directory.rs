@@ -860,9 +860,15 @@ async fn refer(
 ) -> Result<Response, AppError> {
     require(can_use_directory(&user.principal))?;
     let pid: i64 = f.person.trim().parse().map_err(|_| AppError::NotFound)?;
+    // A referral is made from a record its author may read: the store checks and audits that,
+    // and the referral takes the proof rather than the id the form sent.
+    let access = state
+        .store
+        .open_person(&user.principal, PersonId::new(pid))
+        .await?;
     match state
         .store
-        .refer(&user.principal, PersonId::new(pid), &id, f.note.trim())
+        .refer(&user.principal, &access, &id, f.note.trim())
         .await
     {
         Ok(_) => Ok(Redirect::to(&format!("/people/{pid}/directory")).into_response()),
