@@ -81,7 +81,9 @@ async fn verify(store: &Store, known: &[String]) -> anyhow::Result<()> {
         let (id, hash) = k
             .split_once(':')
             .and_then(|(id, hash)| Some((id.trim().parse::<i64>().ok()?, hash.trim())))
-            .with_context(|| format!("--known {k:?} is not ID:HASH, as `careweave audit head` prints it"))?;
+            .with_context(|| {
+                format!("--known {k:?} is not ID:HASH, as `careweave audit head` prints it")
+            })?;
         heads.insert(id, hash.to_lowercase());
     }
     let report = store.verify_audit_chain(&heads).await?;

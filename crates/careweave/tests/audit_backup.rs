@@ -99,7 +99,9 @@ async fn verify_names_a_tampered_row_and_export_carries_the_hashes() {
     let out = db.url.as_str().trim_start_matches("sqlite://").to_owned() + ".export.csv";
     let exported = careweave(
         &url,
-        &["audit", "export", "--from", &today, "--to", &today, "--out", &out],
+        &[
+            "audit", "export", "--from", &today, "--to", &today, "--out", &out,
+        ],
     );
     ok(&exported);
     let csv = std::fs::read_to_string(&out).unwrap();
@@ -145,9 +147,11 @@ async fn a_backup_restored_elsewhere_has_every_row_and_the_same_chain_head() {
     ));
     assert!(said.contains("row 12"), "{said}");
     // A second backup to the same file is refused rather than overwriting it.
-    assert!(!careweave(&url, &["backup", "--out", backup.to_str().unwrap()])
-        .status
-        .success());
+    assert!(
+        !careweave(&url, &["backup", "--out", backup.to_str().unwrap()])
+            .status
+            .success()
+    );
 
     // Restore: copy the file into a fresh place, migrate and verify there, as README says.
     let restored = dir.path().join("restored").join("careweave.db");
@@ -174,7 +178,11 @@ async fn postgres_backups_are_sent_to_pg_dump() {
         &["backup", "--out", dir.path().join("x.db").to_str().unwrap()],
     );
     assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("pg_dump"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("pg_dump"),
+        "{}",
+        text(&out.stderr)
+    );
     // The chain commands work there as well.
     some_rows(&db.store).await;
     assert!(ok(&careweave(db.url.as_str(), &["audit", "verify"])).contains("12 rows"));

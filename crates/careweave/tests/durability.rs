@@ -10,8 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use careweave_domain::NhsNumber;
-use careweave_store::testing::TestDatabase;
+use careweave_store::testing::{test_nhs_number, TestDatabase};
 use careweave_store::Backend;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -67,7 +66,9 @@ async fn serve(url: &str) -> (Child, String) {
     (child, base)
 }
 
-fn hidden_token(html: &str) -> String {
+/// The CSRF token of the form on the page at `url`.
+async fn form_token(client: &reqwest::Client, url: &str) -> String {
+    let html = client.get(url).send().await.unwrap().text().await.unwrap();
     let marker = "name=\"csrf_token\" value=\"";
     let start = html.find(marker).expect("a CSRF token on the page") + marker.len();
     let end = html[start..].find('"').expect("end of token") + start;
@@ -83,15 +84,7 @@ async fn sign_in(base: &str) -> (reqwest::Client, String) {
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap();
-    let page = client
-        .get(format!("{base}/sign-in"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let token = hidden_token(&page);
+    let token = form_token(&client, &format!("{base}/sign-in")).await;
     let signed_in = client
         .post(format!("{base}/sign-in"))
         .form(&[
@@ -103,27 +96,13 @@ async fn sign_in(base: &str) -> (reqwest::Client, String) {
         .send()
         .await
         .unwrap();
-    assert!(signed_in.status().is_redirection(), "{}", signed_in.status());
-    let page = client
-        .get(format!("{base}/people/new"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let token = hidden_token(&page);
+    assert!(
+        signed_in.status().is_redirection(),
+        "{}",
+        signed_in.status()
+    );
+    let token = form_token(&client, &format!("{base}/people/new")).await;
     (client, token)
-}
-
-fn nhs(n: u32) -> NhsNumber {
-    (n..)
-        .find_map(|k| {
-            let s = format!("{k:06}");
-            let d: Vec<u8> = s.bytes().map(|b| b - b'0').collect();
-            NhsNumber::from_first_nine([9, 9, 9, d[0], d[1], d[2], d[3], d[4], d[5]])
-        })
-        .unwrap()
 }
 
 /// One writer: registers people one after another until the server stops answering. Returns
@@ -139,7 +118,7 @@ async fn register_until_killed(
     let mut acknowledged = Vec::new();
     let mut next = writer * 100_000;
     while !stop.load(Ordering::Relaxed) {
-        let number = nhs(next);
+        let number = test_nhs_number(next);
         next = number.as_digits()[3..9].parse::<u32>().unwrap() + 1;
         let family = format!("Durable{}", number.as_digits());
         let sent = client
@@ -181,7 +160,11 @@ async fn killed_mid_stream_loses_nothing(backend: Backend) {
     ]));
     let practice = added
         .split_whitespace()
-        .find_map(|w| w.trim_matches(|c: char| !c.is_ascii_digit()).parse::<i64>().ok())
+        .find_map(|w| {
+            w.trim_matches(|c: char| !c.is_ascii_digit())
+                .parse::<i64>()
+                .ok()
+        })
         .unwrap_or_else(|| panic!("an organisation id in {added:?}"))
         .to_string();
     run_ok(
@@ -237,7 +220,11 @@ async fn killed_mid_stream_loses_nothing(backend: Backend) {
     let (mut server, base) = serve(&url).await;
     let (client, _) = sign_in(&base).await;
     for (location, family) in &acknowledged {
-        let page = client.get(format!("{base}{location}")).send().await.unwrap();
+        let page = client
+            .get(format!("{base}{location}"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(page.status(), reqwest::StatusCode::OK, "{location}");
         // The record's heading shows the family name in capitals, as NHS services do.
         let body = page.text().await.unwrap();

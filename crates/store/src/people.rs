@@ -180,21 +180,7 @@ impl Store {
         person: &NewPerson,
         reason: &str,
     ) -> Result<PersonId, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let id = insert_person(&mut tx, person).await?;
-        audit_with(
-            &mut *tx,
-            &AuditEvent {
-                user: actor,
-                action: AuditAction::Create,
-                entity: "person",
-                entity_id: Some(id.get()),
-                reason: reason.to_owned(),
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(id)
+        self.register(actor, person, reason, None).await
     }
 
     /// Registers a person together with the first member of their care team, in one
@@ -207,9 +193,29 @@ impl Store {
         reason: &str,
         first_member: &CareTeamMember,
     ) -> Result<PersonId, StoreError> {
+        self.register(actor, person, reason, Some(first_member))
+            .await
+    }
+
+    async fn register(
+        &self,
+        actor: Option<UserId>,
+        person: &NewPerson,
+        reason: &str,
+        first_member: Option<&CareTeamMember>,
+    ) -> Result<PersonId, StoreError> {
         let mut tx = self.pool.begin().await?;
         let id = insert_person(&mut tx, person).await?;
-        insert_care_team_member(&mut tx, id, first_member).await?;
+        let reason = match first_member {
+            Some(member) => {
+                insert_care_team_member(&mut tx, id, member).await?;
+                format!(
+                    "{reason}; added user {} to the care team",
+                    member.user.get()
+                )
+            }
+            None => reason.to_owned(),
+        };
         audit_with(
             &mut *tx,
             &AuditEvent {
@@ -217,10 +223,7 @@ impl Store {
                 action: AuditAction::Create,
                 entity: "person",
                 entity_id: Some(id.get()),
-                reason: format!(
-                    "{reason}; added user {} to the care team",
-                    first_member.user.get()
-                ),
+                reason,
             },
         )
         .await?;

@@ -4,14 +4,14 @@
 
 use std::collections::BTreeMap;
 
-use careweave_domain::access::{Membership, Principal, Role};
-use careweave_domain::{NhsNumber, OrganisationId, OrganisationKind, Sex, UserId};
+use careweave_domain::access::{Principal, Role};
+use careweave_domain::{OrganisationId, OrganisationKind, Sex, UserId};
+use careweave_store::audit::BrokenLink;
 use careweave_store::audit::{AuditAction, AuditEvent, AuditFilter};
 use careweave_store::people::{CareTeamMember, NewOrganisation, NewPerson};
-use careweave_store::testing::TestDatabase;
-use careweave_store::{accounts::NewUser, Backend, Store, StoreError};
+use careweave_store::testing::{test_nhs_number, test_user, TestDatabase};
+use careweave_store::{Backend, Store, StoreError};
 use chrono::NaiveDate;
-use secrecy::SecretString;
 
 macro_rules! on_both_backends {
     ($name:ident, |$store:ident| $body:block) => {
@@ -37,16 +37,6 @@ fn today() -> NaiveDate {
     chrono::Utc::now().date_naive()
 }
 
-fn nhs(n: u32) -> NhsNumber {
-    (n..)
-        .find_map(|k| {
-            let s = format!("{k:06}");
-            let d: Vec<u8> = s.bytes().map(|b| b - b'0').collect();
-            NhsNumber::from_first_nine([9, 9, 9, d[0], d[1], d[2], d[3], d[4], d[5]])
-        })
-        .unwrap()
-}
-
 async fn organisation(store: &Store, name: &str, kind: OrganisationKind) -> OrganisationId {
     store
         .insert_organisation(&NewOrganisation {
@@ -60,24 +50,12 @@ async fn organisation(store: &Store, name: &str, kind: OrganisationKind) -> Orga
 }
 
 async fn user(store: &Store, name: &str, role: Role, org: OrganisationId) -> Principal {
-    let id = store
-        .create_user(NewUser {
-            username: name.to_owned(),
-            display_name: name.to_owned(),
-            password: SecretString::from("correct horse battery staple".to_owned()),
-            memberships: vec![Membership {
-                organisation: org,
-                role,
-            }],
-        })
-        .await
-        .unwrap();
-    store.principal(id).await.unwrap()
+    test_user(store, name, role, org, "correct horse battery staple").await
 }
 
 fn person(n: u32, practice: OrganisationId) -> NewPerson {
     NewPerson {
-        nhs_number: nhs(n),
+        nhs_number: test_nhs_number(n),
         given_name: "Ada".into(),
         family_name: format!("Example{n}"),
         date_of_birth: NaiveDate::from_ymd_opt(1950, 5, 17).unwrap(),
@@ -138,9 +116,20 @@ async fn sql(store: &Store, statement: &str) {
         .unwrap_or_else(|e| panic!("{statement}: {e}"));
 }
 
+/// Where the chain breaks, with no recorded heads to check.
+async fn broken_link(store: &Store) -> Option<BrokenLink> {
+    store
+        .verify_audit_chain(&BTreeMap::new())
+        .await
+        .unwrap()
+        .broken
+}
+
 async fn first_broken(store: &Store) -> i64 {
-    let report = store.verify_audit_chain(&BTreeMap::new()).await.unwrap();
-    report.broken.expect("the chain must be broken").id
+    broken_link(store)
+        .await
+        .expect("the chain must be broken")
+        .id
 }
 
 on_both_backends!(the_database_refuses_to_rewrite_the_log, |store| {
@@ -172,22 +161,18 @@ on_both_backends!(the_database_refuses_to_rewrite_the_log, |store| {
             .await
             .is_err());
     }
-    assert_eq!(
-        store
-            .verify_audit_chain(&BTreeMap::new())
-            .await
-            .unwrap()
-            .broken,
-        None
-    );
+    assert_eq!(broken_link(&store).await, None);
 });
 
 on_both_backends!(a_changed_row_is_named, |store| {
     ten_rows(&store).await;
     as_owner_without_triggers(&store).await;
-    sql(&store, "UPDATE audit_log SET reason = 'nothing to see' WHERE id = 4").await;
-    let report = store.verify_audit_chain(&BTreeMap::new()).await.unwrap();
-    let broken = report.broken.unwrap();
+    sql(
+        &store,
+        "UPDATE audit_log SET reason = 'nothing to see' WHERE id = 4",
+    )
+    .await;
+    let broken = broken_link(&store).await.unwrap();
     assert_eq!(broken.id, 4);
     assert!(broken.problem.contains("row 4"), "{}", broken.problem);
 });
@@ -252,14 +237,7 @@ on_both_backends!(a_rewritten_tail_is_caught_by_a_recorded_head, |store| {
         .execute(store.pool())
         .await
         .unwrap();
-    assert_eq!(
-        store
-            .verify_audit_chain(&BTreeMap::new())
-            .await
-            .unwrap()
-            .broken,
-        None
-    );
+    assert_eq!(broken_link(&store).await, None);
     let known = BTreeMap::from([(recorded.last_id, recorded.last_hash)]);
     let report = store.verify_audit_chain(&known).await.unwrap();
     assert_eq!(report.broken.unwrap().id, 10);
@@ -338,9 +316,19 @@ on_both_backends!(an_admin_sees_only_their_own_organisations_rows, |store| {
             .map(|e| (e.user, e.entity))
             .collect()
     };
-    let by_a = seen(store.audit_entries_for_admin(admin_a.user, &all).await.unwrap());
+    let by_a = seen(
+        store
+            .audit_entries_for_admin(admin_a.user, &all)
+            .await
+            .unwrap(),
+    );
     assert_eq!(by_a, [(Some(worker_a.user), "chain_test".to_owned())]);
-    let by_b = seen(store.audit_entries_for_admin(admin_b.user, &all).await.unwrap());
+    let by_b = seen(
+        store
+            .audit_entries_for_admin(admin_b.user, &all)
+            .await
+            .unwrap(),
+    );
     assert_eq!(
         by_b,
         [
@@ -349,45 +337,58 @@ on_both_backends!(an_admin_sees_only_their_own_organisations_rows, |store| {
         ]
     );
     // A worker administers nothing, so sees nothing even if a page forgot to check the role.
-    assert!(seen(store.audit_entries_for_admin(worker_a.user, &all).await.unwrap()).is_empty());
+    assert!(seen(
+        store
+            .audit_entries_for_admin(worker_a.user, &all)
+            .await
+            .unwrap()
+    )
+    .is_empty());
     // The operator's reader still has the whole log.
     assert_eq!(seen(store.audit_entries(&all).await.unwrap()).len(), 4);
 });
 
-on_both_backends!(registration_with_its_care_team_is_one_transaction, |store| {
-    let practice = organisation(&store, "Riverside Surgery", OrganisationKind::GpPractice).await;
-    let worker = user(&store, "worker@example.org", Role::Worker, practice).await;
-    // The care-team insert fails (no such user): nothing of the person may remain.
-    let nobody = CareTeamMember {
-        user: UserId::new(999_999),
-        employer: practice,
-        started_on: today(),
-    };
-    let failed = store
-        .register_person_with_care_team(Some(worker.user), &person(1, practice), "test", &nobody)
-        .await;
-    assert!(matches!(failed, Err(StoreError::Database(_))), "{failed:?}");
-    let people: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM people")
-        .fetch_one(store.pool())
-        .await
-        .unwrap();
-    assert_eq!(people, 0);
-    // So the NHS number is free, and the person is readable by the worker who registers them.
-    let member = CareTeamMember {
-        user: worker.user,
-        ..nobody
-    };
-    let id = store
-        .register_person_with_care_team(Some(worker.user), &person(1, practice), "test", &member)
-        .await
-        .unwrap();
-    assert!(store.read_person(&worker, id).await.is_ok());
-    assert_eq!(
-        store
-            .verify_audit_chain(&BTreeMap::new())
+on_both_backends!(
+    registration_with_its_care_team_is_one_transaction,
+    |store| {
+        let practice =
+            organisation(&store, "Riverside Surgery", OrganisationKind::GpPractice).await;
+        let worker = user(&store, "worker@example.org", Role::Worker, practice).await;
+        // The care-team insert fails (no such user): nothing of the person may remain.
+        let nobody = CareTeamMember {
+            user: UserId::new(999_999),
+            employer: practice,
+            started_on: today(),
+        };
+        let failed = store
+            .register_person_with_care_team(
+                Some(worker.user),
+                &person(1, practice),
+                "test",
+                &nobody,
+            )
+            .await;
+        assert!(matches!(failed, Err(StoreError::Database(_))), "{failed:?}");
+        let people: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM people")
+            .fetch_one(store.pool())
             .await
-            .unwrap()
-            .broken,
-        None
-    );
-});
+            .unwrap();
+        assert_eq!(people, 0);
+        // So the NHS number is free, and the person is readable by the worker who registers them.
+        let member = CareTeamMember {
+            user: worker.user,
+            ..nobody
+        };
+        let id = store
+            .register_person_with_care_team(
+                Some(worker.user),
+                &person(1, practice),
+                "test",
+                &member,
+            )
+            .await
+            .unwrap();
+        assert!(store.read_person(&worker, id).await.is_ok());
+        assert_eq!(broken_link(&store).await, None);
+    }
+);

@@ -82,7 +82,10 @@ impl ChainRow {
         field(&mut encoded, self.user_id.map(|u| u.to_string()).as_deref());
         field(&mut encoded, Some(&self.action));
         field(&mut encoded, Some(&self.entity));
-        field(&mut encoded, self.entity_id.map(|e| e.to_string()).as_deref());
+        field(
+            &mut encoded,
+            self.entity_id.map(|e| e.to_string()).as_deref(),
+        );
         field(&mut encoded, Some(&self.reason));
         let digest = Sha256::digest(&encoded);
         digest.iter().map(|b| format!("{b:02x}")).collect()
@@ -178,7 +181,11 @@ fn stored_row(r: &AnyRow) -> Result<StoredRow, StoreError> {
 }
 
 /// Up to [`PAGE`] rows with `after < id < below`, in id order.
-async fn fetch_page<'e, E>(executor: E, after: i64, below: i64) -> Result<Vec<StoredRow>, StoreError>
+async fn fetch_page<'e, E>(
+    executor: E,
+    after: i64,
+    below: i64,
+) -> Result<Vec<StoredRow>, StoreError>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
@@ -241,16 +248,15 @@ struct StoredHead {
 
 async fn read_head(pool: &sqlx::AnyPool) -> Result<Option<StoredHead>, StoreError> {
     // A missing table reads as a missing head: both mean someone removed it.
-    let row = match sqlx::query(
-        "SELECT first_id, last_id, last_hash FROM audit_chain_head WHERE id = 1",
-    )
-    .fetch_optional(pool)
-    .await
-    {
-        Ok(row) => row,
-        Err(sqlx::Error::Database(_)) => return Ok(None),
-        Err(e) => return Err(e.into()),
-    };
+    let row =
+        match sqlx::query("SELECT first_id, last_id, last_hash FROM audit_chain_head WHERE id = 1")
+            .fetch_optional(pool)
+            .await
+        {
+            Ok(row) => row,
+            Err(sqlx::Error::Database(_)) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
     row.map(|r| {
         Ok(StoredHead {
             first_id: get_i64(&r, "first_id")?,
