@@ -1,6 +1,7 @@
 //! The `careweave` command: parses arguments, loads settings and hands over to the library crates.
 //! Nothing here knows SQL, HTML or how a page looks; see ARCHITECTURE.md for where things live.
 
+mod audit_cmd;
 mod config;
 mod demo;
 mod demo_casework;
@@ -60,6 +61,15 @@ enum Command {
     Directory(directory_cmd::DirectoryCommand),
     /// Generate a synthetic neighbourhood (Parquet, CSV and FHIR NDJSON) into a directory.
     Synth(synth_cmd::SynthArgs),
+    /// The audit log's hash chain: verify it, print its head, export it for an auditor.
+    #[command(subcommand)]
+    Audit(audit_cmd::AuditCommand),
+    /// Copy the SQLite database to a new file while it is in use (PostgreSQL: use pg_dump).
+    Backup {
+        /// The file to write; it must not exist yet.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -103,6 +113,15 @@ fn main() -> anyhow::Result<()> {
                 directory_cmd::run(&store, cmd).await
             }
             Command::Synth(args) => synth_cmd::run(args),
+            Command::Audit(cmd) => {
+                let store = config::open_store(&settings).await?;
+                store.migrate().await.context("migration failed")?;
+                audit_cmd::run(&store, cmd).await
+            }
+            Command::Backup { out } => {
+                let store = config::open_store(&settings).await?;
+                audit_cmd::backup(&store, &out).await
+            }
         }
     })
 }

@@ -1,10 +1,16 @@
 //! The append-only audit log of every read and write of personal data: who, what, when and why.
 //!
-//! Rows can only be added; the database refuses updates and deletes by trigger (see the migrations).
+//! Rows can only be added; the database refuses updates, deletes and replacing inserts by trigger
+//! (see the migrations), and every row is chained to the one before by a hash ([`chain`]), so what
+//! the triggers cannot stop (an owner who drops them) `careweave audit verify` finds.
+
+mod chain;
+
+pub use chain::{BrokenLink, ChainHead, ChainReport, ExportRow, GENESIS};
 
 use careweave_domain::UserId;
 use chrono::{DateTime, Utc};
-use sqlx::{AnyPool, Row};
+use sqlx::{AnyConnection, AnyPool, Row};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::{get_i64, now_text, parse_instant, Store, StoreError};
@@ -73,18 +79,52 @@ impl Store {
         self.audit_queue.append(event).await
     }
 
-    /// Reads the log, newest first, optionally for one record ("who looked at this person?").
+    /// Reads the whole system's log, newest first, optionally for one record ("who looked at this
+    /// person?"). For the command line and tests; an administrator's page uses
+    /// [`Store::audit_entries_for_admin`].
     pub async fn audit_entries(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
+        self.entries(filter, None).await
+    }
+
+    /// Reads the rows an organisation's administrator may see, newest first: those written by
+    /// the current members of any organisation `admin` administers, and those about such a
+    /// member's account (entity `user`) or about the organisation itself (entity
+    /// `organisation`). Rows written by no one (the public referral form, the command line) and
+    /// by other organisations' staff stay with the operator, who reads them through
+    /// `careweave audit export`.
+    pub async fn audit_entries_for_admin(
+        &self,
+        admin: UserId,
+        filter: &AuditFilter,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        self.entries(filter, Some(admin)).await
+    }
+
+    async fn entries(
+        &self,
+        filter: &AuditFilter,
+        admin: Option<UserId>,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
         let limit = if filter.limit > 0 { filter.limit } else { 200 };
         let rows = sqlx::query(
             "SELECT a.id, a.at, a.user_id, u.username, a.action, a.entity, a.entity_id, a.reason \
              FROM audit_log a LEFT JOIN users u ON u.id = a.user_id \
              WHERE ($1 = '' OR a.entity = $1) AND ($2 < 0 OR a.entity_id = $2) \
+             AND ($4 < 0 \
+                  OR a.user_id IN (SELECT m.user_id FROM memberships m JOIN memberships mine \
+                      ON mine.organisation_id = m.organisation_id \
+                      WHERE mine.user_id = $4 AND mine.role = 'admin') \
+                  OR (a.entity = 'user' AND a.entity_id IN (SELECT m.user_id FROM memberships m \
+                      JOIN memberships mine ON mine.organisation_id = m.organisation_id \
+                      WHERE mine.user_id = $4 AND mine.role = 'admin')) \
+                  OR (a.entity = 'organisation' AND a.entity_id IN (SELECT organisation_id \
+                      FROM memberships WHERE user_id = $4 AND role = 'admin'))) \
              ORDER BY a.id DESC LIMIT $3",
         )
         .bind(filter.entity.clone().unwrap_or_default())
         .bind(filter.entity_id.unwrap_or(-1))
         .bind(limit)
+        .bind(admin.map_or(-1, UserId::get))
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
@@ -104,31 +144,81 @@ impl Store {
     }
 }
 
-/// Appends an event through any executor, so that a write and its audit row share a transaction.
-pub(crate) async fn audit_with<'e, E>(executor: E, event: &AuditEvent) -> Result<(), StoreError>
-where
-    E: sqlx::Executor<'e, Database = sqlx::Any>,
-{
-    insert_event(executor, now_text(), event).await
+/// Where an audit row is appended: inside a caller's transaction (the usual case, so that a write
+/// and its audit row commit together), or on the pool, in a transaction of its own.
+pub(crate) enum AuditTarget<'c> {
+    Pool(&'c AnyPool),
+    Connection(&'c mut AnyConnection),
 }
 
-async fn insert_event<'e, E>(executor: E, at: String, event: &AuditEvent) -> Result<(), StoreError>
-where
-    E: sqlx::Executor<'e, Database = sqlx::Any>,
-{
-    sqlx::query(
-        "INSERT INTO audit_log (at, user_id, action, entity, entity_id, reason) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(at)
-    .bind(event.user.map(UserId::get))
-    .bind(event.action.code())
-    .bind(event.entity)
-    .bind(event.entity_id)
-    .bind(&event.reason)
-    .execute(executor)
-    .await?;
-    Ok(())
+impl<'c> From<&'c AnyPool> for AuditTarget<'c> {
+    fn from(pool: &'c AnyPool) -> Self {
+        Self::Pool(pool)
+    }
+}
+
+impl<'c> From<&'c mut AnyConnection> for AuditTarget<'c> {
+    fn from(connection: &'c mut AnyConnection) -> Self {
+        Self::Connection(connection)
+    }
+}
+
+/// Appends an event in the caller's transaction (or its own on a pool), extending the hash chain.
+///
+/// The first audit row of a transaction locks the chain's head until that transaction ends (see
+/// [`chain`]), so a transaction should change its other rows before it writes its audit row.
+pub(crate) async fn audit_with<'c>(
+    target: impl Into<AuditTarget<'c>>,
+    event: &AuditEvent,
+) -> Result<(), StoreError> {
+    match target.into() {
+        AuditTarget::Connection(connection) => append_all(connection, &[(now_text(), event)]).await,
+        AuditTarget::Pool(pool) => {
+            let mut tx = pool.begin().await?;
+            append_all(&mut tx, &[(now_text(), event)]).await?;
+            tx.commit().await?;
+            Ok(())
+        }
+    }
+}
+
+/// Appends events in order on one connection, inside the caller's transaction: the chain's head
+/// is locked, each row is hashed onto the one before, and the head is moved to the last.
+async fn append_all(
+    connection: &mut AnyConnection,
+    events: &[(String, &AuditEvent)],
+) -> Result<(), StoreError> {
+    let mut head = chain::lock_head(connection).await?;
+    for (at, event) in events {
+        let row = chain::ChainRow {
+            id: head.last_id + 1,
+            at: at.clone(),
+            user_id: event.user.map(UserId::get),
+            action: event.action.code().to_owned(),
+            entity: event.entity.to_owned(),
+            entity_id: event.entity_id,
+            reason: event.reason.clone(),
+        };
+        let hash = row.hash(&head.last_hash);
+        sqlx::query(
+            "INSERT INTO audit_log (id, at, user_id, action, entity, entity_id, reason, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(row.id)
+        .bind(&row.at)
+        .bind(row.user_id)
+        .bind(&row.action)
+        .bind(&row.entity)
+        .bind(row.entity_id)
+        .bind(&row.reason)
+        .bind(&head.last_hash)
+        .bind(&hash)
+        .execute(&mut *connection)
+        .await?;
+        head.last_id = row.id;
+        head.last_hash = hash;
+    }
+    chain::save_head(connection, &head).await
 }
 
 /// Group commit for the audit rows of reads, which stand alone (a write's audit row shares the
@@ -189,18 +279,23 @@ async fn write_batches(pool: AnyPool, mut receiver: mpsc::UnboundedReceiver<Queu
             // One bad row must not fail its neighbours' pages, and each caller deserves its own
             // error, so after a failed batch every row is tried again on its own.
             for queued in batch.drain(..) {
-                let outcome = insert_event(&pool, queued.at, &queued.event).await;
+                let outcome = write_one(&pool, &queued).await;
                 let _ = queued.committed.send(outcome);
             }
         }
     }
 }
 
+/// Writes a whole batch in one transaction, which locks the chain's head once for all its rows.
 async fn write_batch(pool: &AnyPool, batch: &[Queued]) -> Result<(), StoreError> {
+    let events: Vec<(String, &AuditEvent)> =
+        batch.iter().map(|q| (q.at.clone(), &q.event)).collect();
     let mut tx = pool.begin().await?;
-    for queued in batch {
-        insert_event(&mut *tx, queued.at.clone(), &queued.event).await?;
-    }
+    append_all(&mut tx, &events).await?;
     tx.commit().await?;
     Ok(())
+}
+
+async fn write_one(pool: &AnyPool, queued: &Queued) -> Result<(), StoreError> {
+    write_batch(pool, std::slice::from_ref(queued)).await
 }

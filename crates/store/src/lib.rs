@@ -75,6 +75,12 @@ pub enum StoreError {
     },
     #[error("could not hash the password: {0}")]
     PasswordHash(String),
+    /// `careweave backup` copies SQLite files; PostgreSQL has its own tools.
+    #[error(
+        "this database is PostgreSQL: back it up with pg_dump (for example \
+         `pg_dump --format=custom --file careweave.dump DBNAME`) and restore with pg_restore; see README.md"
+    )]
+    BackupNeedsPgDump,
     /// The audit log's writer has stopped (the store is closing), so nothing more may be read.
     #[error("the audit log is not accepting entries: the store is closing")]
     AuditStopped,
@@ -113,6 +119,13 @@ impl DatabaseUrl {
     #[must_use]
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The URL as given, password included: for handing to another process (a test starting
+    /// the server), never for a log or a message (use [`DatabaseUrl::redacted`]).
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.url
     }
 
     /// The URL with any password replaced, safe for logs and error messages.
@@ -243,6 +256,25 @@ impl Store {
     /// Checks the database answers; used by `/health`.
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").fetch_one(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Writes a consistent copy of an SQLite database to `out` while it stays in use
+    /// (`VACUUM INTO` reads one snapshot, so writers carry on and the copy is compact). A
+    /// PostgreSQL database is backed up with `pg_dump` instead, which this refuses with the words
+    /// to say so.
+    pub async fn backup_sqlite(&self, out: &std::path::Path) -> Result<(), StoreError> {
+        if self.backend == Backend::Postgres {
+            return Err(StoreError::BackupNeedsPgDump);
+        }
+        let path = out.to_str().ok_or_else(|| StoreError::Corrupt {
+            column: "backup path",
+            detail: "the path is not valid UTF-8".to_owned(),
+        })?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(path.to_owned())
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 

@@ -180,8 +180,42 @@ impl Store {
         person: &NewPerson,
         reason: &str,
     ) -> Result<PersonId, StoreError> {
+        self.register(actor, person, reason, None).await
+    }
+
+    /// Registers a person together with the first member of their care team, in one
+    /// transaction: a person nobody may read (and whose NHS number would then be refused as
+    /// already registered) can never be left behind by a failure between the two.
+    pub async fn register_person_with_care_team(
+        &self,
+        actor: Option<UserId>,
+        person: &NewPerson,
+        reason: &str,
+        first_member: &CareTeamMember,
+    ) -> Result<PersonId, StoreError> {
+        self.register(actor, person, reason, Some(first_member))
+            .await
+    }
+
+    async fn register(
+        &self,
+        actor: Option<UserId>,
+        person: &NewPerson,
+        reason: &str,
+        first_member: Option<&CareTeamMember>,
+    ) -> Result<PersonId, StoreError> {
         let mut tx = self.pool.begin().await?;
         let id = insert_person(&mut tx, person).await?;
+        let reason = match first_member {
+            Some(member) => {
+                insert_care_team_member(&mut tx, id, member).await?;
+                format!(
+                    "{reason}; added user {} to the care team",
+                    member.user.get()
+                )
+            }
+            None => reason.to_owned(),
+        };
         audit_with(
             &mut *tx,
             &AuditEvent {
@@ -189,7 +223,7 @@ impl Store {
                 action: AuditAction::Create,
                 entity: "person",
                 entity_id: Some(id.get()),
-                reason: reason.to_owned(),
+                reason,
             },
         )
         .await?;
@@ -300,16 +334,16 @@ impl Store {
         started_on: NaiveDate,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO care_team (person_id, user_id, organisation_id, started_on) VALUES ($1, $2, $3, $4)",
+        insert_care_team_member(
+            &mut tx,
+            person,
+            &CareTeamMember {
+                user: member,
+                employer,
+                started_on,
+            },
         )
-        .bind(person.get())
-        .bind(member.get())
-        .bind(employer.get())
-        .bind(date_text(started_on))
-        .execute(&mut *tx)
-        .await
-        .map_err(map_unique("That care team membership"))?;
+        .await?;
         audit_with(
             &mut *tx,
             &AuditEvent {
@@ -367,4 +401,30 @@ async fn insert_person(
         .await
         .map_err(map_unique("A person with that NHS number"))?;
     Ok(PersonId::new(get_i64(&row, "id")?))
+}
+
+/// A member of a person's care team: a user, on behalf of their employer, from a date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CareTeamMember {
+    pub user: UserId,
+    pub employer: OrganisationId,
+    pub started_on: NaiveDate,
+}
+
+async fn insert_care_team_member(
+    connection: &mut sqlx::AnyConnection,
+    person: PersonId,
+    member: &CareTeamMember,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO care_team (person_id, user_id, organisation_id, started_on) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(person.get())
+    .bind(member.user.get())
+    .bind(member.employer.get())
+    .bind(date_text(member.started_on))
+    .execute(connection)
+    .await
+    .map_err(map_unique("That care team membership"))?;
+    Ok(())
 }

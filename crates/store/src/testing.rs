@@ -120,6 +120,21 @@ pub struct CrossEmployerCase {
     pub coworker: Principal,
 }
 
+/// The first valid NHS number in the 999 test range at or after `999 nnnnnn`, for tests that
+/// need many distinct people.
+///
+/// # Panics
+/// When `n` is beyond the six digits the range leaves.
+#[must_use]
+pub fn test_nhs_number(n: u32) -> NhsNumber {
+    (n..1_000_000)
+        .find_map(|k| {
+            let d: Vec<u8> = format!("{k:06}").bytes().map(|b| b - b'0').collect();
+            NhsNumber::from_first_nine([9, 9, 9, d[0], d[1], d[2], d[3], d[4], d[5]])
+        })
+        .expect("a valid NHS number in the test range")
+}
+
 /// Creates the account `{name}@test` ("Test {name}") with one role and returns its principal.
 ///
 /// # Panics

@@ -324,6 +324,41 @@ on_both_backends!(person_records_are_need_to_know_and_audited, |app| {
     );
 });
 
+on_both_backends!(
+    an_admin_sees_only_their_own_organisations_audit_rows,
+    |app| {
+        // The referrer works for the practice, not the charity the admin administers: their refused
+        // read is on the record, but not on the charity admin's page.
+        let path = format!("/people/{}", app.person);
+        let referrer = app.sign_in("referrer").await;
+        assert_eq!(app.get(&referrer, &path).await.0, StatusCode::FORBIDDEN);
+        let worker = app.sign_in("worker").await;
+        assert_eq!(app.get(&worker, &path).await.0, StatusCode::OK);
+        let admin = app.sign_in("admin").await;
+        for page in [
+            "/admin/audit".to_owned(),
+            format!("/admin/audit?person={}", app.person),
+        ] {
+            let (status, body) = app.get(&admin, &page).await;
+            assert_eq!(status, StatusCode::OK);
+            assert!(body.contains("worker@test"), "{page}: {body}");
+            assert!(!body.contains("referrer@test"), "{page}: {body}");
+        }
+        let everything = app
+            .store
+            .audit_entries(&careweave_store::audit::AuditFilter {
+                entity: Some("person".into()),
+                entity_id: Some(app.person.get()),
+                limit: 100,
+            })
+            .await
+            .unwrap();
+        assert!(everything
+            .iter()
+            .any(|e| e.username.as_deref() == Some("referrer@test") && e.action == "denied"));
+    }
+);
+
 on_both_backends!(adding_a_person_keeps_what_was_typed_on_error, |app| {
     let worker = app.sign_in("worker").await;
     let token = app.csrf(&worker, "/people/new").await;

@@ -243,7 +243,12 @@ async fn audit(
             ),
         }
     };
-    let entries = state.store.audit_entries(&filter).await?;
+    // An organisation's administrator sees their own organisation's rows only (what that means is
+    // in store::audit::Store::audit_entries_for_admin); the whole log is the operator's.
+    let entries = state
+        .store
+        .audit_entries_for_admin(user.principal.user, &filter)
+        .await?;
     html(&AuditPage {
         chrome: Chrome::signed_in("Audit log", &csrf, &user, "/admin/audit"),
         entries,

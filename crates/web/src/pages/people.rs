@@ -8,7 +8,7 @@ use axum::{Extension, Form, Router};
 use careweave_domain::access::{self, Role};
 use careweave_domain::dates::{age_on, not_in_future, parse_date_parts};
 use careweave_domain::{NhsNumber, OrganisationKind, PersonId, Postcode, Sex};
-use careweave_store::people::NewPerson;
+use careweave_store::people::{CareTeamMember, NewPerson};
 use careweave_store::records::{PersonRecord, PersonSummary};
 use careweave_store::StoreError;
 use serde::Deserialize;
@@ -230,9 +230,14 @@ async fn create(
         .map(|m| m.organisation)
         .ok_or(AppError::Forbidden)?;
     let actor = Some(user.principal.user);
+    let first_member = CareTeamMember {
+        user: user.principal.user,
+        employer,
+        started_on: chrono::Utc::now().date_naive(),
+    };
     let id = match state
         .store
-        .register_person(actor, &person, "registered by worker")
+        .register_person_with_care_team(actor, &person, "registered by worker", &first_member)
         .await
     {
         Ok(id) => id,
@@ -246,11 +251,6 @@ async fn create(
         }
         Err(e) => return Err(e.into()),
     };
-    let today = chrono::Utc::now().date_naive();
-    state
-        .store
-        .add_to_care_team(actor, id, user.principal.user, employer, today)
-        .await?;
     Ok(Redirect::to(&format!("/people/{id}")).into_response())
 }
 
