@@ -126,6 +126,16 @@ async fn world(store: &Store) -> World {
     }
 }
 
+/// The world with its directory published by the charity.
+async fn published_world(store: &Store) -> World {
+    let w = world(store).await;
+    store
+        .import_directory(None, w.charity, &w.services, "test")
+        .await
+        .unwrap();
+    w
+}
+
 on_both_backends!(
     imports_publish_update_by_id_and_bump_the_revision,
     |store| {
@@ -194,11 +204,7 @@ on_both_backends!(
 on_both_backends!(
     an_import_never_changes_an_entry_another_organisation_keeps,
     |store| {
-        let w = world(&store).await;
-        store
-            .import_directory(None, w.charity, &w.services, "test")
-            .await
-            .unwrap();
+        let w = published_world(&store).await;
         let council = w.other_worker.memberships[0].organisation;
         let flagship = store
             .directory_service(demo::FLAGSHIP_ID)
@@ -346,11 +352,7 @@ on_both_backends!(postcodes_are_found_and_unknown_ones_are_not, |store| {
 on_both_backends!(
     referrals_open_the_record_to_the_provider_until_answered,
     |store| {
-        let w = world(&store).await;
-        store
-            .import_directory(None, w.charity, &w.services, "test")
-            .await
-            .unwrap();
+        let w = published_world(&store).await;
         let flagship = demo::FLAGSHIP_ID;
 
         // Before any referral the provider has no reason to see the person.
@@ -510,11 +512,7 @@ on_both_backends!(
 on_both_backends!(
     entries_are_kept_true_by_owners_providers_and_reviewers,
     |store| {
-        let w = world(&store).await;
-        store
-            .import_directory(None, w.charity, &w.services, "test")
-            .await
-            .unwrap();
+        let w = published_world(&store).await;
         store
             .set_directory_settings(
                 w.worker.user,
