@@ -20,4 +20,36 @@ fn main() {
     }
     let dist = dist.canonicalize().expect("nhsuk-frontend dist directory");
     println!("cargo:rustc-env=NHSUK_FRONTEND_DIST={}", dist.display());
+
+    // The stylesheet asks for the NHS.UK Frutiger fonts from assets.nhs.uk. The package does not
+    // ship the font files (they are licensed), careweave makes no request to another host at run
+    // time, and the Content-Security-Policy would block it anyway; so the `@font-face` rules that
+    // name another host are dropped and the design system's own fallback (Arial) is used.
+    let text = std::fs::read_to_string(&css).expect("nhsuk-frontend.min.css is UTF-8");
+    let local = without_external_fonts(&text);
+    assert!(
+        !local.contains("url(http") && !local.contains("url(//"),
+        "nhsuk-frontend.min.css names an external host outside an @font-face rule"
+    );
+    let out = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo"));
+    std::fs::write(out.join("nhsuk-frontend.min.css"), local).expect("write the stylesheet");
+}
+
+/// The stylesheet without the `@font-face` rules that load a font from another host.
+fn without_external_fonts(css: &str) -> String {
+    let mut out = String::with_capacity(css.len());
+    let mut rest = css;
+    while let Some(start) = rest.find("@font-face") {
+        let Some(len) = rest[start..].find('}') else {
+            break;
+        };
+        let rule = &rest[start..=start + len];
+        out.push_str(&rest[..start]);
+        if !(rule.contains("url(http") || rule.contains("url(//")) {
+            out.push_str(rule);
+        }
+        rest = &rest[start + len + 1..];
+    }
+    out.push_str(rest);
+    out
 }

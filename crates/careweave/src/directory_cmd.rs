@@ -143,7 +143,7 @@ async fn export(store: &Store, format: FileFormat, out: Option<&Path>) -> anyhow
     let text = match format {
         FileFormat::Json => careweave_directory::oruk::export_feed(&services)?,
         FileFormat::Csv => {
-            let (text, problems) = careweave_directory::spreadsheet::export_csv(&services)?;
+            let (text, problems) = careweave_directory::spreadsheet::export_csv(&services);
             // The spreadsheet has one row per service; anything it cannot hold is said, not lost
             // silently (the JSON feed holds everything).
             for p in problems {

@@ -167,6 +167,43 @@ fn a_fresh_deployment_is_set_up_and_its_directory_loaded_from_files() {
     let again = ok(&careweave(&db, &args, None));
     assert!(again.contains("(0 added, 2 updated)"), "{again}");
 
+    // Another organisation may not overwrite the entries Kelderby PCN keeps: each is refused with
+    // the name of its keeper, and the counts still reconcile.
+    ok(&careweave(
+        &db,
+        &[
+            "organisation",
+            "add",
+            "--name",
+            "Other Trust",
+            "--kind",
+            "vcse",
+        ],
+        None,
+    ));
+    std::fs::write(&sheet, spreadsheet("Taken over")).unwrap();
+    let other = careweave(
+        &db,
+        &[
+            "directory",
+            "import",
+            sheet.to_str().unwrap(),
+            "--owner",
+            "Other Trust",
+        ],
+        None,
+    );
+    let out = ok(&other);
+    assert!(
+        out.contains("Read 4 records: 0 accepted (0 added, 0 updated), 4 rejected."),
+        "{out}"
+    );
+    let err = text(&other.stderr);
+    assert!(
+        err.contains("directory.csv: line 3 (svc-2), id: this service is kept by Kelderby PCN"),
+        "{err}"
+    );
+
     let feed = ok(&careweave(&db, &["directory", "export"], None));
     let json: serde_json::Value = serde_json::from_str(&feed).expect("the export is JSON");
     let names: Vec<&str> = json

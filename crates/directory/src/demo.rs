@@ -16,7 +16,7 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use crate::geo::{LatLon, PostcodeTable};
 use crate::import::Diagnostic;
 use crate::model::Service;
-use crate::spreadsheet::{parse_csv, SheetRow, COLUMNS};
+use crate::spreadsheet::{parse_csv, sheet_text, SheetRow};
 
 /// The demo's organisations that are also careweave organisations, so that their staff can answer
 /// referrals and propose edits. Their names must match the demo's organisations exactly.
@@ -390,15 +390,7 @@ pub fn generate(
         area.first().map_or("", Postcode::as_str),
         today,
     ));
-    let bytes = write_rows(&rows).map_err(|e| {
-        DemoError(vec![Diagnostic {
-            record: crate::import::RecordRef::File,
-            id: None,
-            field: "file".to_owned(),
-            reason: e.to_string(),
-        }])
-    })?;
-    let report = parse_csv(&String::from_utf8_lossy(&bytes), Some(&postcodes), now);
+    let report = parse_csv(&sheet_text(&rows), Some(&postcodes), now);
     if report.rejected > 0 {
         return Err(DemoError(report.diagnostics));
     }
@@ -406,17 +398,6 @@ pub fn generate(
         postcodes,
         services: report.accepted,
     })
-}
-
-fn write_rows(rows: &[SheetRow]) -> Result<Vec<u8>, csv::Error> {
-    let mut w = csv::WriterBuilder::new()
-        .has_headers(false)
-        .from_writer(Vec::new());
-    w.write_record(COLUMNS)?;
-    for r in rows {
-        w.serialize(r)?;
-    }
-    w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
 }
 
 /// The id of the one service every demo has, so that walkthroughs and browser tests can find it.

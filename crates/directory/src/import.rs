@@ -57,6 +57,9 @@ pub struct ImportReport {
     pub read: usize,
     /// The records that passed every check, in file order.
     pub accepted: Vec<Service>,
+    /// Where each accepted record is in the file (parallel to `accepted`), so that a record refused
+    /// later, when it is published, is still named by its line or position.
+    pub accepted_at: Vec<RecordRef>,
     /// How many records were refused (each has at least one diagnostic).
     pub rejected: usize,
     /// Every problem found, in file order.
@@ -76,6 +79,7 @@ impl ImportReport {
         Self {
             read: 0,
             accepted: Vec::new(),
+            accepted_at: Vec::new(),
             rejected: 0,
             diagnostics: vec![Diagnostic {
                 record: RecordRef::File,
@@ -87,10 +91,13 @@ impl ImportReport {
     }
 
     /// Adds one record's outcome.
-    pub(crate) fn push(&mut self, outcome: Result<Service, Vec<Diagnostic>>) {
+    pub(crate) fn push(&mut self, at: RecordRef, outcome: Result<Service, Vec<Diagnostic>>) {
         self.read += 1;
         match outcome {
-            Ok(s) => self.accepted.push(s),
+            Ok(s) => {
+                self.accepted.push(s);
+                self.accepted_at.push(at);
+            }
             Err(d) => {
                 self.rejected += 1;
                 self.diagnostics.extend(d);
@@ -99,23 +106,42 @@ impl ImportReport {
     }
 
     /// Refuses a second record with an id already seen in the same file: the file is ambiguous.
-    pub(crate) fn refuse_duplicate_ids(&mut self, refs: &[RecordRef]) {
+    pub(crate) fn refuse_duplicate_ids(&mut self) {
         let mut seen = std::collections::HashMap::new();
-        let mut keep = Vec::with_capacity(self.accepted.len());
-        for (service, at) in std::mem::take(&mut self.accepted).into_iter().zip(refs) {
+        let accepted = std::mem::take(&mut self.accepted);
+        let at = std::mem::take(&mut self.accepted_at);
+        for (service, at) in accepted.into_iter().zip(at) {
             if let Some(first) = seen.get(&service.id) {
                 self.rejected += 1;
                 self.diagnostics.push(Diagnostic {
-                    record: *at,
+                    record: at,
                     id: Some(service.id.to_string()),
                     field: "id".to_owned(),
                     reason: format!("the same id is already used by {first} of this file"),
                 });
             } else {
-                seen.insert(service.id.clone(), *at);
-                keep.push(service);
+                seen.insert(service.id.clone(), at);
+                self.accepted.push(service);
+                self.accepted_at.push(at);
             }
         }
-        self.accepted = keep;
+    }
+
+    /// Refuses an accepted record after the file was read (the store refuses a record another
+    /// organisation keeps): it moves from accepted to rejected with a diagnostic on `field`, so the
+    /// counts still reconcile. Does nothing when no accepted record has the id.
+    pub fn refuse(&mut self, id: &str, field: &str, reason: &str) {
+        let Some(i) = self.accepted.iter().position(|s| s.id.as_str() == id) else {
+            return;
+        };
+        let service = self.accepted.remove(i);
+        let at = self.accepted_at.remove(i);
+        self.rejected += 1;
+        self.diagnostics.push(Diagnostic {
+            record: at,
+            id: Some(service.id.to_string()),
+            field: field.to_owned(),
+            reason: reason.to_owned(),
+        });
     }
 }

@@ -755,7 +755,6 @@ pub fn parse_feed(
         }
     };
     let mut report = ImportReport::default();
-    let mut refs = Vec::new();
     for (i, item) in items.into_iter().enumerate() {
         let at = RecordRef::Item(i + 1);
         let outcome = match serde_json::from_value::<ServiceJson>(item) {
@@ -767,12 +766,9 @@ pub fn parse_feed(
                 reason: format!("not an ORUK service: {e}"),
             }]),
         };
-        if outcome.is_ok() {
-            refs.push(at);
-        }
-        report.push(outcome);
+        report.push(at, outcome);
     }
-    report.refuse_duplicate_ids(&refs);
+    report.refuse_duplicate_ids();
     report
 }
 

@@ -30,7 +30,7 @@
 //! two formats accept exactly the same services; diagnostics name the spreadsheet's column.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::geo::PostcodeTable;
@@ -79,7 +79,7 @@ pub const COLUMNS: &[&str] = &[
 ];
 
 /// One row of the spreadsheet, every cell as text.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default)]
 pub struct SheetRow {
     pub id: String,
@@ -112,6 +112,91 @@ pub struct SheetRow {
     pub assured_date: String,
     pub assurer_email: String,
     pub last_modified: String,
+}
+
+impl SheetRow {
+    /// The cells in the order of [`COLUMNS`].
+    fn cells(&self) -> [&str; 30] {
+        [
+            &self.id,
+            &self.organization_id,
+            &self.organization_name,
+            &self.name,
+            &self.description,
+            &self.status,
+            &self.needs,
+            &self.accepts_referrals,
+            &self.minimum_age,
+            &self.maximum_age,
+            &self.eligibility_description,
+            &self.fees,
+            &self.url,
+            &self.email,
+            &self.phone,
+            &self.languages,
+            &self.service_area,
+            &self.location_type,
+            &self.location_id,
+            &self.location_name,
+            &self.address_1,
+            &self.city,
+            &self.postcode,
+            &self.latitude,
+            &self.longitude,
+            &self.accessibility,
+            &self.opening_times,
+            &self.assured_date,
+            &self.assurer_email,
+            &self.last_modified,
+        ]
+    }
+
+    /// Every cell, to undo the formula defusing the export applied (see `careweave_csv`).
+    fn cells_mut(&mut self) -> [&mut String; 30] {
+        [
+            &mut self.id,
+            &mut self.organization_id,
+            &mut self.organization_name,
+            &mut self.name,
+            &mut self.description,
+            &mut self.status,
+            &mut self.needs,
+            &mut self.accepts_referrals,
+            &mut self.minimum_age,
+            &mut self.maximum_age,
+            &mut self.eligibility_description,
+            &mut self.fees,
+            &mut self.url,
+            &mut self.email,
+            &mut self.phone,
+            &mut self.languages,
+            &mut self.service_area,
+            &mut self.location_type,
+            &mut self.location_id,
+            &mut self.location_name,
+            &mut self.address_1,
+            &mut self.city,
+            &mut self.postcode,
+            &mut self.latitude,
+            &mut self.longitude,
+            &mut self.accessibility,
+            &mut self.opening_times,
+            &mut self.assured_date,
+            &mut self.assurer_email,
+            &mut self.last_modified,
+        ]
+    }
+
+    /// The row as it was before the export defused cells a spreadsheet would run as formulas.
+    fn undefused(mut self) -> Self {
+        for c in self.cells_mut() {
+            let plain = careweave_csv::undefuse(c);
+            if plain.len() != c.len() {
+                *c = plain.to_owned();
+            }
+        }
+        self
+    }
 }
 
 fn opt(s: &str) -> Option<String> {
@@ -337,6 +422,7 @@ pub fn parse_csv(
         let line = i + 2;
         let row = record.map_err(|e| e.to_string()).and_then(|r| {
             r.deserialize::<SheetRow>(Some(&headers))
+                .map(SheetRow::undefused)
                 .map_err(|e| e.to_string())
         });
         match row {
@@ -356,10 +442,9 @@ pub fn parse_csv(
         }
     }
     let mut report = ImportReport::default();
-    let mut refs = Vec::new();
     for group in groups {
-        let outcome = match group {
-            Err(d) => Err(vec![d]),
+        let (at, outcome) = match group {
+            Err(d) => (d.record, Err(vec![d])),
             Ok(rows) => {
                 let at = RecordRef::Line(rows[0].0);
                 let (json, sheet_problems) = service_of(&rows);
@@ -374,11 +459,8 @@ pub fn parse_csv(
                         reason,
                     })
                     .collect();
-                match checked {
-                    Ok(s) if diagnostics.is_empty() => {
-                        refs.push(at);
-                        Ok(s)
-                    }
+                let outcome = match checked {
+                    Ok(s) if diagnostics.is_empty() => Ok(s),
                     Ok(_) => Err(diagnostics),
                     Err(found) => {
                         diagnostics.extend(found.into_iter().map(|d| Diagnostic {
@@ -387,12 +469,13 @@ pub fn parse_csv(
                         }));
                         Err(diagnostics)
                     }
-                }
+                };
+                (at, outcome)
             }
         };
-        report.push(outcome);
+        report.push(at, outcome);
     }
-    report.refuse_duplicate_ids(&refs);
+    report.refuse_duplicate_ids();
     report
 }
 
@@ -510,14 +593,22 @@ pub fn rows_of(s: &Service) -> (Vec<SheetRow>, Vec<String>) {
     (rows, losses)
 }
 
-/// Writes services as the spreadsheet, with a diagnostic for each service that lost something the
-/// layout cannot hold (export as JSON to keep everything).
-pub fn export_csv(services: &[Service]) -> Result<(String, Vec<Diagnostic>), csv::Error> {
-    // The header is written by hand so that it is there even when there are no services.
-    let mut w = csv::WriterBuilder::new()
-        .has_headers(false)
-        .from_writer(Vec::new());
-    w.write_record(COLUMNS)?;
+/// The spreadsheet holding `rows` under the header, through careweave's one CSV writer.
+pub(crate) fn sheet_text(rows: &[SheetRow]) -> String {
+    let mut w = careweave_csv::Writer::with_header(COLUMNS);
+    for r in rows {
+        w.record(r.cells());
+    }
+    w.finish()
+}
+
+/// Writes services as the spreadsheet through careweave's one CSV writer (RFC 4180, formula cells
+/// defused; the import undoes the defusing), with a diagnostic for each service that lost
+/// something the layout cannot hold (export as JSON to keep everything).
+#[must_use]
+pub fn export_csv(services: &[Service]) -> (String, Vec<Diagnostic>) {
+    // The header is written even when there are no services.
+    let mut w = careweave_csv::Writer::with_header(COLUMNS);
     let mut notes = Vec::new();
     let mut line = 2;
     for s in services {
@@ -532,12 +623,9 @@ pub fn export_csv(services: &[Service]) -> Result<(String, Vec<Diagnostic>), csv
             });
         }
         line += rows.len();
-        for r in rows {
-            w.serialize(r)?;
+        for r in &rows {
+            w.record(r.cells());
         }
     }
-    let bytes = w
-        .into_inner()
-        .map_err(|e| csv::Error::from(e.into_error()))?;
-    Ok((String::from_utf8_lossy(&bytes).into_owned(), notes))
+    (w.finish(), notes)
 }

@@ -44,7 +44,7 @@ fn the_json_feed_round_trips() {
 #[test]
 fn the_spreadsheet_round_trips() {
     let d = demo::generate(12, 300, &careweave_directory::PostcodeTable::new(), today()).unwrap();
-    let (csv, losses) = spreadsheet::export_csv(&d.services).unwrap();
+    let (csv, losses) = spreadsheet::export_csv(&d.services);
     assert!(losses.is_empty(), "{losses:?}");
     let back = spreadsheet::parse_csv(&csv, Some(&d.postcodes), now());
     assert!(back.diagnostics.is_empty(), "{:?}", back.diagnostics);
@@ -52,6 +52,33 @@ fn the_spreadsheet_round_trips() {
     // And JSON → CSV → JSON keeps everything the spreadsheet can hold.
     let again = oruk::export_feed(&back.accepted).unwrap();
     assert_eq!(again, oruk::export_feed(&d.services).unwrap());
+}
+
+#[test]
+fn formula_cells_are_defused_in_the_spreadsheet_and_read_back_unchanged() {
+    let d = demo::generate(12, 20, &careweave_directory::PostcodeTable::new(), today()).unwrap();
+    let mut services = d.services.clone();
+    services[0].name = "=HYPERLINK(\"http://evil.example\",\"Open\")".into();
+    services[0].description = "@SUM(A1:A9)".into();
+    services[0].fees = Some("+cmd|' /C calc'!A0".into());
+    services[0].eligibility_description = Some("-2+3 and '=1".into());
+    let (csv, _) = spreadsheet::export_csv(&services);
+    // No cell of the file starts with a formula character a spreadsheet would run.
+    let mut reader = csv::ReaderBuilder::new().from_reader(csv.as_bytes());
+    for record in reader.records() {
+        for cell in &record.unwrap() {
+            assert!(
+                !cell.starts_with(['=', '+', '@', '\t', '\r'])
+                    && !(cell.starts_with('-') && cell.parse::<f64>().is_err()),
+                "{cell}"
+            );
+        }
+    }
+    assert!(csv.contains("'@SUM(A1:A9)"), "{csv}");
+    // The import undoes the defusing: the directory comes back exactly as it went out.
+    let back = spreadsheet::parse_csv(&csv, Some(&d.postcodes), now());
+    assert!(back.diagnostics.is_empty(), "{:?}", back.diagnostics);
+    assert_eq!(back.accepted, services);
 }
 
 #[test]
@@ -66,7 +93,7 @@ fn a_service_at_several_places_takes_several_rows() {
     assert_eq!((r.read, r.accepted.len()), (2, 2));
     assert_eq!(r.accepted[0].locations.len(), 2);
     assert!(r.accepted[1].locations.is_empty());
-    let (out, losses) = spreadsheet::export_csv(&r.accepted).unwrap();
+    let (out, losses) = spreadsheet::export_csv(&r.accepted);
     assert!(losses.is_empty());
     assert_eq!(
         spreadsheet::parse_csv(&out, Some(&t), now()).accepted,

@@ -565,25 +565,37 @@ fn row_values(batch: &RecordBatch, row: usize) -> Result<Vec<(String, String)>, 
     Ok(out)
 }
 
-/// Writes the diagnostics as CSV: `file,line,field,problem,value`.
+/// Writes the diagnostics as CSV: `file,line,field,problem,value`, through careweave's one CSV
+/// writer, so that a rejected value a spreadsheet would run as a formula is written defused.
 fn write_diagnostics(batches: &[RecordBatch], path: &Path) -> Result<(), PopulationError> {
-    let file = std::fs::File::create(path).map_err(|source| PopulationError::Io {
+    let header = batches.first().map_or_else(
+        || {
+            ["file", "line", "field", "problem", "value"]
+                .map(str::to_owned)
+                .to_vec()
+        },
+        |b| {
+            b.schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect()
+        },
+    );
+    let mut w = careweave_csv::Writer::with_header(&header);
+    let options = FormatOptions::default();
+    for b in batches {
+        let columns = b
+            .columns()
+            .iter()
+            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
+            .collect::<Result<Vec<_>, _>>()?;
+        for row in 0..b.num_rows() {
+            w.record(columns.iter().map(|f| f.value(row).to_string()));
+        }
+    }
+    std::fs::write(path, w.finish()).map_err(|source| PopulationError::Io {
         path: path.to_path_buf(),
         source,
-    })?;
-    let mut writer = datafusion::arrow::csv::WriterBuilder::new()
-        .with_header(true)
-        .build(file);
-    for b in batches {
-        writer.write(b)?;
-    }
-    if batches.is_empty() {
-        std::fs::write(path, "file,line,field,problem,value\n").map_err(|source| {
-            PopulationError::Io {
-                path: path.to_path_buf(),
-                source,
-            }
-        })?;
-    }
-    Ok(())
+    })
 }

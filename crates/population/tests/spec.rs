@@ -498,6 +498,8 @@ async fn broken_rows_are_reported_with_file_line_and_field_and_the_counts_reconc
             "persons",
             &format!("5,{},1950-01-01,M,A,E01000001,P1,", nhs(1)),
         )
+        // Line 6: a value a spreadsheet would run as a formula; diagnostics.csv must defuse it.
+        .row("persons", "6,@SUM(A1:A9),1960-01-01,F,A,E01000001,P1,")
         // Coded events: good (line 2), unknown code (3), orphan (4), not a date (5), before birth (6).
         .event(1, "2020-01-01", "38341003")
         .event(1, "2020-01-01", "999999999999")
@@ -522,7 +524,7 @@ async fn broken_rows_are_reported_with_file_line_and_field_and_the_counts_reconc
         .expect("persons");
     assert_eq!(
         (patients.read, patients.accepted, patients.rejected),
-        (4, 1, 3)
+        (5, 1, 4)
     );
     let events = summary
         .tables
@@ -532,6 +534,8 @@ async fn broken_rows_are_reported_with_file_line_and_field_and_the_counts_reconc
     assert_eq!((events.read, events.accepted, events.rejected), (5, 1, 4));
     let diagnostics =
         std::fs::read_to_string(out.path().join("diagnostics.csv")).expect("diagnostics");
+    assert!(diagnostics.contains(",'@SUM(A1:A9)"), "{diagnostics}");
+    assert!(!diagnostics.contains(",@SUM"), "{diagnostics}");
     let lines: Vec<(String, String, String)> = diagnostics
         .lines()
         .skip(1)
@@ -549,6 +553,7 @@ async fn broken_rows_are_reported_with_file_line_and_field_and_the_counts_reconc
         ("persons.csv", "3", "nhs_number"),
         ("persons.csv", "4", "date_of_birth"),
         ("persons.csv", "5", "nhs_number"),
+        ("persons.csv", "6", "nhs_number"),
         ("conditions.csv", "3", "snomed_code"),
         ("conditions.csv", "4", "person_id"),
         ("conditions.csv", "5", "onset_date"),

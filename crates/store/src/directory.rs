@@ -46,10 +46,13 @@ pub struct PublishedService {
 }
 
 /// What an import changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ImportOutcome {
     pub added: usize,
     pub updated: usize,
+    /// Records not published because another organisation keeps them: (service id, the name of
+    /// the organisation that keeps it).
+    pub refused: Vec<(String, String)>,
 }
 
 /// Why a directory action was refused.
@@ -416,15 +419,29 @@ impl Store {
         let postcodes = careweave_directory::postcodes_in(format, text);
         let table = self.postcode_table_for(&postcodes).await?;
         let report = careweave_directory::parse(format, text, &table, Utc::now());
+        let mut report = report;
         let outcome = self
             .import_directory(who, owner, &report.accepted, source)
             .await?;
+        for (id, keeper) in &outcome.refused {
+            report.refuse(
+                id,
+                "id",
+                &format!(
+                    "this service is kept by {keeper}; only they can change it (ask them, or propose an edit)"
+                ),
+            );
+        }
         Ok((report, outcome))
     }
 
-    /// Publishes the accepted services of one import, all or nothing, in one transaction. A service
-    /// whose id is already published is updated (it keeps its owner); a new one is owned by its
-    /// provider when the provider is a careweave organisation of the same name, else by `owner`.
+    /// Publishes the accepted services of one import, all or nothing, in one transaction.
+    ///
+    /// `owner` is the organisation importing. A service whose id is already published is updated
+    /// only when `owner` keeps it; a service another organisation keeps is left exactly as it is
+    /// (its content, owner and provider, and so the referrals it routes) and listed in
+    /// [`ImportOutcome::refused`]. A new service is owned by its provider when the provider is a
+    /// careweave organisation of the same name, else by `owner`.
     pub async fn import_directory(
         &self,
         who: Option<UserId>,
@@ -443,29 +460,46 @@ impl Store {
                 ))
             })
             .collect::<Result<_, StoreError>>()?;
-        let existing: std::collections::HashSet<String> =
-            sqlx::query("SELECT id FROM directory_services")
-                .fetch_all(&self.pool)
-                .await?
-                .iter()
-                .map(|r| r.try_get::<String, _>("id"))
-                .collect::<Result<_, _>>()?;
         let mut outcome = ImportOutcome::default();
         let mut tx = self.pool.begin().await?;
+        // Read inside the transaction, and the update below is guarded by the owner as well, so
+        // an entry that changes hands during the import is still refused rather than overwritten.
+        let existing: HashMap<String, (i64, String)> = sqlx::query(
+            "SELECT s.id, s.owner_id, o.name FROM directory_services s \
+             JOIN organisations o ON o.id = s.owner_id",
+        )
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok((
+                r.try_get::<String, _>("id")?,
+                (get_i64(r, "owner_id")?, r.try_get::<String, _>("name")?),
+            ))
+        })
+        .collect::<Result<_, StoreError>>()?;
         for s in services {
+            let known = existing.get(s.id.as_str());
+            if let Some((_, keeper_name)) = known.filter(|(k, _)| *k != owner.get()) {
+                outcome
+                    .refused
+                    .push((s.id.to_string(), keeper_name.clone()));
+                continue;
+            }
             let provider = orgs.get(&s.organization.name.to_lowercase()).copied();
             let document = oruk::service_document(s).map_err(|e| StoreError::Corrupt {
                 column: "directory_services.document",
                 detail: e.to_string(),
             })?;
-            sqlx::query(
+            let written = sqlx::query(
                 "INSERT INTO directory_services (id, name, organization_id, organization_name, provider_id, \
                  owner_id, accepts_referrals, last_reviewed, last_modified, document) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
                  ON CONFLICT (id) DO UPDATE SET name = excluded.name, organization_id = excluded.organization_id, \
                  organization_name = excluded.organization_name, provider_id = excluded.provider_id, \
                  accepts_referrals = excluded.accepts_referrals, last_reviewed = excluded.last_reviewed, \
-                 last_modified = excluded.last_modified, document = excluded.document",
+                 last_modified = excluded.last_modified, document = excluded.document \
+                 WHERE directory_services.owner_id = $11",
             )
             .bind(s.id.to_string())
             .bind(&s.name)
@@ -477,9 +511,15 @@ impl Store {
             .bind(s.last_reviewed.map(|d| d.format("%Y-%m-%d").to_string()))
             .bind(crate::instant_text(s.last_modified))
             .bind(document)
+            .bind(owner.get())
             .execute(&mut *tx)
             .await?;
-            if existing.contains(s.id.as_str()) {
+            if written.rows_affected() == 0 {
+                // Published by another organisation after the read above.
+                outcome
+                    .refused
+                    .push((s.id.to_string(), "another organisation".to_owned()));
+            } else if known.is_some() {
                 outcome.updated += 1;
             } else {
                 outcome.added += 1;
@@ -494,8 +534,10 @@ impl Store {
                 entity: "directory",
                 entity_id: None,
                 reason: format!(
-                    "import from {source}: {} added, {} updated",
-                    outcome.added, outcome.updated
+                    "import from {source}: {} added, {} updated, {} refused as kept by another organisation",
+                    outcome.added,
+                    outcome.updated,
+                    outcome.refused.len()
                 ),
             },
         )

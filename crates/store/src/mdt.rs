@@ -398,7 +398,7 @@ impl Store {
 
     /// The person on a case and the grant that lets `who` change it (any but a referrer's), or
     /// `None` when the case does not exist or the policy refuses.
-    async fn changeable_case(
+    pub(crate) async fn changeable_case(
         &self,
         who: &Principal,
         case: CaseId,
@@ -1237,11 +1237,19 @@ impl Store {
 
     /// The meetings a case went to and its current flags, for anyone who may change the case;
     /// others (a referrer following it) get nothing. A non-empty answer is audited as one list.
-    pub async fn case_mdt(&self, who: &Principal, case: CaseId) -> Result<CaseMdt, StoreError> {
+    pub async fn case_mdt(&self, who: &Principal, case: CaseId) -> Result<CaseMdt, CaseworkError> {
         if self.changeable_case(who, case).await?.is_none() {
-            return Ok(CaseMdt::default());
+            // Refused in the same words whether or not the case exists, and audited.
+            return Err(self
+                .refuse(
+                    who,
+                    "mdt_case_flag",
+                    Some(case.get()),
+                    format!("case {case} MDT history: no care relationship"),
+                )
+                .await);
         }
-        self.case_mdt_rows(who, case).await
+        Ok(self.case_mdt_rows(who, case).await?)
     }
 
     /// [`Store::case_mdt`] for a case already opened through the policy by [`Store::case_for`]:

@@ -294,6 +294,27 @@ impl Store {
         Ok(seen)
     }
 
+    /// The concerns on a case for someone who has not opened the case page: refused and audited
+    /// as denied (the same words whether or not the case exists) unless `who` may read the case's
+    /// person with a grant other than a referrer's; then [`Store::concerns_on_case`].
+    pub async fn concerns_on_case_checked(
+        &self,
+        who: &Principal,
+        case: CaseId,
+    ) -> Result<Vec<ConcernSummary>, CaseworkError> {
+        if self.changeable_case(who, case).await?.is_none() {
+            self.concern_audit(
+                who,
+                AuditAction::Denied,
+                None,
+                format!("case {case}: concerns listed without a care relationship"),
+            )
+            .await?;
+            return Err(CaseworkError::Denied);
+        }
+        Ok(self.concerns_on_case(who, case).await?)
+    }
+
     /// One concern with its actions and referral, through the policy, audited as a read.
     pub async fn concern_for(
         &self,

@@ -126,6 +126,16 @@ async fn world(store: &Store) -> World {
     }
 }
 
+/// The world with its directory published by the charity.
+async fn published_world(store: &Store) -> World {
+    let w = world(store).await;
+    store
+        .import_directory(None, w.charity, &w.services, "test")
+        .await
+        .unwrap();
+    w
+}
+
 on_both_backends!(
     imports_publish_update_by_id_and_bump_the_revision,
     |store| {
@@ -146,8 +156,15 @@ on_both_backends!(
         sent.sort_by(|a, b| a.id.cmp(&b.id));
         assert_eq!(back, sent);
 
-        // Re-importing the same ids updates rather than duplicates.
-        let mut changed = w.services[..5].to_vec();
+        // Re-importing the same ids updates rather than duplicates (the charity's own entries:
+        // those another organisation keeps are refused, see the test below).
+        let mut changed: Vec<Service> = w
+            .services
+            .iter()
+            .filter(|s| s.organization.name != "Hillside Wellbeing Network")
+            .take(5)
+            .cloned()
+            .collect();
         changed[0].name = "Renamed service".into();
         let outcome = store
             .import_directory(None, w.charity, &changed, "test")
@@ -184,6 +201,124 @@ on_both_backends!(
     }
 );
 
+on_both_backends!(
+    an_import_never_changes_an_entry_another_organisation_keeps,
+    |store| {
+        let w = published_world(&store).await;
+        let council = w.other_worker.memberships[0].organisation;
+        let flagship = store
+            .directory_service(demo::FLAGSHIP_ID)
+            .await
+            .unwrap()
+            .unwrap();
+        let kept = store
+            .directory_services()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|p| p.owner == w.charity)
+            .unwrap();
+        // The council imports both entries under its own name (which would make it their provider,
+        // and so the recipient of their direct referrals), and one new service of its own.
+        let sheet = format!(
+            "id,organization_id,organization_name,name,needs,opening_times\n\
+             {},o9,Riverside City Council,Taken over,social-groups,TU 12:00-14:00\n\
+             {},o9,Riverside City Council,Taken over,social-groups,TU 12:00-14:00\n\
+             council-lunch,o9,Riverside City Council,Council lunch club,social-groups,TU 12:00-14:00\n",
+            demo::FLAGSHIP_ID,
+            kept.service.id
+        );
+        let (report, outcome) = store
+            .import_directory_file(
+                None,
+                council,
+                careweave_directory::Format::Csv,
+                &sheet,
+                "test",
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            (report.read, report.accepted.len(), report.rejected),
+            (3, 1, 2)
+        );
+        assert!(report.reconciles());
+        assert_eq!(
+            (outcome.added, outcome.updated, outcome.refused.len()),
+            (1, 0, 2)
+        );
+        let said: Vec<String> = report.diagnostics.iter().map(ToString::to_string).collect();
+        assert!(
+            said.contains(&format!(
+                "line 2 ({}), id: this service is kept by Hillside Wellbeing Network; only they can change it (ask them, or propose an edit)",
+                demo::FLAGSHIP_ID
+            )),
+            "{said:?}"
+        );
+        assert!(
+            said.iter().any(|d| d.starts_with(&format!(
+                "line 3 ({}), id: this service is kept by Riverside Community Trust",
+                kept.service.id
+            ))),
+            "{said:?}"
+        );
+        // Neither entry changed in any way: content, owner, and the provider referrals go to.
+        assert_eq!(
+            store
+                .directory_service(demo::FLAGSHIP_ID)
+                .await
+                .unwrap()
+                .unwrap(),
+            flagship
+        );
+        assert_eq!(
+            store
+                .directory_service(kept.service.id.as_str())
+                .await
+                .unwrap()
+                .unwrap(),
+            kept
+        );
+        let added = store
+            .directory_service("council-lunch")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((added.owner, added.provider), (council, Some(council)));
+
+        // The same rule holds for a list of services published directly.
+        let mut renamed = flagship.service.clone();
+        renamed.name = "Taken over".into();
+        let outcome = store
+            .import_directory(None, council, &[renamed.clone()], "test")
+            .await
+            .unwrap();
+        assert_eq!(
+            outcome.refused,
+            vec![(
+                demo::FLAGSHIP_ID.to_owned(),
+                "Hillside Wellbeing Network".to_owned()
+            )]
+        );
+        // The organisation that keeps an entry still updates it.
+        let hillside = flagship.owner;
+        let outcome = store
+            .import_directory(None, hillside, &[renamed], "test")
+            .await
+            .unwrap();
+        assert_eq!((outcome.updated, outcome.refused.len()), (1, 0));
+        let after = store
+            .directory_service(demo::FLAGSHIP_ID)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (after.service.name.as_str(), after.owner, after.provider),
+            ("Taken over", hillside, flagship.provider)
+        );
+    }
+);
+
 on_both_backends!(a_failing_import_leaves_nothing_behind, |store| {
     let w = world(&store).await;
     // An owner that does not exist breaks the import part-way (foreign key): nothing may remain.
@@ -217,11 +352,7 @@ on_both_backends!(postcodes_are_found_and_unknown_ones_are_not, |store| {
 on_both_backends!(
     a_directory_referral_opens_the_record_to_the_provider_only_once_accepted,
     |store| {
-        let w = world(&store).await;
-        store
-            .import_directory(None, w.charity, &w.services, "test")
-            .await
-            .unwrap();
+        let w = published_world(&store).await;
         let flagship = demo::FLAGSHIP_ID;
 
         // Before any referral the provider has no reason to see the person.
@@ -399,11 +530,7 @@ on_both_backends!(
 on_both_backends!(
     entries_are_kept_true_by_owners_providers_and_reviewers,
     |store| {
-        let w = world(&store).await;
-        store
-            .import_directory(None, w.charity, &w.services, "test")
-            .await
-            .unwrap();
+        let w = published_world(&store).await;
         store
             .set_directory_settings(
                 w.worker.user,

@@ -468,8 +468,18 @@ on_both_backends!(
             &w.commissioner,
             &w.admin,
         ] {
-            let none = w.store.case_mdt(who, w.case).await.unwrap();
-            assert!(none.meetings.is_empty() && none.flags.is_empty());
+            // Refused, not answered with an empty history, and the refusal is audited.
+            assert!(matches!(
+                w.store.case_mdt(who, w.case).await,
+                Err(CaseworkError::Denied)
+            ));
+            let refusals = audit_of(&w.store, "mdt_case_flag", Some(w.case.get())).await;
+            assert!(
+                refusals
+                    .iter()
+                    .any(|e| e.action == "denied" && e.user == Some(who.user)),
+                "{refusals:?}"
+            );
         }
         let log = audit_of(&w.store, ENTITY, Some(id.get())).await;
         for what in [

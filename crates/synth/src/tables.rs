@@ -324,21 +324,19 @@ impl<'a> TableBuf<'a> {
         Ok(RecordBatch::try_new(Self::schema(self.spec), arrays)?)
     }
 
-    /// The rows as CSV bytes, without the header.
+    /// The rows as CSV bytes, without the header, through careweave's one CSV writer.
     pub fn to_csv(&self) -> Result<Vec<u8>, SynthError> {
-        let mut w = csv::WriterBuilder::new()
-            .has_headers(false)
-            .from_writer(Vec::with_capacity(self.rows * 40));
-        let mut field = String::with_capacity(32);
+        let mut w = careweave_csv::Writer::new();
+        let mut fields: Vec<String> = vec![String::with_capacity(32); self.cols.len()];
         for r in 0..self.rows {
-            for c in &self.cols {
+            for (field, c) in fields.iter_mut().zip(&self.cols) {
                 field.clear();
                 match c {
-                    Col::Int(v) => push_int(&mut field, v[r]),
-                    Col::Date(v) => push_date(&mut field, v[r]),
+                    Col::Int(v) => push_int(field, v[r]),
+                    Col::Date(v) => push_date(field, v[r]),
                     Col::OptDate(v) => {
                         if let Some(d) = v[r] {
-                            push_date(&mut field, d);
+                            push_date(field, d);
                         }
                     }
                     Col::Float(v) => {
@@ -349,25 +347,20 @@ impl<'a> TableBuf<'a> {
                     Col::Str(v) => field.push_str(v[r]),
                     Col::OptStr(v) => field.push_str(v[r].unwrap_or("")),
                 }
-                w.write_field(field.as_bytes())?;
             }
-            w.write_record(None::<&[u8]>)?;
+            w.record(&fields);
         }
-        w.into_inner().map_err(|e| SynthError::Io {
-            path: "<csv buffer>".into(),
-            source: e.into_error(),
-        })
+        Ok(w.finish().into_bytes())
     }
 }
 
 /// The CSV header line of a table.
 pub(crate) fn csv_header(spec: &TableSpec) -> Result<Vec<u8>, SynthError> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(spec.columns.iter().map(|(n, _)| *n))?;
-    w.into_inner().map_err(|e| SynthError::Io {
-        path: "<csv buffer>".into(),
-        source: e.into_error(),
-    })
+    Ok(
+        careweave_csv::Writer::with_header(spec.columns.iter().map(|(n, _)| *n))
+            .finish()
+            .into_bytes(),
+    )
 }
 
 fn push_int(s: &mut String, v: i64) {
@@ -420,12 +413,12 @@ mod tests {
         t.push(&[V::I(7), V::D(d), V::I(3)]);
         assert_eq!(
             String::from_utf8(t.to_csv().expect("csv")).expect("utf8"),
-            "7,2024-03-09,3\n"
+            "7,2024-03-09,3\r\n"
         );
         assert_eq!(t.to_batch().expect("batch").num_rows(), 1);
         assert_eq!(
             csv_header(&MEDICATION_COUNTS).expect("header"),
-            b"person_id,period_end,repeat_medications\n"
+            b"person_id,period_end,repeat_medications\r\n"
         );
     }
 }

@@ -27,9 +27,6 @@ pub const HEADER: &str = "x-csrf-token";
 #[derive(Debug, Clone)]
 pub struct CsrfToken(pub String);
 
-// Form bodies are small; this bounds what the layer buffers to find the token.
-const MAX_FORM_BYTES: usize = 1024 * 1024;
-
 /// The middleware: issues a token when the browser has none and checks it on unsafe methods.
 pub async fn protect(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let existing = cookie_value(request.headers(), COOKIE).filter(|t| t.len() >= 32);
@@ -49,8 +46,9 @@ pub async fn protect(State(state): State<AppState>, request: Request, next: Next
             return refuse();
         }
         match verified(request, &token).await {
-            Some(r) => r,
-            None => return refuse(),
+            Ok(r) => r,
+            Err(Unverified::TooLarge(limit)) => return crate::limits::too_large(limit),
+            Err(Unverified::Refused) => return refuse(),
         }
     };
 
@@ -70,9 +68,19 @@ pub async fn protect(State(state): State<AppState>, request: Request, next: Next
     response
 }
 
-async fn verified(request: Request, expected: &str) -> Option<Request> {
+/// Why an unsafe request was not let through.
+enum Unverified {
+    /// No token, or the wrong one.
+    Refused,
+    /// The form is over the limit for its path (see [`crate::limits`]), so its token was not read.
+    TooLarge(usize),
+}
+
+async fn verified(request: Request, expected: &str) -> Result<Request, Unverified> {
     if let Some(sent) = header_token(request.headers()) {
-        return matches(&sent, expected).then_some(request);
+        return matches(&sent, expected)
+            .then_some(request)
+            .ok_or(Unverified::Refused);
     }
     let is_form = request
         .headers()
@@ -80,12 +88,19 @@ async fn verified(request: Request, expected: &str) -> Option<Request> {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     if !is_form {
-        return None;
+        return Err(Unverified::Refused);
     }
+    // The layer buffers as much as the form's handler accepts, so a large import is not taken
+    // for an expired form; a body that cannot be read whole is over that limit.
+    let limit = crate::limits::body_limit(request.uri().path());
     let (parts, body) = request.into_parts();
-    let bytes = to_bytes(body, MAX_FORM_BYTES).await.ok()?;
-    let sent = form_urlencoded_token(&bytes)?;
-    matches(&sent, expected).then(|| Request::from_parts(parts, Body::from(bytes)))
+    let bytes = to_bytes(body, limit)
+        .await
+        .map_err(|_| Unverified::TooLarge(limit))?;
+    let sent = form_urlencoded_token(&bytes).ok_or(Unverified::Refused)?;
+    matches(&sent, expected)
+        .then(|| Request::from_parts(parts, Body::from(bytes)))
+        .ok_or(Unverified::Refused)
 }
 
 fn header_token(headers: &HeaderMap) -> Option<String> {

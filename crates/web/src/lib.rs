@@ -12,6 +12,7 @@ mod assets;
 pub mod csrf;
 pub mod error;
 pub mod forms;
+pub mod limits;
 pub mod pages;
 pub mod session;
 pub mod settings;

@@ -16,7 +16,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::{assets, csrf, error, pages, session, Settings};
+use crate::{assets, csrf, error, limits, pages, session, Settings};
 
 /// What every handler can reach.
 #[derive(Debug, Clone)]
@@ -134,7 +134,16 @@ pub fn router(state: AppState) -> Router {
             header::REFERRER_POLICY,
             HeaderValue::from_static("same-origin"),
         ))
-        .layer(RequestBodyLimitLayer::new(2 * 1024 * 1024))
+        // Pages and API answers hold personal data: no browser or proxy may keep a copy. Assets
+        // set their own caching, which this leaves in place.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        // The hard cap for any body; each path's own limit, with a page naming it, is checked
+        // first by `limits::refuse_oversized` and again wherever a body is read.
+        .layer(RequestBodyLimitLayer::new(limits::IMPORT_LIMIT_BYTES))
+        .layer(axum::middleware::from_fn(limits::refuse_oversized))
         .layer(CatchPanicLayer::custom(error::panic_response))
         .layer(
             // Spans name the route template (`/people/{id}`), never the concrete path or query,

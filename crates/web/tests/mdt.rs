@@ -460,6 +460,22 @@ on_both_backends!(
         let gp = app.sign_in("gpworker").await;
         let (status, _) = app.api_get(&gp, &format!("/api/v1/mdt/{id}")).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
+        // The case's MDT history is refused to them too (not an empty list), and audited.
+        let (status, _) = app.api_get(&gp, &format!("/api/v1/cases/{case}/mdt")).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let refusals = app
+            .store
+            .audit_entries(&careweave_store::audit::AuditFilter {
+                entity: Some("mdt_case_flag".into()),
+                entity_id: Some(case.get()),
+                limit: 50,
+            })
+            .await
+            .unwrap();
+        assert!(
+            refusals.iter().any(|e| e.action == "denied"),
+            "{refusals:?}"
+        );
         let (status, _) = app
             .api_post(
                 &lead,

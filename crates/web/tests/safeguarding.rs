@@ -298,6 +298,26 @@ on_both_backends!(
             .await;
         assert_eq!(status, StatusCode::CREATED);
         let href = raised["href"].as_str().unwrap().to_owned();
+        // Someone who may not open the case is refused the list (not given an empty one), and the
+        // refusal is audited.
+        let admin = app.sign_in("admin").await;
+        let (status, _) = app.api_get(&admin, &raise).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let refusals = app
+            .store
+            .audit_entries(&AuditFilter {
+                entity: Some(ENTITY.into()),
+                entity_id: None,
+                limit: 500,
+            })
+            .await
+            .unwrap();
+        assert!(
+            refusals.iter().any(|e| e.action == "denied"
+                && e.reason
+                    .contains(&format!("case {}: concerns listed", app.case))),
+            "{refusals:?}"
+        );
         let (status, concern) = app.api_get(&lead, &href).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(concern["description"], "Her son keeps her bank card");

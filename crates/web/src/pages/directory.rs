@@ -114,7 +114,15 @@ pub fn routes() -> Router<AppState> {
         .route("/directory/reports/{id}/resolve", post(resolve_report))
         .route("/directory/proposals/{id}", post(decide))
         .route("/directory/gaps", get(gaps))
-        .route("/directory/import", get(import_form).post(import))
+        .route(
+            "/directory/import",
+            // A whole file comes in this form, so it takes the import limit (see `limits`).
+            get(import_form)
+                .post(import)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::limits::IMPORT_LIMIT_BYTES,
+                )),
+        )
         .route("/directory/settings", post(settings))
         .layer(Extension(DirectoryCache::default()))
 }
@@ -510,8 +518,7 @@ async fn export_csv(
 ) -> Result<Response, AppError> {
     let index = cache.index(&state.store).await?;
     let services: Vec<Service> = index.services().cloned().collect();
-    let (body, losses) =
-        spreadsheet::export_csv(&services).map_err(|e| AppError::Unexpected(e.into()))?;
+    let (body, losses) = spreadsheet::export_csv(&services);
     // What the spreadsheet could not hold is said in a header rather than dropped without a word.
     let note = format!(
         "{} services lost detail the spreadsheet cannot hold; export JSON to keep it",
@@ -1605,9 +1612,7 @@ async fn import_page(
         chrome: Chrome::signed_in("Directory data", csrf, user, "/directory/import"),
         form,
         errors,
-        organisations: state
-            .store
-            .organisations()
+        organisations: importing_organisations(state, user)
             .await?
             .into_iter()
             .map(|o| (o.id.get(), o.name))
@@ -1616,6 +1621,21 @@ async fn import_page(
         settings: state.store.directory_settings().await?,
         services: state.store.directory_services().await?.len(),
     })
+}
+
+/// The organisations an admin may import for: only those they administer, so that the owner a
+/// form sends can never be another organisation's.
+async fn importing_organisations(
+    state: &AppState,
+    user: &CurrentUser,
+) -> Result<Vec<careweave_domain::Organisation>, AppError> {
+    Ok(state
+        .store
+        .organisations()
+        .await?
+        .into_iter()
+        .filter(|o| user.principal.has_role_in(Role::Admin, o.id))
+        .collect())
 }
 
 async fn import_form(
@@ -1656,7 +1676,7 @@ async fn import(
             None
         }
     };
-    let orgs = state.store.organisations().await?;
+    let orgs = importing_organisations(&state, &user).await?;
     let owner = f
         .owner
         .parse::<i64>()

@@ -424,39 +424,14 @@ impl Cell {
     }
 }
 
-/// Quotes a CSV field when it needs it, and defuses text a spreadsheet would run as a formula
-/// (theme and practice names are typed by people).
-fn csv_field(v: &str) -> String {
-    let v = if v.starts_with(['=', '+', '-', '@']) {
-        format!("'{v}")
-    } else {
-        v.to_owned()
-    };
-    if v.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", v.replace('"', "\"\""))
-    } else {
-        v
-    }
-}
-
+/// The table as CSV through careweave's one writer, which quotes per RFC 4180 and defuses text a
+/// spreadsheet would run as a formula (theme and practice names are typed by people).
 fn csv_of(t: &Table, suppress: bool) -> String {
-    let mut out = t
-        .headers
-        .iter()
-        .map(|h| csv_field(h))
-        .collect::<Vec<_>>()
-        .join(",");
-    out.push_str("\r\n");
+    let mut w = careweave_csv::Writer::with_header(t.headers);
     for row in &t.rows {
-        out.push_str(
-            &row.iter()
-                .map(|c| csv_field(&c.csv(suppress)))
-                .collect::<Vec<_>>()
-                .join(","),
-        );
-        out.push_str("\r\n");
+        w.record(row.iter().map(|c| c.csv(suppress)));
     }
-    out
+    w.finish()
 }
 
 /// Builds the board report's tables for the services `who` may see, and whether they are
@@ -769,14 +744,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn csv_fields_are_quoted_and_formulas_defused() {
-        assert_eq!(csv_field("plain"), "plain");
-        assert_eq!(csv_field("a, b"), "\"a, b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field("=SUM(A1)"), "'=SUM(A1)");
-    }
-
-    #[test]
     fn suppressed_counts_never_reach_the_csv() {
         let t = Table {
             name: "x",
@@ -797,5 +764,25 @@ mod tests {
         );
         assert_eq!(t.rows[0][0].text(true), "March 2026");
         assert_eq!(t.rows[0][1].text(true), "7 or fewer");
+    }
+
+    #[test]
+    fn typed_names_are_quoted_and_formulas_defused() {
+        let t = Table {
+            name: "x",
+            title: "X",
+            headers: &["Theme", "Events"],
+            rows: vec![
+                vec![
+                    Cell::Text("=HYPERLINK(\"http://evil.example\")".into()),
+                    Cell::Count(9),
+                ],
+                vec![Cell::Text("Falls, trips".into()), Cell::Count(8)],
+            ],
+        };
+        assert_eq!(
+            csv_of(&t, false),
+            "Theme,Events\r\n\"'=HYPERLINK(\"\"http://evil.example\"\")\",9\r\n\"Falls, trips\",8\r\n"
+        );
     }
 }

@@ -776,8 +776,8 @@ async fn flag_clear(
     }
 }
 
-/// The MDT section of the case page: the meetings the case went to and its flags. Empty for a
-/// viewer who may not change the case.
+/// The meetings a case went to and its flags. A viewer who may not change the case is refused
+/// (403) and the refusal audited.
 pub async fn case_section(
     state: &AppState,
     who: &Principal,

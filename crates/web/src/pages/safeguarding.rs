@@ -297,7 +297,8 @@ fn summary_json(k: &ConcernSummary) -> serde_json::Value {
 }
 
 /// `GET /api/v1/cases/{id}/safeguarding`: the concerns on a case that the caller may see (others
-/// are left out without a trace); audited as a list when there are any.
+/// are left out without a trace); audited as a list when there are any. Someone who may not open
+/// the case is refused (403) and the refusal audited.
 async fn api_list(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -305,7 +306,7 @@ async fn api_list(
 ) -> Result<Response, AppError> {
     let concerns = state
         .store
-        .concerns_on_case(&user.principal, CaseId::new(id))
+        .concerns_on_case_checked(&user.principal, CaseId::new(id))
         .await?;
     Ok(Json(serde_json::json!({
         "concerns": concerns.iter().map(summary_json).collect::<Vec<_>>(),
