@@ -483,10 +483,11 @@ impl Store {
         if reason.is_empty() {
             return Err(SubjectAccessError::NoReason);
         }
-        let person = sqlx::query("SELECT id, given_name, family_name FROM people WHERE nhs_number = $1")
-            .bind(nhs_number.as_digits())
-            .fetch_optional(&self.pool)
-            .await?;
+        let person =
+            sqlx::query("SELECT id, given_name, family_name FROM people WHERE nhs_number = $1")
+                .bind(nhs_number.as_digits())
+                .fetch_optional(&self.pool)
+                .await?;
         let mut tx = self.pool.begin().await?;
         audit_with(
             &mut *tx,
@@ -495,7 +496,7 @@ impl Store {
                 action: AuditAction::Export,
                 entity: "person",
                 entity_id: person.as_ref().map(|p| get_i64(p, "id")).transpose()?,
-                reason: match person {
+                reason: match &person {
                     Some(_) => format!("subject access request: {reason}"),
                     None => format!("subject access request, no person matched: {reason}"),
                 },
@@ -612,7 +613,10 @@ fn column_names(sql: &str) -> Vec<String> {
 /// row of a case), or by NHS number. The coverage test compares this with the schema.
 #[must_use]
 pub fn covered_tables() -> Vec<&'static str> {
-    let mut tables: Vec<&'static str> = SECTIONS.iter().flat_map(|s| s.tables.iter().copied()).collect();
+    let mut tables: Vec<&'static str> = SECTIONS
+        .iter()
+        .flat_map(|s| s.tables.iter().copied())
+        .collect();
     tables.sort_unstable();
     tables.dedup();
     tables
@@ -657,8 +661,13 @@ mod tests {
 
     #[test]
     fn safeguarding_is_always_marked_for_review() {
-        for s in SECTIONS.iter().filter(|s| s.key.starts_with("safeguarding")) {
-            assert!(s.review.is_some_and(|r| r.starts_with("REVIEW BEFORE RELEASE")));
+        for s in SECTIONS
+            .iter()
+            .filter(|s| s.key.starts_with("safeguarding"))
+        {
+            assert!(s
+                .review
+                .is_some_and(|r| r.starts_with("REVIEW BEFORE RELEASE")));
         }
     }
 }

@@ -65,11 +65,13 @@ async fn count(store: &Store, table: &str) -> i64 {
 }
 
 async fn exists(store: &Store, table: &str, id: i64) -> bool {
-    sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table} WHERE id = {id}"))
-        .fetch_one(store.pool())
-        .await
-        .expect("exists")
-        .get::<i64, _>("n")
+    sqlx::query(&format!(
+        "SELECT COUNT(*) AS n FROM {table} WHERE id = {id}"
+    ))
+    .fetch_one(store.pool())
+    .await
+    .expect("exists")
+    .get::<i64, _>("n")
         == 1
 }
 
@@ -200,101 +202,190 @@ async fn case_records(
         "INSERT INTO casework_contacts (case_id, contact_type, contact_on, minutes, present, note, \
          recorded_by, recorded_at) VALUES ({case}, 'face_to_face', '2010-02-01', 30, '{marker} present', \
          '{marker} contact', {u}, '2010-02-01T10:00:00.000000Z')")).await;
-    exec(store, &format!(
-        "INSERT INTO casework_events (case_id, at, on_date, user_id, kind, summary) VALUES \
-         ({case}, '2010-02-01T10:00:00.000000Z', '2010-02-01', {u}, 'note', '{marker} event')")).await;
+    exec(
+        store,
+        &format!(
+            "INSERT INTO casework_events (case_id, at, on_date, user_id, kind, summary) VALUES \
+         ({case}, '2010-02-01T10:00:00.000000Z', '2010-02-01', {u}, 'note', '{marker} event')"
+        ),
+    )
+    .await;
     exec(store, &format!(
         "INSERT INTO casework_workers (case_id, user_id, organisation_id, role, started_on, ended_on) \
          VALUES ({case}, {u}, {}, 'cover', '2010-01-02', '2010-01-03')", b.org)).await;
     exec(store, &format!(
         "INSERT INTO casework_visits (case_id, user_id, visit_on, contact_type, note, place) VALUES \
          ({case}, {u}, '2010-02-02', 'home_visit', '{marker} visit', '{marker} place')")).await;
-    let assessment = insert(store, &format!(
-        "INSERT INTO casework_assessments (case_id, assessed_on, user_id, strengths) VALUES \
-         ({case}, '2010-02-03', {u}, '{marker} strengths')")).await;
-    exec(store, &format!(
-        "INSERT INTO casework_assessment_scores (assessment_id, domain_code, score) VALUES \
-         ({assessment}, 'housing', 3)")).await;
+    let assessment = insert(
+        store,
+        &format!(
+            "INSERT INTO casework_assessments (case_id, assessed_on, user_id, strengths) VALUES \
+         ({case}, '2010-02-03', {u}, '{marker} strengths')"
+        ),
+    )
+    .await;
+    exec(
+        store,
+        &format!(
+            "INSERT INTO casework_assessment_scores (assessment_id, domain_code, score) VALUES \
+         ({assessment}, 'housing', 3)"
+        ),
+    )
+    .await;
     let goal = insert(store, &format!(
         "INSERT INTO casework_goals (case_id, text, progress) VALUES ({case}, '{marker} goal', 50)")).await;
-    exec(store, &format!(
-        "INSERT INTO casework_goal_attainment (goal_id, rated_on, level, rated_by) VALUES \
-         ({goal}, '2010-02-04', 1, {u})")).await;
-    exec(store, &format!(
-        "INSERT INTO casework_actions (case_id, text, owner, due_on) VALUES \
-         ({case}, '{marker} action', '{marker} owner', '2010-03-01')")).await;
-    exec(store, &format!(
-        "INSERT INTO casework_steps (case_id, week, text) VALUES ({case}, 1, '{marker} step')")).await;
-    exec(store, &format!(
+    exec(
+        store,
+        &format!(
+            "INSERT INTO casework_goal_attainment (goal_id, rated_on, level, rated_by) VALUES \
+         ({goal}, '2010-02-04', 1, {u})"
+        ),
+    )
+    .await;
+    exec(
+        store,
+        &format!(
+            "INSERT INTO casework_actions (case_id, text, owner, due_on) VALUES \
+         ({case}, '{marker} action', '{marker} owner', '2010-03-01')"
+        ),
+    )
+    .await;
+    exec(
+        store,
+        &format!(
+            "INSERT INTO casework_steps (case_id, week, text) VALUES ({case}, 1, '{marker} step')"
+        ),
+    )
+    .await;
+    exec(
+        store,
+        &format!(
         "INSERT INTO casework_reviews (case_id, reviewed_on, user_id, intensity, summary) VALUES \
-         ({case}, '2010-02-05', {u}, 'low', '{marker} review')")).await;
+         ({case}, '2010-02-05', {u}, 'low', '{marker} review')"),
+    )
+    .await;
     let outcome = insert(store, &format!(
         "INSERT INTO outcome_records (case_id, instrument_id, instrument_version, instrument_name, \
          taken_on, point, answers, recorded_by, recorded_at) VALUES ({case}, 'ons4', '1', \
          '{marker} measure', '2010-02-06', 'baseline', 'i:q1=5', {u}, '2010-02-06T10:00:00.000000Z')")).await;
-    exec(store, &format!(
-        "INSERT INTO outcome_scores (record_id, scale_id, scale_name, reported, raw) VALUES \
-         ({outcome}, 'life', 'Life satisfaction', 5.5, 5.5)")).await;
+    exec(
+        store,
+        &format!(
+            "INSERT INTO outcome_scores (record_id, scale_id, scale_name, reported, raw) VALUES \
+         ({outcome}, 'life', 'Life satisfaction', 5.5, 5.5)"
+        ),
+    )
+    .await;
     let concern = insert(store, &format!(
         "INSERT INTO safeguarding_concerns (case_id, person_id, category, risk, status, noticed_on, \
          description, raised_by, raised_at) VALUES ({case}, (SELECT person_id FROM casework_cases \
          WHERE id = {case}), 'neglect', 'high', 'open', '2010-02-07', '{marker} concern', {u}, \
          '2010-02-07T10:00:00.000000Z')")).await;
-    exec(store, &format!(
+    exec(
+        store,
+        &format!(
         "INSERT INTO safeguarding_actions (concern_id, text, owner, due_on, added_by, added_at) \
          VALUES ({concern}, '{marker} safeguarding action', 'duty team', '2010-02-08', {u}, \
-         '2010-02-07T10:00:00.000000Z')")).await;
-    let meeting = insert(store, &format!(
+         '2010-02-07T10:00:00.000000Z')"),
+    )
+    .await;
+    let meeting =
+        insert(
+            store,
+            &format!(
         "INSERT INTO mdt_meetings (title, service_id, held_on, starts_at, location, lists, \
          created_by, created_at) VALUES ('{marker} meeting', {}, '2010-02-09', '10:00', 'Room 1', \
-         'high_risk', {u}, '2010-02-01T10:00:00.000000Z')", b.service)).await;
-    let item = insert(store, &format!(
-        "INSERT INTO mdt_items (meeting_id, case_id, reasons, added_by, added_at, discussion) \
+         'high_risk', {u}, '2010-02-01T10:00:00.000000Z')", b.service),
+        )
+        .await;
+    let item = insert(
+        store,
+        &format!(
+            "INSERT INTO mdt_items (meeting_id, case_id, reasons, added_by, added_at, discussion) \
          VALUES ({meeting}, {case}, 'by_hand', {u}, '2010-02-01T10:00:00.000000Z', \
-         '{marker} discussion')")).await;
-    exec(store, &format!(
-        "INSERT INTO mdt_actions (item_id, text, owner, due_on, added_by, added_at) VALUES \
+         '{marker} discussion')"
+        ),
+    )
+    .await;
+    exec(
+        store,
+        &format!(
+            "INSERT INTO mdt_actions (item_id, text, owner, due_on, added_by, added_at) VALUES \
          ({item}, '{marker} mdt action', 'district nurse', '2010-02-10', {u}, \
-         '2010-02-09T10:00:00.000000Z')")).await;
+         '2010-02-09T10:00:00.000000Z')"
+        ),
+    )
+    .await;
     exec(store, &format!(
         "INSERT INTO mdt_case_flags (case_id, kind, noted_on, reason, set_by, set_at) VALUES \
          ({case}, 'worried_about', '2010-02-01', '{marker} worry', {u}, '2010-02-01T10:00:00.000000Z')")).await;
-    let event = insert(store, &format!(
+    let event = insert(
+        store,
+        &format!(
         "INSERT INTO significant_events (kind, service_id, organisation_id, case_id, occurred_on, \
          description, escalate, recorded_by, recorded_at) VALUES ('good_news', {}, {}, {case}, \
-         '2010-02-11', '{marker} event', 0, {u}, '2010-02-11T10:00:00.000000Z')", b.service, b.org)).await;
+         '2010-02-11', '{marker} event', 0, {u}, '2010-02-11T10:00:00.000000Z')", b.service, b.org),
+    )
+    .await;
     (contact, concern, item, outcome, event)
 }
 
 /// The records held about a person outside their cases, each marked.
 async fn person_records(store: &Store, b: &Base, person: i64, number: NhsNumber, marker: &str) {
     let u = b.user;
-    exec(store, &format!(
+    exec(
+        store,
+        &format!(
         "INSERT INTO care_team (person_id, user_id, organisation_id, started_on, ended_on) VALUES \
-         ({person}, {u}, {}, '2009-01-01', '2009-06-01')", b.org)).await;
-    exec(store, &format!(
-        "INSERT INTO casework_referrals (service_id, person_id, given_name, family_name, \
+         ({person}, {u}, {}, '2009-01-01', '2009-06-01')", b.org),
+    )
+    .await;
+    exec(
+        store,
+        &format!(
+            "INSERT INTO casework_referrals (service_id, person_id, given_name, family_name, \
          date_of_birth, nhs_number, contact, source, route, reason, needs, concerns, need_domains, \
          risk_flags, urgency, consent_share_detail, referrer_name, referrer_contact, received_at, \
          received_on, status) VALUES ({}, NULL, '{marker}', 'Example', '1950-01-01', '{}', \
          '{marker} public form', 'self', 'public_form', '{marker} unmatched', '', '', '', '', \
          'routine', 0, '{marker}', '', '2026-01-01T00:00:00.000000Z', '2026-01-01', 'waiting')",
-        b.service, number.as_digits())).await;
-    exec(store, &format!(
-        "INSERT INTO safety_flags (person_id, reason, raised_by, raised_on) VALUES \
-         ({person}, '{marker} dog', {u}, '2010-01-01')")).await;
-    exec(store, &format!(
+            b.service,
+            number.as_digits()
+        ),
+    )
+    .await;
+    exec(
+        store,
+        &format!(
+            "INSERT INTO safety_flags (person_id, reason, raised_by, raised_on) VALUES \
+         ({person}, '{marker} dog', {u}, '2010-01-01')"
+        ),
+    )
+    .await;
+    exec(
+        store,
+        &format!(
         "INSERT INTO directory_signposts (person_id, service_id, user_id, note, created_at) VALUES \
-         ({person}, 'svc-1', {u}, '{marker} signpost', '2026-01-01T00:00:00.000000Z')")).await;
-    exec(store, &format!(
+         ({person}, 'svc-1', {u}, '{marker} signpost', '2026-01-01T00:00:00.000000Z')"),
+    )
+    .await;
+    exec(
+        store,
+        &format!(
         "INSERT INTO directory_referrals (person_id, service_id, provider_id, referred_by, reason, \
          status, created_at) VALUES ({person}, 'svc-1', {}, {u}, '{marker} walking', 'pending', \
-         '2026-01-01T00:00:00.000000Z')", b.org)).await;
+         '2026-01-01T00:00:00.000000Z')", b.org),
+    )
+    .await;
     exec(store, &format!(
         "INSERT INTO casework_carers (person_id, name, relationship, contact, involve, recorded_by) \
          VALUES ({person}, '{marker} carer', 'daughter', '{marker} carer phone', 'yes', {u})")).await;
-    let run = insert(store, "INSERT INTO population_runs (index_date, loaded_at, disclosure_control) \
-         VALUES ('2026-01-01', '2026-01-02T00:00:00.000000Z', 1)").await;
+    let run = insert(
+        store,
+        "INSERT INTO population_runs (index_date, loaded_at, disclosure_control) \
+         VALUES ('2026-01-01', '2026-01-02T00:00:00.000000Z', 1)",
+    )
+    .await;
     exec(store, &format!(
         "INSERT INTO population_worklist (run_id, cohort, nhs_number, practice, segment, criteria_met) \
          VALUES ({run}, 'frailty', '{}', 'A81001', 'frail', '{marker} criteria')", number.as_digits())).await;
@@ -325,7 +416,12 @@ async fn seed_two_people(store: &Store) -> (Base, NhsNumber, NhsNumber) {
     let (_, bob_case) = case(store, &b, bob, "Bob", "open", None).await;
     let (_, bob_old) = case(store, &b, bob, "Bob", "discharged", Some("2011-01-01")).await;
     let (_, ada_old) = case(store, &b, ada, "Ada", "discharged", Some("2011-01-01")).await;
-    for (case, marker) in [(b.ada_case, "Ada"), (bob_case, "Bob"), (ada_old, "Ada"), (bob_old, "Bob")] {
+    for (case, marker) in [
+        (b.ada_case, "Ada"),
+        (bob_case, "Bob"),
+        (ada_old, "Ada"),
+        (bob_old, "Bob"),
+    ] {
         case_records(store, &b, case, marker).await;
     }
     person_records(store, &b, ada, ada_number, "Ada").await;
@@ -333,80 +429,92 @@ async fn seed_two_people(store: &Store) -> (Base, NhsNumber, NhsNumber) {
     (b, ada_number, bob_number)
 }
 
-on_both_backends!(export_holds_every_record_type_of_the_person_and_nobody_else, |store| {
-    let (_, ada, bob) = seed_two_people(&store).await;
-    let bundle = store
-        .subject_access_export(ada, None, "SAR 2026/014")
-        .await
-        .expect("the export");
-    assert_eq!(bundle.name, "Ada Example");
-    for section in &bundle.sections {
-        assert!(!section.rows.is_empty(), "{} is empty", section.key);
-        for row in &section.rows {
-            assert_eq!(row.len(), section.columns.len(), "{}", section.key);
-            let text: Vec<String> = row.iter().map(Value::display).collect();
-            let text = text.join("|");
-            assert!(
-                !text.contains("Bob") && !text.contains(&bob.as_digits()),
-                "{} holds another person's row: {text}",
-                section.key
-            );
+on_both_backends!(
+    export_holds_every_record_type_of_the_person_and_nobody_else,
+    |store| {
+        let (_, ada, bob) = seed_two_people(&store).await;
+        let bundle = store
+            .subject_access_export(ada, None, "SAR 2026/014")
+            .await
+            .expect("the export");
+        assert_eq!(bundle.name, "Ada Example");
+        for section in &bundle.sections {
+            assert!(!section.rows.is_empty(), "{} is empty", section.key);
+            for row in &section.rows {
+                assert_eq!(row.len(), section.columns.len(), "{}", section.key);
+                let text: Vec<String> = row.iter().map(Value::display).collect();
+                let text = text.join("|");
+                assert!(
+                    !text.contains("Bob") && !text.contains(&bob.as_digits()),
+                    "{} holds another person's row: {text}",
+                    section.key
+                );
+            }
         }
-    }
-    let section = |key: &str| {
-        bundle
-            .sections
+        let section = |key: &str| {
+            bundle
+                .sections
+                .iter()
+                .find(|s| s.key == key)
+                .unwrap_or_else(|| panic!("no section {key}"))
+        };
+        // Rows without a marker are counted: Ada has exactly what was seeded for her two cases.
+        assert_eq!(section("assessment_scores").rows.len(), 2);
+        assert_eq!(section("outcome_scores").rows.len(), 2);
+        assert_eq!(section("goal_attainment").rows.len(), 2);
+        assert_eq!(section("discharges").rows.len(), 1);
+        // The public-form referral that named her number before it was matched is hers too.
+        let referrals = section("referrals");
+        assert!(referrals
+            .rows
             .iter()
-            .find(|s| s.key == key)
-            .unwrap_or_else(|| panic!("no section {key}"))
-    };
-    // Rows without a marker are counted: Ada has exactly what was seeded for her two cases.
-    assert_eq!(section("assessment_scores").rows.len(), 2);
-    assert_eq!(section("outcome_scores").rows.len(), 2);
-    assert_eq!(section("goal_attainment").rows.len(), 2);
-    assert_eq!(section("discharges").rows.len(), 1);
-    // The public-form referral that named her number before it was matched is hers too.
-    let referrals = section("referrals");
-    assert!(referrals.rows.iter().any(|r| r.contains(&Value::Text("Ada unmatched".into()))));
-    // Safeguarding is marked for review before release.
-    assert!(section("safeguarding_concerns")
-        .review
-        .is_some_and(|r| r.starts_with("REVIEW BEFORE RELEASE")));
-    // The access log holds the read seeded above and this export, last.
-    let log = section("access_log");
-    let last = log.rows.last().expect("the export's row");
-    assert!(last.contains(&Value::Text("export".into())), "{last:?}");
-    assert!(log.rows.iter().any(|r| r.contains(&Value::Text("Ada read".into()))));
+            .any(|r| r.contains(&Value::Text("Ada unmatched".into()))));
+        // Safeguarding is marked for review before release.
+        assert!(section("safeguarding_concerns")
+            .review
+            .is_some_and(|r| r.starts_with("REVIEW BEFORE RELEASE")));
+        // The access log holds the read seeded above and this export, last.
+        let log = section("access_log");
+        let last = log.rows.last().expect("the export's row");
+        assert!(last.contains(&Value::Text("export".into())), "{last:?}");
+        assert!(log
+            .rows
+            .iter()
+            .any(|r| r.contains(&Value::Text("Ada read".into()))));
 
-    // The export is audited against the person with the reason.
-    let ada_id: i64 = bundle.person.get();
-    let entries = store
-        .audit_entries(&AuditFilter {
-            entity: Some("person".into()),
-            entity_id: Some(ada_id),
-            limit: 1,
-        })
-        .await
-        .expect("the audit log");
-    assert_eq!(entries[0].action, "export");
-    assert_eq!(entries[0].reason, "subject access request: SAR 2026/014");
-});
+        // The export is audited against the person with the reason.
+        let ada_id: i64 = bundle.person.get();
+        let entries = store
+            .audit_entries(&AuditFilter {
+                entity: Some("person".into()),
+                entity_id: Some(ada_id),
+                limit: 1,
+            })
+            .await
+            .expect("the audit log");
+        assert_eq!(entries[0].action, "export");
+        assert_eq!(entries[0].reason, "subject access request: SAR 2026/014");
+    }
+);
 
-on_both_backends!(export_of_an_unknown_number_is_refused_and_audited, |store| {
-    let before = count(&store, "audit_log").await;
-    let err = store
-        .subject_access_export(nhs(7), None, "SAR 2026/015")
-        .await
-        .expect_err("nobody has that number");
-    assert!(matches!(err, SubjectAccessError::NotFound));
-    assert_eq!(count(&store, "audit_log").await, before + 1);
-    let err = store
-        .subject_access_export(nhs(7), None, "  ")
-        .await
-        .expect_err("a reason is required");
-    assert!(matches!(err, SubjectAccessError::NoReason));
-    assert_eq!(count(&store, "audit_log").await, before + 1);
-});
+on_both_backends!(
+    export_of_an_unknown_number_is_refused_and_audited,
+    |store| {
+        let before = count(&store, "audit_log").await;
+        let err = store
+            .subject_access_export(nhs(7), None, "SAR 2026/015")
+            .await
+            .expect_err("nobody has that number");
+        assert!(matches!(err, SubjectAccessError::NotFound));
+        assert_eq!(count(&store, "audit_log").await, before + 1);
+        let err = store
+            .subject_access_export(nhs(7), None, "  ")
+            .await
+            .expect_err("a reason is required");
+        assert!(matches!(err, SubjectAccessError::NoReason));
+        assert_eq!(count(&store, "audit_log").await, before + 1);
+    }
+);
 
 /// Every table with a person's rows (by person, case, NHS number, or a row of one of those) is
 /// in the export, or named here as holding none of the person's own data.
@@ -451,24 +559,41 @@ async fn every_table_about_a_person_is_exported() {
     assert!(missing.is_empty(), "not in the export: {missing:?}");
 }
 
-on_both_backends!(retention_dry_run_changes_nothing_and_purge_removes_exactly_what_is_past, |store| {
-    let b = base(&store).await;
-    let u = b.user;
-    let adult = person(&store, &b, "Old", nhs(3), "1950-01-01").await;
-    // A child of ten when discharged nine years ago: kept until their 25th birthday.
-    let child_born = (Utc::now().date_naive() - Duration::days(19 * 366)).to_string();
-    let child = person(&store, &b, "Young", nhs(4), &child_born).await;
-    let (old_referral, old_case) =
-        case(&store, &b, adult, "Old", "discharged", Some(&days_ago(9 * 366))).await;
-    let (old_contact, old_concern, old_item, old_outcome, old_event) =
-        case_records(&store, &b, old_case, "Old").await;
-    let (_, recent_case) =
-        case(&store, &b, adult, "Old", "discharged", Some(&days_ago(366))).await;
-    let (_, child_case) =
-        case(&store, &b, child, "Young", "discharged", Some(&days_ago(9 * 366))).await;
-    let (_, open_case) = case(&store, &b, adult, "Old", "open", None).await;
-    let referral = |person: &str, status: &str, on: String| {
-        format!(
+on_both_backends!(
+    retention_dry_run_changes_nothing_and_purge_removes_exactly_what_is_past,
+    |store| {
+        let b = base(&store).await;
+        let u = b.user;
+        let adult = person(&store, &b, "Old", nhs(3), "1950-01-01").await;
+        // A child of ten when discharged nine years ago: kept until their 25th birthday.
+        let child_born = (Utc::now().date_naive() - Duration::days(19 * 366)).to_string();
+        let child = person(&store, &b, "Young", nhs(4), &child_born).await;
+        let (old_referral, old_case) = case(
+            &store,
+            &b,
+            adult,
+            "Old",
+            "discharged",
+            Some(&days_ago(9 * 366)),
+        )
+        .await;
+        let (old_contact, old_concern, old_item, old_outcome, old_event) =
+            case_records(&store, &b, old_case, "Old").await;
+        let (_, recent_case) =
+            case(&store, &b, adult, "Old", "discharged", Some(&days_ago(366))).await;
+        let (_, child_case) = case(
+            &store,
+            &b,
+            child,
+            "Young",
+            "discharged",
+            Some(&days_ago(9 * 366)),
+        )
+        .await;
+        let (_, open_case) = case(&store, &b, adult, "Old", "open", None).await;
+        let referral =
+            |person: &str, status: &str, on: String| {
+                format!(
             "INSERT INTO casework_referrals (service_id, person_id, given_name, family_name, \
              date_of_birth, contact, source, route, reason, needs, concerns, need_domains, \
              risk_flags, urgency, consent_share_detail, referrer_name, referrer_contact, \
@@ -478,168 +603,210 @@ on_both_backends!(retention_dry_run_changes_nothing_and_purge_removes_exactly_wh
             b.service,
             triaged = if status == "waiting" { "NULL".to_owned() } else { format!("'{on}'") }
         )
-    };
-    let declined_old = insert(&store, &referral(&adult.to_string(), "declined", days_ago(9 * 366))).await;
-    let declined_new = insert(&store, &referral(&adult.to_string(), "declined", days_ago(366))).await;
-    let unlinked_old = insert(&store, &referral("NULL", "redirected", days_ago(3 * 366))).await;
-    let unlinked_new = insert(&store, &referral("NULL", "declined", days_ago(366))).await;
-    let unlinked_waiting = insert(&store, &referral("NULL", "waiting", days_ago(3 * 366))).await;
-    let signpost = |at: String| {
-        format!(
+            };
+        let declined_old = insert(
+            &store,
+            &referral(&adult.to_string(), "declined", days_ago(9 * 366)),
+        )
+        .await;
+        let declined_new = insert(
+            &store,
+            &referral(&adult.to_string(), "declined", days_ago(366)),
+        )
+        .await;
+        let unlinked_old = insert(&store, &referral("NULL", "redirected", days_ago(3 * 366))).await;
+        let unlinked_new = insert(&store, &referral("NULL", "declined", days_ago(366))).await;
+        let unlinked_waiting =
+            insert(&store, &referral("NULL", "waiting", days_ago(3 * 366))).await;
+        let signpost = |at: String| {
+            format!(
             "INSERT INTO directory_signposts (person_id, service_id, user_id, note, created_at) \
              VALUES ({adult}, 'svc-1', {u}, 'n', '{at}')"
         )
-    };
-    let signpost_old = insert(&store, &signpost(instant_days_ago(9 * 366))).await;
-    let signpost_new = insert(&store, &signpost(instant_days_ago(366))).await;
-    let dir_referral = |status: &str, at: String| {
-        format!(
+        };
+        let signpost_old = insert(&store, &signpost(instant_days_ago(9 * 366))).await;
+        let signpost_new = insert(&store, &signpost(instant_days_ago(366))).await;
+        let dir_referral = |status: &str, at: String| {
+            format!(
             "INSERT INTO directory_referrals (person_id, service_id, provider_id, referred_by, \
              reason, status, created_at, answered_at) VALUES ({adult}, 'svc-1', {}, {u}, 'r', \
              '{status}', '{at}', {answered})",
             b.org,
             answered = if status == "pending" { "NULL".to_owned() } else { format!("'{at}'") }
         )
-    };
-    let dir_old = insert(&store, &dir_referral("accepted", instant_days_ago(9 * 366))).await;
-    let dir_pending = insert(&store, &dir_referral("pending", instant_days_ago(9 * 366))).await;
-    let dir_new = insert(&store, &dir_referral("declined", instant_days_ago(366))).await;
-    for (token, expires) in [("old", 8), ("recent", 1), ("live", -1)] {
-        exec(
-            &store,
-            &format!(
-                "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES \
-                 ('{token}', {u}, '{}', '{}')",
-                instant_days_ago(expires + 1),
-                instant_days_ago(expires)
-            ),
-        )
-        .await;
-    }
-
-    let tables = [
-        "casework_cases", "casework_referrals", "casework_contacts", "casework_events",
-        "casework_workers", "casework_visits", "casework_assessments",
-        "casework_assessment_scores", "casework_goals", "casework_goal_attainment",
-        "casework_actions", "casework_steps", "casework_reviews", "outcome_records",
-        "outcome_scores", "safeguarding_concerns", "safeguarding_actions", "mdt_meetings",
-        "mdt_items", "mdt_actions", "mdt_case_flags", "significant_events", "directory_signposts",
-        "directory_referrals", "sessions", "people", "audit_log",
-    ];
-    let mut before = Vec::new();
-    for t in tables {
-        before.push(count(&store, t).await);
-    }
-    let audit_before = store
-        .audit_entries(&AuditFilter { limit: 10_000, ..AuditFilter::default() })
-        .await
-        .expect("the audit log");
-    let policy = RetentionPolicy::default();
-    let expected = [
-        (RecordKind::ClosedCases, 1),
-        (RecordKind::DeclinedReferrals, 1),
-        (RecordKind::UnlinkedReferrals, 1),
-        (RecordKind::DirectorySignposts, 1),
-        (RecordKind::DirectoryReferrals, 1),
-        (RecordKind::ExpiredSessions, 1),
-    ];
-
-    // The dry run lists exactly what is past retention and changes nothing, not even the log.
-    let dry = store
-        .retention_purge(&policy, Utc::now(), true, None)
-        .await
-        .expect("dry run");
-    let found: Vec<(RecordKind, u64)> = dry.iter().map(|c| (c.kind, c.count)).collect();
-    assert_eq!(found, expected);
-    for (t, n) in tables.iter().zip(&before) {
-        assert_eq!(count(&store, t).await, *n, "the dry run changed {t}");
-    }
-
-    // The purge removes those and nothing else.
-    let done = store
-        .retention_purge(&policy, Utc::now(), false, None)
-        .await
-        .expect("purge");
-    let found: Vec<(RecordKind, u64)> = done.iter().map(|c| (c.kind, c.count)).collect();
-    assert_eq!(found, expected);
-    for (table, id) in [
-        ("casework_cases", old_case),
-        ("casework_referrals", old_referral),
-        ("casework_contacts", old_contact),
-        ("safeguarding_concerns", old_concern),
-        ("mdt_items", old_item),
-        ("outcome_records", old_outcome),
-        ("casework_referrals", declined_old),
-        ("casework_referrals", unlinked_old),
-        ("directory_signposts", signpost_old),
-        ("directory_referrals", dir_old),
-    ] {
-        assert!(!exists(&store, table, id).await, "{table} {id} was kept");
-    }
-    for (table, id) in [
-        ("casework_cases", recent_case),
-        ("casework_cases", child_case),
-        ("casework_cases", open_case),
-        ("casework_referrals", declined_new),
-        ("casework_referrals", unlinked_new),
-        ("casework_referrals", unlinked_waiting),
-        ("directory_signposts", signpost_new),
-        ("directory_referrals", dir_pending),
-        ("directory_referrals", dir_new),
-        ("significant_events", old_event),
-        ("people", adult),
-    ] {
-        assert!(exists(&store, table, id).await, "{table} {id} was purged");
-    }
-    // The team's significant event stays, no longer linked to the purged case.
-    let linked: Option<i64> = sqlx::query("SELECT case_id FROM significant_events WHERE id = $1")
-        .bind(old_event)
-        .fetch_one(store.pool())
-        .await
-        .expect("the event")
-        .get("case_id");
-    assert_eq!(linked, None);
-    // Exactly one row per case-recorded table went (the old case's), and the referrals and
-    // directory rows counted above.
-    for (t, n) in tables.iter().zip(&before) {
-        let gone = match *t {
-            "casework_referrals" => 3,
-            "mdt_meetings" | "significant_events" | "people" => 0,
-            "audit_log" => -6,
-            _ => 1,
         };
-        assert_eq!(count(&store, t).await, n - gone, "{t}");
-    }
-    let sessions: Vec<String> = sqlx::query("SELECT token_hash FROM sessions ORDER BY token_hash")
-        .fetch_all(store.pool())
-        .await
-        .expect("sessions")
-        .iter()
-        .map(|r| r.get("token_hash"))
-        .collect();
-    assert_eq!(sessions, ["live", "recent"]);
+        let dir_old = insert(&store, &dir_referral("accepted", instant_days_ago(9 * 366))).await;
+        let dir_pending = insert(&store, &dir_referral("pending", instant_days_ago(9 * 366))).await;
+        let dir_new = insert(&store, &dir_referral("declined", instant_days_ago(366))).await;
+        for (token, expires) in [("old", 8), ("recent", 1), ("live", -1)] {
+            exec(
+                &store,
+                &format!(
+                    "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES \
+                 ('{token}', {u}, '{}', '{}')",
+                    instant_days_ago(expires + 1),
+                    instant_days_ago(expires)
+                ),
+            )
+            .await;
+        }
 
-    // The audit log is untouched but for one purge row per type, with counts and no values.
-    let after = store
-        .audit_entries(&AuditFilter { limit: 10_000, ..AuditFilter::default() })
-        .await
-        .expect("the audit log");
-    assert_eq!(after.len(), audit_before.len() + 6);
-    assert_eq!(after[6..], audit_before[..]);
-    let mut entities: Vec<&str> = after[..6].iter().map(|e| e.entity.as_str()).collect();
-    entities.reverse();
-    let codes: Vec<&str> = RecordKind::ALL.iter().map(|k| k.code()).collect();
-    assert_eq!(entities, codes);
-    for e in &after[..6] {
-        assert_eq!(e.action, "purge");
-        assert_eq!(e.entity_id, None);
-        assert!(e.reason.starts_with("retention: 1 purged ("), "{}", e.reason);
-    }
+        let tables = [
+            "casework_cases",
+            "casework_referrals",
+            "casework_contacts",
+            "casework_events",
+            "casework_workers",
+            "casework_visits",
+            "casework_assessments",
+            "casework_assessment_scores",
+            "casework_goals",
+            "casework_goal_attainment",
+            "casework_actions",
+            "casework_steps",
+            "casework_reviews",
+            "outcome_records",
+            "outcome_scores",
+            "safeguarding_concerns",
+            "safeguarding_actions",
+            "mdt_meetings",
+            "mdt_items",
+            "mdt_actions",
+            "mdt_case_flags",
+            "significant_events",
+            "directory_signposts",
+            "directory_referrals",
+            "sessions",
+            "people",
+            "audit_log",
+        ];
+        let mut before = Vec::new();
+        for t in tables {
+            before.push(count(&store, t).await);
+        }
+        let audit_before = store
+            .audit_entries(&AuditFilter {
+                limit: 10_000,
+                ..AuditFilter::default()
+            })
+            .await
+            .expect("the audit log");
+        let policy = RetentionPolicy::default();
+        let expected = [
+            (RecordKind::ClosedCases, 1),
+            (RecordKind::DeclinedReferrals, 1),
+            (RecordKind::UnlinkedReferrals, 1),
+            (RecordKind::DirectorySignposts, 1),
+            (RecordKind::DirectoryReferrals, 1),
+            (RecordKind::ExpiredSessions, 1),
+        ];
 
-    // Nothing is left past retention.
-    let again = store
-        .retention_purge(&policy, Utc::now(), true, None)
-        .await
-        .expect("dry run");
-    assert!(again.iter().all(|c| c.count == 0), "{again:?}");
-});
+        // The dry run lists exactly what is past retention and changes nothing, not even the log.
+        let dry = store
+            .retention_purge(&policy, Utc::now(), true, None)
+            .await
+            .expect("dry run");
+        let found: Vec<(RecordKind, u64)> = dry.iter().map(|c| (c.kind, c.count)).collect();
+        assert_eq!(found, expected);
+        for (t, n) in tables.iter().zip(&before) {
+            assert_eq!(count(&store, t).await, *n, "the dry run changed {t}");
+        }
+
+        // The purge removes those and nothing else.
+        let done = store
+            .retention_purge(&policy, Utc::now(), false, None)
+            .await
+            .expect("purge");
+        let found: Vec<(RecordKind, u64)> = done.iter().map(|c| (c.kind, c.count)).collect();
+        assert_eq!(found, expected);
+        for (table, id) in [
+            ("casework_cases", old_case),
+            ("casework_referrals", old_referral),
+            ("casework_contacts", old_contact),
+            ("safeguarding_concerns", old_concern),
+            ("mdt_items", old_item),
+            ("outcome_records", old_outcome),
+            ("casework_referrals", declined_old),
+            ("casework_referrals", unlinked_old),
+            ("directory_signposts", signpost_old),
+            ("directory_referrals", dir_old),
+        ] {
+            assert!(!exists(&store, table, id).await, "{table} {id} was kept");
+        }
+        for (table, id) in [
+            ("casework_cases", recent_case),
+            ("casework_cases", child_case),
+            ("casework_cases", open_case),
+            ("casework_referrals", declined_new),
+            ("casework_referrals", unlinked_new),
+            ("casework_referrals", unlinked_waiting),
+            ("directory_signposts", signpost_new),
+            ("directory_referrals", dir_pending),
+            ("directory_referrals", dir_new),
+            ("significant_events", old_event),
+            ("people", adult),
+        ] {
+            assert!(exists(&store, table, id).await, "{table} {id} was purged");
+        }
+        // The team's significant event stays, no longer linked to the purged case.
+        let linked: Option<i64> =
+            sqlx::query("SELECT case_id FROM significant_events WHERE id = $1")
+                .bind(old_event)
+                .fetch_one(store.pool())
+                .await
+                .expect("the event")
+                .get("case_id");
+        assert_eq!(linked, None);
+        // Exactly one row per case-recorded table went (the old case's), and the referrals and
+        // directory rows counted above.
+        for (t, n) in tables.iter().zip(&before) {
+            let gone = match *t {
+                "casework_referrals" => 3,
+                "mdt_meetings" | "significant_events" | "people" => 0,
+                "audit_log" => -6,
+                _ => 1,
+            };
+            assert_eq!(count(&store, t).await, n - gone, "{t}");
+        }
+        let sessions: Vec<String> =
+            sqlx::query("SELECT token_hash FROM sessions ORDER BY token_hash")
+                .fetch_all(store.pool())
+                .await
+                .expect("sessions")
+                .iter()
+                .map(|r| r.get("token_hash"))
+                .collect();
+        assert_eq!(sessions, ["live", "recent"]);
+
+        // The audit log is untouched but for one purge row per type, with counts and no values.
+        let after = store
+            .audit_entries(&AuditFilter {
+                limit: 10_000,
+                ..AuditFilter::default()
+            })
+            .await
+            .expect("the audit log");
+        assert_eq!(after.len(), audit_before.len() + 6);
+        assert_eq!(after[6..], audit_before[..]);
+        let mut entities: Vec<&str> = after[..6].iter().map(|e| e.entity.as_str()).collect();
+        entities.reverse();
+        let codes: Vec<&str> = RecordKind::ALL.iter().map(|k| k.code()).collect();
+        assert_eq!(entities, codes);
+        for e in &after[..6] {
+            assert_eq!(e.action, "purge");
+            assert_eq!(e.entity_id, None);
+            assert!(
+                e.reason.starts_with("retention: 1 purged ("),
+                "{}",
+                e.reason
+            );
+        }
+
+        // Nothing is left past retention.
+        let again = store
+            .retention_purge(&policy, Utc::now(), true, None)
+            .await
+            .expect("dry run");
+        assert!(again.iter().all(|c| c.count == 0), "{again:?}");
+    }
+);
