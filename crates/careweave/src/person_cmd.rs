@@ -221,9 +221,17 @@ fn summary(b: &SubjectAccessBundle) -> String {
     s
 }
 
-/// A column name as words: `discharged_on` → "Discharged on".
+/// A column name as words: `discharged_on` → "Discharged on", `nhs_number` → "NHS number".
 fn label(column: &str) -> String {
-    let words = column.replace('_', " ");
+    let words: Vec<String> = column
+        .split('_')
+        .map(|word| match word {
+            "nhs" | "gp" | "lsoa" | "imd" | "mdt" => word.to_uppercase(),
+            "la" => "local authority".to_owned(),
+            _ => word.to_owned(),
+        })
+        .collect();
+    let words = words.join(" ");
     let mut chars = words.chars();
     chars.next().map_or_else(String::new, |first| {
         first.to_uppercase().collect::<String>() + chars.as_str()
@@ -257,5 +265,7 @@ mod tests {
         assert_eq!(md("<script>"), "\\<script\\>");
         assert_eq!(md("# not a heading"), "\\# not a heading");
         assert_eq!(label("discharged_on"), "Discharged on");
+        assert_eq!(label("nhs_number"), "NHS number");
+        assert_eq!(label("la_referred_on"), "Local authority referred on");
     }
 }
