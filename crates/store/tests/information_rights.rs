@@ -140,6 +140,39 @@ async fn person(store: &Store, b: &Base, given: &str, number: NhsNumber, born: &
     .await
 }
 
+/// A casework referral (marked in its name, contact, reason and referrer), received on `on` and,
+/// unless still waiting, triaged that day. `person` is an id or `NULL` (never matched).
+async fn referral(
+    store: &Store,
+    b: &Base,
+    person: &str,
+    number: Option<NhsNumber>,
+    marker: &str,
+    status: &str,
+    on: &str,
+) -> i64 {
+    let number = number.map_or("NULL".to_owned(), |n| format!("'{}'", n.as_digits()));
+    let triaged = if status == "waiting" {
+        "NULL".to_owned()
+    } else {
+        format!("'{on}'")
+    };
+    insert(
+        store,
+        &format!(
+            "INSERT INTO casework_referrals (service_id, person_id, given_name, family_name, \
+             date_of_birth, nhs_number, contact, source, route, reason, needs, concerns, \
+             need_domains, risk_flags, urgency, consent_share_detail, referrer_name, \
+             referrer_contact, received_at, received_on, status, triaged_on) VALUES ({}, {person}, \
+             '{marker}', 'Example', '1950-01-01', {number}, '{marker} phone', 'self', 'app', \
+             '{marker} reason', '{marker} needs', '', '', '', 'soon', 1, 'Dr {marker}', 'surgery', \
+             '2010-01-01T00:00:00.000000Z', '{on}', '{status}', {triaged})",
+            b.service
+        ),
+    )
+    .await
+}
+
 /// A referral and a case for `person` in the given state, returning (referral, case).
 async fn case(
     store: &Store,
@@ -149,18 +182,14 @@ async fn case(
     status: &str,
     discharged_on: Option<&str>,
 ) -> (i64, i64) {
-    let referral = insert(
+    let referral = referral(
         store,
-        &format!(
-            "INSERT INTO casework_referrals (service_id, person_id, given_name, family_name, \
-             date_of_birth, contact, source, route, reason, needs, concerns, need_domains, \
-             risk_flags, urgency, consent_share_detail, referrer_name, referrer_contact, \
-             received_at, received_on, status) VALUES ({}, {person}, '{marker}', 'Example', \
-             '1950-01-01', '{marker} phone', 'gp', 'app', '{marker} reason', '{marker} needs', '', \
-             '', '', 'soon', 1, 'Dr {marker}', 'surgery', '2010-01-01T00:00:00.000000Z', \
-             '2010-01-01', 'accepted')",
-            b.service
-        ),
+        b,
+        &person.to_string(),
+        None,
+        marker,
+        "accepted",
+        "2010-01-01",
     )
     .await;
     let discharged = discharged_on.map_or("NULL".to_owned(), |d| format!("'{d}'"));
@@ -340,18 +369,14 @@ async fn person_records(store: &Store, b: &Base, person: i64, number: NhsNumber,
          ({person}, {u}, {}, '2009-01-01', '2009-06-01')", b.org),
     )
     .await;
-    exec(
+    referral(
         store,
-        &format!(
-            "INSERT INTO casework_referrals (service_id, person_id, given_name, family_name, \
-         date_of_birth, nhs_number, contact, source, route, reason, needs, concerns, need_domains, \
-         risk_flags, urgency, consent_share_detail, referrer_name, referrer_contact, received_at, \
-         received_on, status) VALUES ({}, NULL, '{marker}', 'Example', '1950-01-01', '{}', \
-         '{marker} public form', 'self', 'public_form', '{marker} unmatched', '', '', '', '', \
-         'routine', 0, '{marker}', '', '2026-01-01T00:00:00.000000Z', '2026-01-01', 'waiting')",
-            b.service,
-            number.as_digits()
-        ),
+        b,
+        "NULL",
+        Some(number),
+        &format!("{marker} unmatched"),
+        "waiting",
+        "2026-01-01",
     )
     .await;
     exec(
@@ -591,33 +616,40 @@ on_both_backends!(
         )
         .await;
         let (_, open_case) = case(&store, &b, adult, "Old", "open", None).await;
-        let referral =
-            |person: &str, status: &str, on: String| {
-                format!(
-            "INSERT INTO casework_referrals (service_id, person_id, given_name, family_name, \
-             date_of_birth, contact, source, route, reason, needs, concerns, need_domains, \
-             risk_flags, urgency, consent_share_detail, referrer_name, referrer_contact, \
-             received_at, received_on, status, triaged_on) VALUES ({}, {person}, 'R', 'Example', \
-             '1950-01-01', '', 'self', 'public_form', '', '', '', '', '', 'routine', 0, '', '', \
-             '2010-01-01T00:00:00.000000Z', '{on}', '{status}', {triaged})",
-            b.service,
-            triaged = if status == "waiting" { "NULL".to_owned() } else { format!("'{on}'") }
-        )
-            };
-        let declined_old = insert(
+        let declined_old = referral(
             &store,
-            &referral(&adult.to_string(), "declined", days_ago(9 * 366)),
+            &b,
+            &adult.to_string(),
+            None,
+            "R",
+            "declined",
+            &days_ago(9 * 366),
         )
         .await;
-        let declined_new = insert(
+        let declined_new = referral(
             &store,
-            &referral(&adult.to_string(), "declined", days_ago(366)),
+            &b,
+            &adult.to_string(),
+            None,
+            "R",
+            "declined",
+            &days_ago(366),
         )
         .await;
-        let unlinked_old = insert(&store, &referral("NULL", "redirected", days_ago(3 * 366))).await;
-        let unlinked_new = insert(&store, &referral("NULL", "declined", days_ago(366))).await;
+        let unlinked_old = referral(
+            &store,
+            &b,
+            "NULL",
+            None,
+            "R",
+            "redirected",
+            &days_ago(3 * 366),
+        )
+        .await;
+        let unlinked_new =
+            referral(&store, &b, "NULL", None, "R", "declined", &days_ago(366)).await;
         let unlinked_waiting =
-            insert(&store, &referral("NULL", "waiting", days_ago(3 * 366))).await;
+            referral(&store, &b, "NULL", None, "R", "waiting", &days_ago(3 * 366)).await;
         let signpost = |at: String| {
             format!(
             "INSERT INTO directory_signposts (person_id, service_id, user_id, note, created_at) \
