@@ -80,4 +80,17 @@ mod tests {
             Ok(())
         });
     }
+
+    #[test]
+    fn a_retention_table_changes_only_what_it_names() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("r.toml", "[retention]\nclosed_case_years = 10\n")?;
+            let s = load(Some(Path::new("r.toml"))).expect("settings load");
+            assert_eq!(s.retention.closed_case_years, 10);
+            assert_eq!(s.retention.directory_years, 8);
+            jail.create_file("typo.toml", "[retention]\nclosed_cases_years = 10\n")?;
+            assert!(load(Some(Path::new("typo.toml"))).is_err());
+            Ok(())
+        });
+    }
 }

@@ -9,7 +9,9 @@ mod demo_events;
 mod demo_mdt;
 mod demo_supervision;
 mod directory_cmd;
+mod person_cmd;
 mod population_cmd;
+mod retention_cmd;
 mod synth_cmd;
 mod users;
 
@@ -59,6 +61,12 @@ enum Command {
     /// The community services directory: postcode table, imports and exports.
     #[command(subcommand)]
     Directory(directory_cmd::DirectoryCommand),
+    /// One person's records: the subject access request export.
+    #[command(subcommand)]
+    Person(person_cmd::PersonCommand),
+    /// Records past their retention period (see the `[retention]` settings).
+    #[command(subcommand)]
+    Retention(retention_cmd::RetentionCommand),
     /// Generate a synthetic neighbourhood (Parquet, CSV and FHIR NDJSON) into a directory.
     Synth(synth_cmd::SynthArgs),
     /// The audit log's hash chain: verify it, print its head, export it for an auditor.
@@ -111,6 +119,16 @@ fn main() -> anyhow::Result<()> {
                 let store = config::open_store(&settings).await?;
                 store.migrate().await.context("migration failed")?;
                 directory_cmd::run(&store, cmd).await
+            }
+            Command::Person(cmd) => {
+                let store = config::open_store(&settings).await?;
+                store.migrate().await.context("migration failed")?;
+                person_cmd::run(&store, cmd).await
+            }
+            Command::Retention(cmd) => {
+                let store = config::open_store(&settings).await?;
+                store.migrate().await.context("migration failed")?;
+                retention_cmd::run(&store, &settings.retention, cmd).await
             }
             Command::Synth(args) => synth_cmd::run(args),
             Command::Audit(cmd) => {

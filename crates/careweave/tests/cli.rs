@@ -231,3 +231,104 @@ fn a_fresh_deployment_is_set_up_and_its_directory_loaded_from_files() {
     assert!(!refused.status.success());
     assert!(text(&refused.stderr).contains("--format"));
 }
+
+/// Runs the binary against the database at `url` (a `sqlite://` URL).
+fn careweave_at(url: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_careweave"))
+        .args(args)
+        .env("CAREWEAVE_DATABASE_URL", url)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("the binary runs")
+}
+
+/// An information governance officer exports Ada's records for a subject access request: the
+/// folder holds a readable summary that flags what to review and one JSON file per record type,
+/// and the audit log records the export. The retention dry run lists every type and purges
+/// nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_subject_access_bundle_is_written_and_retention_is_listed() {
+    use careweave_store::testing::{cross_employer_case, TestDatabase};
+    let db = TestDatabase::new(careweave_store::Backend::Sqlite).await;
+    cross_employer_case(&db.store, "correct horse battery staple").await;
+    let url = db.url.redacted();
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let out = dir.path().join("sar");
+    let out_arg = out.display().to_string();
+    let export = |extra: &[&str]| {
+        let mut args = vec![
+            "person",
+            "export",
+            "--nhs-number",
+            "943 476 5919",
+            "--out",
+            &out_arg,
+            "--reason",
+            "SAR 2026/001",
+        ];
+        args.extend_from_slice(extra);
+        careweave_at(&url, &args)
+    };
+    let printed = ok(&export(&["--by", "lead@test"]));
+    assert!(printed.contains("sections to"), "{printed}");
+    let summary = std::fs::read_to_string(out.join("README.md")).expect("the summary");
+    assert!(
+        summary.starts_with("# Information held about Ada Example"),
+        "{summary}"
+    );
+    assert!(summary.contains("- NHS number: 943 476 5919"), "{summary}");
+    assert!(summary.contains("- Exported by: Test lead"), "{summary}");
+    assert!(summary.contains("## Safeguarding concerns"), "{summary}");
+    let cases: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("cases.json")).expect("cases.json"))
+            .expect("JSON");
+    assert_eq!(cases.as_array().map(Vec::len), Some(1), "{cases}");
+    assert_eq!(cases[0]["status"], "open");
+    let log: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("access_log.json")).expect("access_log.json"),
+    )
+    .expect("JSON");
+    let last = log.as_array().and_then(|l| l.last()).expect("an entry");
+    assert_eq!(last["action"], "export");
+    assert_eq!(last["who"], "Test lead");
+    assert_eq!(last["reason"], "subject access request: SAR 2026/001");
+
+    // The same folder again is refused rather than mixed; so is an unknown account or number.
+    let again = export(&[]);
+    assert!(!again.status.success());
+    assert!(
+        text(&again.stderr).contains("is not empty"),
+        "{}",
+        text(&again.stderr)
+    );
+    std::fs::remove_dir_all(&out).expect("clear the folder");
+    let nobody = export(&["--by", "nobody@test"]);
+    assert!(
+        text(&nobody.stderr).contains("no account"),
+        "{}",
+        text(&nobody.stderr)
+    );
+    let unknown = careweave_at(
+        &url,
+        &[
+            "person",
+            "export",
+            "--nhs-number",
+            "999 000 0018",
+            "--out",
+            &out_arg,
+            "--reason",
+            "x",
+        ],
+    );
+    assert!(!unknown.status.success());
+    assert!(
+        text(&unknown.stderr).contains("no person"),
+        "{}",
+        text(&unknown.stderr)
+    );
+
+    let dry = ok(&careweave_at(&url, &["retention", "purge", "--dry-run"]));
+    assert!(dry.contains("closed_cases\twould purge 0"), "{dry}");
+    assert!(dry.contains("nothing was changed"), "{dry}");
+}

@@ -24,6 +24,11 @@ pub enum AuditAction {
     Update,
     /// A read the access policy refused; recorded so that probing is visible.
     Denied,
+    /// Everything held about a person copied out for a subject access request
+    /// (`store::subject_access`).
+    Export,
+    /// Records past their retention period deleted (`store::retention`), one row per record type.
+    Purge,
 }
 
 impl AuditAction {
@@ -34,6 +39,8 @@ impl AuditAction {
             Self::Create => "create",
             Self::Update => "update",
             Self::Denied => "denied",
+            Self::Export => "export",
+            Self::Purge => "purge",
         }
     }
 }

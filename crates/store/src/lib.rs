@@ -22,7 +22,9 @@ pub mod outcomes;
 pub mod people;
 pub mod population;
 pub mod records;
+pub mod retention;
 pub mod safeguarding;
+pub mod subject_access;
 pub mod supervision;
 #[cfg(feature = "test-support")]
 pub mod testing;

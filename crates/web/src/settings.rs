@@ -24,6 +24,9 @@ pub struct Settings {
     /// example licensed instruments it holds a licence for. They are loaded after the ones
     /// careweave ships and replace a shipped one with the same id.
     pub instruments_dir: Option<std::path::PathBuf>,
+    /// How long each kind of record is kept (the `[retention]` table); read by
+    /// `careweave retention purge`, not by the web service. See `store::retention`.
+    pub retention: careweave_store::retention::RetentionPolicy,
 }
 
 impl Default for Settings {
@@ -35,6 +38,7 @@ impl Default for Settings {
             session_hours: 8,
             secure_cookies: true,
             instruments_dir: None,
+            retention: careweave_store::retention::RetentionPolicy::default(),
         }
     }
 }
