@@ -10,6 +10,7 @@
 //! log), [`people`] (places, organisations, people, staff and care teams) and [`records`], the only
 //! door to personal data: every read there asks the access policy and writes an audit row.
 
+pub mod account_admin;
 pub mod accounts;
 pub mod audit;
 mod cache;
@@ -24,6 +25,7 @@ pub mod population;
 pub mod records;
 pub mod safeguarding;
 pub mod supervision;
+pub mod throttle;
 #[cfg(feature = "test-support")]
 pub mod testing;
 
