@@ -88,6 +88,24 @@ pub fn random_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// A new password for a reset: 120 random bits in five groups of four letters and digits, which
+/// always passes the password rule (`domain::account::password`). It is shown to the admin once, to pass on to the person.
+#[must_use]
+pub fn generated_password() -> String {
+    let token = random_token();
+    let plain: String = token
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(20)
+        .collect();
+    plain
+        .as_bytes()
+        .chunks(4)
+        .map(|chunk| String::from_utf8_lossy(chunk).into_owned())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
 /// Hashes a password with argon2id and a fresh salt.
 pub fn hash_password(password: &SecretString) -> Result<String, StoreError> {
     let salt = SaltString::generate(&mut OsRng);
@@ -392,4 +410,19 @@ async fn verify_off_thread(password: SecretString, stored: String) -> bool {
     tokio::task::spawn_blocking(move || password_matches(&password, &stored))
         .await
         .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_passwords_pass_the_password_rule() {
+        for _ in 0..20 {
+            let p = generated_password();
+            assert_eq!(p.len(), 24, "{p}");
+            assert_eq!(careweave_domain::account::password(&p, &[]), Ok(()));
+        }
+    }
+
 }

@@ -63,6 +63,7 @@ fn main() {
             session_hours: 8,
             secure_cookies: false,
             instruments_dir: None,
+            ..Settings::default()
         };
         let app = Application::build_with_store(settings, store.clone())
             .await

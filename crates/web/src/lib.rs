@@ -9,9 +9,11 @@
 //! summaries that keep what was typed).
 
 mod assets;
+pub mod client;
 pub mod csrf;
 pub mod error;
 pub mod forms;
+mod limits;
 pub mod pages;
 pub mod session;
 pub mod settings;

@@ -30,7 +30,16 @@ pub fn new_client() -> reqwest::Client {
 impl Server {
     /// Serves `store` (which must belong to `db`) on a free port of the loopback address.
     pub async fn start(db: &TestDatabase, store: Store) -> Self {
-        let settings = Settings {
+        Self::start_with(db, store, |_| {}).await
+    }
+
+    /// Like [`Server::start`], with some settings changed first.
+    pub async fn start_with(
+        db: &TestDatabase,
+        store: Store,
+        change: impl FnOnce(&mut Settings),
+    ) -> Self {
+        let mut settings = Settings {
             database_url: db.url.redacted(),
             host: "127.0.0.1".into(),
             port: 0,
@@ -38,7 +47,9 @@ impl Server {
             // reqwest's cookie store will not send Secure cookies over plain HTTP.
             secure_cookies: false,
             instruments_dir: None,
+            ..Settings::default()
         };
+        change(&mut settings);
         let app = Application::build_with_store(settings, store)
             .await
             .unwrap();
