@@ -201,15 +201,30 @@ fn access_is_taken_away_from_the_command_line() {
     let db = dir.path().join("careweave.db");
     ok(&careweave(
         &db,
-        &["organisation", "add", "--name", "Kelderby PCN", "--kind", "pcn"],
+        &[
+            "organisation",
+            "add",
+            "--name",
+            "Kelderby PCN",
+            "--kind",
+            "pcn",
+        ],
         None,
     ));
     let add = |username: &str, role: &str, password: &str| {
         careweave(
             &db,
             &[
-                "user", "add", "--username", username, "--name", "Ada Example",
-                "--organisation", "Kelderby PCN", "--role", role,
+                "user",
+                "add",
+                "--username",
+                username,
+                "--name",
+                "Ada Example",
+                "--organisation",
+                "Kelderby PCN",
+                "--role",
+                role,
             ],
             Some(password),
         )
@@ -223,13 +238,29 @@ fn access_is_taken_away_from_the_command_line() {
     assert!(text(&weak.stderr).contains("too easy to guess"));
     let spaces = add("ada@kelderby.example", "worker", "            \n");
     assert!(text(&spaces.stderr).contains("not only spaces"));
-    ok(&add("ada@kelderby.example", "worker", "copper kettle marching north\n"));
-    ok(&add("boss@kelderby.example", "admin", "copper kettle marching north\n"));
+    ok(&add(
+        "ada@kelderby.example",
+        "worker",
+        "copper kettle marching north\n",
+    ));
+    ok(&add(
+        "boss@kelderby.example",
+        "admin",
+        "copper kettle marching north\n",
+    ));
     ok(&careweave(
         &db,
         &[
-            "user", "add", "--username", "ada@kelderby.example", "--name", "Ada",
-            "--organisation", "Kelderby PCN", "--role", "supervisor",
+            "user",
+            "add",
+            "--username",
+            "ada@kelderby.example",
+            "--name",
+            "Ada",
+            "--organisation",
+            "Kelderby PCN",
+            "--role",
+            "supervisor",
         ],
         Some("copper kettle marching north\n"),
     ))
@@ -248,12 +279,14 @@ fn access_is_taken_away_from_the_command_line() {
     let password = reset.lines().last().unwrap();
     assert_eq!(password.len(), 24, "{reset}");
     assert!(ok(&user(&[&["end-sessions"][..], &ada].concat())).contains("Ended 0 sessions"));
-    let removed = user(&[
-        &["remove-role"][..],
-        &ada,
-        &["--organisation", "Kelderby PCN", "--role", "supervisor"],
-    ]
-    .concat());
+    let removed = user(
+        &[
+            &["remove-role"][..],
+            &ada,
+            &["--organisation", "Kelderby PCN", "--role", "supervisor"],
+        ]
+        .concat(),
+    );
     assert!(ok(&removed).contains("Removed Supervisor"));
     // The only admin of the organisation is not disabled, and an unknown account is named.
     let last = user(&["disable", "--username", "boss@kelderby.example"]);

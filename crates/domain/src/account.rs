@@ -161,17 +161,29 @@ mod tests {
 
     #[test]
     fn passwords_need_length_substance_and_to_be_hard_to_guess() {
-        assert_eq!(password("short", &[]), Err("Password must be 12 characters or more"));
+        assert_eq!(
+            password("short", &[]),
+            Err("Password must be 12 characters or more")
+        );
         assert!(password(&" ".repeat(12), &[])
             .unwrap_err()
             .contains("not only spaces"));
-        for common in ["password1234", "qwertyuiop123", "123456789012", "aaaaaaaaaaaa"] {
+        for common in [
+            "password1234",
+            "qwertyuiop123",
+            "123456789012",
+            "aaaaaaaaaaaa",
+        ] {
             assert!(
                 password(common, &[]).unwrap_err().contains("too easy"),
                 "{common} was accepted"
             );
         }
-        assert!(password("lovelace2026", &["ada.lovelace@example.org", "Ada Lovelace"]).is_err());
+        assert!(password(
+            "lovelace2026",
+            &["ada.lovelace@example.org", "Ada Lovelace"]
+        )
+        .is_err());
         assert_eq!(password("a long demo passphrase", &[]), Ok(()));
         assert_eq!(password("copper kettle marching north", &[]), Ok(()));
     }

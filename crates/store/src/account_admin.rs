@@ -96,7 +96,13 @@ impl Store {
         let what = if active { "enable" } else { "disable" };
         let target = self.authorised(by, user, None, what).await?;
         let mut tx = self.pool.begin().await?;
-        if !active && target.active && !self.orphaned_admin_orgs(&mut tx, user, None).await?.is_empty() {
+        if !active
+            && target.active
+            && !self
+                .orphaned_admin_orgs(&mut tx, user, None)
+                .await?
+                .is_empty()
+        {
             return Err(AccountError::LastAdmin);
         }
         sqlx::query("UPDATE users SET active = $1 WHERE id = $2")
@@ -112,7 +118,10 @@ impl Store {
         let reason = if active {
             format!("account {user} enabled {}", by.label())
         } else {
-            format!("account {user} disabled {}; {ended} sessions ended", by.label())
+            format!(
+                "account {user} disabled {}; {ended} sessions ended",
+                by.label()
+            )
         };
         audit_with(&mut *tx, &event(by, user, AuditAction::Update, reason)).await?;
         tx.commit().await?;
@@ -130,11 +139,17 @@ impl Store {
         membership: Membership,
     ) -> Result<(), AccountError> {
         let target = self
-            .authorised(by, user, Some(membership.organisation), "remove a role from")
+            .authorised(
+                by,
+                user,
+                Some(membership.organisation),
+                "remove a role from",
+            )
             .await?;
-        let held = target.memberships.iter().any(|(org, _, role)| {
-            *org == membership.organisation && *role == membership.role
-        });
+        let held = target
+            .memberships
+            .iter()
+            .any(|(org, _, role)| *org == membership.organisation && *role == membership.role);
         if !held {
             return Err(AccountError::NoSuchRole);
         }
@@ -179,7 +194,8 @@ impl Store {
         user: UserId,
         password: &SecretString,
     ) -> Result<u64, AccountError> {
-        self.authorised(by, user, None, "reset the password of").await?;
+        self.authorised(by, user, None, "reset the password of")
+            .await?;
         let hash = hash_password(password)?;
         let mut tx = self.pool.begin().await?;
         sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
@@ -204,7 +220,8 @@ impl Store {
         user: UserId,
         now: DateTime<Utc>,
     ) -> Result<Vec<SessionSummary>, AccountError> {
-        self.authorised(by, user, None, "list the sessions of").await?;
+        self.authorised(by, user, None, "list the sessions of")
+            .await?;
         let rows = sqlx::query(
             "SELECT substr(token_hash, 1, 12) AS reference, created_at, expires_at \
              FROM sessions WHERE user_id = $1 AND expires_at > $2 \
@@ -219,13 +236,20 @@ impl Store {
             .map(|r| {
                 Ok(SessionSummary {
                     reference: r.try_get("reference")?,
-                    created: parse_instant("sessions.created_at", &r.try_get::<String, _>("created_at")?)?,
-                    expires: parse_instant("sessions.expires_at", &r.try_get::<String, _>("expires_at")?)?,
+                    created: parse_instant(
+                        "sessions.created_at",
+                        &r.try_get::<String, _>("created_at")?,
+                    )?,
+                    expires: parse_instant(
+                        "sessions.expires_at",
+                        &r.try_get::<String, _>("expires_at")?,
+                    )?,
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         let reason = format!("sessions of account {user} listed {}", by.label());
-        self.audit(event(by, user, AuditAction::List, reason)).await?;
+        self.audit(event(by, user, AuditAction::List, reason))
+            .await?;
         Ok(sessions)
     }
 
@@ -236,14 +260,19 @@ impl Store {
         user: UserId,
         reference: Option<&str>,
     ) -> Result<u64, AccountError> {
-        self.authorised(by, user, None, "end the sessions of").await?;
+        self.authorised(by, user, None, "end the sessions of")
+            .await?;
         if reference.is_some_and(|r| r.len() != REFERENCE_LENGTH) {
             // Not a reference this store gave out; an empty one must not end every session.
             return Ok(0);
         }
         let mut tx = self.pool.begin().await?;
         let ended = end_sessions_in(&mut tx, user, reference).await?;
-        let which = if reference.is_some() { "one session" } else { "all sessions" };
+        let which = if reference.is_some() {
+            "one session"
+        } else {
+            "all sessions"
+        };
         let reason = format!(
             "{which} of account {user} ended {}; {ended} ended",
             by.label()
@@ -285,7 +314,8 @@ impl Store {
             let reason = format!(
                 "refused to {what} account {user}: not an administrator of its organisations"
             );
-            self.audit(event(by, user, AuditAction::Denied, reason)).await?;
+            self.audit(event(by, user, AuditAction::Denied, reason))
+                .await?;
             return Err(AccountError::Denied);
         }
         target.ok_or(AccountError::NotFound)

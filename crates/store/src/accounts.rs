@@ -424,5 +424,4 @@ mod tests {
             assert_eq!(careweave_domain::account::password(&p, &[]), Ok(()));
         }
     }
-
 }

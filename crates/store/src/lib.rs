@@ -25,9 +25,9 @@ pub mod population;
 pub mod records;
 pub mod safeguarding;
 pub mod supervision;
-pub mod throttle;
 #[cfg(feature = "test-support")]
 pub mod testing;
+pub mod throttle;
 
 use std::path::PathBuf;
 use std::str::FromStr;

@@ -262,7 +262,12 @@ impl Store {
     }
 
     /// Adds one to a counter, starting it again when it had been forgotten.
-    async fn count(&self, scope: &str, subject: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+    async fn count(
+        &self,
+        scope: &str,
+        subject: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO throttle (scope, subject, hits, first_at, last_at) \
              VALUES ($1, $2, 1, $3, $3) \

@@ -96,79 +96,107 @@ async fn attempt(
     }
 }
 
-on_both_backends!(fifty_wrong_passwords_slow_the_pair_down_until_the_backoff_passes, |store| {
-    let charity = org(&store, "Riverside Community Trust").await;
-    account(&store, "ada", &[(Role::Worker, charity)]).await;
-    let mut now = Utc::now().trunc_subsecs(0);
-    // The usual address signs in once, so it is known to the account.
-    assert_eq!(attempt(&store, "ada@test", PASSWORD, "10.0.0.1", now).await, Ok(true));
+on_both_backends!(
+    fifty_wrong_passwords_slow_the_pair_down_until_the_backoff_passes,
+    |store| {
+        let charity = org(&store, "Riverside Community Trust").await;
+        account(&store, "ada", &[(Role::Worker, charity)]).await;
+        let mut now = Utc::now().trunc_subsecs(0);
+        // The usual address signs in once, so it is known to the account.
+        assert_eq!(
+            attempt(&store, "ada@test", PASSWORD, "10.0.0.1", now).await,
+            Ok(true)
+        );
 
-    // 50 wrong passwords from another address, each as soon as it is allowed.
-    let mut checked = 0;
-    let mut last_wait = Duration::zero();
-    for _ in 0..50 {
-        match attempt(&store, "ada@test", "wrong guess", "192.0.2.9", now).await {
-            Ok(ok) => {
-                assert!(!ok);
-                checked += 1;
-            }
-            Err(wait) => {
-                assert!(wait >= last_wait || wait <= Duration::minutes(15));
-                last_wait = wait;
-                now += wait;
+        // 50 wrong passwords from another address, each as soon as it is allowed.
+        let mut checked = 0;
+        let mut last_wait = Duration::zero();
+        for _ in 0..50 {
+            match attempt(&store, "ada@test", "wrong guess", "192.0.2.9", now).await {
+                Ok(ok) => {
+                    assert!(!ok);
+                    checked += 1;
+                }
+                Err(wait) => {
+                    assert!(wait >= last_wait || wait <= Duration::minutes(15));
+                    last_wait = wait;
+                    now += wait;
+                }
             }
         }
+        assert!(checked < 50, "every guess was checked");
+        assert!(
+            last_wait > Duration::seconds(60),
+            "the wait grew: {last_wait:?}"
+        );
+        assert!(last_wait <= Duration::minutes(15), "the wait is capped");
+
+        // The right password from the attacker's address is refused while throttled (right after
+        // one more failure, if the loop ended on a wait)...
+        let _ = attempt(&store, "ada@test", "wrong guess", "192.0.2.9", now).await;
+        let Err(wait) = attempt(&store, "ada@test", PASSWORD, "192.0.2.9", now).await else {
+            panic!("a throttled attempt was checked");
+        };
+        // ...and accepted once the backoff has passed.
+        now += wait;
+        assert_eq!(
+            attempt(&store, "ada@test", PASSWORD, "192.0.2.9", now).await,
+            Ok(true)
+        );
+
+        // Meanwhile Ada's usual address was never held up by the attacker's failures.
+        assert_eq!(
+            attempt(&store, "ada@test", PASSWORD, "10.0.0.1", now).await,
+            Ok(true)
+        );
     }
-    assert!(checked < 50, "every guess was checked");
-    assert!(last_wait > Duration::seconds(60), "the wait grew: {last_wait:?}");
-    assert!(last_wait <= Duration::minutes(15), "the wait is capped");
+);
 
-    // The right password from the attacker's address is refused while throttled (right after
-    // one more failure, if the loop ended on a wait)...
-    let _ = attempt(&store, "ada@test", "wrong guess", "192.0.2.9", now).await;
-    let Err(wait) = attempt(&store, "ada@test", PASSWORD, "192.0.2.9", now).await else {
-        panic!("a throttled attempt was checked");
-    };
-    // ...and accepted once the backoff has passed.
-    now += wait;
-    assert_eq!(attempt(&store, "ada@test", PASSWORD, "192.0.2.9", now).await, Ok(true));
-
-    // Meanwhile Ada's usual address was never held up by the attacker's failures.
-    assert_eq!(attempt(&store, "ada@test", PASSWORD, "10.0.0.1", now).await, Ok(true));
-});
-
-on_both_backends!(an_unknown_account_is_throttled_exactly_like_a_real_one, |store| {
-    let charity = org(&store, "Riverside Community Trust").await;
-    account(&store, "ada", &[(Role::Worker, charity)]).await;
-    let now = Utc::now().trunc_subsecs(0);
-    let mut answers = Vec::new();
-    for name in ["ada@test", "nobody@test"] {
-        let mut seen = Vec::new();
-        for _ in 0..7 {
-            seen.push(attempt(&store, name, "wrong guess", "192.0.2.9", now).await);
+on_both_backends!(
+    an_unknown_account_is_throttled_exactly_like_a_real_one,
+    |store| {
+        let charity = org(&store, "Riverside Community Trust").await;
+        account(&store, "ada", &[(Role::Worker, charity)]).await;
+        let now = Utc::now().trunc_subsecs(0);
+        let mut answers = Vec::new();
+        for name in ["ada@test", "nobody@test"] {
+            let mut seen = Vec::new();
+            for _ in 0..7 {
+                seen.push(attempt(&store, name, "wrong guess", "192.0.2.9", now).await);
+            }
+            answers.push(seen);
         }
-        answers.push(seen);
+        assert_eq!(answers[0], answers[1]);
+        assert_eq!(answers[0][5], Err(Duration::seconds(1)));
     }
-    assert_eq!(answers[0], answers[1]);
-    assert_eq!(answers[0][5], Err(Duration::seconds(1)));
-});
+);
 
-on_both_backends!(failures_from_many_addresses_delay_a_new_address_a_minute_at_most, |store| {
-    let charity = org(&store, "Riverside Community Trust").await;
-    account(&store, "ada", &[(Role::Worker, charity)]).await;
-    let now = Utc::now().trunc_subsecs(0);
-    for i in 0..40 {
-        let _ = attempt(&store, "ada@test", "wrong guess", &format!("198.51.100.{i}"), now).await;
+on_both_backends!(
+    failures_from_many_addresses_delay_a_new_address_a_minute_at_most,
+    |store| {
+        let charity = org(&store, "Riverside Community Trust").await;
+        account(&store, "ada", &[(Role::Worker, charity)]).await;
+        let now = Utc::now().trunc_subsecs(0);
+        for i in 0..40 {
+            let _ = attempt(
+                &store,
+                "ada@test",
+                "wrong guess",
+                &format!("198.51.100.{i}"),
+                now,
+            )
+            .await;
+        }
+        let wait = attempt(&store, "ada@test", PASSWORD, "203.0.113.5", now)
+            .await
+            .unwrap_err();
+        assert!(wait <= Duration::minutes(1), "{wait:?}");
+        assert_eq!(
+            attempt(&store, "ada@test", PASSWORD, "203.0.113.5", now + wait).await,
+            Ok(true)
+        );
     }
-    let wait = attempt(&store, "ada@test", PASSWORD, "203.0.113.5", now)
-        .await
-        .unwrap_err();
-    assert!(wait <= Duration::minutes(1), "{wait:?}");
-    assert_eq!(
-        attempt(&store, "ada@test", PASSWORD, "203.0.113.5", now + wait).await,
-        Ok(true)
-    );
-});
+);
 
 on_both_backends!(the_public_form_is_limited_per_address_per_window, |store| {
     let now = Utc::now().trunc_subsecs(0);
@@ -202,7 +230,13 @@ on_both_backends!(the_public_form_is_limited_per_address_per_window, |store| {
             .unwrap(),
         None
     );
-    assert_eq!(store.purge_stale_throttles(now + Duration::days(2)).await.unwrap(), 2);
+    assert_eq!(
+        store
+            .purge_stale_throttles(now + Duration::days(2))
+            .await
+            .unwrap(),
+        2
+    );
 });
 
 struct Admins {
@@ -239,21 +273,33 @@ on_both_backends!(disabling_ends_every_session_and_sign_in, |store| {
     let first = store.create_session(a.worker, hours).await.unwrap();
     let _second = store.create_session(a.worker, hours).await.unwrap();
     let by = AccountActor::Admin(&a.admin);
-    let sessions = store.account_sessions(by, a.worker, Utc::now()).await.unwrap();
+    let sessions = store
+        .account_sessions(by, a.worker, Utc::now())
+        .await
+        .unwrap();
     assert_eq!(sessions.len(), 2);
     assert_eq!(sessions[0].reference.len(), 12);
 
-    assert_eq!(store.set_account_active(by, a.worker, false).await.unwrap(), 2);
+    assert_eq!(
+        store.set_account_active(by, a.worker, false).await.unwrap(),
+        2
+    );
     assert_eq!(store.signed_in(&first, Utc::now()).await.unwrap(), None);
     assert_eq!(
-        store.verify_password("ada@test", &secret(PASSWORD)).await.unwrap(),
+        store
+            .verify_password("ada@test", &secret(PASSWORD))
+            .await
+            .unwrap(),
         None
     );
     assert!(!store.user_summary(a.worker).await.unwrap().unwrap().active);
 
     store.set_account_active(by, a.worker, true).await.unwrap();
     assert_eq!(
-        store.verify_password("ada@test", &secret(PASSWORD)).await.unwrap(),
+        store
+            .verify_password("ada@test", &secret(PASSWORD))
+            .await
+            .unwrap(),
         Some(a.worker)
     );
     let reasons: Vec<String> = store
@@ -267,97 +313,161 @@ on_both_backends!(disabling_ends_every_session_and_sign_in, |store| {
         .into_iter()
         .map(|e| e.reason)
         .collect();
-    assert!(reasons.iter().any(|r| r.contains("disabled") && r.contains("2 sessions ended")));
+    assert!(reasons
+        .iter()
+        .any(|r| r.contains("disabled") && r.contains("2 sessions ended")));
     assert!(reasons.iter().any(|r| r.contains("enabled")));
     assert!(reasons.iter().all(|r| !r.contains(PASSWORD)));
 });
 
-on_both_backends!(an_admin_of_another_organisation_is_refused_and_audited, |store| {
-    let a = admins(&store).await;
-    let by = AccountActor::Admin(&a.other_admin);
-    assert!(matches!(
-        store.set_account_active(by, a.worker, false).await,
-        Err(AccountError::Denied)
-    ));
-    assert!(matches!(
-        store.reset_password(by, a.worker, &secret("a new long passphrase")).await,
-        Err(AccountError::Denied)
-    ));
-    assert!(matches!(
-        store.end_sessions(by, a.worker, None).await,
-        Err(AccountError::Denied)
-    ));
-    assert!(matches!(
-        store.account_sessions(by, a.worker, Utc::now()).await,
-        Err(AccountError::Denied)
-    ));
-    assert!(matches!(
-        store
-            .remove_membership(by, a.worker, Membership { organisation: a.charity, role: Role::Worker })
-            .await,
-        Err(AccountError::Denied)
-    ));
-    let denied = store
-        .audit_entries(&AuditFilter {
-            entity: Some("user".into()),
-            entity_id: Some(a.worker.get()),
-            limit: 10,
-        })
-        .await
-        .unwrap();
-    assert_eq!(denied.iter().filter(|e| e.action == "denied").count(), 5);
-    assert!(store.user_summary(a.worker).await.unwrap().unwrap().active);
-});
-
-on_both_backends!(roles_are_removed_but_never_the_last_one_or_the_last_admin, |store| {
-    let a = admins(&store).await;
-    let by = AccountActor::Admin(&a.admin);
-    let supervisor = Membership { organisation: a.charity, role: Role::Supervisor };
-    store.remove_membership(by, a.worker, supervisor).await.unwrap();
-    assert!(matches!(
-        store.remove_membership(by, a.worker, supervisor).await,
-        Err(AccountError::NoSuchRole)
-    ));
-    assert!(matches!(
-        store
-            .remove_membership(by, a.worker, Membership { organisation: a.charity, role: Role::Worker })
-            .await,
-        Err(AccountError::OnlyRole)
-    ));
-    // The charity's only admin cannot disable themselves into an organisation with no admin.
-    assert!(matches!(
-        store.set_account_active(by, a.admin.user, false).await,
-        Err(AccountError::LastAdmin)
-    ));
-    let _ = a.practice;
-});
-
-on_both_backends!(a_password_reset_ends_sessions_and_the_old_password, |store| {
-    let a = admins(&store).await;
-    let session = store.create_session(a.worker, Duration::hours(8)).await.unwrap();
-    let new = secret("copper kettle marching north");
-    assert_eq!(
-        store
-            .reset_password(AccountActor::CommandLine, a.worker, &new)
+on_both_backends!(
+    an_admin_of_another_organisation_is_refused_and_audited,
+    |store| {
+        let a = admins(&store).await;
+        let by = AccountActor::Admin(&a.other_admin);
+        assert!(matches!(
+            store.set_account_active(by, a.worker, false).await,
+            Err(AccountError::Denied)
+        ));
+        assert!(matches!(
+            store
+                .reset_password(by, a.worker, &secret("a new long passphrase"))
+                .await,
+            Err(AccountError::Denied)
+        ));
+        assert!(matches!(
+            store.end_sessions(by, a.worker, None).await,
+            Err(AccountError::Denied)
+        ));
+        assert!(matches!(
+            store.account_sessions(by, a.worker, Utc::now()).await,
+            Err(AccountError::Denied)
+        ));
+        assert!(matches!(
+            store
+                .remove_membership(
+                    by,
+                    a.worker,
+                    Membership {
+                        organisation: a.charity,
+                        role: Role::Worker
+                    }
+                )
+                .await,
+            Err(AccountError::Denied)
+        ));
+        let denied = store
+            .audit_entries(&AuditFilter {
+                entity: Some("user".into()),
+                entity_id: Some(a.worker.get()),
+                limit: 10,
+            })
             .await
-            .unwrap(),
-        1
-    );
-    assert_eq!(store.signed_in(&session, Utc::now()).await.unwrap(), None);
-    assert_eq!(store.verify_password("ada@test", &secret(PASSWORD)).await.unwrap(), None);
-    assert_eq!(store.verify_password("ada@test", &new).await.unwrap(), Some(a.worker));
+            .unwrap();
+        assert_eq!(denied.iter().filter(|e| e.action == "denied").count(), 5);
+        assert!(store.user_summary(a.worker).await.unwrap().unwrap().active);
+    }
+);
 
-    // One session ends by its reference, the other stays.
-    let keep = store.create_session(a.worker, Duration::hours(8)).await.unwrap();
-    store.create_session(a.worker, Duration::hours(8)).await.unwrap();
-    let by = AccountActor::Admin(&a.admin);
-    let sessions = store.account_sessions(by, a.worker, Utc::now()).await.unwrap();
-    assert!(store.signed_in(&keep, Utc::now()).await.unwrap().is_some());
-    let other = &sessions[0];
-    assert_eq!(store.end_sessions(by, a.worker, Some("")).await.unwrap(), 0);
-    assert_eq!(
-        store.end_sessions(by, a.worker, Some(&other.reference)).await.unwrap(),
-        1
-    );
-    assert_eq!(store.account_sessions(by, a.worker, Utc::now()).await.unwrap().len(), 1);
-});
+on_both_backends!(
+    roles_are_removed_but_never_the_last_one_or_the_last_admin,
+    |store| {
+        let a = admins(&store).await;
+        let by = AccountActor::Admin(&a.admin);
+        let supervisor = Membership {
+            organisation: a.charity,
+            role: Role::Supervisor,
+        };
+        store
+            .remove_membership(by, a.worker, supervisor)
+            .await
+            .unwrap();
+        assert!(matches!(
+            store.remove_membership(by, a.worker, supervisor).await,
+            Err(AccountError::NoSuchRole)
+        ));
+        assert!(matches!(
+            store
+                .remove_membership(
+                    by,
+                    a.worker,
+                    Membership {
+                        organisation: a.charity,
+                        role: Role::Worker
+                    }
+                )
+                .await,
+            Err(AccountError::OnlyRole)
+        ));
+        // The charity's only admin cannot disable themselves into an organisation with no admin.
+        assert!(matches!(
+            store.set_account_active(by, a.admin.user, false).await,
+            Err(AccountError::LastAdmin)
+        ));
+        let _ = a.practice;
+    }
+);
+
+on_both_backends!(
+    a_password_reset_ends_sessions_and_the_old_password,
+    |store| {
+        let a = admins(&store).await;
+        let session = store
+            .create_session(a.worker, Duration::hours(8))
+            .await
+            .unwrap();
+        let new = secret("copper kettle marching north");
+        assert_eq!(
+            store
+                .reset_password(AccountActor::CommandLine, a.worker, &new)
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(store.signed_in(&session, Utc::now()).await.unwrap(), None);
+        assert_eq!(
+            store
+                .verify_password("ada@test", &secret(PASSWORD))
+                .await
+                .unwrap(),
+            None
+        );
+        assert_eq!(
+            store.verify_password("ada@test", &new).await.unwrap(),
+            Some(a.worker)
+        );
+
+        // One session ends by its reference, the other stays.
+        let keep = store
+            .create_session(a.worker, Duration::hours(8))
+            .await
+            .unwrap();
+        store
+            .create_session(a.worker, Duration::hours(8))
+            .await
+            .unwrap();
+        let by = AccountActor::Admin(&a.admin);
+        let sessions = store
+            .account_sessions(by, a.worker, Utc::now())
+            .await
+            .unwrap();
+        assert!(store.signed_in(&keep, Utc::now()).await.unwrap().is_some());
+        let other = &sessions[0];
+        assert_eq!(store.end_sessions(by, a.worker, Some("")).await.unwrap(), 0);
+        assert_eq!(
+            store
+                .end_sessions(by, a.worker, Some(&other.reference))
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            store
+                .account_sessions(by, a.worker, Utc::now())
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+);

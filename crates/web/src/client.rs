@@ -41,7 +41,9 @@ impl FromRequestParts<AppState> for ClientAddress {
             .map(|ConnectInfo(addr)| addr.ip());
         // Without either (a router served without connection info, as in some unit tests) every
         // request shares one address, which throttles more, never less.
-        let address = forwarded.or(peer).map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+        let address = forwarded
+            .or(peer)
+            .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
         Ok(Self(address))
     }
 }

@@ -42,7 +42,9 @@ pub async fn public_referrals(
         .await;
     match counted {
         Ok(None) => next.run(request).await,
-        Ok(Some(again)) => too_many(&csrf, limit, again, now).unwrap_or_else(IntoResponse::into_response),
+        Ok(Some(again)) => {
+            too_many(&csrf, limit, again, now).unwrap_or_else(IntoResponse::into_response)
+        }
         Err(e) => AppError::from(e).into_response(),
     }
 }

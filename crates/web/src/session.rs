@@ -259,7 +259,11 @@ pub async fn sign_in(
 
 /// The sign-in page refusing an attempt without checking it: 429 with when to try again, in the
 /// same words for every username.
-fn throttled(csrf: &CsrfToken, form: SignInForm, wait: chrono::Duration) -> Result<Response, AppError> {
+fn throttled(
+    csrf: &CsrfToken,
+    form: SignInForm,
+    wait: chrono::Duration,
+) -> Result<Response, AppError> {
     let seconds = (wait.num_milliseconds() + 999) / 1000;
     let when = if seconds <= 90 {
         format!("{seconds} seconds")

@@ -132,8 +132,7 @@ fn validate(form: &UserForm, organisations: &[(i64, String)]) -> Result<NewUser,
     if form.display_name.trim().is_empty() {
         errors.add("display_name", "Enter the person's full name");
     }
-    if let Err(message) = account::password(&form.password, &[&form.username, &form.display_name])
-    {
+    if let Err(message) = account::password(&form.password, &[&form.username, &form.display_name]) {
         errors.add("password", message);
     }
     let organisation = form
@@ -242,7 +241,16 @@ async fn account_page(
 ) -> Result<Response, AppError> {
     require_admin(&user)?;
     let done = q.done.as_deref().and_then(done_message);
-    account_view(&state, &csrf, &user, UserId::new(id), done, FormErrors::default(), None).await
+    account_view(
+        &state,
+        &csrf,
+        &user,
+        UserId::new(id),
+        done,
+        FormErrors::default(),
+        None,
+    )
+    .await
 }
 
 async fn account_view(
@@ -254,7 +262,11 @@ async fn account_view(
     errors: FormErrors,
     new_password: Option<String>,
 ) -> Result<Response, AppError> {
-    let account = state.store.user_summary(id).await?.ok_or(AppError::NotFound)?;
+    let account = state
+        .store
+        .user_summary(id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let removable: Vec<(i64, String, Role)> = account
         .memberships
         .iter()
@@ -345,17 +357,34 @@ async fn account_action(
     require_admin(&user)?;
     let id = UserId::new(id);
     let by = AccountActor::Admin(&user.principal);
-    let back = |done: &str| Ok(Redirect::to(&format!("/admin/users/{id}?done={done}")).into_response());
+    let back =
+        |done: &str| Ok(Redirect::to(&format!("/admin/users/{id}?done={done}")).into_response());
     let outcome = match action.as_str() {
         "disable" if id == user.principal.user => Err(AccountError::LastAdmin),
-        "disable" => state.store.set_account_active(by, id, false).await.map(|_| "disabled"),
-        "enable" => state.store.set_account_active(by, id, true).await.map(|_| "enabled"),
+        "disable" => state
+            .store
+            .set_account_active(by, id, false)
+            .await
+            .map(|_| "disabled"),
+        "enable" => state
+            .store
+            .set_account_active(by, id, true)
+            .await
+            .map(|_| "enabled"),
         "end-sessions" => {
             let reference = Some(form.session.trim()).filter(|r| !r.is_empty());
-            state.store.end_sessions(by, id, reference).await.map(|_| "sessions")
+            state
+                .store
+                .end_sessions(by, id, reference)
+                .await
+                .map(|_| "sessions")
         }
         "remove-role" => {
-            let organisation = form.organisation.parse::<i64>().ok().map(OrganisationId::new);
+            let organisation = form
+                .organisation
+                .parse::<i64>()
+                .ok()
+                .map(OrganisationId::new);
             let role = Role::from_code(&form.role);
             let (Some(organisation), Some(role)) = (organisation, role) else {
                 return Err(AppError::NotFound);
@@ -374,8 +403,16 @@ async fn account_action(
                 .await
             {
                 Ok(_) => {
-                    account_view(&state, &csrf, &user, id, None, FormErrors::default(), Some(password))
-                        .await
+                    account_view(
+                        &state,
+                        &csrf,
+                        &user,
+                        id,
+                        None,
+                        FormErrors::default(),
+                        Some(password),
+                    )
+                    .await
                 }
                 Err(e) => Err(account_error(e)),
             };

@@ -29,6 +29,8 @@ pub fn new_client() -> reqwest::Client {
 
 impl Server {
     /// Serves `store` (which must belong to `db`) on a free port of the loopback address.
+    // The accounts tests change settings with `start_with` instead.
+    #[allow(dead_code)]
     pub async fn start(db: &TestDatabase, store: Store) -> Self {
         Self::start_with(db, store, |_| {}).await
     }
