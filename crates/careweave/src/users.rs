@@ -162,7 +162,7 @@ pub async fn run(settings: careweave_web::Settings, cmd: UserCommand) -> anyhow:
         } => {
             let id = account_id(&store, &username).await?;
             let role = parse_role(&role)?;
-            let org = find_organisation(store, organisation).await?;
+            let org = find_organisation(&store, &organisation).await?;
             store
                 .remove_membership(
                     by,
