@@ -4,7 +4,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDemo, launchBrowser, signIn, assertAccessible } from './harness.mjs';
+import { startDemo, launchBrowser, signIn, assertAccessible, submit } from './harness.mjs';
 
 let demo;
 let browser;
@@ -103,5 +103,38 @@ test('the not-found page is accessible', async () => {
   const response = await page.goto(`${demo.base}/no/such/page`);
   assert.equal(response.status(), 404);
   await assertAccessible(page, 'not found');
+  await context.close();
+});
+
+test('too many sign-in attempts get an accessible page saying when to try again', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  let status = 0;
+  for (let i = 0; i < 7 && status !== 429; i += 1) {
+    await page.goto(`${demo.base}/sign-in`);
+    await page.fill('#username', 'nobody@demo.careweave');
+    await page.fill('#password', 'not the password');
+    const [response] = await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+    status = response.status();
+  }
+  assert.equal(status, 429);
+  assert.match(await page.textContent('.nhsuk-error-summary'), /too many attempts to sign in\. Wait \d+ seconds/);
+  await assertAccessible(page, 'sign in throttled');
+  await context.close();
+});
+
+test('an admin opens an account, resets its password and both pages are accessible', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const me = await signIn(page, demo.base, 'admin@demo.careweave', demo.password);
+  await page.goto(`${demo.base}/admin/users`);
+  // Someone else's account in the admin's organisation.
+  const others = page.locator('table a').filter({ hasNotText: me.trim() });
+  await Promise.all([page.waitForNavigation(), others.first().click()]);
+  assert.match(await page.textContent('main'), /Roles/);
+  await assertAccessible(page, 'admin account page');
+  await submit(page, 'form[action$="/reset-password"] button');
+  assert.match(await page.textContent('#new-password'), /^[A-Za-z0-9]{4}(-[A-Za-z0-9]{4}){4}$/);
+  await assertAccessible(page, 'admin account password reset');
   await context.close();
 });

@@ -4,7 +4,8 @@
 
 use anyhow::Context;
 use careweave_domain::access::{Membership, Role};
-use careweave_domain::OrganisationKind;
+use careweave_domain::{OrganisationKind, UserId};
+use careweave_store::account_admin::AccountActor;
 use careweave_store::accounts::NewUser;
 use careweave_store::people::NewOrganisation;
 use clap::Subcommand;
@@ -28,6 +29,44 @@ pub enum UserCommand {
         /// One of: admin, worker, supervisor, referrer, analyst, commissioner.
         #[arg(long)]
         role: String,
+    },
+    /// Disable an account: it cannot sign in and all its sessions end at once.
+    Disable {
+        #[arg(long)]
+        username: String,
+    },
+    /// Enable a disabled account again.
+    Enable {
+        #[arg(long)]
+        username: String,
+    },
+    /// Remove one role in one organisation from an account (not its only role: disable instead).
+    RemoveRole {
+        #[arg(long)]
+        username: String,
+        /// The organisation's id or exact name.
+        #[arg(long)]
+        organisation: String,
+        #[arg(long)]
+        role: String,
+    },
+    /// Set a new generated password, printed once, and end the account's sessions.
+    ResetPassword {
+        #[arg(long)]
+        username: String,
+    },
+    /// List the account's live sessions (reference, when it began and ends; never the token).
+    Sessions {
+        #[arg(long)]
+        username: String,
+    },
+    /// End one session of the account (by the reference `sessions` lists) or all of them.
+    EndSessions {
+        #[arg(long)]
+        username: String,
+        /// The session's reference; without it every session ends.
+        #[arg(long)]
+        session: Option<String>,
     },
 }
 
@@ -94,19 +133,111 @@ pub async fn run_organisation(
 }
 
 pub async fn run(settings: careweave_web::Settings, cmd: UserCommand) -> anyhow::Result<()> {
-    let UserCommand::Add {
-        username,
-        name,
-        organisation,
-        role,
-    } = cmd;
-    let role = Role::from_code(&role).with_context(|| {
-        let known: Vec<&str> = Role::ALL.iter().map(|r| r.code()).collect();
-        format!("unknown role {role:?}: use one of {}", known.join(", "))
-    })?;
     let store = crate::config::open_store(&settings).await?;
     store.migrate().await?;
-    let org = find_organisation(&store, &organisation).await?;
+    let by = AccountActor::CommandLine;
+    match cmd {
+        UserCommand::Add {
+            username,
+            name,
+            organisation,
+            role,
+        } => add(&store, username, name, &organisation, &role).await,
+        UserCommand::Disable { username } => {
+            let id = account_id(&store, &username).await?;
+            let ended = store.set_account_active(by, id, false).await?;
+            println!("Disabled {username}; {ended} sessions ended.");
+            Ok(())
+        }
+        UserCommand::Enable { username } => {
+            let id = account_id(&store, &username).await?;
+            store.set_account_active(by, id, true).await?;
+            println!("Enabled {username}.");
+            Ok(())
+        }
+        UserCommand::RemoveRole {
+            username,
+            organisation,
+            role,
+        } => {
+            let id = account_id(&store, &username).await?;
+            let role = parse_role(&role)?;
+            let org = find_organisation(&store, &organisation).await?;
+            store
+                .remove_membership(
+                    by,
+                    id,
+                    Membership {
+                        organisation: org.id,
+                        role,
+                    },
+                )
+                .await?;
+            println!("Removed {} in {} from {username}.", role.label(), org.name);
+            Ok(())
+        }
+        UserCommand::ResetPassword { username } => {
+            let id = account_id(&store, &username).await?;
+            let password = careweave_store::accounts::generated_password();
+            let ended = store
+                .reset_password(by, id, &SecretString::from(password.clone()))
+                .await?;
+            println!("New password for {username} (shown once; {ended} sessions ended):");
+            println!("{password}");
+            Ok(())
+        }
+        UserCommand::Sessions { username } => {
+            let id = account_id(&store, &username).await?;
+            let sessions = store.account_sessions(by, id, chrono::Utc::now()).await?;
+            if sessions.is_empty() {
+                println!("{username} has no live sessions.");
+            }
+            for s in sessions {
+                println!(
+                    "{}\tsigned in {}\tends {}",
+                    s.reference,
+                    s.created.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    s.expires.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                );
+            }
+            Ok(())
+        }
+        UserCommand::EndSessions { username, session } => {
+            let id = account_id(&store, &username).await?;
+            let ended = store.end_sessions(by, id, session.as_deref()).await?;
+            println!("Ended {ended} sessions of {username}.");
+            Ok(())
+        }
+    }
+}
+
+fn parse_role(role: &str) -> anyhow::Result<Role> {
+    Role::from_code(role).with_context(|| {
+        let known: Vec<&str> = Role::ALL.iter().map(|r| r.code()).collect();
+        format!("unknown role {role:?}: use one of {}", known.join(", "))
+    })
+}
+
+async fn account_id(store: &careweave_store::Store, username: &str) -> anyhow::Result<UserId> {
+    store
+        .user_by_username(username)
+        .await?
+        .with_context(|| format!("no account with username {username:?}"))
+}
+
+async fn add(
+    store: &careweave_store::Store,
+    username: String,
+    name: String,
+    organisation: &str,
+    role: &str,
+) -> anyhow::Result<()> {
+    let role = parse_role(role)?;
+    // The same rules as the web form's.
+    let username = careweave_domain::account::username(&username)
+        .map_err(|message| anyhow::anyhow!("{message}"))?;
+    anyhow::ensure!(!name.trim().is_empty(), "the account needs a name");
+    let org = find_organisation(store, organisation).await?;
     let password = match std::env::var("CAREWEAVE_NEW_PASSWORD") {
         Ok(p) => p,
         Err(_) => {
@@ -117,10 +248,8 @@ pub async fn run(settings: careweave_web::Settings, cmd: UserCommand) -> anyhow:
             line.trim_end_matches(['\r', '\n']).to_owned()
         }
     };
-    anyhow::ensure!(
-        password.chars().count() >= 12,
-        "the password must be 12 characters or more"
-    );
+    careweave_domain::account::password(&password, &[&username, &name])
+        .map_err(|message| anyhow::anyhow!("{message}"))?;
     let id = store
         .create_user(NewUser {
             username,

@@ -331,4 +331,88 @@ async fn a_subject_access_bundle_is_written_and_retention_is_listed() {
     let dry = ok(&careweave_at(&url, &["retention", "purge", "--dry-run"]));
     assert!(dry.contains("closed_cases\twould purge 0"), "{dry}");
     assert!(dry.contains("nothing was changed"), "{dry}");
+
+#[test]
+fn access_is_taken_away_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("careweave.db");
+    ok(&careweave(
+        &db,
+        &[
+            "organisation",
+            "add",
+            "--name",
+            "Kelderby PCN",
+            "--kind",
+            "pcn",
+        ],
+        None,
+    ));
+    let add = |username: &str, role: &str, password: &str| {
+        careweave(
+            &db,
+            &[
+                "user",
+                "add",
+                "--username",
+                username,
+                "--name",
+                "Ada Example",
+                "--organisation",
+                "Kelderby PCN",
+                "--role",
+                role,
+            ],
+            Some(password),
+        )
+    };
+    // The web form's rules: an email address, and a password that is not easy to guess.
+    let no_at = add("ada", "worker", "copper kettle marching north\n");
+    assert!(!no_at.status.success());
+    assert!(text(&no_at.stderr).contains("email address"));
+    let weak = add("ada@kelderby.example", "worker", "password1234\n");
+    assert!(!weak.status.success());
+    assert!(text(&weak.stderr).contains("too easy to guess"));
+    let spaces = add("ada@kelderby.example", "worker", "            \n");
+    assert!(text(&spaces.stderr).contains("not only spaces"));
+    ok(&add(
+        "ada@kelderby.example",
+        "worker",
+        "copper kettle marching north\n",
+    ));
+    ok(&add(
+        "boss@kelderby.example",
+        "admin",
+        "copper kettle marching north\n",
+    ));
+    let user = |args: &[&str]| {
+        let mut all = vec!["user"];
+        all.extend_from_slice(args);
+        careweave(&db, &all, None)
+    };
+    let ada = ["--username", "ada@kelderby.example"];
+    assert!(ok(&user(&[&["sessions"][..], &ada].concat())).contains("no live sessions"));
+    assert!(ok(&user(&[&["disable"][..], &ada].concat())).contains("Disabled"));
+    assert!(ok(&user(&[&["enable"][..], &ada].concat())).contains("Enabled"));
+    let reset = ok(&user(&[&["reset-password"][..], &ada].concat()));
+    let password = reset.lines().last().unwrap();
+    assert_eq!(password.len(), 24, "{reset}");
+    assert!(ok(&user(&[&["end-sessions"][..], &ada].concat())).contains("Ended 0 sessions"));
+    let removed = user(
+        &[
+            &["remove-role"][..],
+            &ada,
+            &["--organisation", "Kelderby PCN", "--role", "worker"],
+        ]
+        .concat(),
+    );
+    // Ada's only role is not removed: disabling the account is how all access is taken away.
+    assert!(!removed.status.success());
+    assert!(text(&removed.stderr).contains("only role"));
+    // The only admin of the organisation is not disabled, and an unknown account is named.
+    let last = user(&["disable", "--username", "boss@kelderby.example"]);
+    assert!(!last.status.success());
+    assert!(text(&last.stderr).contains("no active administrator"));
+    let unknown = user(&["disable", "--username", "nobody@kelderby.example"]);
+    assert!(text(&unknown.stderr).contains("no account"));
 }

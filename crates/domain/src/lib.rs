@@ -10,6 +10,7 @@
 //! `Serialize` so that no core type becomes a public format by accident.
 
 pub mod access;
+pub mod account;
 pub mod casework;
 mod codes;
 pub mod dates;

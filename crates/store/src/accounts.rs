@@ -73,7 +73,7 @@ impl SessionToken {
     }
 }
 
-fn hex_sha256(bytes: &[u8]) -> String {
+pub(crate) fn hex_sha256(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -86,6 +86,24 @@ pub fn random_token() -> String {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// A new password for a reset: 120 random bits in five groups of four letters and digits, which
+/// always passes the password rule (`domain::account::password`). It is shown to the admin once, to pass on to the person.
+#[must_use]
+pub fn generated_password() -> String {
+    let token = random_token();
+    let plain: String = token
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(20)
+        .collect();
+    plain
+        .as_bytes()
+        .chunks(4)
+        .map(|chunk| String::from_utf8_lossy(chunk).into_owned())
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 /// Hashes a password with argon2id and a fresh salt.
@@ -189,14 +207,38 @@ impl Store {
 
     /// Every account with its memberships, for the administration pages.
     pub async fn list_users(&self) -> Result<Vec<UserSummary>, StoreError> {
-        let users =
-            sqlx::query("SELECT id, username, display_name, active FROM users ORDER BY username")
-                .fetch_all(&self.pool)
-                .await?;
+        self.users_where(None).await
+    }
+
+    /// One account with its memberships; `None` when there is no such account.
+    pub async fn user_summary(&self, user: UserId) -> Result<Option<UserSummary>, StoreError> {
+        Ok(self.users_where(Some(user)).await?.pop())
+    }
+
+    /// The id of the account signing in as `username` (compared as stored: trimmed, lower case).
+    pub async fn user_by_username(&self, username: &str) -> Result<Option<UserId>, StoreError> {
+        let row = sqlx::query("SELECT id FROM users WHERE username = $1")
+            .bind(username.trim().to_lowercase())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| get_i64(&r, "id").map(UserId::new)).transpose()
+    }
+
+    async fn users_where(&self, only: Option<UserId>) -> Result<Vec<UserSummary>, StoreError> {
+        let only = only.map_or(-1, UserId::get);
+        let users = sqlx::query(
+            "SELECT id, username, display_name, active FROM users \
+             WHERE ($1 < 0 OR id = $1) ORDER BY username",
+        )
+        .bind(only)
+        .fetch_all(&self.pool)
+        .await?;
         let memberships = sqlx::query(
             "SELECT m.user_id, m.organisation_id, o.name, m.role FROM memberships m \
-             JOIN organisations o ON o.id = m.organisation_id ORDER BY o.name, m.role",
+             JOIN organisations o ON o.id = m.organisation_id \
+             WHERE ($1 < 0 OR m.user_id = $1) ORDER BY o.name, m.role",
         )
+        .bind(only)
         .fetch_all(&self.pool)
         .await?;
         let mut out = Vec::with_capacity(users.len());
@@ -368,4 +410,18 @@ async fn verify_off_thread(password: SecretString, stored: String) -> bool {
     tokio::task::spawn_blocking(move || password_matches(&password, &stored))
         .await
         .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_passwords_pass_the_password_rule() {
+        for _ in 0..20 {
+            let p = generated_password();
+            assert_eq!(p.len(), 24, "{p}");
+            assert_eq!(careweave_domain::account::password(&p, &[]), Ok(()));
+        }
+    }
 }

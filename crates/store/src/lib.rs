@@ -10,6 +10,7 @@
 //! log), [`people`] (places, organisations, people, staff and care teams) and [`records`], the only
 //! door to personal data: every read there asks the access policy and writes an audit row.
 
+pub mod account_admin;
 pub mod accounts;
 pub mod audit;
 mod cache;
@@ -28,6 +29,7 @@ pub mod subject_access;
 pub mod supervision;
 #[cfg(feature = "test-support")]
 pub mod testing;
+pub mod throttle;
 
 use std::path::PathBuf;
 use std::str::FromStr;

@@ -55,7 +55,13 @@ pub async fn protect(State(state): State<AppState>, request: Request, next: Next
     let mut request = request;
     request.extensions_mut().insert(CsrfToken(token.clone()));
     let mut response = next.run(request).await;
-    if fresh {
+    // A handler that renewed the token (sign-in) has set the cookie already.
+    let renewed = response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .any(|v| v.as_bytes().starts_with(format!("{COOKIE}=").as_bytes()));
+    if fresh && !renewed {
         set_cookie(
             response.headers_mut(),
             COOKIE,
@@ -66,6 +72,20 @@ pub async fn protect(State(state): State<AppState>, request: Request, next: Next
         );
     }
     response
+}
+
+/// Gives the browser a new token (at sign-in), so that a token set or seen before the session
+/// began does not carry over into it. Pages served in the same response still hold the old one,
+/// which is why this is only used on the redirect after sign-in.
+pub fn renew(headers: &mut HeaderMap, secure: bool) {
+    set_cookie(
+        headers,
+        COOKIE,
+        &careweave_store::accounts::random_token(),
+        "SameSite=Strict",
+        None,
+        secure,
+    );
 }
 
 /// Why an unsafe request was not let through.

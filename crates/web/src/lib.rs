@@ -9,11 +9,13 @@
 //! summaries that keep what was typed).
 
 mod assets;
+pub mod client;
 pub mod csrf;
 pub mod error;
 pub mod forms;
 pub mod limits;
 pub mod pages;
+mod rate_limit;
 pub mod session;
 pub mod settings;
 mod startup;

@@ -7,14 +7,17 @@
 use askama::Template;
 use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use careweave_domain::access::Principal;
+use careweave_domain::account::ThrottlePolicy;
 use careweave_store::accounts::SessionToken;
+use careweave_store::throttle::SignInGate;
 use secrecy::SecretString;
 use serde::Deserialize;
 
+use crate::client::ClientAddress;
 use crate::csrf::CsrfToken;
 use crate::error::AppError;
 use crate::forms::FormErrors;
@@ -151,10 +154,15 @@ struct SignInPage {
     next: String,
 }
 
-/// Only same-site paths are followed after sign-in, so the form cannot be used to bounce a user to
-/// another site.
+/// Only same-site absolute paths are followed after sign-in, so the form cannot be used to bounce a
+/// user to another site. Browsers drop tabs and line breaks from a URL (so `/<TAB>/evil.example`
+/// would become `//evil.example`) and treat `\` as `/`, and a line break cannot go in a header, so
+/// a path with any control character, space or backslash is refused too.
 fn safe_next(next: &str) -> String {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+    let same_site = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.contains(|c: char| c == '\\' || c.is_control() || c.is_whitespace());
+    if same_site {
         next.to_owned()
     } else {
         "/".to_owned()
@@ -174,10 +182,13 @@ pub async fn sign_in_page(
     })
 }
 
-/// `POST /sign-in`.
+/// `POST /sign-in`. Every attempt first passes the throttle (`store::throttle`), which answers for
+/// the username as typed whether or not the account exists, so a throttled answer is the same for
+/// every username; a refused attempt is not checked at all.
 pub async fn sign_in(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
+    ClientAddress(address): ClientAddress,
     Form(form): Form<SignInForm>,
 ) -> Result<Response, AppError> {
     let mut errors = FormErrors::default();
@@ -187,15 +198,31 @@ pub async fn sign_in(
     if form.password.is_empty() {
         errors.add("password", "Enter your password");
     }
-    let user = if errors.is_empty() {
-        let password = SecretString::from(form.password.clone());
-        state
+    let mut user = None;
+    if errors.is_empty() {
+        let policy = ThrottlePolicy::with_cap(chrono::Duration::seconds(
+            state.settings.sign_in_backoff_cap_seconds.max(1),
+        ));
+        let now = chrono::Utc::now();
+        match state
             .store
-            .verify_password(&form.username, &password)
+            .begin_sign_in(&form.username, &address, &policy, now)
             .await?
-    } else {
-        None
-    };
+        {
+            SignInGate::Wait(wait) => return throttled(&csrf, form, wait),
+            SignInGate::Proceed => {
+                let password = SecretString::from(form.password.clone());
+                user = state
+                    .store
+                    .verify_password(&form.username, &password)
+                    .await?;
+                state
+                    .store
+                    .finish_sign_in(&form.username, &address, user.is_some(), now)
+                    .await?;
+            }
+        }
+    }
     let Some(user) = user else {
         if errors.is_empty() {
             // One message for an unknown account and a wrong password alike.
@@ -207,7 +234,7 @@ pub async fn sign_in(
             username: form.username,
             next: safe_next(&form.next),
         })?;
-        *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
         return Ok(response);
     };
     let hours = state.settings.session_hours;
@@ -225,6 +252,39 @@ pub async fn sign_in(
         Some(hours * 3600),
         state.settings.secure_cookies,
     );
+    // A new CSRF token for the new session, so a token planted or read before sign-in is useless.
+    crate::csrf::renew(response.headers_mut(), state.settings.secure_cookies);
+    Ok(response)
+}
+
+/// The sign-in page refusing an attempt without checking it: 429 with when to try again, in the
+/// same words for every username.
+fn throttled(
+    csrf: &CsrfToken,
+    form: SignInForm,
+    wait: chrono::Duration,
+) -> Result<Response, AppError> {
+    let seconds = (wait.num_milliseconds() + 999) / 1000;
+    let when = if seconds <= 90 {
+        format!("{seconds} seconds")
+    } else {
+        format!("{} minutes", (seconds + 59) / 60)
+    };
+    let mut errors = FormErrors::default();
+    errors.add(
+        "username",
+        format!("There have been too many attempts to sign in. Wait {when}, then try again"),
+    );
+    let mut response = html(&SignInPage {
+        chrome: Chrome::anonymous("Sign in", csrf),
+        errors,
+        username: form.username,
+        next: safe_next(&form.next),
+    })?;
+    *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    if let Ok(v) = HeaderValue::from_str(&seconds.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, v);
+    }
     Ok(response)
 }
 
@@ -261,6 +321,10 @@ mod tests {
         assert_eq!(safe_next("//evil.example"), "/");
         assert_eq!(safe_next("https://evil.example"), "/");
         assert_eq!(safe_next("/\\evil.example"), "/");
+        assert_eq!(safe_next("/\t/evil.example"), "/");
+        assert_eq!(safe_next("/people\r\nSet-Cookie: a=b"), "/");
+        assert_eq!(safe_next("/ /evil.example"), "/");
+        assert_eq!(safe_next("/casework?page=2"), "/casework?page=2");
     }
 
     #[test]

@@ -27,6 +27,15 @@ pub struct Settings {
     /// How long each kind of record is kept (the `[retention]` table); read by
     /// `careweave retention purge`, not by the web service. See `store::retention`.
     pub retention: careweave_store::retention::RetentionPolicy,
+    /// The longest wait, in seconds, that failed sign-in attempts build up to (they double from one
+    /// second after five failures for one account from one address; see `domain::account`).
+    pub sign_in_backoff_cap_seconds: i64,
+    /// How many times one address may send the public referral form (`/refer`) in an hour.
+    pub refer_per_hour: i64,
+    /// Whether the client's address is read from the last `X-Forwarded-For` entry, which the
+    /// reverse proxy in front of careweave appends. Only turn this on behind such a proxy:
+    /// otherwise a client could name any address and escape the sign-in throttle.
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for Settings {
@@ -39,6 +48,9 @@ impl Default for Settings {
             secure_cookies: true,
             instruments_dir: None,
             retention: careweave_store::retention::RetentionPolicy::default(),
+            sign_in_backoff_cap_seconds: 15 * 60,
+            refer_per_hour: 20,
+            trust_forwarded_for: false,
         }
     }
 }

@@ -16,7 +16,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::{assets, csrf, error, limits, pages, session, Settings};
+use crate::{assets, csrf, error, limits, pages, rate_limit, session, Settings};
 
 /// What every handler can reach.
 #[derive(Debug, Clone)]
@@ -92,10 +92,16 @@ impl Application {
         stop: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let store = self.state.store.clone();
+        let housekeeping = tokio::spawn(housekeeping(store.clone()));
         let app = router(self.state);
-        axum::serve(self.listener, app)
-            .with_graceful_shutdown(stop)
-            .await?;
+        // Connection info gives handlers the client's address, for the sign-in throttle.
+        axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(stop)
+        .await?;
+        housekeeping.abort();
         store.close().await;
         Ok(())
     }
@@ -118,6 +124,11 @@ pub fn router(state: AppState) -> Router {
         .route("/sign-out", axum::routing::post(session::sign_out))
         .merge(pages::routes())
         .fallback(error::not_found)
+        // Inside the CSRF layer, so a forged submission is refused before it is counted.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::public_referrals,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             csrf::protect,
@@ -170,6 +181,21 @@ pub fn router(state: AppState) -> Router {
                 ),
         )
         .with_state(state)
+}
+
+/// Hourly: removes expired sessions and throttle counters nobody will read again. A failure is
+/// logged and tried again next hour; nothing depends on it but the size of two tables.
+async fn housekeeping(store: Store) {
+    let mut hourly = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        hourly.tick().await;
+        if let Err(error) = store.purge_expired_sessions().await {
+            tracing::warn!(%error, "could not remove expired sessions");
+        }
+        if let Err(error) = store.purge_stale_throttles(chrono::Utc::now()).await {
+            tracing::warn!(%error, "could not remove stale sign-in counters");
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -2,12 +2,15 @@
 //! read a person's record: the audit log shows record ids and reasons, not contents.
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Extension, Form, Router};
 use careweave_domain::access::{self, Membership, Role};
-use careweave_domain::OrganisationId;
+use careweave_domain::account::{self, can_manage_account};
+use careweave_domain::{OrganisationId, UserId};
+use careweave_store::account_admin::{AccountActor, AccountError, SessionSummary};
 use careweave_store::accounts::{NewUser, UserSummary};
 use careweave_store::audit::{AuditEntry, AuditFilter};
 use careweave_store::StoreError;
@@ -25,11 +28,10 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/admin/users", get(users))
         .route("/admin/users/new", get(new_user_form).post(create_user))
+        .route("/admin/users/{id}", get(account_page))
+        .route("/admin/users/{id}/{action}", post(account_action))
         .route("/admin/audit", get(audit))
 }
-
-/// The minimum password length; NCSC guidance favours length over composition rules.
-const MIN_PASSWORD: usize = 12;
 
 fn require_admin(user: &CurrentUser) -> Result<(), AppError> {
     if user.principal.has_role(Role::Admin) {
@@ -52,7 +54,19 @@ async fn users(
     user: CurrentUser,
 ) -> Result<Response, AppError> {
     require_admin(&user)?;
-    let users = state.store.list_users().await?;
+    // Only accounts with a role in an organisation this admin administers: the others are not
+    // theirs to see or manage.
+    let users = state
+        .store
+        .list_users()
+        .await?
+        .into_iter()
+        .filter(|u| {
+            u.memberships
+                .iter()
+                .any(|(org, _, _)| access::can_manage_users(&user.principal, *org))
+        })
+        .collect();
     html(&UsersPage {
         chrome: Chrome::signed_in("Users", &csrf, &user, "/admin/users"),
         users,
@@ -111,23 +125,15 @@ async fn new_user_form(
 
 fn validate(form: &UserForm, organisations: &[(i64, String)]) -> Result<NewUser, FormErrors> {
     let mut errors = FormErrors::default();
-    let username = form.username.trim();
-    if username.is_empty() {
-        errors.add("username", "Enter an email address");
-    } else if !username.contains('@') || username.contains(char::is_whitespace) {
-        errors.add(
-            "username",
-            "Enter an email address in the correct format, like name@example.org",
-        );
-    }
+    let username = account::username(&form.username).unwrap_or_else(|message| {
+        errors.add("username", message);
+        String::new()
+    });
     if form.display_name.trim().is_empty() {
         errors.add("display_name", "Enter the person's full name");
     }
-    if form.password.chars().count() < MIN_PASSWORD {
-        errors.add(
-            "password",
-            format!("Password must be {MIN_PASSWORD} characters or more"),
-        );
+    if let Err(message) = account::password(&form.password, &[&form.username, &form.display_name]) {
+        errors.add("password", message);
     }
     let organisation = form
         .organisation
@@ -143,7 +149,7 @@ fn validate(form: &UserForm, organisations: &[(i64, String)]) -> Result<NewUser,
     }
     match (organisation, role) {
         (Some(org), Some(role)) if errors.is_empty() => Ok(NewUser {
-            username: username.to_owned(),
+            username,
             display_name: form.display_name.trim().to_owned(),
             password: SecretString::from(form.password.clone()),
             memberships: vec![Membership {
@@ -190,6 +196,246 @@ async fn create_user(
         organisations,
         roles: Role::ALL,
     })
+}
+
+#[derive(Template)]
+#[template(path = "admin/account.html")]
+struct AccountPage {
+    chrome: Chrome,
+    account: UserSummary,
+    /// Whether this admin may act on the whole account (not only their organisation's roles).
+    whole: bool,
+    /// The account's roles this admin may remove: (organisation id, organisation, role).
+    removable: Vec<(i64, String, Role)>,
+    sessions: Vec<SessionSummary>,
+    done: Option<&'static str>,
+    errors: FormErrors,
+    /// A generated password, shown once after a reset.
+    new_password: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct AccountQuery {
+    done: Option<String>,
+}
+
+/// What an action did, for the confirmation banner (the query names it by a fixed word).
+fn done_message(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "disabled" => "Account disabled and its sessions ended",
+        "enabled" => "Account enabled",
+        "sessions" => "Sessions ended",
+        "role" => "Role removed",
+        _ => return None,
+    })
+}
+
+/// `GET /admin/users/{id}`: an account with its roles and live sessions, and what this admin may
+/// do to it.
+async fn account_page(
+    State(state): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Query(q): Query<AccountQuery>,
+) -> Result<Response, AppError> {
+    require_admin(&user)?;
+    let done = q.done.as_deref().and_then(done_message);
+    account_view(
+        &state,
+        &csrf,
+        &user,
+        UserId::new(id),
+        done,
+        FormErrors::default(),
+        None,
+    )
+    .await
+}
+
+async fn account_view(
+    state: &AppState,
+    csrf: &CsrfToken,
+    user: &CurrentUser,
+    id: UserId,
+    done: Option<&'static str>,
+    errors: FormErrors,
+    new_password: Option<String>,
+) -> Result<Response, AppError> {
+    let account = state
+        .store
+        .user_summary(id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let removable: Vec<(i64, String, Role)> = account
+        .memberships
+        .iter()
+        .filter(|(org, _, _)| access::can_manage_users(&user.principal, *org))
+        .map(|(org, name, role)| (org.get(), name.clone(), *role))
+        .collect();
+    if removable.is_empty() {
+        // Nothing of this account is in this admin's organisations: refuse, and audit the
+        // refusal through the store.
+        return match state
+            .store
+            .account_sessions(AccountActor::Admin(&user.principal), id, chrono::Utc::now())
+            .await
+        {
+            Err(AccountError::Denied) | Ok(_) => Err(AppError::Forbidden),
+            Err(e) => Err(account_error(e)),
+        };
+    }
+    let memberships: Vec<Membership> = account
+        .memberships
+        .iter()
+        .map(|(organisation, _, role)| Membership {
+            organisation: *organisation,
+            role: *role,
+        })
+        .collect();
+    let whole = can_manage_account(&user.principal, &memberships);
+    let sessions = if whole {
+        state
+            .store
+            .account_sessions(AccountActor::Admin(&user.principal), id, chrono::Utc::now())
+            .await
+            .map_err(account_error)?
+    } else {
+        Vec::new()
+    };
+    let status = if errors.is_empty() {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let shows_password = new_password.is_some();
+    let mut response = html(&AccountPage {
+        chrome: Chrome::signed_in(&account.display_name, csrf, user, "/admin/users"),
+        account,
+        whole,
+        removable,
+        sessions,
+        done,
+        errors,
+        new_password,
+    })?;
+    *response.status_mut() = status;
+    if shows_password {
+        // The generated password is shown once: no cache may keep the page.
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    Ok(response)
+}
+
+fn account_error(e: AccountError) -> AppError {
+    match e {
+        AccountError::Denied => AppError::Forbidden,
+        AccountError::NotFound => AppError::NotFound,
+        other => AppError::Unexpected(other.into()),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct AccountActionForm {
+    organisation: String,
+    role: String,
+    session: String,
+}
+
+/// `POST /admin/users/{id}/{action}`: disable, enable, reset-password, end-sessions or
+/// remove-role. The store checks that this admin may do it and audits it either way.
+async fn account_action(
+    State(state): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    user: CurrentUser,
+    Path((id, action)): Path<(i64, String)>,
+    Form(form): Form<AccountActionForm>,
+) -> Result<Response, AppError> {
+    require_admin(&user)?;
+    let id = UserId::new(id);
+    let by = AccountActor::Admin(&user.principal);
+    let back =
+        |done: &str| Ok(Redirect::to(&format!("/admin/users/{id}?done={done}")).into_response());
+    let outcome = match action.as_str() {
+        "disable" if id == user.principal.user => Err(AccountError::LastAdmin),
+        "disable" => state
+            .store
+            .set_account_active(by, id, false)
+            .await
+            .map(|_| "disabled"),
+        "enable" => state
+            .store
+            .set_account_active(by, id, true)
+            .await
+            .map(|_| "enabled"),
+        "end-sessions" => {
+            let reference = Some(form.session.trim()).filter(|r| !r.is_empty());
+            state
+                .store
+                .end_sessions(by, id, reference)
+                .await
+                .map(|_| "sessions")
+        }
+        "remove-role" => {
+            let organisation = form
+                .organisation
+                .parse::<i64>()
+                .ok()
+                .map(OrganisationId::new);
+            let role = Role::from_code(&form.role);
+            let (Some(organisation), Some(role)) = (organisation, role) else {
+                return Err(AppError::NotFound);
+            };
+            state
+                .store
+                .remove_membership(by, id, Membership { organisation, role })
+                .await
+                .map(|()| "role")
+        }
+        "reset-password" => {
+            let password = careweave_store::accounts::generated_password();
+            return match state
+                .store
+                .reset_password(by, id, &SecretString::from(password.clone()))
+                .await
+            {
+                Ok(_) => {
+                    account_view(
+                        &state,
+                        &csrf,
+                        &user,
+                        id,
+                        None,
+                        FormErrors::default(),
+                        Some(password),
+                    )
+                    .await
+                }
+                Err(e) => Err(account_error(e)),
+            };
+        }
+        _ => return Err(AppError::NotFound),
+    };
+    let message = match outcome {
+        Ok(done) => return back(done),
+        Err(AccountError::LastAdmin) if id == user.principal.user => {
+            "You cannot disable your own account. Ask another administrator"
+        }
+        Err(AccountError::LastAdmin) => {
+            "This would leave an organisation with no active administrator. Add another administrator first"
+        }
+        Err(AccountError::OnlyRole) => {
+            "This is the account's only role. Disable the account instead"
+        }
+        Err(AccountError::NoSuchRole) => "The account no longer has that role",
+        Err(e) => return Err(account_error(e)),
+    };
+    let mut errors = FormErrors::default();
+    errors.add("actions", message);
+    account_view(&state, &csrf, &user, id, None, errors, None).await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -274,6 +520,20 @@ mod tests {
         let errors = validate(&form, &orgs).unwrap_err();
         assert!(errors.has("password"));
         assert!(errors.has("role"));
+        let weak = UserForm {
+            password: "password1234".into(),
+            role: "worker".into(),
+            ..form.clone()
+        };
+        assert!(validate(&weak, &orgs).unwrap_err().has("password"));
+        let spaces = UserForm {
+            password: " ".repeat(12),
+            username: "no-at-sign".into(),
+            ..weak.clone()
+        };
+        let errors = validate(&spaces, &orgs).unwrap_err();
+        assert!(errors.has("password"));
+        assert!(errors.has("username"));
         let ok = UserForm {
             password: "a long enough passphrase".into(),
             role: "worker".into(),

@@ -29,8 +29,19 @@ pub fn new_client() -> reqwest::Client {
 
 impl Server {
     /// Serves `store` (which must belong to `db`) on a free port of the loopback address.
+    // The accounts tests change settings with `start_with` instead.
+    #[allow(dead_code)]
     pub async fn start(db: &TestDatabase, store: Store) -> Self {
-        let settings = Settings {
+        Self::start_with(db, store, |_| {}).await
+    }
+
+    /// Like [`Server::start`], with some settings changed first.
+    pub async fn start_with(
+        db: &TestDatabase,
+        store: Store,
+        change: impl FnOnce(&mut Settings),
+    ) -> Self {
+        let mut settings = Settings {
             database_url: db.url.redacted(),
             host: "127.0.0.1".into(),
             port: 0,
@@ -40,6 +51,7 @@ impl Server {
             instruments_dir: None,
             ..Settings::default()
         };
+        change(&mut settings);
         let app = Application::build_with_store(settings, store)
             .await
             .unwrap();
