@@ -703,6 +703,26 @@ on_both_backends!(anyone_can_ask_for_support_without_an_account, |app| {
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 });
 
+/// The professional referral form filled in for Ada (with `given` as her first name), routine.
+fn ada_form<'a>(service: &'a str, practice: &'a str, given: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("service", service),
+        ("nhs_number", "943 476 5919"),
+        ("given_name", given),
+        ("family_name", "Example"),
+        ("dob-day", "17"),
+        ("dob-month", "5"),
+        ("dob-year", "1950"),
+        ("practice", practice),
+        ("contact", "07700 900000"),
+        ("source", "gp"),
+        ("reason", "Lonely"),
+        ("urgency", "soon"),
+        ("consent", "yes"),
+        ("share_detail", "yes"),
+    ]
+}
+
 /// A referral's fields as the JSON API takes them, for Focused Care, about whoever the
 /// demographics name.
 fn api_referral(
@@ -771,22 +791,10 @@ on_both_backends!(
                 &gp,
                 "/referrals/new",
                 &[
-                    ("person", stranger.as_str()),
-                    ("service", service.as_str()),
-                    ("nhs_number", "943 476 5919"),
-                    ("given_name", "Ada"),
-                    ("family_name", "Example"),
-                    ("dob-day", "17"),
-                    ("dob-month", "5"),
-                    ("dob-year", "1950"),
-                    ("practice", practice.as_str()),
-                    ("contact", "07700 900000"),
-                    ("source", "gp"),
-                    ("reason", "Lonely"),
-                    ("urgency", "soon"),
-                    ("consent", "yes"),
-                    ("share_detail", "yes"),
-                ],
+                    [("person", stranger.as_str())].as_slice(),
+                    &ada_form(&service, &practice, "Ada"),
+                ]
+                .concat(),
             )
             .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
@@ -897,26 +905,7 @@ on_both_backends!(
         let practice = app.practice.get().to_string();
         for given in ["Ada", "Eve"] {
             let (status, location, _) = app
-                .post(
-                    &gp,
-                    "/referrals/new",
-                    &[
-                        ("service", service.as_str()),
-                        ("nhs_number", "943 476 5919"),
-                        ("given_name", given),
-                        ("family_name", "Example"),
-                        ("dob-day", "17"),
-                        ("dob-month", "5"),
-                        ("dob-year", "1950"),
-                        ("practice", practice.as_str()),
-                        ("contact", "07700 900000"),
-                        ("source", "gp"),
-                        ("reason", "Lonely"),
-                        ("urgency", "soon"),
-                        ("consent", "yes"),
-                        ("share_detail", "yes"),
-                    ],
-                )
+                .post(&gp, "/referrals/new", &ada_form(&service, &practice, given))
                 .await;
             assert_eq!(status, StatusCode::SEE_OTHER);
             let id = location
