@@ -13,7 +13,7 @@ use careweave_domain::casework::{
     ReferralSource, ReviewInterval, RiskFlag, ServiceKind, Urgency,
 };
 use careweave_domain::lone_working::{PolicyRule, PolicyRuleKind};
-use careweave_domain::{OrganisationId, PersonId, ServiceId};
+use careweave_domain::{OrganisationId, ServiceId};
 use careweave_store::casework::{
     CaseworkSettings, Discharge, NewAssessment, NewContact, NewReferral, PlanItem, PlanText,
     ReferredPerson, Referrer, TriageDecision,

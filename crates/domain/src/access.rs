@@ -153,7 +153,11 @@ pub fn can_read_person(who: &Principal, facts: &CareFacts) -> Decision {
 /// case opens the record so that its holder can decide and follow up, never so that they can write
 /// in a case another service runs.
 #[must_use]
-pub fn can_change_case(who: &Principal, runs_service: &[OrganisationId], works_on_case: bool) -> bool {
+pub fn can_change_case(
+    who: &Principal,
+    runs_service: &[OrganisationId],
+    works_on_case: bool,
+) -> bool {
     works_on_case || who.belongs_to_any(&[Role::Worker, Role::Supervisor], runs_service)
 }
 

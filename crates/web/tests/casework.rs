@@ -288,6 +288,10 @@ on_both_backends!(
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(body.contains("nhsuk-error-summary"), "{body}");
         assert!(body.contains("check digit"), "{body}");
+        assert!(
+            !body.contains("You cannot refer this person from a record"),
+            "no one was named by id: {body}"
+        );
         assert!(body.contains("Confirm that the person agreed to be referred"));
         assert!(body.contains("value=\"Grace\""), "typed values are kept");
         assert!(body.contains("Needs help with money"));
@@ -585,7 +589,10 @@ on_both_backends!(the_gp_message_carries_codes_and_respects_consent, |app| {
             .unwrap();
         assert_eq!(r.status(), StatusCode::FORBIDDEN);
         let (_, page) = app.get(&gp, &referral).await;
-        assert!(page.contains("data-testid=\"case-status\">Discharged"), "{page}");
+        assert!(
+            page.contains("data-testid=\"case-status\">Discharged"),
+            "{page}"
+        );
         let json: serde_json::Value = worker
             .get(format!("{}/api/v1/cases/{id}/gp-message", app.base))
             .send()
@@ -696,9 +703,35 @@ on_both_backends!(anyone_can_ask_for_support_without_an_account, |app| {
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 });
 
+/// The professional referral form filled in for Ada (with `given` as her first name), routine.
+fn ada_form<'a>(service: &'a str, practice: &'a str, given: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("service", service),
+        ("nhs_number", "943 476 5919"),
+        ("given_name", given),
+        ("family_name", "Example"),
+        ("dob-day", "17"),
+        ("dob-month", "5"),
+        ("dob-year", "1950"),
+        ("practice", practice),
+        ("contact", "07700 900000"),
+        ("source", "gp"),
+        ("reason", "Lonely"),
+        ("urgency", "soon"),
+        ("consent", "yes"),
+        ("share_detail", "yes"),
+    ]
+}
+
 /// A referral's fields as the JSON API takes them, for Focused Care, about whoever the
 /// demographics name.
-fn api_referral(app: &TestApp, nhs: &str, given: &str, family: &str, born: &str) -> serde_json::Value {
+fn api_referral(
+    app: &TestApp,
+    nhs: &str,
+    given: &str,
+    family: &str,
+    born: &str,
+) -> serde_json::Value {
     serde_json::json!({
         "service": app.focused,
         "nhs_number": nhs,
@@ -758,29 +791,23 @@ on_both_backends!(
                 &gp,
                 "/referrals/new",
                 &[
-                    ("person", stranger.as_str()),
-                    ("service", service.as_str()),
-                    ("nhs_number", "943 476 5919"),
-                    ("given_name", "Ada"),
-                    ("family_name", "Example"),
-                    ("dob-day", "17"),
-                    ("dob-month", "5"),
-                    ("dob-year", "1950"),
-                    ("practice", practice.as_str()),
-                    ("contact", "07700 900000"),
-                    ("source", "gp"),
-                    ("reason", "Lonely"),
-                    ("urgency", "soon"),
-                    ("consent", "yes"),
-                    ("share_detail", "yes"),
-                ],
+                    [("person", stranger.as_str())].as_slice(),
+                    &ada_form(&service, &practice, "Ada"),
+                ]
+                .concat(),
             )
             .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
         assert!(page.contains("nhsuk-error-summary"), "{page}");
-        assert!(page.contains("You cannot refer this person from a record"), "{page}");
+        assert!(
+            page.contains("You cannot refer this person from a record"),
+            "{page}"
+        );
         assert!(page.contains("value=\"Ada\""), "typed values are kept");
-        assert!(!page.contains(&format!("name=\"person\" value=\"{stranger}\"")), "{page}");
+        assert!(
+            !page.contains(&format!("name=\"person\" value=\"{stranger}\"")),
+            "{page}"
+        );
         // Nothing was created, and the stranger's record stays shut to the referrer and to the
         // workers of the service they referred to.
         let caseworker = app.sign_in("caseworker").await;
@@ -792,7 +819,9 @@ on_both_backends!(
         }
         // A worker may name someone whose record they may read: once Ada's case is the
         // caseworker's, their referral of her to social prescribing is linked at once.
-        let referral = app.refer(app.focused, "yes", &["housing", "finances"]).await;
+        let referral = app
+            .refer(app.focused, "yes", &["housing", "finances"])
+            .await;
         let lead = app.user_id("caseworker").await;
         app.accept(&caseworker, &referral, &lead).await;
         let ada: i64 = app.person.trim_start_matches("/people/").parse().unwrap();
@@ -801,14 +830,30 @@ on_both_backends!(
         body["nhs_number"] = serde_json::Value::Null;
         body["person"] = serde_json::json!(ada);
         let (status, json) = post_api_referral(&app, &caseworker, &body).await;
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "an NHS number is still needed: {json}");
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "an NHS number is still needed: {json}"
+        );
         body["nhs_number"] = serde_json::json!("9434765919");
         body["given_name"] = serde_json::json!("Ada Mary");
         let (status, json) = post_api_referral(&app, &caseworker, &body).await;
         assert_eq!(status, StatusCode::CREATED, "{json}");
         let linkworker = app.sign_in("linkworker").await;
-        let (_, page) = app.get(&linkworker, json["href"].as_str().unwrap().replace("/api/v1", "").as_str()).await;
-        assert!(page.contains("Eligibility advice"), "linked, so triage is offered: {page}");
+        let (_, page) = app
+            .get(
+                &linkworker,
+                json["href"]
+                    .as_str()
+                    .unwrap()
+                    .replace("/api/v1", "")
+                    .as_str(),
+            )
+            .await;
+        assert!(
+            page.contains("Eligibility advice"),
+            "linked, so triage is offered: {page}"
+        );
     }
 );
 
@@ -832,9 +877,8 @@ on_both_backends!(
         .await;
         assert_eq!(status, StatusCode::CREATED, "{unmatched}");
         // The two answers have the same shape and neither names a person.
-        let keys = |v: &serde_json::Value| {
-            v.as_object().unwrap().keys().cloned().collect::<Vec<_>>()
-        };
+        let keys =
+            |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
         assert_eq!(keys(&matched), ["href", "id"]);
         assert_eq!(keys(&matched), keys(&unmatched));
         for json in [&matched, &unmatched] {
@@ -861,26 +905,7 @@ on_both_backends!(
         let practice = app.practice.get().to_string();
         for given in ["Ada", "Eve"] {
             let (status, location, _) = app
-                .post(
-                    &gp,
-                    "/referrals/new",
-                    &[
-                        ("service", service.as_str()),
-                        ("nhs_number", "943 476 5919"),
-                        ("given_name", given),
-                        ("family_name", "Example"),
-                        ("dob-day", "17"),
-                        ("dob-month", "5"),
-                        ("dob-year", "1950"),
-                        ("practice", practice.as_str()),
-                        ("contact", "07700 900000"),
-                        ("source", "gp"),
-                        ("reason", "Lonely"),
-                        ("urgency", "soon"),
-                        ("consent", "yes"),
-                        ("share_detail", "yes"),
-                    ],
-                )
+                .post(&gp, "/referrals/new", &ada_form(&service, &practice, given))
                 .await;
             assert_eq!(status, StatusCode::SEE_OTHER);
             let id = location

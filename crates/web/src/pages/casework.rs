@@ -487,7 +487,9 @@ async fn referral_from_signed_in(
         Ok(new) if !refused => Ok(Ok(new)),
         result => {
             let mut errors = result.err().unwrap_or_default();
-            errors.add(refused_field, NAMED_PERSON_REFUSED);
+            if refused {
+                errors.add(refused_field, NAMED_PERSON_REFUSED);
+            }
             Ok(Err(errors))
         }
     }
@@ -636,7 +638,11 @@ async fn referral_create(
         Err(errors) => {
             // A refused id is not offered again: sending the form again matches the person from
             // the typed details.
-            if errors.entries().iter().any(|(_, m)| m == NAMED_PERSON_REFUSED) {
+            if errors
+                .entries()
+                .iter()
+                .any(|(_, m)| m == NAMED_PERSON_REFUSED)
+            {
                 form.0.retain(|(name, _)| name != "person");
             }
             invalid(&ReferralPage::new(
