@@ -1089,10 +1089,14 @@ impl Store {
         // the policy's answer today.
         let mut open: HashMap<PersonId, bool> = HashMap::new();
         for r in &mut out {
-            if !open.contains_key(&r.person) {
-                open.insert(r.person, self.may_open_person(who, r.person).await?);
-            }
-            r.record_open = open[&r.person];
+            r.record_open = match open.get(&r.person) {
+                Some(&known) => known,
+                None => {
+                    let allowed = self.may_open_person(who, r.person).await?;
+                    open.insert(r.person, allowed);
+                    allowed
+                }
+            };
         }
         self.audit(AuditEvent {
             user: Some(who.user),
