@@ -331,6 +331,7 @@ async fn a_subject_access_bundle_is_written_and_retention_is_listed() {
     let dry = ok(&careweave_at(&url, &["retention", "purge", "--dry-run"]));
     assert!(dry.contains("closed_cases\twould purge 0"), "{dry}");
     assert!(dry.contains("nothing was changed"), "{dry}");
+}
 
 #[test]
 fn access_is_taken_away_from_the_command_line() {
