@@ -1047,8 +1047,8 @@ impl Store {
         // the policy's answer today.
         let mut open: HashMap<PersonId, bool> = HashMap::new();
         for r in &mut out {
-            if !open.contains_key(&r.person) {
-                open.insert(r.person, self.may_open_person(who, r.person).await?);
+            if let std::collections::hash_map::Entry::Vacant(slot) = open.entry(r.person) {
+                slot.insert(self.may_open_person(who, r.person).await?);
             }
             r.record_open = open[&r.person];
         }
