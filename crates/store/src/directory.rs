@@ -1089,14 +1089,10 @@ impl Store {
         // the policy's answer today.
         let mut open: HashMap<PersonId, bool> = HashMap::new();
         for r in &mut out {
-            r.record_open = match open.get(&r.person) {
-                Some(&known) => known,
-                None => {
-                    let allowed = self.may_open_person(who, r.person).await?;
-                    open.insert(r.person, allowed);
-                    allowed
-                }
-            };
+            if let std::collections::hash_map::Entry::Vacant(slot) = open.entry(r.person) {
+                slot.insert(self.may_open_person(who, r.person).await?);
+            }
+            r.record_open = open[&r.person];
         }
         self.audit(AuditEvent {
             user: Some(who.user),
