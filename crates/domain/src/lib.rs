@@ -12,6 +12,7 @@
 pub mod access;
 pub mod casework;
 mod codes;
+pub mod consent;
 pub mod dates;
 pub mod disclosure;
 mod entities;
