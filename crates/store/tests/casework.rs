@@ -402,7 +402,11 @@ on_both_backends!(
             let mut r = referral(&w, w.social, &[], true);
             change(&mut r);
             let created = w.store.create_referral(&r).await.unwrap();
-            let view = w.store.referral_for(&w.linkworker, created.id).await.unwrap();
+            let view = w
+                .store
+                .referral_for(&w.linkworker, created.id)
+                .await
+                .unwrap();
             assert_eq!(view.person, None, "left for triage to match");
             assert!(
                 view.candidates.iter().any(|c| c.person == w.person),
