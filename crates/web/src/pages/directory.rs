@@ -860,9 +860,15 @@ async fn refer(
 ) -> Result<Response, AppError> {
     require(can_use_directory(&user.principal))?;
     let pid: i64 = f.person.trim().parse().map_err(|_| AppError::NotFound)?;
+    // The person id is the client's: only the policy's proof may name someone (minimal change to
+    // compile; the referral-access branch rewrites this handler).
+    let access = state
+        .store
+        .open_person(&user.principal, PersonId::new(pid))
+        .await?;
     match state
         .store
-        .refer(&user.principal, PersonId::new(pid), &id, f.note.trim())
+        .refer(&user.principal, &access, &id, f.note.trim())
         .await
     {
         Ok(_) => Ok(Redirect::to(&format!("/people/{pid}/directory")).into_response()),
