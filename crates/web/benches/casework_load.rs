@@ -134,6 +134,7 @@ async fn run(people: usize, cases: usize, seconds: usize, connections: usize) {
         // wrk and reqwest speak plain HTTP here, so cookies must not be marked Secure.
         secure_cookies: false,
         instruments_dir: None,
+        break_glass_hours: 4,
     };
     let app = Application::build_with_store(settings, store.clone())
         .await

@@ -63,6 +63,7 @@ fn main() {
             session_hours: 8,
             secure_cookies: false,
             instruments_dir: None,
+            break_glass_hours: 4,
         };
         let app = Application::build_with_store(settings, store.clone())
             .await

@@ -24,6 +24,8 @@ pub struct Settings {
     /// example licensed instruments it holds a licence for. They are loaded after the ones
     /// careweave ships and replace a shipped one with the same id.
     pub instruments_dir: Option<std::path::PathBuf>,
+    /// How long a break-glass access keeps a record open, in hours.
+    pub break_glass_hours: i64,
 }
 
 impl Default for Settings {
@@ -35,6 +37,7 @@ impl Default for Settings {
             session_hours: 8,
             secure_cookies: true,
             instruments_dir: None,
+            break_glass_hours: 4,
         }
     }
 }

@@ -38,6 +38,7 @@ impl Server {
             // reqwest's cookie store will not send Secure cookies over plain HTTP.
             secure_cookies: false,
             instruments_dir: None,
+            break_glass_hours: 4,
         };
         let app = Application::build_with_store(settings, store)
             .await
