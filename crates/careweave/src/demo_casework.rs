@@ -649,8 +649,7 @@ async fn accept(
 async fn open_case(
     store: &Store,
     registry: &Registry,
-    // Unused until the referral-access branch's demo changes land: see `known_person` below.
-    _ids: &[PersonId],
+    ids: &[PersonId],
     practices: &[OrganisationId],
     i: usize,
     service: ServiceId,
