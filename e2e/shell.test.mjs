@@ -20,7 +20,7 @@ after(async () => {
 });
 
 const roles = [
-  { user: 'admin@demo.careweave', expect: ['Home', 'Users', 'Audit log', 'Directory data', 'Supervision'] },
+  { user: 'admin@demo.careweave', expect: ['Home', 'Users', 'Audit log', 'Emergency access', 'Directory data', 'Supervision'] },
   { user: 'linkworker@demo.careweave', expect: ['Home', 'My people', 'Casework', 'MDT meetings', 'Directory', 'Worklists', 'Supervision'] },
   { user: 'caseworker@demo.careweave', expect: ['Home', 'My people', 'Casework', 'MDT meetings', 'Directory', 'Worklists', 'Supervision'] },
   { user: 'supervisor@demo.careweave', expect: ['Home', 'My people', 'Casework', 'MDT meetings', 'Directory', 'Population', 'Worklists', 'Service gaps', 'Supervision'] },
@@ -60,7 +60,67 @@ test('a worker opens a person from their list and the record page is accessible'
   await Promise.all([page.waitForNavigation(), first.click()]);
   assert.equal((await page.textContent('h1')).trim(), name);
   await assertAccessible(page, 'person record');
+
+  // The consent form on the record: its error state, then a saved version.
+  await page.check('#gp-codes_only');
+  await Promise.all([page.waitForNavigation(), page.click('#consent ~ form button[type=submit]')]);
+  assert.match(await page.textContent('.nhsuk-error-summary'), /Select how the person told you/);
+  assert.ok(await page.isChecked('#gp-codes_only'), 'the choice is kept');
+  await assertAccessible(page, 'consent form with errors');
+  for (const radio of await page.$$('#consent ~ form input[type=radio][value=share]')) await radio.check();
+  await page.check('#carers-no');
+  await page.check('#sensitive-no');
+  await page.check('#method-phone');
+  await Promise.all([page.waitForNavigation(), page.click('#consent ~ form button[type=submit]')]);
+  assert.match(await page.textContent('#consent ~ dl'), /Codes only/);
+  await assertAccessible(page, 'person record with sharing preferences');
   await context.close();
+});
+
+test('break-glass: the refused record offers it, the banner shows it, the admin reviews it', async () => {
+  const context = await browser.newContext();
+  const linkworker = await context.newPage();
+  await signIn(linkworker, demo.base, 'linkworker@demo.careweave', demo.password);
+  await linkworker.goto(`${demo.base}/people`);
+  const hrefs = await linkworker.$$eval('table a', (as) => as.map((a) => a.getAttribute('href')));
+  await context.close();
+
+  // The PCN's caseworker finds a person of the charity's link worker they have no access to.
+  const caseworkerContext = await browser.newContext();
+  const page = await caseworkerContext.newPage();
+  await signIn(page, demo.base, 'caseworker@demo.careweave', demo.password);
+  let refused;
+  for (const href of hrefs) {
+    const response = await page.goto(`${demo.base}${href}`);
+    if (response.status() === 403) { refused = href; break; }
+  }
+  assert.ok(refused, 'a record the caseworker may not open');
+  await assertAccessible(page, 'refused record with break-glass form');
+  await page.check('#category');
+  await Promise.all([page.waitForNavigation(), page.click('button[type=submit].nhsuk-button--warning')]);
+  assert.match(await page.textContent('.nhsuk-error-summary'), /Enter the reason/);
+  await assertAccessible(page, 'break-glass form with errors');
+  await page.fill('#reason', 'Called by the ambulance crew at the address');
+  await Promise.all([page.waitForNavigation(), page.click('button[type=submit].nhsuk-button--warning')]);
+  assert.match(await page.textContent('.nhsuk-warning-callout'), /Called by the ambulance crew/);
+  await assertAccessible(page, 'record with break-glass banner');
+  await caseworkerContext.close();
+
+  // The PCN's admin (the caseworker's organisation) reviews it.
+  const adminContext = await browser.newContext();
+  const admin = await adminContext.newPage();
+  await signIn(admin, demo.base, 'admin@demo.careweave', demo.password);
+  await admin.goto(`${demo.base}/admin/break-glass`);
+  assert.match(await admin.textContent('main'), /Called by the ambulance crew/);
+  await assertAccessible(admin, 'break-glass review queue');
+  const form = admin.locator('form[action^="/admin/break-glass/"]').first();
+  await Promise.all([admin.waitForNavigation(), form.locator('button').click()]);
+  assert.match(await admin.textContent('.nhsuk-error-summary'), /Enter a note/);
+  await assertAccessible(admin, 'break-glass review with errors');
+  await admin.locator('form[action^="/admin/break-glass/"] textarea').first().fill('Confirmed with the crew');
+  await Promise.all([admin.waitForNavigation(), admin.locator('form[action^="/admin/break-glass/"] button').first().click()]);
+  assert.match(await admin.textContent('main'), /Reviewed by Alex Admin/);
+  await adminContext.close();
 });
 
 test('forms in their error state keep what was typed and stay accessible', async () => {

@@ -12,7 +12,11 @@
 //!   the record opens to the team only once the case is theirs (accepted), so naming someone in a
 //!   referral can never be a way into their record;
 //! - **analysts** and **commissioners** see aggregates only, never a person;
-//! - an **admin** manages accounts and reads the audit log, but never a person's record.
+//! - an **admin** manages accounts and reads the audit log, but never a person's record;
+//! - a person who **declined sharing** with an organisation is read by none of its staff, under
+//!   any grant, except break-glass;
+//! - **break-glass**: a worker or supervisor who gave a reason reads the record until the access
+//!   they opened expires (the store keeps it, time-limited, and reports it for review).
 //!
 //! A decision carries the reason it was allowed, which the audit log records as the "why".
 
@@ -86,6 +90,11 @@ pub struct CareFacts {
     /// practice and the PCN it belongs to, which hold the direct-care relationship that case
     /// finding is part of. Empty when the person is on no current worklist.
     pub case_finding_with: Vec<OrganisationId>,
+    /// Organisations the person declined to share their record with (their latest recorded
+    /// preferences): staff of these read nothing except by breaking glass.
+    pub declined_organisations: Vec<OrganisationId>,
+    /// Users holding an unexpired break-glass access to the person.
+    pub break_glass: Vec<UserId>,
 }
 
 /// Why a read was allowed; recorded in the audit log.
@@ -96,6 +105,8 @@ pub enum Grant {
     ReferralAcceptedByMyOrganisation,
     SupervisesCareTeam,
     CaseFindingWorklist,
+    /// An emergency access with a recorded reason, time-limited and reviewed.
+    BreakGlass,
 }
 
 impl Grant {
@@ -108,6 +119,7 @@ impl Grant {
             Self::ReferralAcceptedByMyOrganisation => "referral_accepted_by_my_organisation",
             Self::SupervisesCareTeam => "supervises_care_team",
             Self::CaseFindingWorklist => "case_finding_worklist",
+            Self::BreakGlass => "break_glass",
         }
     }
 }
@@ -123,27 +135,52 @@ pub enum Decision {
 #[must_use]
 pub fn can_read_person(who: &Principal, facts: &CareFacts) -> Decision {
     let clinical = [Role::Worker, Role::Supervisor];
+    let broke_glass = who.memberships.iter().any(|m| clinical.contains(&m.role))
+        && facts.break_glass.contains(&who.user);
+    // Someone who holds any role in an organisation the person declined is that organisation's
+    // staff, whichever hat they would read under: only break-glass, which is reviewed, opens it.
+    if who
+        .memberships
+        .iter()
+        .any(|m| facts.declined_organisations.contains(&m.organisation))
+    {
+        return if broke_glass {
+            Decision::Allow(Grant::BreakGlass)
+        } else {
+            Decision::Deny
+        };
+    }
+    match ordinary_grant(who, facts) {
+        Some(grant) => Decision::Allow(grant),
+        None if broke_glass => Decision::Allow(Grant::BreakGlass),
+        None => Decision::Deny,
+    }
+}
+
+/// The care relationship that lets `who` read, before preferences and break-glass are applied.
+fn ordinary_grant(who: &Principal, facts: &CareFacts) -> Option<Grant> {
+    let clinical = [Role::Worker, Role::Supervisor];
     if who.memberships.iter().any(|m| clinical.contains(&m.role))
         && facts.care_team.contains(&who.user)
     {
-        return Decision::Allow(Grant::CareTeamMember);
+        return Some(Grant::CareTeamMember);
     }
     if who.belongs_to_any(&clinical, &facts.case_awaits_worker_with) {
-        return Decision::Allow(Grant::CaseAwaitsWorkerWithMyOrganisation);
+        return Some(Grant::CaseAwaitsWorkerWithMyOrganisation);
     }
     if who.belongs_to_any(&clinical, &facts.accepted_by) {
-        return Decision::Allow(Grant::ReferralAcceptedByMyOrganisation);
+        return Some(Grant::ReferralAcceptedByMyOrganisation);
     }
     if who.belongs_to_any(&[Role::Supervisor], &facts.care_team_employers) {
-        return Decision::Allow(Grant::SupervisesCareTeam);
+        return Some(Grant::SupervisesCareTeam);
     }
     // Case finding is direct care by the person's own practice and PCN: their workers may open
     // the record of someone a current worklist found, to decide whether to offer support. Other
     // organisations wait for a referral.
     if who.belongs_to_any(&clinical, &facts.case_finding_with) {
-        return Decision::Allow(Grant::CaseFindingWorklist);
+        return Some(Grant::CaseFindingWorklist);
     }
-    Decision::Deny
+    None
 }
 
 /// Whether `who`, whom [`can_read_person`] let read the person, may change one of the person's
@@ -212,6 +249,8 @@ mod tests {
             case_awaits_worker_with: vec![],
             accepted_by: vec![],
             case_finding_with: vec![],
+            declined_organisations: vec![],
+            break_glass: vec![],
         }
     }
 
@@ -392,5 +431,96 @@ mod tests {
         assert!(!can_read_aggregates(&principal(50, Role::Admin, PRACTICE)));
         assert!(can_read_audit(&principal(50, Role::Admin, PRACTICE)));
         assert!(!can_read_audit(&principal(10, Role::Worker, PRACTICE)));
+    }
+
+    #[test]
+    fn a_declined_organisation_s_staff_read_under_no_grant() {
+        // Every ordinary grant names the charity, and the person declined the charity.
+        let facts = CareFacts {
+            care_team: vec![UserId::new(10)],
+            care_team_employers: vec![CHARITY],
+            case_awaits_worker_with: vec![CHARITY],
+            accepted_by: vec![CHARITY],
+            case_finding_with: vec![CHARITY],
+            declined_organisations: vec![CHARITY],
+            break_glass: vec![],
+        };
+        for (user, role) in [
+            (10, Role::Worker),
+            (11, Role::Worker),
+            (12, Role::Supervisor),
+            (13, Role::Admin),
+            (14, Role::Referrer),
+            (15, Role::Analyst),
+            (16, Role::Commissioner),
+        ] {
+            assert_eq!(
+                can_read_person(&principal(user, role, CHARITY), &facts),
+                Decision::Deny,
+                "{role:?}"
+            );
+        }
+        // A care-team member who also holds a role at the declined organisation is its staff.
+        let two_hats = Principal {
+            user: UserId::new(10),
+            memberships: vec![
+                Membership {
+                    organisation: TRUST,
+                    role: Role::Worker,
+                },
+                Membership {
+                    organisation: CHARITY,
+                    role: Role::Referrer,
+                },
+            ],
+        };
+        assert_eq!(can_read_person(&two_hats, &facts), Decision::Deny);
+        // Staff of an organisation the person did not decline keep their grants.
+        let mut trust = facts.clone();
+        trust.care_team_employers.push(TRUST);
+        assert_eq!(
+            can_read_person(&principal(20, Role::Supervisor, TRUST), &trust),
+            Decision::Allow(Grant::SupervisesCareTeam)
+        );
+    }
+
+    #[test]
+    fn break_glass_opens_to_workers_and_supervisors_only_even_when_declined() {
+        let mut facts = CareFacts {
+            declined_organisations: vec![CHARITY],
+            ..CareFacts::default()
+        };
+        for (user, role) in [
+            (70, Role::Worker),
+            (71, Role::Supervisor),
+            (72, Role::Admin),
+            (73, Role::Analyst),
+            (74, Role::Commissioner),
+            (75, Role::Referrer),
+        ] {
+            facts.break_glass.push(UserId::new(user));
+            let expected = if matches!(role, Role::Worker | Role::Supervisor) {
+                Decision::Allow(Grant::BreakGlass)
+            } else {
+                Decision::Deny
+            };
+            for org in [CHARITY, TRUST] {
+                assert_eq!(
+                    can_read_person(&principal(user, role, org), &facts),
+                    expected,
+                    "{role:?}"
+                );
+            }
+        }
+        // An ordinary grant is named as itself, not as break-glass.
+        let facts = CareFacts {
+            care_team: vec![UserId::new(10)],
+            break_glass: vec![UserId::new(10)],
+            ..CareFacts::default()
+        };
+        assert_eq!(
+            can_read_person(&principal(10, Role::Worker, TRUST), &facts),
+            Decision::Allow(Grant::CareTeamMember)
+        );
     }
 }

@@ -13,6 +13,7 @@ pub mod access;
 pub mod account;
 pub mod casework;
 mod codes;
+pub mod consent;
 pub mod dates;
 pub mod disclosure;
 mod entities;

@@ -2929,7 +2929,16 @@ impl Store {
         .await?
         .map(|w| w.try_get::<String, _>("display_name"))
         .transpose()?;
-        let share = view.consent_share_detail;
+        // The person's current sharing preference with their GP, once recorded, decides: the
+        // referral's consent is a snapshot from before the person met the service, and the person
+        // may have changed their mind since.
+        let share = self
+            .sharing_preferences(view.person)
+            .await?
+            .gp
+            .map_or(view.consent_share_detail, |gp| {
+                gp == careweave_domain::consent::GpSharing::Detail
+            });
         let needs: Option<String> = Some(r.try_get("needs")?);
         let detail = |s: &str| share.then(|| s.to_owned());
         let mut discharge = view.discharge.clone();

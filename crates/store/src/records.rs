@@ -77,6 +77,10 @@ pub struct PersonRecord {
     pub person: Person,
     pub practice: String,
     pub care_team: Vec<CareTeamMember>,
+    /// Unexpired break-glass accesses, shown as a warning to everyone who opens the record.
+    pub break_glass: Vec<crate::consent::BreakGlassNotice>,
+    /// Why this reader was let in (break-glass readers see it on the page).
+    pub grant: Grant,
 }
 
 /// A member of a person's care team.
@@ -97,7 +101,8 @@ impl Store {
         // defined beside the code that writes those tables); every row is a kind, a user and an
         // organisation, and `$1` is the person, `$2` the earliest date that still counts as recent
         // (for a discharge or a directory referral's acceptance; instants stored as RFC 3339 text
-        // compare with it as text) and `$3` the organisation kind of a PCN.
+        // compare with it as text), `$3` the organisation kind of a PCN and `$4` the instant now
+        // (a break-glass access counts until it expires).
         let since = chrono::Utc::now().date_naive()
             - chrono::Duration::days(crate::casework::RECENTLY_DISCHARGED_DAYS);
         let rows = sqlx::query(&format!(
@@ -105,13 +110,15 @@ impl Store {
              WHERE person_id = $1 AND ended_on IS NULL \
              UNION ALL SELECT 'directory_accepted', NULL, provider_id FROM directory_referrals \
              WHERE person_id = $1 AND status = 'accepted' AND answered_at >= $2 \
-             UNION ALL {} UNION ALL {}",
+             UNION ALL {} UNION ALL {} UNION ALL {}",
             crate::casework::CASEWORK_FACTS,
             crate::population::CASE_FINDING_FACTS,
+            crate::consent::CONSENT_FACTS,
         ))
         .bind(person.get())
         .bind(since.to_string())
         .bind(careweave_domain::OrganisationKind::Pcn.code())
+        .bind(crate::now_text())
         .fetch_all(&self.pool)
         .await?;
         let mut facts = CareFacts::default();
@@ -142,6 +149,10 @@ impl Store {
                 // An accepted case with no worker yet is the service's: its teams allocate it.
                 "awaits_worker" => add(&mut facts.case_awaits_worker_with, org),
                 "case_finding" => add(&mut facts.case_finding_with, org),
+                // The person's latest preferences decline this organisation.
+                "declined" => add(&mut facts.declined_organisations, org),
+                // An unexpired emergency access (see `crate::consent`).
+                "break_glass" => add(&mut facts.break_glass, user),
                 other => {
                     return Err(StoreError::Corrupt {
                         column: "care facts kind",
@@ -154,7 +165,7 @@ impl Store {
     }
 
     /// Asks the policy whether `who` may read `id`, auditing a refusal (with `what` wanted it).
-    async fn grant_for(
+    pub(crate) async fn grant_for(
         &self,
         who: &Principal,
         id: PersonId,
@@ -164,12 +175,21 @@ impl Store {
         match can_read_person(who, &facts) {
             Decision::Allow(grant) => Ok(grant),
             Decision::Deny => {
+                let declined = who
+                    .memberships
+                    .iter()
+                    .any(|m| facts.declined_organisations.contains(&m.organisation));
+                let why = if declined {
+                    "the person declined sharing with the organisation"
+                } else {
+                    "no care relationship"
+                };
                 self.audit(AuditEvent {
                     user: Some(who.user),
                     action: AuditAction::Denied,
                     entity: "person",
                     entity_id: Some(id.get()),
-                    reason: format!("{what}no care relationship"),
+                    reason: format!("{what}{why}"),
                 })
                 .await?;
                 Err(RecordError::Denied)
@@ -259,6 +279,8 @@ impl Store {
             person,
             practice: row.try_get("practice_name")?,
             care_team,
+            break_glass: self.active_break_glass(id).await?,
+            grant,
         })
     }
 

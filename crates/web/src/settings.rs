@@ -36,6 +36,8 @@ pub struct Settings {
     /// reverse proxy in front of careweave appends. Only turn this on behind such a proxy:
     /// otherwise a client could name any address and escape the sign-in throttle.
     pub trust_forwarded_for: bool,
+    /// How long a break-glass access keeps a record open, in hours.
+    pub break_glass_hours: i64,
 }
 
 impl Default for Settings {
@@ -51,6 +53,7 @@ impl Default for Settings {
             sign_in_backoff_cap_seconds: 15 * 60,
             refer_per_hour: 20,
             trust_forwarded_for: false,
+            break_glass_hours: 4,
         }
     }
 }

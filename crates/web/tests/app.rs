@@ -555,3 +555,179 @@ async fn a_broken_database_gives_503_health_and_the_error_page() {
         "{body}"
     );
 }
+
+on_both_backends!(consent_is_recorded_on_the_record_and_enforced, |app| {
+    let path = format!("/people/{}", app.person);
+    let action = format!("{path}/consent");
+    let charity = app
+        .store
+        .organisations()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|o| o.name == "Riverside Community Trust")
+        .unwrap()
+        .id;
+    let org_field = format!("org-{charity}");
+    let worker = app.sign_in("worker").await;
+    let (status, body) = app.get(&worker, &path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("No sharing preferences recorded"), "{body}");
+    // Every unanswered question is named, and what was chosen is kept.
+    let (status, _, body) = app
+        .server
+        .post(
+            &worker,
+            &path,
+            &action,
+            &[("gp", "codes_only"), ("version", "0")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("There is a problem"));
+    assert!(body.contains("Select how the person told you"));
+    assert!(
+        body.contains("Select whether the person agreed to share with Riverside Community Trust")
+    );
+    assert!(body.contains("value=\"codes_only\" checked"));
+    let answers = [
+        ("gp", "codes_only"),
+        (org_field.as_str(), "share"),
+        ("carers", "no"),
+        ("sensitive", "no"),
+        ("method", "phone"),
+        ("version", "0"),
+    ];
+    let (status, location, _) = app.server.post(&worker, &path, &action, &answers).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location, format!("{path}#consent"));
+    let (_, body) = app.get(&worker, &path).await;
+    assert!(
+        body.contains("Codes only") && body.contains("by phone"),
+        "{body}"
+    );
+    // The person then declines the charity: its staff, the worker included, lose the record,
+    // and the history keeps the first version.
+    let mut declined = answers;
+    declined[1].1 = "decline";
+    declined[5].1 = "1";
+    let (status, _, _) = app.server.post(&worker, &path, &action, &declined).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(app.get(&worker, &path).await.0, StatusCode::FORBIDDEN);
+    let history = app
+        .store
+        .consent_history(
+            &app.store
+                .principal(careweave_domain::UserId::new(1))
+                .await
+                .unwrap(),
+            app.person,
+        )
+        .await;
+    assert!(
+        history.is_err(),
+        "the declined organisation's staff read no history either"
+    );
+});
+
+on_both_backends!(
+    break_glass_opens_the_record_with_a_banner_and_is_reviewed,
+    |app| {
+        let path = format!("/people/{}", app.person);
+        let action = format!("{path}/break-glass");
+        let colleague = app.sign_in("colleague").await;
+        // A worker without a care relationship is refused and offered break-glass.
+        let (status, body) = app.get(&colleague, &path).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert!(body.contains("Open the record in an emergency"));
+        assert!(!body.contains("943 476 5919"));
+        // Roles that never break glass get the plain refusal, and their posts are refused.
+        for name in ["admin", "analyst", "referrer"] {
+            let client = app.sign_in(name).await;
+            let (status, body) = app.get(&client, &path).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{name}");
+            assert!(!body.contains("Open the record in an emergency"), "{name}");
+            let (status, _, _) = app
+                .server
+                .post(
+                    &client,
+                    "/",
+                    &action,
+                    &[("category", "risk_to_life"), ("reason", "Urgent")],
+                )
+                .await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{name}");
+        }
+        // No reason: the form comes back with the error summary and the choice kept.
+        let (status, _, body) = app
+            .server
+            .post(
+                &colleague,
+                "/",
+                &action,
+                &[("category", "risk_to_life"), ("reason", " ")],
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(body.contains("There is a problem") && body.contains("Enter the reason"));
+        assert!(body.contains("value=\"risk_to_life\" checked"));
+        let (status, location, _) = app
+            .server
+            .post(
+                &colleague,
+                "/",
+                &action,
+                &[
+                    ("category", "risk_to_life"),
+                    ("reason", "Found collapsed at the lunch club"),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(location, path);
+        let (status, body) = app.get(&colleague, &path).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.contains("Emergency access to this record"));
+        assert!(body.contains("Found collapsed at the lunch club"));
+        // The care team sees the banner too.
+        let (_, body) = app.get(&app.sign_in("worker").await, &path).await;
+        assert!(body.contains("Test colleague opened this record without a care relationship"));
+        // The colleague's organisation's admin reviews it, seeing the record id but not the record.
+        let admin = app.sign_in("admin").await;
+        let (status, body) = app.get(&admin, "/admin/break-glass").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.contains(&format!("person record {}", app.person)));
+        assert!(body.contains("Found collapsed at the lunch club"));
+        assert!(!body.contains("943 476 5919") && !body.contains("Ada"));
+        let (status, _, body) = app
+            .server
+            .post(
+                &admin,
+                "/admin/break-glass",
+                "/admin/break-glass/1/review",
+                &[("note", "")],
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(body.contains("There is a problem"));
+        let (status, _, _) = app
+            .server
+            .post(
+                &admin,
+                "/admin/break-glass",
+                "/admin/break-glass/1/review",
+                &[("note", "Checked with the manager")],
+            )
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let (_, body) = app.get(&admin, "/admin/break-glass").await;
+        assert!(
+            body.contains("Reviewed by Test admin") && body.contains("Checked with the manager")
+        );
+        // Other roles have no queue.
+        assert_eq!(
+            app.get(&colleague, "/admin/break-glass").await.0,
+            StatusCode::FORBIDDEN
+        );
+    }
+);

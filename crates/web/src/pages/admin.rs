@@ -13,6 +13,7 @@ use careweave_domain::{OrganisationId, UserId};
 use careweave_store::account_admin::{AccountActor, AccountError, SessionSummary};
 use careweave_store::accounts::{NewUser, UserSummary};
 use careweave_store::audit::{AuditEntry, AuditFilter};
+use careweave_store::consent::{BreakGlassError, BreakGlassReview};
 use careweave_store::StoreError;
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -31,6 +32,11 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/users/{id}", get(account_page))
         .route("/admin/users/{id}/{action}", post(account_action))
         .route("/admin/audit", get(audit))
+        .route("/admin/break-glass", get(break_glass_queue))
+        .route(
+            "/admin/break-glass/{id}/review",
+            axum::routing::post(review_break_glass),
+        )
 }
 
 fn require_admin(user: &CurrentUser) -> Result<(), AppError> {
@@ -501,6 +507,86 @@ async fn audit(
         person,
         error,
     })
+}
+
+#[derive(Template)]
+#[template(path = "admin/break_glass.html")]
+struct BreakGlassPage {
+    chrome: Chrome,
+    accesses: Vec<BreakGlassReview>,
+    /// The access whose review note failed validation, with what was typed.
+    failed: Option<(i64, String)>,
+    errors: FormErrors,
+}
+
+impl BreakGlassPage {
+    /// The note typed for access `id` when its review came back with an error.
+    fn note_for(&self, id: &i64) -> &str {
+        self.failed
+            .as_ref()
+            .filter(|(f, _)| f == id)
+            .map_or("", |(_, n)| n.as_str())
+    }
+}
+
+async fn queue_page(
+    state: &AppState,
+    csrf: &CsrfToken,
+    user: &CurrentUser,
+    failed: Option<(i64, String)>,
+    errors: FormErrors,
+) -> Result<BreakGlassPage, AppError> {
+    require_admin(user)?;
+    let accesses = state.store.break_glass_queue(&user.principal).await?;
+    Ok(BreakGlassPage {
+        chrome: Chrome::signed_in("Emergency access reviews", csrf, user, "/admin/break-glass"),
+        accesses,
+        failed,
+        errors,
+    })
+}
+
+/// `GET /admin/break-glass`: the information governance lead's review queue. It names who opened
+/// which record id, when and why, never the record's contents.
+async fn break_glass_queue(
+    State(state): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    user: CurrentUser,
+) -> Result<Response, AppError> {
+    html(&queue_page(&state, &csrf, &user, None, FormErrors::default()).await?)
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(default)]
+pub struct ReviewForm {
+    note: String,
+}
+
+async fn review_break_glass(
+    State(state): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    user: CurrentUser,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+    Form(form): Form<ReviewForm>,
+) -> Result<Response, AppError> {
+    require_admin(&user)?;
+    if form.note.trim().is_empty() {
+        let mut errors = FormErrors::default();
+        errors.add(
+            &format!("note-{id}"),
+            "Enter a note on what you checked and decided",
+        );
+        return invalid(&queue_page(&state, &csrf, &user, Some((id, form.note)), errors).await?);
+    }
+    match state
+        .store
+        .review_break_glass(&user.principal, id, &form.note)
+        .await
+    {
+        Ok(()) => Ok(Redirect::to("/admin/break-glass").into_response()),
+        Err(BreakGlassError::Store(e)) => Err(e.into()),
+        Err(_) => Err(AppError::Forbidden),
+    }
 }
 
 #[cfg(test)]

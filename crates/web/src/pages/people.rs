@@ -2,13 +2,17 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Extension, Form, Router};
 use careweave_domain::access::{self, Role};
+use careweave_domain::consent::{can_break_glass, BreakGlassCategory, ConsentMethod, GpSharing};
 use careweave_domain::dates::{age_on, not_in_future, parse_date_parts};
-use careweave_domain::{NhsNumber, OrganisationKind, PersonId, Postcode, Sex};
+use careweave_domain::{NhsNumber, OrganisationId, OrganisationKind, PersonId, Postcode, Sex};
+use careweave_store::consent::{BreakGlassError, ConsentError, ConsentVersion, NewConsent};
 use careweave_store::people::{CareTeamMember, NewPerson};
+use careweave_store::records::RecordError;
 use careweave_store::records::{PersonRecord, PersonSummary};
 use careweave_store::StoreError;
 use serde::Deserialize;
@@ -25,6 +29,8 @@ pub fn routes() -> Router<AppState> {
         .route("/people", get(list))
         .route("/people/new", get(new_form).post(create))
         .route("/people/{id}", get(show))
+        .route("/people/{id}/consent", axum::routing::post(record_consent))
+        .route("/people/{id}/break-glass", axum::routing::post(break_glass))
 }
 
 fn require_caseload(user: &CurrentUser) -> Result<(), AppError> {
@@ -63,6 +69,206 @@ struct ShowPage {
     age: i32,
     /// Links to the person's cases and waiting referrals (href, words).
     casework: Vec<(String, String)>,
+    /// The person's sharing preferences, newest version first.
+    consent: Vec<ConsentVersion>,
+    /// The organisations the consent form asks about (id, name).
+    organisations: Vec<(i64, String)>,
+    form: ConsentForm,
+    errors: FormErrors,
+    gp_choices: &'static [GpSharing],
+    methods: &'static [ConsentMethod],
+}
+
+impl ShowPage {
+    /// The two yes-or-no questions of the consent form: (field, question, answer so far).
+    fn yes_no_questions(&self) -> Vec<(&'static str, &'static str, String)> {
+        vec![
+            (
+                "carers",
+                "May their carers be told about their care?",
+                self.form.carers.clone(),
+            ),
+            (
+                "sensitive",
+                "May sensitive items (sexual health, domestic abuse) be shared with the whole care team?",
+                self.form.sensitive.clone(),
+            ),
+        ]
+    }
+
+    /// What the form shows for organisation `id`: "share", "decline" or nothing chosen yet.
+    fn organisation_answer(&self, id: &i64) -> &str {
+        self.form
+            .organisations
+            .iter()
+            .find(|(o, _)| o == id)
+            .map_or("", |(_, a)| a.as_str())
+    }
+}
+
+/// What was typed into the consent form, kept verbatim.
+#[derive(Debug, Default, Clone)]
+pub struct ConsentForm {
+    gp: String,
+    carers: String,
+    sensitive: String,
+    method: String,
+    version: String,
+    /// (organisation id, "share" or "decline") for each organisation asked about.
+    organisations: Vec<(i64, String)>,
+}
+
+impl ConsentForm {
+    fn from_pairs(pairs: &[(String, String)]) -> Self {
+        let mut form = Self::default();
+        for (k, v) in pairs {
+            match k.as_str() {
+                "gp" => form.gp.clone_from(v),
+                "carers" => form.carers.clone_from(v),
+                "sensitive" => form.sensitive.clone_from(v),
+                "method" => form.method.clone_from(v),
+                "version" => form.version.clone_from(v),
+                other => {
+                    if let Some(id) = other.strip_prefix("org-").and_then(|i| i.parse().ok()) {
+                        form.organisations.push((id, v.clone()));
+                    }
+                }
+            }
+        }
+        form
+    }
+
+    /// The form as the current version left it, for changing it.
+    fn from_current(current: Option<&ConsentVersion>) -> Self {
+        let Some(v) = current else {
+            return Self {
+                version: "0".into(),
+                ..Self::default()
+            };
+        };
+        let yes_no = |b: bool| if b { "yes" } else { "no" }.to_owned();
+        Self {
+            gp: v.gp.code().into(),
+            carers: yes_no(v.share_with_carers),
+            sensitive: yes_no(v.sensitive_with_care_team),
+            method: String::new(),
+            version: v.version.to_string(),
+            organisations: v
+                .organisations
+                .iter()
+                .map(|o| {
+                    let answer = if o.shares { "share" } else { "decline" };
+                    (o.organisation.get(), answer.to_owned())
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Checks every answer of the consent form, reporting every problem at once.
+fn validate_consent(
+    form: &ConsentForm,
+    organisations: &[(i64, String)],
+) -> Result<(NewConsent, i64), FormErrors> {
+    let mut errors = FormErrors::default();
+    let gp = GpSharing::from_code(&form.gp);
+    if gp.is_none() {
+        errors.add("gp", "Select what the person agreed to share with their GP");
+    }
+    let yes_no = |v: &str| match v {
+        "yes" => Some(true),
+        "no" => Some(false),
+        _ => None,
+    };
+    let carers = yes_no(&form.carers);
+    if carers.is_none() {
+        errors.add(
+            "carers",
+            "Select whether the person agreed to share with their carers",
+        );
+    }
+    let sensitive = yes_no(&form.sensitive);
+    if sensitive.is_none() {
+        errors.add(
+            "sensitive",
+            "Select whether sensitive items may be shared with the care team",
+        );
+    }
+    let mut choices = Vec::new();
+    for (id, name) in organisations {
+        let answer = form
+            .organisations
+            .iter()
+            .find(|(o, _)| o == id)
+            .map(|(_, a)| a.as_str());
+        match answer {
+            Some("share") => choices.push((OrganisationId::new(*id), true)),
+            Some("decline") => choices.push((OrganisationId::new(*id), false)),
+            _ => errors.add(
+                &format!("org-{id}"),
+                format!("Select whether the person agreed to share with {name}"),
+            ),
+        }
+    }
+    let method = ConsentMethod::from_code(&form.method);
+    if method.is_none() {
+        errors.add("method", "Select how the person told you");
+    }
+    let version = form.version.parse::<i64>().unwrap_or(-1);
+    match (gp, carers, sensitive, method) {
+        (Some(gp), Some(carers), Some(sensitive), Some(method)) if errors.is_empty() => Ok((
+            NewConsent {
+                gp,
+                share_with_carers: carers,
+                sensitive_with_care_team: sensitive,
+                organisations: choices,
+                method,
+            },
+            version,
+        )),
+        _ => Err(errors),
+    }
+}
+
+/// Builds the record page, with the consent form as given (or as the current version left it);
+/// `None` when the policy refuses the record.
+async fn record_page(
+    state: &AppState,
+    csrf: &CsrfToken,
+    user: &CurrentUser,
+    id: PersonId,
+    form: Option<ConsentForm>,
+    errors: FormErrors,
+) -> Result<Option<ShowPage>, AppError> {
+    let record = match state.store.read_person(&user.principal, id).await {
+        Ok(record) => record,
+        Err(RecordError::Denied) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let consent = state.store.consent_history(&user.principal, id).await?;
+    let organisations = state
+        .store
+        .consent_organisations(&user.principal, id)
+        .await?
+        .into_iter()
+        .map(|(o, name)| (o.get(), name))
+        .collect();
+    let age = age_on(record.person.date_of_birth, chrono::Utc::now().date_naive());
+    let title = record.person.display_name();
+    let casework = super::casework::person_section(state, &user.principal, id).await?;
+    let form = form.unwrap_or_else(|| ConsentForm::from_current(consent.first()));
+    Ok(Some(ShowPage {
+        chrome: Chrome::signed_in(&title, csrf, user, "/people"),
+        record,
+        age,
+        casework,
+        consent,
+        organisations,
+        form,
+        errors,
+        gp_choices: GpSharing::ALL,
+        methods: ConsentMethod::ALL,
+    }))
 }
 
 async fn show(
@@ -71,20 +277,160 @@ async fn show(
     user: CurrentUser,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    let record = state
+    let id = PersonId::new(id);
+    match record_page(&state, &csrf, &user, id, None, FormErrors::default()).await? {
+        Some(page) => html(&page),
+        None => refused(
+            &csrf,
+            &user,
+            id,
+            BreakGlassForm::default(),
+            FormErrors::default(),
+        ),
+    }
+}
+
+async fn record_consent(
+    State(state): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let id = PersonId::new(id);
+    let form = ConsentForm::from_pairs(&pairs);
+    let organisations: Vec<(i64, String)> = state
         .store
-        .read_person(&user.principal, PersonId::new(id))
-        .await?;
-    let age = age_on(record.person.date_of_birth, chrono::Utc::now().date_naive());
-    let title = record.person.display_name();
-    let casework =
-        super::casework::person_section(&state, &user.principal, PersonId::new(id)).await?;
-    html(&ShowPage {
-        chrome: Chrome::signed_in(&title, &csrf, &user, "/people"),
-        record,
-        age,
-        casework,
-    })
+        .consent_organisations(&user.principal, id)
+        .await?
+        .into_iter()
+        .map(|(o, name)| (o.get(), name))
+        .collect();
+    let errors = match validate_consent(&form, &organisations) {
+        Ok((consent, version)) => {
+            match state
+                .store
+                .record_consent(&user.principal, id, &consent, version)
+                .await
+            {
+                Ok(_) => return Ok(Redirect::to(&format!("/people/{id}#consent")).into_response()),
+                Err(ConsentError::Stale) => {
+                    let mut errors = FormErrors::default();
+                    errors.add("gp", ConsentError::Stale.to_string());
+                    errors
+                }
+                Err(ConsentError::Record(e)) => return Err(e.into()),
+                Err(ConsentError::Store(e)) => return Err(e.into()),
+            }
+        }
+        Err(errors) => errors,
+    };
+    // A stale form shows the newest version, so that the worker sees what changed.
+    let form = if errors.get("gp") == Some(&ConsentError::Stale.to_string()) {
+        None
+    } else {
+        Some(form)
+    };
+    match record_page(&state, &csrf, &user, id, form, errors).await? {
+        Some(page) => invalid(&page),
+        None => Err(AppError::Forbidden),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "people/break_glass.html")]
+struct RefusedPage {
+    chrome: Chrome,
+    person: i64,
+    form: BreakGlassForm,
+    errors: FormErrors,
+    categories: &'static [BreakGlassCategory],
+}
+
+/// What was typed into the break-glass form.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(default)]
+pub struct BreakGlassForm {
+    category: String,
+    reason: String,
+}
+
+/// The 403 page for a refused record: workers and supervisors are offered break-glass, every other
+/// role gets the plain refusal.
+fn refused(
+    csrf: &CsrfToken,
+    user: &CurrentUser,
+    id: PersonId,
+    form: BreakGlassForm,
+    errors: FormErrors,
+) -> Result<Response, AppError> {
+    if !can_break_glass(&user.principal) {
+        return Err(AppError::Forbidden);
+    }
+    let status = if errors.is_empty() {
+        StatusCode::FORBIDDEN
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let mut response = html(&RefusedPage {
+        chrome: Chrome::signed_in(
+            "You do not have access to this record",
+            csrf,
+            user,
+            "/people",
+        ),
+        person: id.get(),
+        form,
+        errors,
+        categories: BreakGlassCategory::ALL,
+    })?;
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+async fn break_glass(
+    State(state): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Form(form): Form<BreakGlassForm>,
+) -> Result<Response, AppError> {
+    let id = PersonId::new(id);
+    if !can_break_glass(&user.principal) {
+        return Err(AppError::Forbidden);
+    }
+    let mut errors = FormErrors::default();
+    let category = BreakGlassCategory::from_code(&form.category);
+    if category.is_none() {
+        errors.add("category", "Select why you need this record now");
+    }
+    if form.reason.trim().is_empty() {
+        errors.add("reason", "Enter the reason you need this record now");
+    }
+    let Some(category) = category.filter(|_| errors.is_empty()) else {
+        return refused(&csrf, &user, id, form, errors);
+    };
+    let limit = chrono::Duration::hours(state.settings.break_glass_hours.max(1));
+    match state
+        .store
+        .break_glass(
+            &user.principal,
+            id,
+            category,
+            &form.reason,
+            chrono::Utc::now(),
+            limit,
+        )
+        .await
+    {
+        Ok(_) => Ok(Redirect::to(&format!("/people/{id}")).into_response()),
+        Err(BreakGlassError::Refused) => Err(AppError::Forbidden),
+        Err(BreakGlassError::NoReason) => {
+            errors.add("reason", BreakGlassError::NoReason.to_string());
+            refused(&csrf, &user, id, form, errors)
+        }
+        Err(BreakGlassError::Store(e)) => Err(e.into()),
+    }
 }
 
 /// What was typed into the form, kept verbatim so that nothing is lost when it comes back with errors.
