@@ -137,6 +137,42 @@ pub const SECTIONS: &[SectionQuery] = &[
               WHERE c.person_id = $1 ORDER BY c.started_on, u.display_name",
     },
     SectionQuery {
+        key: "sharing_preferences",
+        title: "Consent and sharing preferences",
+        about: "What the person agreed to share with their GP, their carers and the care team, each \
+                version with who recorded it, how and when.",
+        review: None,
+        tables: &["consent_preferences"],
+        sql: "SELECT c.version, c.gp_sharing, c.share_with_carers, c.sensitive_with_care_team, \
+              c.method, u.display_name AS recorded_by, c.recorded_at FROM consent_preferences c \
+              JOIN users u ON u.id = c.recorded_by WHERE c.person_id = $1 ORDER BY c.version",
+    },
+    SectionQuery {
+        key: "sharing_with_organisations",
+        title: "Sharing with organisations",
+        about: "For each version of the preferences, the organisations the person agreed or declined \
+                to share their record with.",
+        review: None,
+        tables: &["consent_organisations"],
+        sql: "SELECT c.version, o.name AS organisation, co.shares FROM consent_organisations co \
+              JOIN consent_preferences c ON c.id = co.preference_id \
+              JOIN organisations o ON o.id = co.organisation_id \
+              WHERE c.person_id = $1 ORDER BY c.version, o.name",
+    },
+    SectionQuery {
+        key: "emergency_access",
+        title: "Emergency (break-glass) access",
+        about: "Staff who opened the record in an emergency without a care relationship: who, from \
+                which organisation, why, for how long, and the information governance review.",
+        review: None,
+        tables: &["break_glass"],
+        sql: "SELECT u.display_name AS opened_by, o.name AS organisation, b.category, b.reason, \
+              b.opened_at, b.expires_at, r.display_name AS reviewed_by, b.reviewed_at, b.review_note \
+              FROM break_glass b JOIN users u ON u.id = b.user_id \
+              JOIN organisations o ON o.id = b.organisation_id \
+              LEFT JOIN users r ON r.id = b.reviewed_by WHERE b.person_id = $1 ORDER BY b.id",
+    },
+    SectionQuery {
         key: "referrals",
         title: "Referrals",
         about: "Referrals to casework services about the person, as they were made, including ones \

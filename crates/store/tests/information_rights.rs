@@ -405,6 +405,35 @@ async fn person_records(store: &Store, b: &Base, person: i64, number: NhsNumber,
     exec(store, &format!(
         "INSERT INTO casework_carers (person_id, name, relationship, contact, involve, recorded_by) \
          VALUES ({person}, '{marker} carer', 'daughter', '{marker} carer phone', 'yes', {u})")).await;
+    // Sharing preferences (one version naming the organisation) and an emergency access.
+    let preference = insert(
+        store,
+        &format!(
+            "INSERT INTO consent_preferences (person_id, version, gp_sharing, share_with_carers, \
+             sensitive_with_care_team, method, recorded_by, recorded_at) VALUES ({person}, 1, \
+             'detail', 1, 0, 'in_person', {u}, '2026-01-01T00:00:00.000000Z')"
+        ),
+    )
+    .await;
+    exec(
+        store,
+        &format!(
+            "INSERT INTO consent_organisations (preference_id, organisation_id, shares) VALUES \
+             ({preference}, {}, 1)",
+            b.org
+        ),
+    )
+    .await;
+    exec(
+        store,
+        &format!(
+            "INSERT INTO break_glass (person_id, user_id, organisation_id, category, reason, \
+             opened_at, expires_at) VALUES ({person}, {u}, {}, 'risk_to_life', '{marker} collapsed', \
+             '2026-01-01T00:00:00.000000Z', '2026-01-01T04:00:00.000000Z')",
+            b.org
+        ),
+    )
+    .await;
     let run = insert(
         store,
         "INSERT INTO population_runs (index_date, loaded_at, disclosure_control) \
