@@ -788,6 +788,7 @@ async fn history(
                     minutes: 20 + 10 * ((k as u32 + 1) % 5),
                     present: "The person".to_owned(),
                     note: "Talked through the week and the next step of the plan.".to_owned(),
+                    sensitive: None,
                 },
             )
             .await?;

@@ -23,6 +23,7 @@ use careweave_domain::casework::{
     ReferralSource, ReferralStatus, ReviewInterval, RiskFlag, ServiceKind, TriageOutcome, Urgency,
     WaitingFacts,
 };
+use careweave_domain::consent::{can_see_sensitive, SensitiveCategory, SensitiveFacts};
 use careweave_domain::{NhsNumber, OrganisationId, PersonId, ServiceId, TeamId, UserId};
 use chrono::NaiveDate;
 use sqlx::any::AnyRow;
@@ -303,8 +304,23 @@ pub struct Contact {
     pub on: NaiveDate,
     pub minutes: u32,
     pub present: String,
+    /// Empty when the note is sensitive and the viewer may not read it (`restricted`).
     pub note: String,
     pub by: String,
+    /// The sensitive category the author marked, if any.
+    pub sensitive: Option<SensitiveCategory>,
+    /// Whether the note's text was withheld from this viewer
+    /// (`domain::consent::can_see_sensitive`): they see that a restricted note exists.
+    pub restricted: bool,
+}
+
+/// What the sensitive-note rule needs about a case and its viewer, gathered once per case page.
+#[derive(Debug)]
+struct SensitiveContext {
+    lead_worker: Option<UserId>,
+    service_providers: Vec<OrganisationId>,
+    shared_with_care_team: bool,
+    viewer_in_care_team: bool,
 }
 
 /// One domain of an assessment.
@@ -483,6 +499,8 @@ pub struct NewContact {
     pub minutes: u32,
     pub present: String,
     pub note: String,
+    /// A sensitive category (sexual health, domestic abuse) restricts who reads the note.
+    pub sensitive: Option<SensitiveCategory>,
 }
 
 /// An assessment to record: a score for every configured life domain that was discussed.
@@ -1929,7 +1947,20 @@ impl Store {
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
-        let contacts = self.contacts(case).await?;
+        // Sensitive notes are read only by those the consent rule names; the person's current
+        // preferences say whether the rest of the care team shares them.
+        let sensitive = SensitiveContext {
+            lead_worker: c
+                .try_get::<Option<i64>, _>("lead_user_id")?
+                .map(UserId::new),
+            service_providers: service.organisations(),
+            shared_with_care_team: self
+                .sharing_preferences(person)
+                .await?
+                .sensitive_with_care_team,
+            viewer_in_care_team: grant == Grant::CareTeamMember,
+        };
+        let contacts = self.contacts(who, case, &sensitive).await?;
         let assessment = self.assessment_summary(case).await?;
         let plan = self.plan(case, &c).await?;
         let reviews = sqlx::query(
@@ -2013,7 +2044,12 @@ impl Store {
         Ok(view)
     }
 
-    async fn contacts(&self, case: CaseId) -> Result<Vec<Contact>, StoreError> {
+    async fn contacts(
+        &self,
+        who: &Principal,
+        case: CaseId,
+        sensitive: &SensitiveContext,
+    ) -> Result<Vec<Contact>, StoreError> {
         sqlx::query(
             "SELECT k.*, u.display_name FROM casework_contacts k JOIN users u ON u.id = k.recorded_by \
              WHERE k.case_id = $1 ORDER BY k.contact_on DESC, k.id DESC",
@@ -2023,14 +2059,35 @@ impl Store {
         .await?
         .iter()
         .map(|r| {
+            let category = r
+                .try_get::<Option<String>, _>("sensitive_category")?
+                .map(|c| text_code("sensitive_category", &c, SensitiveCategory::from_code))
+                .transpose()?;
+            let restricted = category.is_some()
+                && !can_see_sensitive(
+                    who,
+                    &SensitiveFacts {
+                        author: UserId::new(get_i64(r, "recorded_by")?),
+                        lead_worker: sensitive.lead_worker,
+                        service_providers: sensitive.service_providers.clone(),
+                        shared_with_care_team: sensitive.shared_with_care_team,
+                        viewer_in_care_team: sensitive.viewer_in_care_team,
+                    },
+                );
             Ok(Contact {
                 id: get_i64(r, "id")?,
                 contact_type: get_code(r, "contact_type", ContactType::from_code)?,
                 on: get_date(r, "contact_on")?,
                 minutes: u32_of(get_i64(r, "minutes")?),
                 present: r.try_get("present")?,
-                note: r.try_get("note")?,
+                note: if restricted {
+                    String::new()
+                } else {
+                    r.try_get("note")?
+                },
                 by: r.try_get("display_name")?,
+                sensitive: category,
+                restricted,
             })
         })
         .collect()
@@ -2351,7 +2408,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO casework_contacts (case_id, contact_type, contact_on, minutes, present, note, \
-             recorded_by, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             recorded_by, recorded_at, sensitive_category) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(case.get())
         .bind(contact.contact_type.code())
@@ -2361,6 +2418,7 @@ impl Store {
         .bind(&contact.note)
         .bind(who.user.get())
         .bind(now_text())
+        .bind(contact.sensitive.map(SensitiveCategory::code))
         .execute(&mut *tx)
         .await?;
         record_change(

@@ -445,6 +445,7 @@ on_both_backends!(
             minutes: 5,
             present: String::new(),
             note: "Should not be here".into(),
+            sensitive: None,
         };
         assert!(matches!(
             w.store.record_contact(&w.linkworker, case, &contact).await,
@@ -770,6 +771,7 @@ on_both_backends!(
                         minutes: 45,
                         present: "Ada and her daughter".into(),
                         note: "Talked about the lunch club".into(),
+                        sensitive: None,
                     },
                 )
                 .await
@@ -823,6 +825,7 @@ on_both_backends!(
                             minutes: 5,
                             present: String::new(),
                             note: String::new(),
+                            sensitive: None,
                         },
                     )
                     .await,

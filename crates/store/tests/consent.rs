@@ -4,7 +4,7 @@
 //! belongs to the accessing worker's organisation's admins.
 
 use careweave_domain::access::{Grant, Principal, Role};
-use careweave_domain::consent::{BreakGlassCategory, ConsentMethod, GpSharing};
+use careweave_domain::consent::{BreakGlassCategory, ConsentMethod, GpSharing, SensitiveCategory};
 use careweave_domain::{OrganisationId, OrganisationKind, PersonId};
 use careweave_store::audit::AuditFilter;
 use careweave_store::consent::{BreakGlassError, ConsentError, NewConsent};
@@ -351,5 +351,83 @@ on_both_backends!(
         for action in ["create", "list", "update", "denied"] {
             assert!(actions.contains(&action), "{action} in {actions:?}");
         }
+    }
+);
+
+on_both_backends!(
+    a_sensitive_note_is_read_by_its_author_and_the_lead_and_by_the_team_only_with_agreement,
+    |w| {
+        let s = &w.store;
+        let note = |text: &str, sensitive| careweave_store::casework::NewContact {
+            contact_type: careweave_domain::casework::ContactType::Phone,
+            on: Utc::now().date_naive(),
+            minutes: 10,
+            present: String::new(),
+            note: text.into(),
+            sensitive,
+        };
+        // The PCN co-worker writes a domestic abuse note; the charity's lead writes another.
+        s.record_contact(
+            &w.shared.coworker,
+            w.shared.case,
+            &note(
+                "Disclosed abuse at home",
+                Some(SensitiveCategory::DomesticAbuse),
+            ),
+        )
+        .await
+        .unwrap();
+        s.record_contact(
+            &w.shared.lead,
+            w.shared.case,
+            &note("Clinic visit", Some(SensitiveCategory::SexualHealth)),
+        )
+        .await
+        .unwrap();
+        s.record_contact(&w.shared.lead, w.shared.case, &note("Lunch club", None))
+            .await
+            .unwrap();
+        let seen = |view: careweave_store::casework::CaseView| {
+            let mut notes: Vec<(String, bool)> = view
+                .contacts
+                .into_iter()
+                .map(|k| (k.note, k.restricted))
+                .collect();
+            notes.sort();
+            notes
+        };
+        // The lead reads every note: their own, and the co-worker's as the case's lead.
+        let lead = seen(s.case_for(&w.shared.lead, w.shared.case).await.unwrap());
+        assert_eq!(
+            lead,
+            [
+                ("Clinic visit".to_owned(), false),
+                ("Disclosed abuse at home".to_owned(), false),
+                ("Lunch club".to_owned(), false)
+            ]
+        );
+        // The co-worker reads their own note and the ordinary one, and sees that the lead's
+        // sensitive note exists without its text.
+        let coworker = seen(s.case_for(&w.shared.coworker, w.shared.case).await.unwrap());
+        assert_eq!(
+            coworker,
+            [
+                (String::new(), true),
+                ("Disclosed abuse at home".to_owned(), false),
+                ("Lunch club".to_owned(), false)
+            ]
+        );
+        // Once the person agrees to share sensitive items with their care team, the co-worker
+        // reads it too.
+        let mut agreed = consent(
+            GpSharing::Detail,
+            vec![(w.shared.charity, true), (w.shared.pcn, true)],
+        );
+        agreed.sensitive_with_care_team = true;
+        s.record_consent(&w.shared.lead, w.person, &agreed, 0)
+            .await
+            .unwrap();
+        let coworker = seen(s.case_for(&w.shared.coworker, w.shared.case).await.unwrap());
+        assert!(coworker.iter().all(|(_, restricted)| !restricted));
     }
 );

@@ -864,6 +864,7 @@ async fn history(
                     minutes: 30,
                     present: "The person".to_owned(),
                     note: "Talked through the week and the next step of the plan.".to_owned(),
+                    sensitive: None,
                 },
             )
             .await

@@ -20,6 +20,7 @@ use careweave_domain::casework::{
     GpAgreement, Intensity, NeedDomain, ReferralId, ReferralRoute, ReferralSource, RiskFlag,
     Urgency, DURATION_BUCKETS,
 };
+use careweave_domain::consent::SensitiveCategory;
 use careweave_domain::dates::{not_in_future, parse_date_parts};
 use careweave_domain::disclosure::SafeCount;
 use careweave_domain::safeguarding::{ConcernCategory, RiskLevel};
@@ -1162,6 +1163,7 @@ pub(super) struct CasePage {
     concern_categories: &'static [ConcernCategory],
     risk_levels: &'static [RiskLevel],
     contact_types: &'static [ContactType],
+    sensitive_categories: &'static [SensitiveCategory],
     intensities: &'static [Intensity],
     reasons: &'static [DischargeReason],
     destinations: &'static [DischargeDestination],
@@ -1242,6 +1244,7 @@ pub(super) async fn case_page(
         concern_categories: ConcernCategory::ALL,
         risk_levels: RiskLevel::ALL,
         contact_types: ContactType::ALL,
+        sensitive_categories: SensitiveCategory::MARKABLE,
         intensities: Intensity::ALL,
         reasons: DischargeReason::ALL,
         destinations: DischargeDestination::ALL,
@@ -1358,14 +1361,27 @@ fn parse_case_action(
                     None
                 }
             };
-            match (contact_type, on, minutes) {
-                (Some(contact_type), Some(on), Some(minutes)) => {
+            // A note about sexual health or domestic abuse is read only by its author, the lead
+            // worker and the service's supervisors unless the person agreed to share more.
+            let sensitive = match p.get("sensitive").trim() {
+                "" | "none" => Ok(None),
+                code => SensitiveCategory::from_code(code)
+                    .filter(|c| SensitiveCategory::MARKABLE.contains(c))
+                    .map(Some)
+                    .ok_or(()),
+            };
+            if sensitive.is_err() {
+                e.add("sensitive", "Select whether the note is sensitive");
+            }
+            match (contact_type, on, minutes, sensitive) {
+                (Some(contact_type), Some(on), Some(minutes), Ok(sensitive)) => {
                     Some(CaseAction::Contact(NewContact {
                         contact_type,
                         on,
                         minutes,
                         present: p.trimmed("present"),
                         note: p.trimmed("note"),
+                        sensitive,
                     }))
                 }
                 _ => None,
@@ -2325,7 +2341,7 @@ fn case_json(c: &CaseView) -> serde_json::Value {
         "review_due_on": c.review_due_on.to_string(),
         "workers": c.workers.iter().map(|w| json!({ "user_id": w.user.get(), "name": w.name, "organisation": w.organisation, "role": w.role.code(), "since": w.since.to_string() })).collect::<Vec<_>>(),
         "timeline": c.timeline.iter().map(|t| json!({ "on": t.on.to_string(), "by": t.by, "kind": t.kind, "summary": t.summary })).collect::<Vec<_>>(),
-        "contacts": c.contacts.iter().map(|k| json!({ "type": k.contact_type.code(), "on": k.on.to_string(), "minutes": k.minutes, "present": k.present, "note": k.note, "by": k.by })).collect::<Vec<_>>(),
+        "contacts": c.contacts.iter().map(|k| json!({ "type": k.contact_type.code(), "on": k.on.to_string(), "minutes": k.minutes, "present": k.present, "note": (!k.restricted).then_some(&k.note), "sensitive": k.sensitive.map(SensitiveCategory::code), "restricted": k.restricted, "by": k.by })).collect::<Vec<_>>(),
         "assessment": {
             "count": c.assessment.count,
             "domains": c.assessment.domains.iter().map(|d| json!({ "code": d.code, "baseline": d.baseline.map(DomainScore::get), "latest": d.latest.map(DomainScore::get) })).collect::<Vec<_>>(),
