@@ -114,13 +114,26 @@ async fn verify(store: &Store, known: &[String]) -> anyhow::Result<()> {
 
 /// The export's columns. `prev_hash` and `hash` are those of the chain (see ARCHITECTURE.md for
 /// the encoding); `username` is shown for reading and is not part of the hash.
-const HEADER: &str = "id,at,user_id,username,action,entity,entity_id,reason,prev_hash,hash";
+const HEADER: [&str; 10] = [
+    "id",
+    "at",
+    "user_id",
+    "username",
+    "action",
+    "entity",
+    "entity_id",
+    "reason",
+    "prev_hash",
+    "hash",
+];
 
+/// The auditor's file, through the project's one CSV writer: its defusing of formula cells is
+/// undone exactly by `careweave_csv::undefuse`, so an auditor recomputes each hash from the
+/// values as they were stored.
 fn export_csv(rows: &[ExportRow]) -> String {
-    let mut out = String::from(HEADER);
-    out.push('\n');
+    let mut out = careweave_csv::Writer::with_header(HEADER);
     for r in rows {
-        let fields = [
+        out.record([
             r.id.to_string(),
             r.at.clone(),
             r.user_id.map(|u| u.to_string()).unwrap_or_default(),
@@ -131,29 +144,9 @@ fn export_csv(rows: &[ExportRow]) -> String {
             r.reason.clone(),
             r.prev_hash.clone().unwrap_or_default(),
             r.hash.clone().unwrap_or_default(),
-        ];
-        let line: Vec<String> = fields.iter().map(|f| field(f)).collect();
-        out.push_str(&line.join(","));
-        out.push('\n');
+        ]);
     }
-    out
-}
-
-/// A CSV field by the project's rules: quoted when it holds a comma, quote or line break, and
-/// defused when a spreadsheet would run it as a formula. Unlike the board's export, a value that
-/// begins with an apostrophe is prefixed too, so the rule can be undone exactly: an auditor drops
-/// one leading apostrophe from any value that has one before recomputing a hash.
-fn field(v: &str) -> String {
-    let v = if v.starts_with(['=', '+', '-', '@', '\'']) {
-        format!("'{v}")
-    } else {
-        v.to_owned()
-    };
-    if v.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", v.replace('"', "\"\""))
-    } else {
-        v
-    }
+    out.finish()
 }
 
 /// `careweave backup --out FILE`: an online copy of the SQLite database.
@@ -180,7 +173,8 @@ pub async fn backup(store: &Store, out: &std::path::Path) -> anyhow::Result<()> 
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    // The export's cells are the shared writer's; these are the auditor's expectations of it.
+    use careweave_csv::cell as field;
 
     #[test]
     fn export_fields_are_quoted_and_defused_reversibly() {
