@@ -12,10 +12,6 @@ use axum::Json;
 use careweave_domain::dates::{not_in_future, parse_date_parts};
 use chrono::NaiveDate;
 
-fn today() -> NaiveDate {
-    chrono::Utc::now().date_naive()
-}
-
 /// Errors found in one submission, in the order the fields appear on the page.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FormErrors {
@@ -142,14 +138,15 @@ impl Pairs {
 }
 
 /// Reads a date typed in the three boxes `{prefix}-day`, `-month` and `-year` (or, from the JSON
-/// API, one ISO date under `prefix`), recording the error against the day box. `past_only` refuses
-/// a date after today.
+/// API, one ISO date under `prefix`), recording the error against the day box. `not_after` is the
+/// latest date allowed: today (from the deployment's clock, `AppState::clock`) for a date that
+/// cannot be in the future, `None` for any date.
 pub fn date_from(
     errors: &mut FormErrors,
     p: &Pairs,
     prefix: &str,
     what: &'static str,
-    past_only: bool,
+    not_after: Option<NaiveDate>,
 ) -> Option<NaiveDate> {
     // The JSON API may send one ISO date instead of the three boxes.
     let iso = p.get(prefix);
@@ -163,12 +160,9 @@ pub fn date_from(
     } else {
         careweave_domain::dates::parse_iso_date(what, iso)
     };
-    let checked = parsed.and_then(|d| {
-        if past_only {
-            not_in_future(what, d, today())
-        } else {
-            Ok(d)
-        }
+    let checked = parsed.and_then(|d| match not_after {
+        Some(today) => not_in_future(what, d, today),
+        None => Ok(d),
     });
     errors.parse(&format!("{prefix}-day"), checked)
 }

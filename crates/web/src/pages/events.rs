@@ -50,10 +50,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/board", get(api_board))
 }
 
-fn today() -> NaiveDate {
-    chrono::Utc::now().date_naive()
-}
-
 fn require_caseload(who: &Principal) -> Result<(), AppError> {
     if access::has_caseload(who) {
         Ok(())
@@ -66,7 +62,11 @@ fn require_caseload(who: &Principal) -> Result<(), AppError> {
 
 /// Reads the "Record a significant event or good news" form (and its JSON twin, with the same
 /// names; the JSON API sends `themes` as an array and `occurred` as an ISO date).
-fn parse_event(p: &Pairs, services: &[CaseworkService]) -> Result<NewEvent, FormErrors> {
+fn parse_event(
+    p: &Pairs,
+    services: &[CaseworkService],
+    today: NaiveDate,
+) -> Result<NewEvent, FormErrors> {
     let mut e = FormErrors::default();
     let kind = choice(
         &mut e,
@@ -105,7 +105,7 @@ fn parse_event(p: &Pairs, services: &[CaseworkService]) -> Result<NewEvent, Form
             }
         },
     };
-    let occurred_on = date_from(&mut e, p, "occurred", "The date of the event", true);
+    let occurred_on = date_from(&mut e, p, "occurred", "The date of the event", Some(today));
     let themes: Vec<String> = p.all("themes").iter().map(|t| (*t).to_owned()).collect();
     if themes.is_empty() {
         e.add("themes", "Select at least one theme");
@@ -212,7 +212,7 @@ async fn run_create(
 ) -> Result<Result<i64, FormErrors>, AppError> {
     require_caseload(&user.principal)?;
     let services = state.store.services_worked_by(&user.principal).await?;
-    let new = match parse_event(p, &services) {
+    let new = match parse_event(p, &services, state.clock.today()) {
         Ok(n) => n,
         Err(e) => return Ok(Err(e)),
     };
@@ -335,7 +335,14 @@ async fn run_board_mark(
     p: &Pairs,
 ) -> Result<Result<(), FormErrors>, AppError> {
     let mut e = FormErrors::default();
-    let Some(on) = date_from(&mut e, p, "board", "The date of the board meeting", true) else {
+    let today = state.clock.today();
+    let Some(on) = date_from(
+        &mut e,
+        p,
+        "board",
+        "The date of the board meeting",
+        Some(today),
+    ) else {
         return Ok(Err(e));
     };
     match state
@@ -437,7 +444,10 @@ fn csv_of(t: &Table, suppress: bool) -> String {
 async fn board_tables(state: &AppState, who: &Principal) -> Result<(Vec<Table>, bool), AppError> {
     let (services, suppress) = report_scope(state, who).await?;
     let themes = state.store.event_theme_counts(&services).await?;
-    let counts = state.store.board_counts(&services, today()).await?;
+    let counts = state
+        .store
+        .board_counts(&services, state.clock.today())
+        .await?;
     let ids: Vec<ServiceId> = services.iter().map(|s| s.id).collect();
     let change = super::outcomes::change_rows(state, &ids).await?;
     let share = |r: &super::outcomes::ChangeRow| {

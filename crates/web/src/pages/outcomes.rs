@@ -46,10 +46,6 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-fn today() -> NaiveDate {
-    chrono::Utc::now().date_naive()
-}
-
 // ----- The case page's section -----------------------------------------------------------------------
 
 /// One row of an instrument's table on the case page.
@@ -245,7 +241,11 @@ pub(super) async fn case_outcomes(
             if !done {
                 due.push(format!(
                     "{name}: the follow-up is due {}{}",
-                    if on <= today() { "since " } else { "on " },
+                    if on <= state.clock.today() {
+                        "since "
+                    } else {
+                        "on "
+                    },
                     on.format("%-d %B %Y")
                 ));
             }
@@ -406,7 +406,11 @@ async fn new_form(
 
 /// Reads the answers of `instrument` from a form or JSON body, checking each against the
 /// definition so that every problem is reported beside its question at once.
-fn parse_outcome<'a>(instrument: &'a Instrument, p: &Pairs) -> Result<NewOutcome<'a>, FormErrors> {
+fn parse_outcome<'a>(
+    instrument: &'a Instrument,
+    p: &Pairs,
+    today: NaiveDate,
+) -> Result<NewOutcome<'a>, FormErrors> {
     let mut e = FormErrors::default();
     let mut answers = Answers::new();
     for (n, item) in instrument.items().iter().enumerate() {
@@ -469,7 +473,13 @@ fn parse_outcome<'a>(instrument: &'a Instrument, p: &Pairs) -> Result<NewOutcome
             ),
         }
     }
-    let taken_on = date_from(&mut e, p, "taken", "The date the measure was taken", true);
+    let taken_on = date_from(
+        &mut e,
+        p,
+        "taken",
+        "The date the measure was taken",
+        Some(today),
+    );
     let point = choice(
         &mut e,
         p,
@@ -495,7 +505,7 @@ async fn run_record(
     instrument: &Instrument,
     p: &Pairs,
 ) -> Result<Result<i64, FormErrors>, AppError> {
-    let new = match parse_outcome(instrument, p) {
+    let new = match parse_outcome(instrument, p, state.clock.today()) {
         Ok(n) => n,
         Err(e) => return Ok(Err(e)),
     };

@@ -13,7 +13,7 @@ use careweave_store::lone_working::NewVisit;
 use chrono::NaiveDate;
 
 use super::case_view::case_page;
-use super::today;
+
 use super::{contacts, plan, reviews, team};
 use crate::csrf::CsrfToken;
 use crate::error::AppError;
@@ -127,7 +127,7 @@ async fn run_case_action(
     let domains = state.store.life_domains().await?;
     let ctx = ParseContext {
         domains: &domains,
-        today: today(),
+        today: state.clock.today(),
     };
     let parsed = match parse_case_action(action, p, &ctx) {
         Ok(Some(a)) => a,
@@ -141,26 +141,27 @@ async fn run_case_action(
             role,
             confirm,
         } => (
-            s.allocate(who, id, user, role, confirm, today()).await,
+            s.allocate(who, id, user, role, confirm, state.clock.today())
+                .await,
             "confirm_over_capacity",
         ),
         CaseAction::Contact(c) => (s.record_contact(who, id, &c).await, "contact_type"),
         // A refused visit is put right by choosing a colleague to go too, so the errors point there.
         CaseAction::Visit(v) => (s.plan_visit(who, id, &v).await.map(|_| ()), "companion"),
         CaseAction::Flag { on_address, reason } => (
-            s.raise_safety_flag(who, id, on_address, &reason, today())
+            s.raise_safety_flag(who, id, on_address, &reason, state.clock.today())
                 .await,
             "safety_reason",
         ),
         CaseAction::Assessment(a) => (s.record_assessment(who, id, &a).await, "assessed-day"),
         CaseAction::Plan { version, text } => (
-            s.save_plan(who, id, version, &text, today())
+            s.save_plan(who, id, version, &text, state.clock.today())
                 .await
                 .map(|_| ()),
             "what_matters",
         ),
         CaseAction::PlanItem { version, item } => (
-            s.change_plan(who, id, version, &item, today())
+            s.change_plan(who, id, version, &item, state.clock.today())
                 .await
                 .map(|_| ()),
             "what_matters",
@@ -176,12 +177,19 @@ async fn run_case_action(
             "review_summary",
         ),
         CaseAction::Hold { hold, reason } => (
-            s.set_on_hold(who, id, hold, &reason, today()).await,
+            s.set_on_hold(who, id, hold, &reason, state.clock.today())
+                .await,
             "hold_reason",
         ),
         CaseAction::Discharge(d) => (s.discharge(who, id, &d).await, "discharge_reason"),
-        CaseAction::Reopen(reason) => (s.reopen(who, id, &reason, today()).await, "reopen_reason"),
-        CaseAction::Carer(c) => (s.add_carer(who, id, &c, today()).await, "carer_name"),
+        CaseAction::Reopen(reason) => (
+            s.reopen(who, id, &reason, state.clock.today()).await,
+            "reopen_reason",
+        ),
+        CaseAction::Carer(c) => (
+            s.add_carer(who, id, &c, state.clock.today()).await,
+            "carer_name",
+        ),
     };
     let mut errors = FormErrors::default();
     match result {

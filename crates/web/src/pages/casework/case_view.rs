@@ -15,7 +15,6 @@ use careweave_store::lone_working::FlagRow;
 use careweave_store::safeguarding::ConcernSummary;
 use chrono::NaiveDate;
 
-use super::today;
 use crate::csrf::CsrfToken;
 use crate::error::AppError;
 use crate::forms::FormErrors;
@@ -121,7 +120,7 @@ pub(in crate::pages) async fn case_page(
         form,
         errors,
         conflict,
-        today: today(),
+        today: state.clock.today(),
         plan_what,
         plan_priorities,
         plan_escalation,

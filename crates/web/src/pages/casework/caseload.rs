@@ -9,7 +9,7 @@ use careweave_domain::PersonId;
 use careweave_store::casework::{CaseSummary, CaseworkError, MyDay, WaitingFilter};
 use chrono::NaiveDate;
 
-use super::{require_caseload, today};
+use super::require_caseload;
 use crate::csrf::CsrfToken;
 use crate::error::AppError;
 use crate::pages::{html, Chrome};
@@ -34,7 +34,11 @@ pub(super) async fn hub(
     let cases = state.store.my_cases(&user.principal).await?;
     let waiting = state
         .store
-        .waiting_list(&user.principal, &WaitingFilter::default(), today())
+        .waiting_list(
+            &user.principal,
+            &WaitingFilter::default(),
+            state.clock.today(),
+        )
         .await?
         .referrals
         .len();
@@ -63,7 +67,7 @@ pub(super) async fn caseload(
     html(&CaseloadPage {
         chrome: Chrome::signed_in("My cases", &csrf, &user, "/casework"),
         cases: state.store.my_cases(&user.principal).await?,
-        today: today(),
+        today: state.clock.today(),
     })
 }
 
@@ -85,7 +89,7 @@ pub(super) async fn my_day(
     user: CurrentUser,
 ) -> Result<Response, AppError> {
     require_caseload(&user)?;
-    let now = crate::pages::lone_working::now();
+    let now = state.clock.local_now();
     html(&MyDayPage {
         chrome: Chrome::signed_in("My day", &csrf, &user, "/casework"),
         day: state.store.my_day(&user.principal, now.date()).await?,
@@ -125,7 +129,7 @@ pub(super) async fn api_my_day(
     user: CurrentUser,
 ) -> Result<Response, AppError> {
     require_caseload(&user)?;
-    let now = crate::pages::lone_working::now();
+    let now = state.clock.local_now();
     let d = state.store.my_day(&user.principal, now.date()).await?;
     Ok(Json(serde_json::json!({
         "visits": d.visits.iter().map(|v| crate::pages::lone_working::visit_json(v, now)).collect::<Vec<_>>(),

@@ -9,7 +9,7 @@ use super::actions::{CaseAction, ParseContext};
 use crate::forms::{choice, date_from, required, time_from, FormErrors, Pairs};
 
 /// A contact with the person: its type, date, length, who was there and the note.
-pub(super) fn contacts(e: &mut FormErrors, p: &Pairs, _ctx: &ParseContext) -> Option<CaseAction> {
+pub(super) fn contacts(e: &mut FormErrors, p: &Pairs, ctx: &ParseContext) -> Option<CaseAction> {
     let contact_type = choice(
         e,
         p,
@@ -17,7 +17,7 @@ pub(super) fn contacts(e: &mut FormErrors, p: &Pairs, _ctx: &ParseContext) -> Op
         ContactType::from_code,
         "Select the type of contact",
     );
-    let on = date_from(e, p, "contact", "Contact date", true);
+    let on = date_from(e, p, "contact", "Contact date", Some(ctx.today));
     let minutes = match p.get("minutes").trim().parse::<u32>() {
         Ok(m) if (1..=1440).contains(&m) => Some(m),
         _ => {
@@ -64,7 +64,7 @@ pub(super) fn visits(e: &mut FormErrors, p: &Pairs, ctx: &ParseContext) -> Optio
         ContactType::from_code,
         "Select the type of visit",
     );
-    let on = date_from(e, p, "visit", "Visit date", false);
+    let on = date_from(e, p, "visit", "Visit date", None);
     if on.is_some_and(|d| d < ctx.today) {
         e.add("visit-day", "Visit date must be today or in the future");
     }
@@ -112,7 +112,7 @@ pub(super) fn visits(e: &mut FormErrors, p: &Pairs, ctx: &ParseContext) -> Optio
 
 /// An assessment: a score from 1 to 5 on each life domain scored, and strengths.
 pub(super) fn assessments(e: &mut FormErrors, p: &Pairs, ctx: &ParseContext) -> Option<CaseAction> {
-    let on = date_from(e, p, "assessed", "Assessment date", true);
+    let on = date_from(e, p, "assessed", "Assessment date", Some(ctx.today));
     let mut scores = Vec::new();
     for (code, label) in ctx.domains {
         let v = p.get(&format!("score_{code}")).trim();

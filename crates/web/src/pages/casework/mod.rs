@@ -32,7 +32,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use careweave_domain::access::{self, Principal, Role};
-use chrono::NaiveDate;
 
 use crate::error::AppError;
 use crate::session::CurrentUser;
@@ -94,10 +93,6 @@ pub fn routes() -> Router<AppState> {
 
 async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
-}
-
-fn today() -> NaiveDate {
-    chrono::Utc::now().date_naive()
 }
 
 fn require_caseload(user: &CurrentUser) -> Result<(), AppError> {

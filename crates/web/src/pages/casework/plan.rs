@@ -49,7 +49,7 @@ pub(super) fn goals(e: &mut FormErrors, p: &Pairs, _ctx: &ParseContext) -> Optio
     {
         None
     } else {
-        date_from(e, p, "target", "Target date", false)
+        date_from(e, p, "target", "Target date", None)
     };
     Some(CaseAction::PlanItem {
         version,
@@ -84,7 +84,7 @@ pub(super) fn progress(e: &mut FormErrors, p: &Pairs, _ctx: &ParseContext) -> Op
 }
 
 /// A goal attainment scaling rating of a goal's outcome.
-pub(super) fn attainment(e: &mut FormErrors, p: &Pairs, _ctx: &ParseContext) -> Option<CaseAction> {
+pub(super) fn attainment(e: &mut FormErrors, p: &Pairs, ctx: &ParseContext) -> Option<CaseAction> {
     let version = parse_version(e, p);
     let goal = p.get("gas_goal").trim().parse::<i64>().ok();
     if goal.is_none() {
@@ -97,7 +97,7 @@ pub(super) fn attainment(e: &mut FormErrors, p: &Pairs, _ctx: &ParseContext) -> 
         careweave_domain::casework::GoalAttainment::from_code,
         "Select how the outcome compares with what was expected",
     );
-    let on = date_from(e, p, "gas", "The date of the rating", true);
+    let on = date_from(e, p, "gas", "The date of the rating", Some(ctx.today));
     match (goal, rating, on) {
         (Some(goal), Some(rating), Some(on)) => Some(CaseAction::PlanItem {
             version,
@@ -112,7 +112,7 @@ pub(super) fn actions(e: &mut FormErrors, p: &Pairs, _ctx: &ParseContext) -> Opt
     let version = parse_version(e, p);
     let text = required(e, p, "action_text", "Enter the action");
     let owner = required(e, p, "owner", "Enter who will do it");
-    let due = date_from(e, p, "due", "Due date", false);
+    let due = date_from(e, p, "due", "Due date", None);
     due.map(|due_on| CaseAction::PlanItem {
         version,
         item: PlanItem::Action {

@@ -14,9 +14,10 @@ use careweave_store::casework::{
     CaseworkService, NewReferral, ReferralView, ReferredPerson, Referrer,
 };
 use careweave_store::records::{PersonAccess, RecordError};
+use chrono::NaiveDate;
 use serde::Deserialize;
 
-use super::{may_refer, today};
+use super::may_refer;
 use crate::csrf::CsrfToken;
 use crate::error::AppError;
 use crate::forms::{
@@ -56,6 +57,7 @@ fn parse_referral(
     public: bool,
     referrer: Referrer,
     known_person: Option<PersonAccess>,
+    today: NaiveDate,
 ) -> Result<NewReferral, FormErrors> {
     let mut errors = FormErrors::default();
     let service = p
@@ -76,7 +78,7 @@ fn parse_referral(
     };
     let given = required(&mut errors, p, "given_name", "Enter a first name");
     let family = required(&mut errors, p, "family_name", "Enter a last name");
-    let dob = date_from(&mut errors, p, "dob", "Date of birth", true);
+    let dob = date_from(&mut errors, p, "dob", "Date of birth", Some(today));
     let practice = p
         .get("practice")
         .trim()
@@ -197,7 +199,7 @@ fn parse_referral(
                 urgency,
                 consent_share_detail: share,
                 referrer,
-                received_on: today(),
+                received_on: today,
             })
         }
         _ => Err(errors),
@@ -249,7 +251,14 @@ async fn referral_from_signed_in(
     };
     let named = named_person(state, &user.principal, p).await?;
     let refused = named.is_err();
-    match parse_referral(p, choices, false, referrer, named.unwrap_or(None)) {
+    match parse_referral(
+        p,
+        choices,
+        false,
+        referrer,
+        named.unwrap_or(None),
+        state.clock.today(),
+    ) {
         Ok(new) if !refused => Ok(Ok(new)),
         result => {
             let mut errors = result.err().unwrap_or_default();
@@ -460,7 +469,7 @@ pub(super) async fn public_create(
     };
     // The public form never names a person by id: whatever `person` it carries is ignored, and the
     // request is matched from the typed details only.
-    match parse_referral(&form, &choices, true, referrer, None) {
+    match parse_referral(&form, &choices, true, referrer, None, state.clock.today()) {
         Ok(new) => {
             state.store.create_referral(&new).await?;
             let service = choices

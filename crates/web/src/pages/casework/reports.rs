@@ -9,7 +9,6 @@ use careweave_domain::disclosure::SafeCount;
 use careweave_domain::ServiceId;
 use careweave_store::casework::CaseworkReport;
 
-use super::today;
 use crate::csrf::CsrfToken;
 use crate::error::AppError;
 use crate::pages::{html, Chrome};
@@ -149,7 +148,10 @@ pub(super) async fn reports(
     user: CurrentUser,
 ) -> Result<Response, AppError> {
     let (services, suppress) = report_scope(&state, &user.principal).await?;
-    let report = state.store.casework_report(&services, today()).await?;
+    let report = state
+        .store
+        .casework_report(&services, state.clock.today())
+        .await?;
     let ids: Vec<ServiceId> = services.iter().map(|s| s.id).collect();
     let mut page = reports_page(
         Chrome::signed_in("Casework reports", &csrf, &user, "/casework/reports"),
@@ -178,7 +180,10 @@ pub(super) async fn api_reports(
     user: CurrentUser,
 ) -> Result<Response, AppError> {
     let (services, suppress) = report_scope(&state, &user.principal).await?;
-    let r = state.store.casework_report(&services, today()).await?;
+    let r = state
+        .store
+        .casework_report(&services, state.clock.today())
+        .await?;
     let ids: Vec<ServiceId> = services.iter().map(|s| s.id).collect();
     let change = crate::pages::outcomes::change_rows(&state, &ids).await?;
     let n = |v: u64| -> serde_json::Value {

@@ -7,8 +7,8 @@ use super::actions::{CaseAction, ParseContext};
 use crate::forms::{choice, date_from, required, FormErrors, Pairs};
 
 /// A review: its date, the intensity of support from now on and a summary.
-pub(super) fn reviews(e: &mut FormErrors, p: &Pairs, _ctx: &ParseContext) -> Option<CaseAction> {
-    let on = date_from(e, p, "reviewed", "Review date", true);
+pub(super) fn reviews(e: &mut FormErrors, p: &Pairs, ctx: &ParseContext) -> Option<CaseAction> {
+    let on = date_from(e, p, "reviewed", "Review date", Some(ctx.today));
     let intensity = choice(
         e,
         p,
@@ -39,7 +39,7 @@ pub(super) fn resume(e: &mut FormErrors, p: &Pairs, _ctx: &ParseContext) -> Opti
 }
 
 /// Discharge: reason, destination, the GP's agreement, date and outcomes.
-pub(super) fn discharge(e: &mut FormErrors, p: &Pairs, _ctx: &ParseContext) -> Option<CaseAction> {
+pub(super) fn discharge(e: &mut FormErrors, p: &Pairs, ctx: &ParseContext) -> Option<CaseAction> {
     let reason = choice(
         e,
         p,
@@ -61,7 +61,7 @@ pub(super) fn discharge(e: &mut FormErrors, p: &Pairs, _ctx: &ParseContext) -> O
         GpAgreement::from_code,
         "Select whether the GP agreed to the discharge",
     );
-    let on = date_from(e, p, "discharged", "Discharge date", true);
+    let on = date_from(e, p, "discharged", "Discharge date", Some(ctx.today));
     match (reason, destination, gp, on) {
         (Some(reason), Some(destination), Some(gp), Some(on)) => {
             Some(CaseAction::Discharge(Discharge {

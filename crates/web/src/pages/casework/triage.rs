@@ -13,7 +13,6 @@ use careweave_store::casework::{
 };
 use serde::Deserialize;
 
-use super::today;
 use crate::csrf::CsrfToken;
 use crate::error::AppError;
 use crate::forms::{body_pairs, choice, errors_json, required, FormErrors, Pairs};
@@ -206,7 +205,7 @@ async fn run_referral_action(
             };
             state
                 .store
-                .triage(who, id, &d, today())
+                .triage(who, id, &d, state.clock.today())
                 .await
                 .map(|c| match (c, closed) {
                     (Some(case), _) => Done::Case(case),

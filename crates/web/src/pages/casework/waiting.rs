@@ -9,7 +9,7 @@ use careweave_store::casework::{CaseworkService, WaitingFilter, WaitingList};
 use serde::Deserialize;
 
 use super::referrals::referral_choices;
-use super::{require_caseload, today};
+use super::require_caseload;
 use crate::csrf::CsrfToken;
 use crate::error::AppError;
 use crate::pages::{html, Chrome};
@@ -66,7 +66,7 @@ pub(super) async fn waiting(
     require_caseload(&user)?;
     let mut list = state
         .store
-        .waiting_list(&user.principal, &query.filter(), today())
+        .waiting_list(&user.principal, &query.filter(), state.clock.today())
         .await?;
     let pager = crate::pages::Pagination::new(
         list.referrals.len(),
@@ -111,7 +111,7 @@ pub(super) async fn api_waiting(
     require_caseload(&user)?;
     let list = state
         .store
-        .waiting_list(&user.principal, &query.filter(), today())
+        .waiting_list(&user.principal, &query.filter(), state.clock.today())
         .await?;
     let p = list.prioritisation;
     Ok(Json(serde_json::json!({

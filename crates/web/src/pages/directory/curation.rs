@@ -7,7 +7,6 @@ use axum::{Extension, Form};
 use careweave_directory::Service;
 use careweave_domain::access::{self, Role};
 use careweave_store::directory::{DirectoryError, EntryReport, Proposal, PublishedService};
-use chrono::Utc;
 use serde::Deserialize;
 
 use super::{can_use_directory, clinical_orgs, message_page, require, DecisionForm, MessagePage};
@@ -289,7 +288,7 @@ pub(super) async fn mark_reviewed(
 ) -> Result<Response, AppError> {
     match state
         .store
-        .mark_reviewed(&user.principal, &id, Utc::now().date_naive())
+        .mark_reviewed(&user.principal, &id, state.clock.today())
         .await
     {
         Ok(()) => Ok(Redirect::to("/directory/review").into_response()),
@@ -327,7 +326,7 @@ pub(super) async fn review_page(
         chrome: Chrome::signed_in("Keeping the directory true", &csrf, &user, "/directory"),
         stale: state
             .store
-            .stale_entries(&user.principal, Utc::now().date_naive())
+            .stale_entries(&user.principal, state.clock.today())
             .await?,
         reports: state.store.open_reports(&user.principal).await?,
         proposals: if reviewer {
@@ -365,7 +364,7 @@ pub(super) async fn decide(
     let approve = f.decision == "approve";
     match state
         .store
-        .decide_proposal(&user.principal, id, approve, Utc::now().date_naive())
+        .decide_proposal(&user.principal, id, approve, state.clock.today())
         .await
     {
         Ok(()) => Ok(Redirect::to("/directory/review").into_response()),

@@ -9,7 +9,7 @@ use axum::Extension;
 use careweave_directory::Need;
 use careweave_domain::access::{self};
 use careweave_domain::disclosure::SafeCount;
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 
 use super::require;
 use crate::csrf::CsrfToken;
@@ -42,7 +42,7 @@ pub(super) async fn gaps(
     user: CurrentUser,
 ) -> Result<Response, AppError> {
     require(access::can_read_aggregates(&user.principal))?;
-    let since = Utc::now().date_naive() - chrono::Duration::days(365);
+    let since = state.clock.today() - chrono::Duration::days(365);
     let counts = state.store.unmet_need_counts(since).await?;
     let areas: Vec<String> = {
         let mut a: Vec<String> = counts.iter().map(|c| c.area.clone()).collect();

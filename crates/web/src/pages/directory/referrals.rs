@@ -10,7 +10,7 @@ use careweave_domain::PersonId;
 use careweave_store::directory::{
     DirectoryError, PersonActivity, Referral, ReferralStatus, Signpost,
 };
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::{can_use_directory, message_page, require, DecisionForm, MessagePage};
@@ -27,8 +27,8 @@ pub struct ReferralRow {
     overdue: bool,
 }
 
-fn referral_rows(list: Vec<Referral>, flag_days: i64) -> Vec<ReferralRow> {
-    let now = Utc::now();
+/// `now` is the clock's instant, against which days waiting are counted.
+fn referral_rows(list: Vec<Referral>, flag_days: i64, now: DateTime<Utc>) -> Vec<ReferralRow> {
     list.into_iter()
         .map(|r| {
             let days = r.days_waiting(now);
@@ -81,7 +81,11 @@ pub(super) async fn person_activity(
         person: id,
         name,
         signposts,
-        referrals: referral_rows(referrals, settings.referral_flag_days),
+        referrals: referral_rows(
+            referrals,
+            settings.referral_flag_days,
+            state.clock.now_utc(),
+        ),
         flag_days: settings.referral_flag_days,
     })
 }
@@ -158,9 +162,9 @@ pub(super) async fn referrals_page(
     let mine = state.store.my_referrals(&user.principal).await?;
     html(&ReferralsPage {
         chrome: Chrome::signed_in("Referrals", &csrf, &user, "/directory"),
-        incoming: referral_rows(incoming, settings.referral_flag_days),
+        incoming: referral_rows(incoming, settings.referral_flag_days, state.clock.now_utc()),
         accepted,
-        mine: referral_rows(mine, settings.referral_flag_days),
+        mine: referral_rows(mine, settings.referral_flag_days, state.clock.now_utc()),
         flag_days: settings.referral_flag_days,
         provider,
     })

@@ -11,7 +11,7 @@ use careweave_directory::{Need, Service};
 use careweave_domain::access::{self};
 use careweave_domain::dates::age_on;
 use careweave_domain::{PersonId, Postcode};
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use serde::Deserialize;
 
 use super::{can_use_directory, require, DirectoryCache};
@@ -129,7 +129,7 @@ pub(super) async fn search_page(
     Query(mut form): Query<SearchForm>,
 ) -> Result<Response, AppError> {
     require(can_use_directory(&user.principal))?;
-    let today = Utc::now().date_naive();
+    let today = state.clock.today();
     let mut person_name = None;
     let mut age = None;
     if let Ok(pid) = form.person.trim().parse::<i64>() {
@@ -204,7 +204,7 @@ pub(super) async fn search_page(
             .incoming_referrals(&user.principal)
             .await?
             .iter()
-            .filter(|r| r.days_waiting(Utc::now()) > settings.referral_flag_days)
+            .filter(|r| r.days_waiting(state.clock.now_utc()) > settings.referral_flag_days)
             .count()
     } else {
         0

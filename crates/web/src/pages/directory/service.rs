@@ -7,7 +7,6 @@ use axum::{Extension, Form};
 use careweave_directory::Service;
 use careweave_domain::PersonId;
 use careweave_store::directory::{DirectoryError, Signpost};
-use chrono::Utc;
 use serde::Deserialize;
 
 use super::{can_use_directory, clinical_orgs, message_page, require};
@@ -62,7 +61,7 @@ pub(super) async fn service_page(
         Err(_) => None,
     };
     let settings = state.store.directory_settings().await?;
-    let today = Utc::now().date_naive();
+    let today = state.clock.today();
     let orgs = clinical_orgs(&user.principal);
     let s = published.service;
     html(&ServicePage {
