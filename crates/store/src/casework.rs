@@ -9,7 +9,7 @@
 //! person's care team for every other module too; discharge ends them.
 //!
 //! The plan carries a version: a save that names an older version than the stored one is refused
-//! with [`CaseworkError::Conflict`], so two workers editing at once never overwrite each other.
+//! with [`ActionError::Conflict`], so two workers editing at once never overwrite each other.
 
 use std::collections::BTreeMap;
 
@@ -30,41 +30,16 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use crate::audit::{audit_with, AuditAction, AuditEvent};
+pub use crate::change::ActionError;
+use crate::change::{
+    audit_tx, codes_text, display_name, event, get_code, opt_date, record_change, text_code,
+    u32_of, CaseChange,
+};
+
+/// The old name of [`ActionError`], kept only until the web pages name the new one.
+pub type CaseworkError = ActionError;
 use crate::records::PersonAccess;
-use crate::{get_date, get_i64, now_text, parse_column, parse_date, Store, StoreError};
-
-/// Why a casework action could not be done.
-#[derive(Debug, thiserror::Error)]
-pub enum CaseworkError {
-    /// The policy refused; the same words whether or not the record exists.
-    #[error("You do not have access to this record")]
-    Denied,
-    #[error("{0} was not found")]
-    NotFound(&'static str),
-    /// The action does not fit the record's state; the message says what to do instead.
-    #[error("{0}")]
-    Refused(String),
-    /// Someone else saved the plan since this page was opened.
-    #[error(
-        "Someone else changed this plan while you were editing it. Your changes have not been saved: \
-         read the latest plan below and make your changes again."
-    )]
-    Conflict,
-    /// Allocation would exceed a capacity cap and was not confirmed.
-    #[error("{0}")]
-    OverCapacity(String),
-    /// Rules refused the action; each message names the rule (lone working's visit rules).
-    #[error("{}", .0.join("; "))]
-    NotAllowed(Vec<String>),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-impl From<sqlx::Error> for CaseworkError {
-    fn from(e: sqlx::Error) -> Self {
-        Self::Store(StoreError::Database(e))
-    }
-}
+use crate::{get_date, get_i64, now_text, parse_column, Store, StoreError};
 
 /// A casework service's settings, added to a service of the registry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -640,163 +615,6 @@ fn clinical_orgs(who: &Principal) -> Vec<OrganisationId> {
     orgs
 }
 
-fn text_code<T>(
-    column: &'static str,
-    text: &str,
-    from_code: fn(&str) -> Option<T>,
-) -> Result<T, StoreError> {
-    from_code(text).ok_or_else(|| StoreError::Corrupt {
-        column,
-        detail: text.to_owned(),
-    })
-}
-
-pub(crate) fn get_code<T>(
-    row: &AnyRow,
-    column: &'static str,
-    from_code: fn(&str) -> Option<T>,
-) -> Result<T, StoreError> {
-    text_code(column, &row.try_get::<String, _>(column)?, from_code)
-}
-
-pub(crate) fn opt_date(
-    row: &AnyRow,
-    column: &'static str,
-) -> Result<Option<NaiveDate>, StoreError> {
-    row.try_get::<Option<String>, _>(column)?
-        .map(|d| parse_date(column, &d))
-        .transpose()
-}
-
-fn codes_text<T: Copy>(items: &[T], code: fn(T) -> &'static str) -> String {
-    items.iter().map(|i| code(*i)).collect::<Vec<_>>().join(",")
-}
-
-fn u32_of(v: i64) -> u32 {
-    u32::try_from(v.max(0)).unwrap_or(u32::MAX)
-}
-
-pub(crate) fn display_name(family: &str, given: &str) -> String {
-    format!("{}, {given}", family.to_uppercase())
-}
-
-pub(crate) async fn event(
-    tx: &mut Transaction<'_, Any>,
-    case: CaseId,
-    on: NaiveDate,
-    user: Option<UserId>,
-    kind: &str,
-    summary: &str,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO casework_events (case_id, at, on_date, user_id, kind, summary) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(case.get())
-    .bind(now_text())
-    .bind(on.to_string())
-    .bind(user.map(UserId::get))
-    .bind(kind)
-    .bind(summary)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-/// What one change to a case leaves behind: a line on the case's timeline and the audit row, both
-/// written in the change's transaction so that neither can exist without the other.
-pub(crate) struct CaseChange<'a> {
-    pub(crate) case: CaseId,
-    pub(crate) person: PersonId,
-    pub(crate) by: UserId,
-    pub(crate) on: NaiveDate,
-    /// The timeline's kind of entry and its words (never clinical detail).
-    pub(crate) kind: &'a str,
-    pub(crate) summary: &'a str,
-    pub(crate) action: AuditAction,
-    /// The audit row's reason: which case and what happened.
-    pub(crate) audit: String,
-}
-
-pub(crate) async fn record_change(
-    tx: &mut Transaction<'_, Any>,
-    change: &CaseChange<'_>,
-) -> Result<(), StoreError> {
-    event(
-        tx,
-        change.case,
-        change.on,
-        Some(change.by),
-        change.kind,
-        change.summary,
-    )
-    .await?;
-    audit_tx(
-        tx,
-        Some(change.by),
-        change.action,
-        Some(change.person),
-        change.audit.clone(),
-    )
-    .await
-}
-
-/// A value bound to a statement whose parameters are chosen at run time.
-pub(crate) enum Bind {
-    Text(String),
-    OptText(Option<String>),
-    Int(i64),
-}
-
-/// Runs one statement that must change a row (`sql` takes `first` as `$1`, then `binds`) and
-/// writes its audit row, in one transaction. A statement that touches no row is refused with
-/// `stale`: the record moved on since the page was read. Used by records whose changes are audited
-/// under their own entity (safeguarding concerns, MDT agenda items).
-pub(crate) async fn change_audited(
-    pool: &sqlx::AnyPool,
-    sql: &str,
-    first: i64,
-    binds: Vec<Bind>,
-    stale: &str,
-    event: &AuditEvent,
-) -> Result<(), CaseworkError> {
-    let mut tx = pool.begin().await?;
-    let mut q = sqlx::query(sql).bind(first);
-    for b in binds {
-        q = match b {
-            Bind::Text(t) => q.bind(t),
-            Bind::OptText(t) => q.bind(t),
-            Bind::Int(i) => q.bind(i),
-        };
-    }
-    if q.execute(&mut *tx).await?.rows_affected() == 0 {
-        return Err(CaseworkError::Refused(stale.to_owned()));
-    }
-    audit_with(&mut *tx, event).await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-pub(crate) async fn audit_tx(
-    tx: &mut Transaction<'_, Any>,
-    who: Option<UserId>,
-    action: AuditAction,
-    person: Option<PersonId>,
-    reason: String,
-) -> Result<(), StoreError> {
-    audit_with(
-        &mut **tx,
-        &AuditEvent {
-            user: who,
-            action,
-            entity: "person",
-            entity_id: person.map(PersonId::get),
-            reason,
-        },
-    )
-    .await
-}
-
 impl Store {
     /// Adds casework settings to a service of the registry.
     pub async fn add_casework_settings(
@@ -897,7 +715,7 @@ impl Store {
             .collect()
     }
 
-    async fn casework_service(&self, id: ServiceId) -> Result<CaseworkService, CaseworkError> {
+    async fn casework_service(&self, id: ServiceId) -> Result<CaseworkService, ActionError> {
         if let Some(found) = self
             .casework_services()
             .await?
@@ -912,7 +730,7 @@ impl Store {
             .await?
             .into_iter()
             .find(|s| s.id == id)
-            .ok_or(CaseworkError::NotFound("The service"))
+            .ok_or(ActionError::NotFound("The service"))
     }
 
     /// The services whose waiting list `who` works.
@@ -954,9 +772,9 @@ impl Store {
         &self,
         who: &Principal,
         p: &Prioritisation,
-    ) -> Result<(), CaseworkError> {
+    ) -> Result<(), ActionError> {
         if !who.has_role(Role::Supervisor) {
-            return Err(CaseworkError::Denied);
+            return Err(ActionError::Denied);
         }
         let mut tx = self.pool.begin().await?;
         sqlx::query(
@@ -1009,7 +827,7 @@ impl Store {
         who: &Principal,
         person: PersonId,
         what: &str,
-    ) -> Result<Grant, CaseworkError> {
+    ) -> Result<Grant, ActionError> {
         let facts = self.care_facts(person).await?;
         match can_read_person(who, &facts) {
             Decision::Allow(grant) => Ok(grant),
@@ -1022,7 +840,7 @@ impl Store {
                     reason: format!("casework {what}: no care relationship"),
                 })
                 .await?;
-                Err(CaseworkError::Denied)
+                Err(ActionError::Denied)
             }
         }
     }
@@ -1033,17 +851,14 @@ impl Store {
     /// when the NHS number, date of birth, family name and given name all match one person in the
     /// registry; otherwise triage links it (or merges it with a likely duplicate) later. The answer
     /// is the same either way.
-    pub async fn create_referral(
-        &self,
-        new: &NewReferral,
-    ) -> Result<ReferralCreated, CaseworkError> {
+    pub async fn create_referral(&self, new: &NewReferral) -> Result<ReferralCreated, ActionError> {
         self.casework_service(new.service).await?;
         let person = match (&new.known_person, new.person.nhs_number) {
             (Some(access), _) => {
                 // The proof is the referrer's own: one user's check never names a person for
                 // another, and an anonymous referral names no one.
                 if new.referrer.user != Some(access.user()) {
-                    return Err(CaseworkError::Denied);
+                    return Err(ActionError::Denied);
                 }
                 Some(access.person())
             }
@@ -1090,7 +905,7 @@ impl Store {
         &self,
         new: &NewReferral,
         person: Option<PersonId>,
-    ) -> Result<ReferralCreated, CaseworkError> {
+    ) -> Result<ReferralCreated, ActionError> {
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
             "INSERT INTO casework_referrals (service_id, person_id, given_name, family_name, date_of_birth, \
@@ -1148,7 +963,7 @@ impl Store {
         who: &Principal,
         filter: &WaitingFilter,
         today: NaiveDate,
-    ) -> Result<WaitingList, CaseworkError> {
+    ) -> Result<WaitingList, ActionError> {
         let services: Vec<CaseworkService> = self
             .services_worked_by(who)
             .await?
@@ -1288,7 +1103,7 @@ impl Store {
         &self,
         who: &Principal,
         id: ReferralId,
-    ) -> Result<ReferralView, CaseworkError> {
+    ) -> Result<ReferralView, ActionError> {
         let row = sqlx::query(&format!(
             "SELECT {REFERRAL_COLUMNS} FROM casework_referrals r \
              LEFT JOIN organisations o ON o.id = r.practice_id WHERE r.id = $1"
@@ -1296,7 +1111,7 @@ impl Store {
         .bind(id.get())
         .fetch_optional(&self.pool)
         .await?
-        .ok_or(CaseworkError::Denied)?;
+        .ok_or(ActionError::Denied)?;
         let service = self
             .casework_service(ServiceId::new(get_i64(&row, "service_id")?))
             .await?;
@@ -1329,7 +1144,7 @@ impl Store {
                 reason: "neither the referrer nor the service's team".to_owned(),
             })
             .await?;
-            return Err(CaseworkError::Denied);
+            return Err(ActionError::Denied);
         };
         let mut view = referral_from_row(&row, service)?;
         view.can_triage = can_triage && view.status == ReferralStatus::Waiting;
@@ -1411,18 +1226,18 @@ impl Store {
         who: &Principal,
         id: ReferralId,
         person: PersonId,
-    ) -> Result<(), CaseworkError> {
+    ) -> Result<(), ActionError> {
         let view = self.referral_for(who, id).await?;
         if !view.can_triage {
-            return Err(CaseworkError::Denied);
+            return Err(ActionError::Denied);
         }
         if view.person.is_some() {
-            return Err(CaseworkError::Refused(
+            return Err(ActionError::Refused(
                 "This referral is already linked to a person".to_owned(),
             ));
         }
         if !view.candidates.iter().any(|c| c.person == person) {
-            return Err(CaseworkError::Refused(
+            return Err(ActionError::Refused(
                 "Choose one of the people found by the duplicate check".to_owned(),
             ));
         }
@@ -1514,12 +1329,12 @@ impl Store {
         person: PersonId,
         lead: Option<UserId>,
         new_case: bool,
-    ) -> Result<Option<String>, CaseworkError> {
+    ) -> Result<Option<String>, ActionError> {
         let mut warnings = Vec::new();
         if let Some(lead) = lead {
             let loads = self.worker_loads(service).await?;
             let w = loads.iter().find(|w| w.user == lead).ok_or_else(|| {
-                CaseworkError::Refused(
+                ActionError::Refused(
                     "Choose a worker from the teams that run this service".to_owned(),
                 )
             })?;
@@ -1560,15 +1375,15 @@ impl Store {
         id: ReferralId,
         decision: &TriageDecision,
         today: NaiveDate,
-    ) -> Result<Option<CaseId>, CaseworkError> {
+    ) -> Result<Option<CaseId>, ActionError> {
         let view = self.referral_for(who, id).await?;
         if !view.can_triage {
-            return Err(CaseworkError::Refused(
+            return Err(ActionError::Refused(
                 "This referral has already been triaged, or is not for your team".to_owned(),
             ));
         }
         let Some(person) = view.person else {
-            return Err(CaseworkError::Refused(
+            return Err(ActionError::Refused(
                 "Link the referral to the right person before triage".to_owned(),
             ));
         };
@@ -1581,7 +1396,7 @@ impl Store {
                 confirm_over_capacity,
             } => {
                 if view.advice.needs_override() && override_reason.is_none() {
-                    return Err(CaseworkError::Refused(format!(
+                    return Err(ActionError::Refused(format!(
                         "{} Give a reason for accepting anyway.",
                         view.advice.text()
                     )));
@@ -1591,7 +1406,7 @@ impl Store {
                         .capacity_warning(&view.service, person, *lead, true)
                         .await?
                     {
-                        return Err(CaseworkError::OverCapacity(w));
+                        return Err(ActionError::OverCapacity(w));
                     }
                 }
                 let lead_org = match lead {
@@ -1612,7 +1427,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
                 if done.rows_affected() == 0 {
-                    return Err(CaseworkError::Refused(
+                    return Err(ActionError::Refused(
                         "Someone else has triaged this referral already".to_owned(),
                     ));
                 }
@@ -1676,7 +1491,7 @@ impl Store {
             }
             TriageDecision::Redirect { to, reason } => {
                 if *to == view.service.id {
-                    return Err(CaseworkError::Refused(
+                    return Err(ActionError::Refused(
                         "Choose a different service to redirect to".to_owned(),
                     ));
                 }
@@ -1729,7 +1544,7 @@ impl Store {
         reason: &str,
         redirected_to: Option<ReferralId>,
         today: NaiveDate,
-    ) -> Result<(), CaseworkError> {
+    ) -> Result<(), ActionError> {
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE casework_referrals SET status = $1, triaged_by = $2, triaged_on = $3, triage_reason = $4, \
@@ -1744,7 +1559,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
-            return Err(CaseworkError::Refused(
+            return Err(ActionError::Refused(
                 "Someone else has triaged this referral already".to_owned(),
             ));
         }
@@ -1764,14 +1579,14 @@ impl Store {
         &self,
         service: &CaseworkService,
         user: UserId,
-    ) -> Result<OrganisationId, CaseworkError> {
+    ) -> Result<OrganisationId, ActionError> {
         self.worker_loads(service)
             .await?
             .into_iter()
             .find(|w| w.user == user)
             .map(|w| w.organisation)
             .ok_or_else(|| {
-                CaseworkError::Refused(
+                ActionError::Refused(
                     "Choose a worker from the teams that run this service".to_owned(),
                 )
             })
@@ -1785,14 +1600,14 @@ impl Store {
         case: CaseId,
         what: &str,
         edit: bool,
-    ) -> Result<(PersonId, CaseworkService, CaseStatus, Grant), CaseworkError> {
+    ) -> Result<(PersonId, CaseworkService, CaseStatus, Grant), ActionError> {
         let r = sqlx::query(
             "SELECT id, person_id, service_id, status FROM casework_cases WHERE id = $1",
         )
         .bind(case.get())
         .fetch_optional(&self.pool)
         .await?
-        .ok_or(CaseworkError::Denied)?;
+        .ok_or(ActionError::Denied)?;
         self.case_row_access(who, &r, what, edit).await
     }
 
@@ -1804,7 +1619,7 @@ impl Store {
         r: &AnyRow,
         what: &str,
         edit: bool,
-    ) -> Result<(PersonId, CaseworkService, CaseStatus, Grant), CaseworkError> {
+    ) -> Result<(PersonId, CaseworkService, CaseStatus, Grant), ActionError> {
         let person = PersonId::new(get_i64(r, "person_id")?);
         let grant = self.casework_grant(who, person, what).await?;
         let service = self
@@ -1828,7 +1643,7 @@ impl Store {
                     ),
                 })
                 .await?;
-                return Err(CaseworkError::Denied);
+                return Err(ActionError::Denied);
             }
         }
         let status = get_code(r, "status", CaseStatus::from_code)?;
@@ -1844,10 +1659,10 @@ impl Store {
         role: CaseRole,
         confirm_over_capacity: bool,
         today: NaiveDate,
-    ) -> Result<(), CaseworkError> {
+    ) -> Result<(), ActionError> {
         let (person, service, status, _) = self.case_access(who, case, "allocation", true).await?;
         if !status.is_active() {
-            return Err(CaseworkError::Refused(
+            return Err(ActionError::Refused(
                 "Reopen the case before allocating workers".to_owned(),
             ));
         }
@@ -1856,7 +1671,7 @@ impl Store {
                 .capacity_warning(&service, person, Some(user), false)
                 .await?
             {
-                return Err(CaseworkError::OverCapacity(w));
+                return Err(ActionError::OverCapacity(w));
             }
         }
         let org = self.worker_org(&service, user).await?;
@@ -1893,7 +1708,7 @@ impl Store {
     }
 
     /// Everything on a case, through the policy, audited as one read.
-    pub async fn case_for(&self, who: &Principal, case: CaseId) -> Result<CaseView, CaseworkError> {
+    pub async fn case_for(&self, who: &Principal, case: CaseId) -> Result<CaseView, ActionError> {
         // One read of the case with everything the page shows about the person, checked through
         // the policy before anything else is read.
         let c = sqlx::query(
@@ -1907,7 +1722,7 @@ impl Store {
         .bind(case.get())
         .fetch_optional(&self.pool)
         .await?
-        .ok_or(CaseworkError::Denied)?;
+        .ok_or(ActionError::Denied)?;
         let (person, service, _, grant) = self.case_row_access(who, &c, "case", false).await?;
         // Someone in no household counts as a household of one.
         let household_size = get_i64(&c, "household_size")?.max(1);
@@ -2398,10 +2213,10 @@ impl Store {
         who: &Principal,
         case: CaseId,
         contact: &NewContact,
-    ) -> Result<(), CaseworkError> {
+    ) -> Result<(), ActionError> {
         let (person, _, status, _) = self.case_access(who, case, "contact", true).await?;
         if !status.is_active() {
-            return Err(CaseworkError::Refused(
+            return Err(ActionError::Refused(
                 "This case is discharged: reopen it to record a contact".to_owned(),
             ));
         }
@@ -2449,10 +2264,10 @@ impl Store {
         who: &Principal,
         case: CaseId,
         a: &NewAssessment,
-    ) -> Result<(), CaseworkError> {
+    ) -> Result<(), ActionError> {
         let (person, _, status, _) = self.case_access(who, case, "assessment", true).await?;
         if !status.is_active() {
-            return Err(CaseworkError::Refused("This case is discharged".to_owned()));
+            return Err(ActionError::Refused("This case is discharged".to_owned()));
         }
         let known = self.life_domains().await?;
         if let Some((code, _)) = a
@@ -2460,9 +2275,7 @@ impl Store {
             .iter()
             .find(|(c, _)| !known.iter().any(|(k, _)| k == c))
         {
-            return Err(CaseworkError::Refused(format!(
-                "Unknown life domain {code}"
-            )));
+            return Err(ActionError::Refused(format!("Unknown life domain {code}")));
         }
         let mut tx = self.pool.begin().await?;
         let r = sqlx::query(
@@ -2508,7 +2321,7 @@ impl Store {
         tx: &mut Transaction<'_, Any>,
         case: CaseId,
         version: i64,
-    ) -> Result<i64, CaseworkError> {
+    ) -> Result<i64, ActionError> {
         let done = sqlx::query(
             "UPDATE casework_cases SET plan_version = plan_version + 1 WHERE id = $1 AND plan_version = $2",
         )
@@ -2517,7 +2330,7 @@ impl Store {
         .execute(&mut **tx)
         .await?;
         if done.rows_affected() == 0 {
-            return Err(CaseworkError::Conflict);
+            return Err(ActionError::Conflict);
         }
         Ok(version + 1)
     }
@@ -2530,7 +2343,7 @@ impl Store {
         version: i64,
         text: &PlanText,
         today: NaiveDate,
-    ) -> Result<i64, CaseworkError> {
+    ) -> Result<i64, ActionError> {
         let (person, _, _, _) = self.case_access(who, case, "plan", true).await?;
         let mut tx = self.pool.begin().await?;
         let new = Self::claim_plan_version(&mut tx, case, version).await?;
@@ -2569,7 +2382,7 @@ impl Store {
         version: i64,
         item: &PlanItem,
         today: NaiveDate,
-    ) -> Result<i64, CaseworkError> {
+    ) -> Result<i64, ActionError> {
         let (person, _, _, _) = self.case_access(who, case, "plan", true).await?;
         let mut tx = self.pool.begin().await?;
         let new = Self::claim_plan_version(&mut tx, case, version).await?;
@@ -2630,7 +2443,7 @@ impl Store {
             ),
         };
         if query.execute(&mut *tx).await?.rows_affected() == 0 {
-            return Err(CaseworkError::NotFound("That goal or action"));
+            return Err(ActionError::NotFound("That goal or action"));
         }
         record_change(
             &mut tx,
@@ -2658,10 +2471,10 @@ impl Store {
         on: NaiveDate,
         intensity: Intensity,
         summary: &str,
-    ) -> Result<NaiveDate, CaseworkError> {
+    ) -> Result<NaiveDate, ActionError> {
         let (person, service, status, _) = self.case_access(who, case, "review", true).await?;
         if !status.is_active() {
-            return Err(CaseworkError::Refused("This case is discharged".to_owned()));
+            return Err(ActionError::Refused("This case is discharged".to_owned()));
         }
         let episode = get_date(
             &sqlx::query("SELECT episode_started_on FROM casework_cases WHERE id = $1")
@@ -2717,7 +2530,7 @@ impl Store {
         hold: bool,
         reason: &str,
         today: NaiveDate,
-    ) -> Result<(), CaseworkError> {
+    ) -> Result<(), ActionError> {
         let (person, _, status, _) = self.case_access(who, case, "hold", true).await?;
         let (from, to) = if hold {
             ("open', 'reopened", CaseStatus::OnHold)
@@ -2725,7 +2538,7 @@ impl Store {
             ("on_hold", CaseStatus::Open)
         };
         if !status.is_active() || (status == CaseStatus::OnHold) == hold {
-            return Err(CaseworkError::Refused(format!(
+            return Err(ActionError::Refused(format!(
                 "This case is {}",
                 status.label().to_lowercase()
             )));
@@ -2770,10 +2583,10 @@ impl Store {
         who: &Principal,
         case: CaseId,
         d: &Discharge,
-    ) -> Result<(), CaseworkError> {
+    ) -> Result<(), ActionError> {
         let (person, _, status, _) = self.case_access(who, case, "discharge", true).await?;
         if !status.is_active() {
-            return Err(CaseworkError::Refused(
+            return Err(ActionError::Refused(
                 "This case is already discharged".to_owned(),
             ));
         }
@@ -2839,13 +2652,13 @@ impl Store {
         case: CaseId,
         reason: &str,
         today: NaiveDate,
-    ) -> Result<(), CaseworkError> {
+    ) -> Result<(), ActionError> {
         let r =
             sqlx::query("SELECT person_id, service_id, status FROM casework_cases WHERE id = $1")
                 .bind(case.get())
                 .fetch_optional(&self.pool)
                 .await?
-                .ok_or(CaseworkError::Denied)?;
+                .ok_or(ActionError::Denied)?;
         let person = PersonId::new(get_i64(&r, "person_id")?);
         let service = self
             .casework_service(ServiceId::new(get_i64(&r, "service_id")?))
@@ -2856,10 +2669,10 @@ impl Store {
                 Ok(Grant::CareTeamMember | Grant::SupervisesCareTeam)
             );
         if !allowed {
-            return Err(CaseworkError::Denied);
+            return Err(ActionError::Denied);
         }
         if get_code(&r, "status", CaseStatus::from_code)? != CaseStatus::Discharged {
-            return Err(CaseworkError::Refused(
+            return Err(ActionError::Refused(
                 "Only a discharged case can be reopened".to_owned(),
             ));
         }
@@ -2902,10 +2715,10 @@ impl Store {
         case: CaseId,
         carer: &Carer,
         today: NaiveDate,
-    ) -> Result<(), CaseworkError> {
+    ) -> Result<(), ActionError> {
         let (person, _, _, _) = self.case_access(who, case, "carer", true).await?;
         if !["yes", "no", "ask"].contains(&carer.involve.as_str()) {
-            return Err(CaseworkError::Refused(
+            return Err(ActionError::Refused(
                 "Say whether the person wants the carer involved".to_owned(),
             ));
         }
@@ -2945,7 +2758,7 @@ impl Store {
         &self,
         who: &Principal,
         case: CaseId,
-    ) -> Result<GpMessage, CaseworkError> {
+    ) -> Result<GpMessage, ActionError> {
         let view = self.case_for(who, case).await?;
         let r = sqlx::query(
             "SELECT received_on, source, referrer_name, needs FROM casework_referrals WHERE id = $1",
@@ -3058,7 +2871,7 @@ impl Store {
             Vec<(CaseId, String, CaseStatus)>,
             Vec<(ReferralId, String, ReferralStatus)>,
         ),
-        CaseworkError,
+        ActionError,
     > {
         let grant = self.casework_grant(who, person, "summary").await?;
         let cases = sqlx::query(

@@ -23,7 +23,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::audit::{audit_with, AuditAction, AuditEvent};
-use crate::casework::get_code;
+use crate::change::get_code;
 use crate::records::RecordError;
 use crate::{get_i64, instant_text, parse_instant, Store, StoreError};
 

@@ -18,7 +18,8 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::audit::{audit_with, AuditAction, AuditEvent};
-use crate::casework::{CaseworkError, CaseworkService};
+use crate::casework::CaseworkService;
+use crate::change::ActionError;
 use crate::{get_date, get_i64, now_text, parse_date, Store, StoreError};
 
 /// The audit log's name for a significant event.
@@ -169,7 +170,7 @@ impl Store {
         &self,
         who: &Principal,
         label: &str,
-    ) -> Result<String, CaseworkError> {
+    ) -> Result<String, ActionError> {
         if !who.has_role(Role::Admin) {
             self.event_audit(
                 who,
@@ -178,7 +179,7 @@ impl Store {
                 "add theme: not an admin".into(),
             )
             .await?;
-            return Err(CaseworkError::Denied);
+            return Err(ActionError::Denied);
         }
         let code: String = label
             .trim()
@@ -191,7 +192,7 @@ impl Store {
             .collect::<Vec<_>>()
             .join("_");
         if code.is_empty() {
-            return Err(CaseworkError::Refused("Enter the theme's name".into()));
+            return Err(ActionError::Refused("Enter the theme's name".into()));
         }
         let mut tx = self.pool.begin().await?;
         let exists = sqlx::query("SELECT code FROM event_themes WHERE code = $1")
@@ -232,11 +233,7 @@ impl Store {
     /// Records an event. `who` must work the service (a worker or supervisor of one of its
     /// organisations) and, when a case is given, be one of the case's current workers; refusals
     /// are audited. The event, its themes and the audit row are written in one transaction.
-    pub async fn record_event(
-        &self,
-        who: &Principal,
-        new: &NewEvent,
-    ) -> Result<i64, CaseworkError> {
+    pub async fn record_event(&self, who: &Principal, new: &NewEvent) -> Result<i64, ActionError> {
         let service = self
             .services_worked_by(who)
             .await?
@@ -255,7 +252,7 @@ impl Store {
                 format!("record for service {}: does not work it", new.service.get()),
             )
             .await?;
-            return Err(CaseworkError::Denied);
+            return Err(ActionError::Denied);
         };
         let mut practice = new.practice;
         if let Some(case) = new.case {
@@ -283,7 +280,7 @@ impl Store {
                     format!("record from case {case}: not a current worker of it in this service"),
                 )
                 .await?;
-                return Err(CaseworkError::Denied);
+                return Err(ActionError::Denied);
             }
             if practice.is_none() {
                 practice = row
@@ -300,10 +297,10 @@ impl Store {
             .map(|t| t.code)
             .collect();
         if new.themes.is_empty() {
-            return Err(CaseworkError::Refused("Select at least one theme".into()));
+            return Err(ActionError::Refused("Select at least one theme".into()));
         }
         if new.themes.iter().any(|t| !active.contains(t)) {
-            return Err(CaseworkError::Refused("Select themes from the list".into()));
+            return Err(ActionError::Refused("Select themes from the list".into()));
         }
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
@@ -414,7 +411,7 @@ impl Store {
 
     /// One event, for the people [`can_see_event`] names; a refusal (or an event that does not
     /// exist, in the same words) is audited as denied.
-    pub async fn event_for(&self, who: &Principal, id: i64) -> Result<EventView, CaseworkError> {
+    pub async fn event_for(&self, who: &Principal, id: i64) -> Result<EventView, ActionError> {
         let row = sqlx::query(&format!("SELECT {EVENT_COLUMNS} WHERE e.id = $1"))
             .bind(id)
             .fetch_optional(&self.pool)
@@ -426,7 +423,7 @@ impl Store {
         let (Some(row), Some(grant)) = (row, grant) else {
             self.event_audit(who, AuditAction::Denied, Some(id), "read: no grant".into())
                 .await?;
-            return Err(CaseworkError::Denied);
+            return Err(ActionError::Denied);
         };
         let view = self.event_of(&row, grant).await?;
         self.event_audit(who, AuditAction::Read, Some(id), grant.code().into())
@@ -485,7 +482,7 @@ impl Store {
         who: &Principal,
         id: i64,
         on: NaiveDate,
-    ) -> Result<(), CaseworkError> {
+    ) -> Result<(), ActionError> {
         let event = self.event_for(who, id).await?;
         if !event.grant.may_review() {
             self.event_audit(
@@ -495,15 +492,15 @@ impl Store {
                 "board: not a supervisor".into(),
             )
             .await?;
-            return Err(CaseworkError::Denied);
+            return Err(ActionError::Denied);
         }
         if !event.escalate {
-            return Err(CaseworkError::Refused(
+            return Err(ActionError::Refused(
                 "This event was not escalated to the board".into(),
             ));
         }
         if on < event.occurred_on {
-            return Err(CaseworkError::Refused(
+            return Err(ActionError::Refused(
                 "The board date must be on or after the date of the event".into(),
             ));
         }

@@ -15,6 +15,7 @@ pub mod accounts;
 pub mod audit;
 mod cache;
 pub mod casework;
+pub mod change;
 pub mod consent;
 pub mod directory;
 pub mod events;

@@ -21,7 +21,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::audit::{AuditAction, AuditEvent};
-use crate::casework::{display_name, get_code, record_change, CaseChange, CaseworkError};
+use crate::change::{display_name, get_code, record_change, ActionError, CaseChange};
 use crate::{get_date, get_i64, Store, StoreError};
 
 /// A visit to plan, as the form or the API gives it.
@@ -170,20 +170,20 @@ fn hhmm(t: NaiveTime) -> String {
 impl Store {
     /// Plans a visit for the signed-in worker after checking the plan against their employer's
     /// visit rules and the safety flags on the person and their address. A refused plan is not
-    /// stored; [`CaseworkError::NotAllowed`] lists every rule and flag that refused it.
+    /// stored; [`ActionError::NotAllowed`] lists every rule and flag that refused it.
     pub async fn plan_visit(
         &self,
         who: &Principal,
         case: CaseId,
         visit: &NewVisit,
-    ) -> Result<i64, CaseworkError> {
+    ) -> Result<i64, ActionError> {
         let (person, service, status, _) = self.case_access(who, case, "visit", true).await?;
         if !status.is_active() {
-            return Err(CaseworkError::Refused("This case is discharged".to_owned()));
+            return Err(ActionError::Refused("This case is discharged".to_owned()));
         }
         let companion = match visit.companion {
             Some(user) if user == who.user => {
-                return Err(CaseworkError::Refused(
+                return Err(ActionError::Refused(
                     "Choose a colleague other than yourself to go with you".to_owned(),
                 ))
             }
@@ -198,19 +198,19 @@ impl Store {
             companion,
         };
         plan.validate()
-            .map_err(|e| CaseworkError::Refused(e.to_string()))?;
+            .map_err(|e| ActionError::Refused(e.to_string()))?;
         // The employer whose rules apply: the organisation the worker works this service for.
         let employer = who
             .memberships
             .iter()
             .map(|m| m.organisation)
             .find(|o| service.organisations().contains(o))
-            .ok_or(CaseworkError::Denied)?;
+            .ok_or(ActionError::Denied)?;
         let (employer_name, rules) = self.rules_of(employer).await?;
         let flags = self.active_flags(person).await?;
         let refusals = check_visit(&plan, &employer_name, &rules, &flags);
         if !refusals.is_empty() {
-            return Err(CaseworkError::NotAllowed(
+            return Err(ActionError::NotAllowed(
                 refusals.into_iter().map(|r| r.message).collect(),
             ));
         }
@@ -258,7 +258,7 @@ impl Store {
     }
 
     /// A colleague going on a visit, with their employer's kind (an NHS one if they have one).
-    async fn companion(&self, user: UserId) -> Result<Companion, CaseworkError> {
+    async fn companion(&self, user: UserId) -> Result<Companion, ActionError> {
         let rows = sqlx::query(
             "SELECT u.display_name, o.kind FROM users u JOIN memberships m ON m.user_id = u.id \
              JOIN organisations o ON o.id = m.organisation_id WHERE u.id = $1 AND u.active = 1",
@@ -281,7 +281,7 @@ impl Store {
             }
         }
         found.ok_or_else(|| {
-            CaseworkError::Refused("Choose a colleague from the list to go with you".to_owned())
+            ActionError::Refused("Choose a colleague from the list to go with you".to_owned())
         })
     }
 
@@ -352,10 +352,10 @@ impl Store {
         on_address: bool,
         reason: &str,
         today: NaiveDate,
-    ) -> Result<(), CaseworkError> {
+    ) -> Result<(), ActionError> {
         let (person, _, _, _) = self.case_access(who, case, "safety flag", true).await?;
         if reason.trim().is_empty() {
-            return Err(CaseworkError::Refused(
+            return Err(ActionError::Refused(
                 "Enter what colleagues need to know before visiting".to_owned(),
             ));
         }
@@ -366,7 +366,7 @@ impl Store {
                 .await?
                 .try_get::<Option<i64>, _>("household_id")?;
             Some(h.ok_or_else(|| {
-                CaseworkError::Refused(
+                ActionError::Refused(
                     "This person has no recorded address: flag the person instead".to_owned(),
                 )
             })?)
@@ -433,10 +433,10 @@ impl Store {
         visit: i64,
         step: VisitStep,
         now: NaiveDateTime,
-    ) -> Result<(), CaseworkError> {
+    ) -> Result<(), ActionError> {
         let (case, person, owner, status) = self.visit_facts(visit).await?;
         if owner != who.user {
-            return Err(CaseworkError::Denied);
+            return Err(ActionError::Denied);
         }
         let (to, column, summary) = match (step, status) {
             (VisitStep::CheckIn, VisitStatus::Planned) => {
@@ -448,7 +448,7 @@ impl Store {
                 "Checked out safely",
             ),
             _ => {
-                return Err(CaseworkError::Refused(format!(
+                return Err(ActionError::Refused(format!(
                     "This visit is already {}",
                     status.label().to_lowercase()
                 )))
@@ -465,19 +465,19 @@ impl Store {
         visit: i64,
         note: &str,
         now: NaiveDateTime,
-    ) -> Result<(), CaseworkError> {
+    ) -> Result<(), ActionError> {
         let (case, person, owner, status) = self.visit_facts(visit).await?;
         if !self.watches(who, owner).await? {
-            return Err(CaseworkError::Denied);
+            return Err(ActionError::Denied);
         }
         if !matches!(status, VisitStatus::Planned | VisitStatus::CheckedIn) {
-            return Err(CaseworkError::Refused(format!(
+            return Err(ActionError::Refused(format!(
                 "This visit is already {}",
                 status.label().to_lowercase()
             )));
         }
         if note.trim().is_empty() {
-            return Err(CaseworkError::Refused(
+            return Err(ActionError::Refused(
                 "Enter how you confirmed your colleague is safe".to_owned(),
             ));
         }
@@ -507,7 +507,7 @@ impl Store {
         summary: &str,
         note: &str,
         now: NaiveDateTime,
-    ) -> Result<(), CaseworkError> {
+    ) -> Result<(), ActionError> {
         let mut tx = self.pool.begin().await?;
         // `column` is one of two fixed names chosen above, never input.
         sqlx::query(&format!(
@@ -541,7 +541,7 @@ impl Store {
     async fn visit_facts(
         &self,
         visit: i64,
-    ) -> Result<(CaseId, PersonId, UserId, VisitStatus), CaseworkError> {
+    ) -> Result<(CaseId, PersonId, UserId, VisitStatus), ActionError> {
         let r = sqlx::query(
             "SELECT v.case_id, c.person_id, v.user_id, v.status FROM casework_visits v \
              JOIN casework_cases c ON c.id = v.case_id WHERE v.id = $1",
@@ -549,7 +549,7 @@ impl Store {
         .bind(visit)
         .fetch_optional(&self.pool)
         .await?
-        .ok_or(CaseworkError::NotFound("The visit"))?;
+        .ok_or(ActionError::NotFound("The visit"))?;
         Ok((
             CaseId::new(get_i64(&r, "case_id")?),
             PersonId::new(get_i64(&r, "person_id")?),
@@ -582,9 +582,9 @@ impl Store {
         &self,
         who: &Principal,
         now: NaiveDateTime,
-    ) -> Result<LoneWorkingBoard, CaseworkError> {
+    ) -> Result<LoneWorkingBoard, ActionError> {
         let Some(orgs) = watched_in_list(who) else {
-            return Err(CaseworkError::Denied);
+            return Err(ActionError::Denied);
         };
         let today = now.date();
         let visits = sqlx::query(&format!(
@@ -681,17 +681,17 @@ impl Store {
         employer: OrganisationId,
         rule: &PolicyRule,
         today: NaiveDate,
-    ) -> Result<i64, CaseworkError> {
+    ) -> Result<i64, ActionError> {
         if !can_manage_visit_rules(who, employer) {
-            return Err(CaseworkError::Denied);
+            return Err(ActionError::Denied);
         }
         if rule.name.trim().is_empty() {
-            return Err(CaseworkError::Refused(
+            return Err(ActionError::Refused(
                 "Enter the name staff know the rule by".to_owned(),
             ));
         }
         if (rule.kind == PolicyRuleKind::NoLoneVisitsAfter) != rule.after.is_some() {
-            return Err(CaseworkError::Refused(
+            return Err(ActionError::Refused(
                 "Enter a time only for the rule about lone visits after a set time, and always for it"
                     .to_owned(),
             ));
@@ -733,7 +733,7 @@ impl Store {
         who: &Principal,
         id: i64,
         today: NaiveDate,
-    ) -> Result<(), CaseworkError> {
+    ) -> Result<(), ActionError> {
         let employer = sqlx::query(
             "SELECT organisation_id FROM visit_rules WHERE id = $1 AND ended_on IS NULL",
         )
@@ -742,9 +742,9 @@ impl Store {
         .await?
         .map(|r| get_i64(&r, "organisation_id").map(OrganisationId::new))
         .transpose()?
-        .ok_or(CaseworkError::NotFound("The rule"))?;
+        .ok_or(ActionError::NotFound("The rule"))?;
         if !can_manage_visit_rules(who, employer) {
-            return Err(CaseworkError::Denied);
+            return Err(ActionError::Denied);
         }
         let mut tx = self.pool.begin().await?;
         sqlx::query("UPDATE visit_rules SET ended_on = $1 WHERE id = $2")

@@ -25,7 +25,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::audit::{audit_with, AuditAction, AuditEvent};
-use crate::casework::{change_audited, Bind, CaseworkError};
+use crate::change::{change_audited, ActionError, Bind};
 use crate::{get_date, get_i64, now_text, parse_date, Store, StoreError};
 
 /// The audit log's name for meetings and everything on them.
@@ -287,12 +287,12 @@ impl Store {
         entity: &'static str,
         id: Option<i64>,
         reason: String,
-    ) -> CaseworkError {
+    ) -> ActionError {
         match self
             .mdt_audit(who, AuditAction::Denied, entity, id, reason)
             .await
         {
-            Ok(()) => CaseworkError::Denied,
+            Ok(()) => ActionError::Denied,
             Err(e) => e.into(),
         }
     }
@@ -378,7 +378,7 @@ impl Store {
         who: &Principal,
         id: MeetingId,
         what: &str,
-    ) -> Result<(MeetingHost, MeetingGrant), CaseworkError> {
+    ) -> Result<(MeetingHost, MeetingGrant), ActionError> {
         let allowed = self
             .meeting_facts(id)
             .await?
@@ -484,7 +484,7 @@ impl Store {
         &self,
         who: &Principal,
         new: &NewMeeting,
-    ) -> Result<MeetingId, CaseworkError> {
+    ) -> Result<MeetingId, ActionError> {
         if !can_plan_meeting(who, &self.host_organisations(new.host).await?) {
             return Err(self
                 .refuse(
@@ -496,7 +496,7 @@ impl Store {
                 .await);
         }
         if new.lists.contains(&AgendaList::Worklist) && new.cohort.is_none() {
-            return Err(CaseworkError::Refused(
+            return Err(ActionError::Refused(
                 "Choose the population worklist the agenda should draw on".to_owned(),
             ));
         }
@@ -532,7 +532,7 @@ impl Store {
         let id = MeetingId::new(get_i64(&row, "id")?);
         for user in &new.core_members {
             let Some(s) = staff.iter().find(|s| s.user == *user) else {
-                return Err(CaseworkError::Refused(
+                return Err(ActionError::Refused(
                     "Core members must be workers or supervisors with a careweave account"
                         .to_owned(),
                 ));
@@ -570,7 +570,7 @@ impl Store {
         who: &Principal,
         id: MeetingId,
         invitee: &Invitee,
-    ) -> Result<(), CaseworkError> {
+    ) -> Result<(), ActionError> {
         let (_, grant) = self.meeting_access(who, id, "invite").await?;
         let mut tx = self.pool.begin().await?;
         sqlx::query(
@@ -678,7 +678,7 @@ impl Store {
         &self,
         who: &Principal,
         id: MeetingId,
-    ) -> Result<MeetingView, CaseworkError> {
+    ) -> Result<MeetingView, ActionError> {
         let (host, grant) = self.meeting_access(who, id, "read").await?;
         let m = sqlx::query(&format!("SELECT {MEETING_FROM} WHERE m.id = $1"))
             .bind(id.get())
@@ -799,14 +799,14 @@ impl Store {
         who: &Principal,
         id: MeetingId,
         item: i64,
-    ) -> Result<(MeetingView, AgendaItem), CaseworkError> {
+    ) -> Result<(MeetingView, AgendaItem), ActionError> {
         let view = self.meeting_for(who, id).await?;
         let found = view
             .items
             .iter()
             .find(|i| i.id == item)
             .cloned()
-            .ok_or(CaseworkError::NotFound("agenda item"))?;
+            .ok_or(ActionError::NotFound("agenda item"))?;
         if found.detail.is_none() {
             return Err(self
                 .refuse(
@@ -895,7 +895,7 @@ impl Store {
         who: &Principal,
         id: MeetingId,
         case: CaseId,
-    ) -> Result<(), CaseworkError> {
+    ) -> Result<(), ActionError> {
         let (_, grant) = self.meeting_access(who, id, "add case").await?;
         if self.changeable_case(who, case).await?.is_none() {
             self.mdt_audit(
@@ -906,7 +906,7 @@ impl Store {
                 format!("mdt add case {case}: may not change this case"),
             )
             .await?;
-            return Err(CaseworkError::Refused(
+            return Err(ActionError::Refused(
                 "You can only add cases you work on or supervise: ask the case's lead worker to add it"
                     .to_owned(),
             ));
@@ -1017,7 +1017,7 @@ impl Store {
         who: &Principal,
         id: MeetingId,
         today: NaiveDate,
-    ) -> Result<BuildReport, CaseworkError> {
+    ) -> Result<BuildReport, ActionError> {
         let (host, grant) = self.meeting_access(who, id, "build agenda").await?;
         let m = sqlx::query("SELECT held_on, lists, cohort FROM mdt_meetings WHERE id = $1")
             .bind(id.get())
@@ -1101,7 +1101,7 @@ impl Store {
         id: MeetingId,
         item: i64,
         what: &str,
-    ) -> Result<(CaseId, Grant), CaseworkError> {
+    ) -> Result<(CaseId, Grant), ActionError> {
         self.meeting_access(who, id, what).await?;
         let case = sqlx::query("SELECT case_id FROM mdt_items WHERE id = $1 AND meeting_id = $2")
             .bind(item)
@@ -1140,7 +1140,7 @@ impl Store {
         (what, stale): (&str, &str),
         sql: &str,
         binds: Vec<Bind>,
-    ) -> Result<(), CaseworkError> {
+    ) -> Result<(), ActionError> {
         let (case, grant) = self.item_access(who, id, item, what).await?;
         change_audited(
             &self.pool,
@@ -1166,7 +1166,7 @@ impl Store {
         id: MeetingId,
         item: i64,
         outcome: &Outcome,
-    ) -> Result<(), CaseworkError> {
+    ) -> Result<(), ActionError> {
         self.change_item(
             who,
             id,
@@ -1193,7 +1193,7 @@ impl Store {
         id: MeetingId,
         item: i64,
         action: &NewMdtAction,
-    ) -> Result<(), CaseworkError> {
+    ) -> Result<(), ActionError> {
         self.change_item(
             who,
             id,
@@ -1220,7 +1220,7 @@ impl Store {
         item: i64,
         action: i64,
         on: NaiveDate,
-    ) -> Result<(), CaseworkError> {
+    ) -> Result<(), ActionError> {
         self.change_item(
             who,
             id,
@@ -1237,7 +1237,7 @@ impl Store {
 
     /// The meetings a case went to and its current flags, for anyone who may change the case;
     /// others (a referrer following it) get nothing. A non-empty answer is audited as one list.
-    pub async fn case_mdt(&self, who: &Principal, case: CaseId) -> Result<CaseMdt, CaseworkError> {
+    pub async fn case_mdt(&self, who: &Principal, case: CaseId) -> Result<CaseMdt, ActionError> {
         if self.changeable_case(who, case).await?.is_none() {
             // Refused in the same words whether or not the case exists, and audited.
             return Err(self
@@ -1342,7 +1342,7 @@ impl Store {
         who: &Principal,
         case: CaseId,
         flag: &NewCaseFlag,
-    ) -> Result<i64, CaseworkError> {
+    ) -> Result<i64, ActionError> {
         let Some((_, grant)) = self.changeable_case(who, case).await? else {
             return Err(self
                 .refuse(
@@ -1389,7 +1389,7 @@ impl Store {
         case: CaseId,
         flag: i64,
         on: NaiveDate,
-    ) -> Result<(), CaseworkError> {
+    ) -> Result<(), ActionError> {
         let Some((_, grant)) = self.changeable_case(who, case).await? else {
             return Err(self
                 .refuse(
@@ -1412,7 +1412,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
-            return Err(CaseworkError::Refused(
+            return Err(ActionError::Refused(
                 "That flag is already cleared or is not on this case".to_owned(),
             ));
         }

@@ -20,8 +20,8 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::audit::{audit_with, AuditAction, AuditEvent};
-use crate::casework::CaseworkError;
-use crate::{get_date, get_i64, now_text, parse_date, Store, StoreError};
+use crate::change::{opt_date, ActionError};
+use crate::{get_date, get_i64, now_text, Store, StoreError};
 
 /// The audit log's name for a supervision session.
 pub const SESSION_ENTITY: &str = "supervision_session";
@@ -153,12 +153,6 @@ pub struct TeamMemberTraining {
     pub attention: Vec<TrainingRecord>,
     /// Records not superseded that are current.
     pub current: usize,
-}
-
-fn opt_date(row: &AnyRow, column: &'static str) -> Result<Option<NaiveDate>, StoreError> {
-    row.try_get::<Option<String>, _>(column)?
-        .map(|d| parse_date(column, &d))
-        .transpose()
 }
 
 fn session_facts(row: &AnyRow) -> Result<SessionFacts, StoreError> {
@@ -294,7 +288,7 @@ impl Store {
         who: &Principal,
         worker: UserId,
         what: &str,
-    ) -> Result<(OrganisationId, String), CaseworkError> {
+    ) -> Result<(OrganisationId, String), ActionError> {
         let found = self.staff_member(worker).await?.and_then(|(p, name)| {
             supervising_organisation(who, &p).map(|organisation| (organisation, name))
         });
@@ -309,7 +303,7 @@ impl Store {
                     format!("supervision {what} for user {worker}: not their supervisor"),
                 )
                 .await?;
-                Err(CaseworkError::Denied)
+                Err(ActionError::Denied)
             }
         }
     }
@@ -322,10 +316,10 @@ impl Store {
         who: &Principal,
         worker: UserId,
         new: &NewSession,
-    ) -> Result<i64, CaseworkError> {
+    ) -> Result<i64, ActionError> {
         let (organisation, _) = self.supervision_of(who, worker, "record").await?;
         if new.next_on.is_some_and(|next| next <= new.held_on) {
-            return Err(CaseworkError::Refused(
+            return Err(ActionError::Refused(
                 "The next session must be after this one".to_owned(),
             ));
         }
@@ -471,7 +465,7 @@ impl Store {
         &self,
         who: &Principal,
         worker: UserId,
-    ) -> Result<SuperviseeSessions, CaseworkError> {
+    ) -> Result<SuperviseeSessions, ActionError> {
         let (_, name) = self.supervision_of(who, worker, "list").await?;
         let rows = sqlx::query(&format!(
             "SELECT {SUMMARY_COLUMNS} WHERE s.worker_id = $1 AND s.supervisor_id = $2 \
@@ -503,7 +497,7 @@ impl Store {
         who: &Principal,
         id: i64,
         what: &str,
-    ) -> Result<SessionGrant, CaseworkError> {
+    ) -> Result<SessionGrant, ActionError> {
         let row = sqlx::query(
             "SELECT worker_id, supervisor_id, organisation_id FROM supervision_sessions WHERE id = $1",
         )
@@ -525,7 +519,7 @@ impl Store {
                     format!("supervision session {what}: not its worker or its supervisor"),
                 )
                 .await?;
-                Err(CaseworkError::Denied)
+                Err(ActionError::Denied)
             }
         }
     }
@@ -535,7 +529,7 @@ impl Store {
         &self,
         who: &Principal,
         id: i64,
-    ) -> Result<SessionView, CaseworkError> {
+    ) -> Result<SessionView, ActionError> {
         let grant = self.session_access(who, id, "read").await?;
         let r = sqlx::query(
             "SELECT s.*, w.display_name AS worker, v.display_name AS supervisor, \
@@ -596,7 +590,7 @@ impl Store {
         session: i64,
         action: i64,
         on: NaiveDate,
-    ) -> Result<(), CaseworkError> {
+    ) -> Result<(), ActionError> {
         let grant = self.session_access(who, session, "action done").await?;
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
@@ -609,7 +603,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
-            return Err(CaseworkError::Refused(
+            return Err(ActionError::Refused(
                 "That action is already done, or is not on this session".to_owned(),
             ));
         }
@@ -635,7 +629,7 @@ impl Store {
         who: &Principal,
         staff: UserId,
         what: &str,
-    ) -> Result<(TrainingGrant, String), CaseworkError> {
+    ) -> Result<(TrainingGrant, String), ActionError> {
         let found = self
             .staff_member(staff)
             .await?
@@ -653,7 +647,7 @@ impl Store {
                     ),
                 )
                 .await?;
-                Err(CaseworkError::Denied)
+                Err(ActionError::Denied)
             }
         }
     }
@@ -665,7 +659,7 @@ impl Store {
         who: &Principal,
         staff: UserId,
         today: NaiveDate,
-    ) -> Result<StaffTraining, CaseworkError> {
+    ) -> Result<StaffTraining, ActionError> {
         let (grant, name) = self.training_access(who, staff, "read").await?;
         let mut records = sqlx::query(&format!(
             "SELECT {TRAINING_COLUMNS} WHERE t.user_id = $1 ORDER BY t.completed_on DESC, t.id DESC"
@@ -702,7 +696,7 @@ impl Store {
         who: &Principal,
         staff: UserId,
         new: &NewTraining,
-    ) -> Result<i64, CaseworkError> {
+    ) -> Result<i64, ActionError> {
         let (grant, _) = self.training_access(who, staff, "record").await?;
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
@@ -743,7 +737,7 @@ impl Store {
         &self,
         who: &Principal,
         today: NaiveDate,
-    ) -> Result<Vec<TeamMemberTraining>, CaseworkError> {
+    ) -> Result<Vec<TeamMemberTraining>, ActionError> {
         let orgs = training_team_organisations(who);
         if orgs.is_empty() {
             self.supervision_audit(
@@ -754,7 +748,7 @@ impl Store {
                 "team training: not a supervisor or an admin".to_owned(),
             )
             .await?;
-            return Err(CaseworkError::Denied);
+            return Err(ActionError::Denied);
         }
         let list = in_list(&orgs);
         let members = format!(
