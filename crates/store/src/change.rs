@@ -22,9 +22,16 @@ pub enum ActionError {
     Denied,
     #[error("{0} was not found")]
     NotFound(&'static str),
-    /// The action does not fit the record's state; the message says what to do instead.
-    #[error("{0}")]
-    Refused(String),
+    /// The action does not fit the record's state; `reason` says what to do instead. `field`
+    /// names the form field the refusal is about (the name the web's form gives that input), or
+    /// is `None` when it is about the action as a whole, which a page shows at the form's main
+    /// field. A page picks the field from this, never from the words of the reason, and shows a
+    /// refusal on the form (status 422), never as a server error.
+    #[error("{reason}")]
+    Refused {
+        field: Option<&'static str>,
+        reason: String,
+    },
     /// Someone else saved the plan since this page was opened.
     #[error(
         "Someone else changed this plan while you were editing it. Your changes have not been saved: \
@@ -39,6 +46,24 @@ pub enum ActionError {
     NotAllowed(Vec<String>),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl ActionError {
+    /// A refusal of the action as a whole (shown at the form's main field).
+    pub fn refused(reason: impl Into<String>) -> Self {
+        Self::Refused {
+            field: None,
+            reason: reason.into(),
+        }
+    }
+
+    /// A refusal about one form field, named as the form names it.
+    pub fn refused_at(field: &'static str, reason: impl Into<String>) -> Self {
+        Self::Refused {
+            field: Some(field),
+            reason: reason.into(),
+        }
+    }
 }
 
 impl From<sqlx::Error> for ActionError {
@@ -177,7 +202,7 @@ pub(crate) async fn change_audited(
         };
     }
     if q.execute(&mut *tx).await?.rows_affected() == 0 {
-        return Err(ActionError::Refused(stale.to_owned()));
+        return Err(ActionError::refused(stale.to_owned()));
     }
     audit_with(&mut *tx, event).await?;
     tx.commit().await?;

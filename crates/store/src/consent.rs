@@ -252,11 +252,8 @@ impl Store {
         who: &Principal,
         person: PersonId,
     ) -> Result<Vec<(OrganisationId, String)>, RecordError> {
-        let facts = self.care_facts(person).await?;
-        if !matches!(
-            careweave_domain::access::can_read_person(who, &facts),
-            careweave_domain::access::Decision::Allow(_)
-        ) {
+        let (decision, facts) = self.person_decision(who, person).await?;
+        if !matches!(decision, careweave_domain::access::Decision::Allow(_)) {
             return Err(RecordError::Denied);
         }
         let mut ids: Vec<OrganisationId> = facts

@@ -20,8 +20,10 @@ use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use crate::access::CaseAccess;
 use crate::audit::{AuditAction, AuditEvent};
 use crate::change::{display_name, get_code, record_change, ActionError, CaseChange};
+use crate::sql::IdList;
 use crate::{get_date, get_i64, Store, StoreError};
 
 /// A visit to plan, as the form or the API gives it.
@@ -150,17 +152,11 @@ fn visit_from_row(r: &AnyRow) -> Result<PlannedVisit, StoreError> {
     })
 }
 
-/// The organisations `who` supervises, as the list of an SQL `IN (...)`, or `None` when they
-/// supervise no one. The ids come from the database, so formatting them into a query is safe.
-fn watched_in_list(who: &Principal) -> Option<String> {
+/// The organisations `who` supervises, as a list of bound parameters after `today` (`$2` on), or
+/// `None` when they supervise no one.
+fn watched_in_list(who: &Principal) -> Option<IdList> {
     let watched = watched_organisations(who);
-    (!watched.is_empty()).then(|| {
-        watched
-            .iter()
-            .map(|o| o.get().to_string())
-            .collect::<Vec<_>>()
-            .join(",")
-    })
+    (!watched.is_empty()).then(|| IdList::new(2, watched.iter().map(|o| o.get())))
 }
 
 fn hhmm(t: NaiveTime) -> String {
@@ -179,11 +175,11 @@ impl Store {
     ) -> Result<i64, ActionError> {
         let (person, service, status, _) = self.case_access(who, case, "visit", true).await?;
         if !status.is_active() {
-            return Err(ActionError::Refused("This case is discharged".to_owned()));
+            return Err(ActionError::refused("This case is discharged".to_owned()));
         }
         let companion = match visit.companion {
             Some(user) if user == who.user => {
-                return Err(ActionError::Refused(
+                return Err(ActionError::refused(
                     "Choose a colleague other than yourself to go with you".to_owned(),
                 ))
             }
@@ -198,7 +194,7 @@ impl Store {
             companion,
         };
         plan.validate()
-            .map_err(|e| ActionError::Refused(e.to_string()))?;
+            .map_err(|e| ActionError::refused(e.to_string()))?;
         // The employer whose rules apply: the organisation the worker works this service for.
         let employer = who
             .memberships
@@ -281,7 +277,7 @@ impl Store {
             }
         }
         found.ok_or_else(|| {
-            ActionError::Refused("Choose a colleague from the list to go with you".to_owned())
+            ActionError::refused("Choose a colleague from the list to go with you".to_owned())
         })
     }
 
@@ -310,16 +306,36 @@ impl Store {
     /// The safety flags on a person and on their household's address, still in force.
     async fn active_flags(&self, person: PersonId) -> Result<Vec<SafetyFlag>, StoreError> {
         Ok(self
-            .safety_flags(person)
+            .flags_of(person)
             .await?
             .into_iter()
             .map(|f| f.flag)
             .collect())
     }
 
-    /// The safety flags in force on a person and their address, newest first. Only for pages that
-    /// have already opened the person's record through the policy (the case page).
-    pub async fn safety_flags(&self, person: PersonId) -> Result<Vec<FlagRow>, StoreError> {
+    /// The safety flags in force on the person of a case and their address, newest first. Takes
+    /// the case's capability: the flags' reasons are free text about the person, so they are
+    /// read only by someone the policy let open the case (the case page passes the one
+    /// [`Store::case_for`] returned), and the read is audited.
+    pub async fn safety_flags(&self, access: &CaseAccess) -> Result<Vec<FlagRow>, StoreError> {
+        let flags = self.flags_of(access.person()).await?;
+        self.audit(AuditEvent {
+            user: Some(access.user()),
+            action: AuditAction::Read,
+            entity: "person",
+            entity_id: Some(access.person().get()),
+            reason: format!(
+                "safety flags of case {} ({} in force)",
+                access.case(),
+                flags.len()
+            ),
+        })
+        .await?;
+        Ok(flags)
+    }
+
+    /// The flags themselves, for callers that have already asked the policy (visit planning).
+    async fn flags_of(&self, person: PersonId) -> Result<Vec<FlagRow>, StoreError> {
         sqlx::query(
             "SELECT f.id, f.reason, f.household_id, f.raised_on, u.display_name FROM safety_flags f \
              JOIN users u ON u.id = f.raised_by WHERE f.ended_on IS NULL AND (f.person_id = $1 OR \
@@ -355,7 +371,7 @@ impl Store {
     ) -> Result<(), ActionError> {
         let (person, _, _, _) = self.case_access(who, case, "safety flag", true).await?;
         if reason.trim().is_empty() {
-            return Err(ActionError::Refused(
+            return Err(ActionError::refused(
                 "Enter what colleagues need to know before visiting".to_owned(),
             ));
         }
@@ -366,7 +382,7 @@ impl Store {
                 .await?
                 .try_get::<Option<i64>, _>("household_id")?;
             Some(h.ok_or_else(|| {
-                ActionError::Refused(
+                ActionError::refused(
                     "This person has no recorded address: flag the person instead".to_owned(),
                 )
             })?)
@@ -448,7 +464,7 @@ impl Store {
                 "Checked out safely",
             ),
             _ => {
-                return Err(ActionError::Refused(format!(
+                return Err(ActionError::refused(format!(
                     "This visit is already {}",
                     status.label().to_lowercase()
                 )))
@@ -471,13 +487,13 @@ impl Store {
             return Err(ActionError::Denied);
         }
         if !matches!(status, VisitStatus::Planned | VisitStatus::CheckedIn) {
-            return Err(ActionError::Refused(format!(
+            return Err(ActionError::refused(format!(
                 "This visit is already {}",
                 status.label().to_lowercase()
             )));
         }
         if note.trim().is_empty() {
-            return Err(ActionError::Refused(
+            return Err(ActionError::refused(
                 "Enter how you confirmed your colleague is safe".to_owned(),
             ));
         }
@@ -583,17 +599,18 @@ impl Store {
         who: &Principal,
         now: NaiveDateTime,
     ) -> Result<LoneWorkingBoard, ActionError> {
-        let Some(orgs) = watched_in_list(who) else {
+        let Some(list) = watched_in_list(who) else {
             return Err(ActionError::Denied);
         };
+        let orgs = list.placeholders();
         let today = now.date();
-        let visits = sqlx::query(&format!(
+        let visits = list.bind(sqlx::query(&format!(
             "SELECT {VISIT_COLUMNS} {VISIT_FROM} WHERE v.back_by IS NOT NULL \
              AND ((v.status IN ('planned', 'checked_in') AND v.visit_on <= $1) OR v.visit_on = $1) \
              AND EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = v.user_id AND m.organisation_id IN ({orgs})) \
              ORDER BY v.visit_on, v.back_by, v.id"
         ))
-        .bind(today.to_string())
+        .bind(today.to_string()))
         .fetch_all(&self.pool)
         .await?
         .iter()
@@ -627,15 +644,16 @@ impl Store {
         who: &Principal,
         now: NaiveDateTime,
     ) -> Result<usize, StoreError> {
-        let Some(orgs) = watched_in_list(who) else {
+        let Some(list) = watched_in_list(who) else {
             return Ok(0);
         };
-        let rows = sqlx::query(&format!(
+        let orgs = list.placeholders();
+        let rows = list.bind(sqlx::query(&format!(
             "SELECT v.visit_on, v.back_by, v.status FROM casework_visits v \
              WHERE v.status IN ('planned', 'checked_in') AND v.visit_on <= $1 AND v.back_by IS NOT NULL \
              AND EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = v.user_id AND m.organisation_id IN ({orgs}))"
         ))
-        .bind(now.date().to_string())
+        .bind(now.date().to_string()))
         .fetch_all(&self.pool)
         .await?;
         let mut n = 0;
@@ -686,12 +704,12 @@ impl Store {
             return Err(ActionError::Denied);
         }
         if rule.name.trim().is_empty() {
-            return Err(ActionError::Refused(
+            return Err(ActionError::refused(
                 "Enter the name staff know the rule by".to_owned(),
             ));
         }
         if (rule.kind == PolicyRuleKind::NoLoneVisitsAfter) != rule.after.is_some() {
-            return Err(ActionError::Refused(
+            return Err(ActionError::refused(
                 "Enter a time only for the rule about lone visits after a set time, and always for it"
                     .to_owned(),
             ));

@@ -144,7 +144,7 @@ impl Store {
             return Err(ActionError::Denied);
         }
         if follow_up_days.is_some_and(|d| !(1..=730).contains(&d)) {
-            return Err(ActionError::Refused(
+            return Err(ActionError::refused(
                 "The follow-up must fall between 1 and 730 days into the episode".to_owned(),
             ));
         }
@@ -191,14 +191,14 @@ impl Store {
     ) -> Result<i64, ActionError> {
         let (person, _, status, _) = self.case_access(who, case, "outcome", true).await?;
         if !status.is_active() && new.point != OutcomePoint::Discharge {
-            return Err(ActionError::Refused(
+            return Err(ActionError::refused(
                 "This case is discharged: reopen it to record a measure".to_owned(),
             ));
         }
         let scores = new
             .instrument
             .score(&new.answers)
-            .map_err(|e| ActionError::Refused(e.to_string()))?;
+            .map_err(|e| ActionError::refused(e.to_string()))?;
         let mut tx = self.pool.begin().await?;
         let id = get_i64(
             &sqlx::query(
@@ -308,16 +308,13 @@ impl Store {
         if services.is_empty() {
             return Ok(Vec::new());
         }
-        // Service ids come from the database, so formatting them into the query is safe.
-        let ids = services
-            .iter()
-            .map(|s| s.get().to_string())
-            .collect::<Vec<_>>()
-            .join(",");
-        let cases = sqlx::query(&format!(
+        let list = crate::sql::IdList::new(1, services.iter().map(|s| s.get()));
+        let ids = list.placeholders();
+        let cases = list
+            .bind(sqlx::query(&format!(
             "SELECT DISTINCT r.case_id FROM outcome_records r JOIN casework_cases c ON c.id = r.case_id \
              WHERE c.service_id IN ({ids})"
-        ))
+        )))
         .fetch_all(&self.pool)
         .await?;
         let mut pairs = Vec::new();

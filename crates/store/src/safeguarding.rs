@@ -8,7 +8,7 @@
 //! `safeguarding_concern`; writes do so in the same transaction. Nothing goes on the case timeline,
 //! which everyone on the case reads.
 
-use careweave_domain::access::{can_read_person, Decision, Principal};
+use careweave_domain::access::{Decision, Principal};
 use careweave_domain::casework::CaseId;
 use careweave_domain::safeguarding::{
     can_see_concern, ConcernCategory, ConcernFacts, ConcernGrant, ConcernId, ConcernStatus,
@@ -199,7 +199,7 @@ impl Store {
         let grant = match &case_row {
             Some(r) => {
                 let person = PersonId::new(get_i64(r, "person_id")?);
-                match can_read_person(who, &self.care_facts(person).await?) {
+                match self.person_decision(who, person).await?.0 {
                     Decision::Allow(g) => Some((person, g)),
                     _ => None,
                 }
@@ -393,7 +393,7 @@ impl Store {
     ) -> Result<(), ActionError> {
         let (status, grant) = self.concern_access(who, id, what).await?;
         if status == ConcernStatus::Closed {
-            return Err(ActionError::Refused(
+            return Err(ActionError::refused(
                 "This concern is closed: raise a new concern if something else has happened"
                     .to_owned(),
             ));

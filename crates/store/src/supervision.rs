@@ -21,6 +21,7 @@ use sqlx::Row;
 
 use crate::audit::{audit_with, AuditAction, AuditEvent};
 use crate::change::{opt_date, ActionError};
+use crate::sql::IdList;
 use crate::{get_date, get_i64, now_text, Store, StoreError};
 
 /// The audit log's name for a supervision session.
@@ -181,13 +182,9 @@ fn summary_of(row: &AnyRow) -> Result<SessionSummary, StoreError> {
     })
 }
 
-/// The organisation ids as the list of an SQL `IN (...)`. The ids come from the database, so
-/// formatting them into a query is safe.
-fn in_list(orgs: &[OrganisationId]) -> String {
-    orgs.iter()
-        .map(|o| o.get().to_string())
-        .collect::<Vec<_>>()
-        .join(",")
+/// The organisation ids as a list of bound parameters starting at `$first`.
+fn in_list(first: usize, orgs: &[OrganisationId]) -> IdList {
+    IdList::new(first, orgs.iter().map(|o| o.get()))
 }
 
 fn training_of(row: &AnyRow, today: NaiveDate) -> Result<TrainingRecord, StoreError> {
@@ -319,7 +316,7 @@ impl Store {
     ) -> Result<i64, ActionError> {
         let (organisation, _) = self.supervision_of(who, worker, "record").await?;
         if new.next_on.is_some_and(|next| next <= new.held_on) {
-            return Err(ActionError::Refused(
+            return Err(ActionError::refused(
                 "The next session must be after this one".to_owned(),
             ));
         }
@@ -422,20 +419,24 @@ impl Store {
         if orgs.is_empty() {
             return Ok(Vec::new());
         }
-        let list = in_list(&orgs);
+        let ids = in_list(2, &orgs);
+        let list = ids.placeholders();
         let latest =
             "FROM supervision_sessions s WHERE s.worker_id = u.id AND s.supervisor_id = $1 \
              ORDER BY s.held_on DESC, s.id DESC LIMIT 1";
-        let rows = sqlx::query(&format!(
-            "SELECT u.id, u.display_name, (SELECT s.held_on {latest}) AS last_on, \
+        let rows = ids
+            .bind(
+                sqlx::query(&format!(
+                    "SELECT u.id, u.display_name, (SELECT s.held_on {latest}) AS last_on, \
              (SELECT s.next_on {latest}) AS next_on FROM users u \
              WHERE u.active = 1 AND u.id <> $1 AND EXISTS (SELECT 1 FROM memberships m \
              WHERE m.user_id = u.id AND m.role IN ('worker', 'supervisor') \
              AND m.organisation_id IN ({list})) ORDER BY u.display_name, u.id"
-        ))
-        .bind(who.user.get())
-        .fetch_all(&self.pool)
-        .await?;
+                ))
+                .bind(who.user.get()),
+            )
+            .fetch_all(&self.pool)
+            .await?;
         let supervisees = rows
             .iter()
             .map(|r| {
@@ -603,7 +604,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
-            return Err(ActionError::Refused(
+            return Err(ActionError::refused(
                 "That action is already done, or is not on this session".to_owned(),
             ));
         }
@@ -750,22 +751,25 @@ impl Store {
             .await?;
             return Err(ActionError::Denied);
         }
-        let list = in_list(&orgs);
+        let ids = in_list(1, &orgs);
+        let list = ids.placeholders();
         let members = format!(
             "SELECT DISTINCT m.user_id FROM memberships m WHERE m.organisation_id IN ({list})"
         );
-        let staff = sqlx::query(&format!(
+        let staff = ids
+            .bind(sqlx::query(&format!(
             "SELECT u.id, u.display_name FROM users u WHERE u.active = 1 AND u.id IN ({members}) \
              ORDER BY u.display_name, u.id"
-        ))
-        .fetch_all(&self.pool)
-        .await?;
-        let rows = sqlx::query(&format!(
-            "SELECT {TRAINING_COLUMNS} WHERE t.user_id IN ({members}) \
+        )))
+            .fetch_all(&self.pool)
+            .await?;
+        let rows = ids
+            .bind(sqlx::query(&format!(
+                "SELECT {TRAINING_COLUMNS} WHERE t.user_id IN ({members}) \
              ORDER BY t.user_id, t.completed_on, t.id"
-        ))
-        .fetch_all(&self.pool)
-        .await?;
+            )))
+            .fetch_all(&self.pool)
+            .await?;
         let mut by_user: std::collections::HashMap<i64, Vec<TrainingRecord>> =
             std::collections::HashMap::new();
         for r in &rows {

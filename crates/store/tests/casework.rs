@@ -299,7 +299,7 @@ on_both_backends!(
             w.store
                 .triage(&w.referrer, created.id, &accept(None, None), today())
                 .await,
-            Err(CaseworkError::Refused(_))
+            Err(CaseworkError::Refused { .. })
         ));
         // Accepted with the caseworker as lead: the case is theirs, and so is the record.
         let case = w
@@ -483,7 +483,9 @@ on_both_backends!(
             )
             .await;
         match refused {
-            Err(CaseworkError::Refused(m)) => assert!(m.contains("Needs in 1 of 8 domains"), "{m}"),
+            Err(CaseworkError::Refused { reason: m, .. }) => {
+                assert!(m.contains("Needs in 1 of 8 domains"), "{m}")
+            }
             other => panic!("expected a refusal, got {other:?}"),
         }
         let case = w
@@ -592,7 +594,7 @@ on_both_backends!(
             w.store
                 .triage(&w.linkworker, created.id, &accept(None, None), today())
                 .await,
-            Err(CaseworkError::Refused(_))
+            Err(CaseworkError::Refused { .. })
         ));
         w.store
             .link_referral(&w.linkworker, created.id, w.person)

@@ -181,7 +181,7 @@ on_both_backends!(recording_is_for_people_who_work_the_service_and_case, |w| {
     themeless.themes = vec!["not_a_theme".into()];
     assert!(matches!(
         w.store.record_event(&w.lead, &themeless).await,
-        Err(CaseworkError::Refused(_))
+        Err(CaseworkError::Refused { .. })
     ));
     assert_eq!(denials(&w.store, None).await, 6);
 });
@@ -209,13 +209,13 @@ on_both_backends!(
             w.store
                 .mark_taken_to_board(&w.supervisor, plain, day(20))
                 .await,
-            Err(CaseworkError::Refused(_))
+            Err(CaseworkError::Refused { .. })
         ));
         assert!(matches!(
             w.store
                 .mark_taken_to_board(&w.supervisor, escalated, day(1))
                 .await,
-            Err(CaseworkError::Refused(_))
+            Err(CaseworkError::Refused { .. })
         ));
         w.store
             .mark_taken_to_board(&w.supervisor, escalated, day(20))

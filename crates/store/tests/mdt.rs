@@ -216,7 +216,7 @@ on_both_backends!(
             w.store
                 .plan_meeting(&w.lead, &meeting(w.team, &[], vec![w.admin.clone()]))
                 .await,
-            Err(CaseworkError::Refused(_))
+            Err(CaseworkError::Refused { .. })
         ));
     }
 );
@@ -306,7 +306,7 @@ on_both_backends!(the_agenda_is_built_from_the_chosen_lists_and_by_hand, |w| {
         w.store
             .clear_case_flag(&w.lead, w.case, discharge, today())
             .await,
-        Err(CaseworkError::Refused(_))
+        Err(CaseworkError::Refused { .. })
     ));
 });
 
@@ -330,7 +330,7 @@ on_both_backends!(
         assert_eq!((report.added, report.outside_access), (0, 1));
         assert!(matches!(
             w.store.add_case_to_meeting(&w.gp_worker, id, w.case).await,
-            Err(CaseworkError::Refused(_))
+            Err(CaseworkError::Refused { .. })
         ));
         // The lead, a core member, adds the case; the practice worker then sees only that an item
         // exists and why.
@@ -449,7 +449,7 @@ on_both_backends!(
             w.store
                 .complete_mdt_action(&w.lead, id, item, action, today())
                 .await,
-            Err(CaseworkError::Refused(_))
+            Err(CaseworkError::Refused { .. })
         ));
         let m = w.store.meeting_for(&w.supervisor, id).await.unwrap();
         let detail = m.items[0].detail.as_ref().unwrap();
@@ -544,7 +544,7 @@ on_both_backends!(
         assert!(
             matches!(
                 w.store.plan_meeting(&w.gp_worker, &planned).await,
-                Err(CaseworkError::Refused(_))
+                Err(CaseworkError::Refused { .. })
             ),
             "the worklist list needs a cohort"
         );

@@ -157,7 +157,9 @@ on_both_backends!(
             )
             .await;
         match refused {
-            Err(CaseworkError::Refused(m)) => assert!(m.contains("satisfied"), "{m}"),
+            Err(CaseworkError::Refused { reason: m, .. }) => {
+                assert!(m.contains("satisfied"), "{m}")
+            }
             other => panic!("expected a refusal, got {other:?}"),
         }
         assert!(w
@@ -223,7 +225,7 @@ on_both_backends!(
             w.store
                 .set_outcome_schedule(&w.supervisor, w.service, w.ons4(), Some(0), true)
                 .await,
-            Err(CaseworkError::Refused(_))
+            Err(CaseworkError::Refused { .. })
         ));
         w.store
             .set_outcome_schedule(&w.supervisor, w.service, w.ons4(), Some(91), true)

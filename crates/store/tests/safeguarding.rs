@@ -211,7 +211,7 @@ on_both_backends!(
             w.store
                 .complete_concern_action(&w.lead, id, action, today())
                 .await,
-            Err(CaseworkError::Refused(_))
+            Err(CaseworkError::Refused { .. })
         ));
         let referral = LaReferral {
             referred_on: today(),
@@ -223,7 +223,7 @@ on_both_backends!(
             .unwrap();
         assert!(matches!(
             w.store.record_la_referral(&w.lead, id, &referral).await,
-            Err(CaseworkError::Refused(_))
+            Err(CaseworkError::Refused { .. })
         ));
         // The co-worker did not raise it and does not lead, so cannot change it either.
         assert!(matches!(
@@ -256,7 +256,7 @@ on_both_backends!(
                     },
                 )
                 .await,
-            Err(CaseworkError::Refused(_))
+            Err(CaseworkError::Refused { .. })
         ));
         let closed = w.store.concern_for(&w.lead, id).await.unwrap();
         assert_eq!(closed.status, ConcernStatus::Closed);

@@ -295,7 +295,7 @@ on_both_backends!(
             w.store
                 .record_supervision(&w.supervisor, w.worker.user, &backwards)
                 .await,
-            Err(CaseworkError::Refused(_))
+            Err(CaseworkError::Refused { .. })
         ));
     }
 );
@@ -331,7 +331,7 @@ on_both_backends!(
             w.store
                 .supervision_action_done(&w.supervisor, id, action, today())
                 .await,
-            Err(CaseworkError::Refused(_))
+            Err(CaseworkError::Refused { .. })
         ));
         let done = w
             .store

@@ -15,7 +15,7 @@ impl Store {
             .find(|w| w.user == user)
             .map(|w| w.organisation)
             .ok_or_else(|| {
-                ActionError::Refused(
+                ActionError::refused(
                     "Choose a worker from the teams that run this service".to_owned(),
                 )
             })
@@ -33,7 +33,7 @@ impl Store {
     ) -> Result<(), ActionError> {
         let (person, service, status, _) = self.case_access(who, case, "allocation", true).await?;
         if !status.is_active() {
-            return Err(ActionError::Refused(
+            return Err(ActionError::refused(
                 "Reopen the case before allocating workers".to_owned(),
             ));
         }
@@ -79,7 +79,7 @@ impl Store {
     }
 
     /// Whether `user` is one of the case's current workers.
-    pub(super) async fn works_on_case(
+    pub(crate) async fn works_on_case(
         &self,
         user: UserId,
         case: CaseId,

@@ -20,7 +20,8 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?
         .ok_or(ActionError::Denied)?;
-        let (person, service, _, grant) = self.case_row_access(who, &c, "case", false).await?;
+        let (access, service, _) = self.case_row_capability(who, &c, "case", false).await?;
+        let (person, grant) = (access.person(), access.grant());
         // Someone in no household counts as a household of one.
         let household_size = get_i64(&c, "household_size")?.max(1);
         let workers = sqlx::query(
@@ -108,12 +109,13 @@ impl Store {
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
-        let can_edit = can_change_case(
+        let can_edit = Self::case_change_allowed(
             who,
             &service.organisations(),
             workers.iter().any(|w| w.user == who.user),
         );
         let view = CaseView {
+            access,
             id: case,
             person,
             person_name: display_name(

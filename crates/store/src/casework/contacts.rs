@@ -12,7 +12,7 @@ impl Store {
     ) -> Result<(), ActionError> {
         let (person, _, status, _) = self.case_access(who, case, "contact", true).await?;
         if !status.is_active() {
-            return Err(ActionError::Refused(
+            return Err(ActionError::refused(
                 "This case is discharged: reopen it to record a contact".to_owned(),
             ));
         }
@@ -63,7 +63,7 @@ impl Store {
     ) -> Result<(), ActionError> {
         let (person, _, status, _) = self.case_access(who, case, "assessment", true).await?;
         if !status.is_active() {
-            return Err(ActionError::Refused("This case is discharged".to_owned()));
+            return Err(ActionError::refused("This case is discharged".to_owned()));
         }
         let known = self.life_domains().await?;
         if let Some((code, _)) = a
@@ -71,7 +71,7 @@ impl Store {
             .iter()
             .find(|(c, _)| !known.iter().any(|(k, _)| k == c))
         {
-            return Err(ActionError::Refused(format!("Unknown life domain {code}")));
+            return Err(ActionError::refused(format!("Unknown life domain {code}")));
         }
         let mut tx = self.pool.begin().await?;
         let r = sqlx::query(

@@ -13,11 +13,10 @@
 //!
 //! This file holds the types every feature shares and the row readers; each feature has its own
 //! file: `services` (settings, prioritisation), `referrals` (receiving, the waiting list, linking),
-//! `triage`, `allocation`, `access` (the door to a case), `case` (the case view and case lists),
+//! `triage`, `allocation`, `case` (the case view and case lists),
 //! `contacts` (contacts and assessments), `plan`, `reviews` (reviews, hold, discharge, reopening,
 //! carers), `gp_message` and `reports`.
 
-mod access;
 mod allocation;
 mod case;
 mod contacts;
@@ -31,9 +30,7 @@ mod triage;
 
 use std::collections::BTreeMap;
 
-use careweave_domain::access::{
-    can_change_case, can_read_person, Decision, Grant, Principal, Role,
-};
+use careweave_domain::access::{Decision, Grant, Principal, Role};
 use careweave_domain::casework::{
     parse_codes, review_due, CaseId, CaseRole, CaseStatus, Change, ContactType,
     DischargeDestination, DischargeReason, DomainScore, EligibilityAdvice, EligibilityRule,
@@ -410,6 +407,9 @@ pub struct Discharge {
 /// Everything the case page shows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CaseView {
+    /// The capability the case was read with: pages pass it on to read more of the case (its
+    /// safety flags) without asking by a bare id.
+    pub access: crate::access::CaseAccess,
     pub id: CaseId,
     pub person: PersonId,
     pub person_name: String,

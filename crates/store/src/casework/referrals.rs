@@ -3,6 +3,7 @@
 //! the referrals a user has sent.
 
 use super::*;
+use crate::sql::IdList;
 
 impl Store {
     /// Records a referral from anyone: a signed-in professional, the public form, a worklist row or
@@ -139,12 +140,8 @@ impl Store {
                 awaiting_worker: Vec::new(),
             });
         }
-        // Service ids are integers from the database, so formatting them into the query is safe.
-        let ids = services
-            .iter()
-            .map(|s| s.id.get().to_string())
-            .collect::<Vec<_>>()
-            .join(",");
+        let list = IdList::new(2, services.iter().map(|s| s.id.get()));
+        let ids = list.placeholders();
         let name_of = |id: i64| {
             services
                 .iter()
@@ -152,13 +149,14 @@ impl Store {
                 .map(|s| s.name.clone())
                 .unwrap_or_default()
         };
-        let rows = sqlx::query(&format!(
+        let rows = list
+            .bind(sqlx::query(&format!(
             "SELECT r.id, r.person_id, r.given_name, r.family_name, r.nhs_number, r.service_id, r.source, \
              r.urgency, r.risk_flags, r.cohort, r.received_on, o.name AS practice_name \
              FROM casework_referrals r LEFT JOIN organisations o ON o.id = r.practice_id \
              WHERE r.status = 'waiting' AND r.service_id IN ({ids}) AND ($1 < 0 OR r.practice_id = $1)"
         ))
-        .bind(filter.practice.map_or(-1, OrganisationId::get))
+        .bind(filter.practice.map_or(-1, OrganisationId::get)))
         .fetch_all(&self.pool)
         .await?;
         let mut items = Vec::with_capacity(rows.len());
@@ -207,13 +205,14 @@ impl Store {
         // Cases with no current worker, found through the kept count and its index rather than by
         // probing every active case's workers; the active states are named rather than written
         // as `<> 'discharged'` so that the index serves the status too.
-        let awaiting = sqlx::query(&format!(
+        let awaiting = list
+            .bind(sqlx::query(&format!(
             "SELECT c.id, c.service_id, c.opened_on, p.given_name, p.family_name FROM casework_cases c \
              JOIN people p ON p.id = c.person_id WHERE c.current_workers = 0 \
              AND c.status IN ('open', 'on_hold', 'reopened') AND c.service_id IN ({ids}) \
              AND ($1 < 0 OR p.registered_practice_id = $1) ORDER BY c.opened_on"
         ))
-        .bind(filter.practice.map_or(-1, OrganisationId::get))
+        .bind(filter.practice.map_or(-1, OrganisationId::get)))
         .fetch_all(&self.pool)
         .await?
         .iter()
@@ -283,7 +282,7 @@ impl Store {
             .try_get::<Option<i64>, _>("referrer_user_id")?
             .map(UserId::new);
         let reads_record = match person {
-            Some(p) => match can_read_person(who, &self.care_facts(p).await?) {
+            Some(p) => match self.person_decision(who, p).await?.0 {
                 Decision::Allow(grant) => Some(grant),
                 Decision::Deny => None,
             },
@@ -395,12 +394,14 @@ impl Store {
             return Err(ActionError::Denied);
         }
         if view.person.is_some() {
-            return Err(ActionError::Refused(
+            return Err(ActionError::refused_at(
+                "person",
                 "This referral is already linked to a person".to_owned(),
             ));
         }
         if !view.candidates.iter().any(|c| c.person == person) {
-            return Err(ActionError::Refused(
+            return Err(ActionError::refused_at(
+                "person",
                 "Choose one of the people found by the duplicate check".to_owned(),
             ));
         }

@@ -1,6 +1,7 @@
 //! The team report's raw counts (pages apply disclosure control when they leave the team).
 
 use super::*;
+use crate::sql::IdList;
 
 impl Store {
     /// Team reports over the services given (raw counts; the page decides on disclosure control).
@@ -16,15 +17,12 @@ impl Store {
         if services.is_empty() {
             return Ok(report);
         }
-        let ids = services
-            .iter()
-            .map(|s| s.id.get().to_string())
-            .collect::<Vec<_>>()
-            .join(",");
+        let list = IdList::new(1, services.iter().map(|s| s.id.get()));
+        let ids = list.placeholders();
         let count = |r: &AnyRow| get_i64(r, "n").map(|n| u64::try_from(n).unwrap_or(0));
-        for r in sqlx::query(&format!(
+        for r in list.bind(sqlx::query(&format!(
             "SELECT status, COUNT(*) AS n FROM casework_cases WHERE service_id IN ({ids}) GROUP BY status"
-        ))
+        )))
         .fetch_all(&self.pool)
         .await?
         {
@@ -38,14 +36,17 @@ impl Store {
             .iter()
             .filter_map(|s| s.settings.practice_cap)
             .min();
-        let active = format!(
-            "FROM casework_workers w JOIN casework_cases c ON c.id = w.case_id \
-             WHERE w.ended_on IS NULL AND w.role = 'lead' AND c.status <> 'discharged' AND c.service_id IN ({ids})"
-        );
-        for r in sqlx::query(&format!(
+        // The open cases' lead workers, joined to what each count groups by.
+        let active = |join: &str| {
+            format!(
+                "FROM casework_workers w {join} JOIN casework_cases c ON c.id = w.case_id \
+                 WHERE w.ended_on IS NULL AND w.role = 'lead' AND c.status <> 'discharged' AND c.service_id IN ({ids})"
+            )
+        };
+        for r in list.bind(sqlx::query(&format!(
             "SELECT u.display_name AS label, COUNT(*) AS n {} GROUP BY u.display_name ORDER BY u.display_name",
-            active.replace("FROM casework_workers w", "FROM casework_workers w JOIN users u ON u.id = w.user_id")
-        ))
+            active("JOIN users u ON u.id = w.user_id")
+        )))
         .fetch_all(&self.pool)
         .await?
         {
@@ -53,11 +54,11 @@ impl Store {
                 .caseload_by_worker
                 .push((r.try_get("label")?, count(&r)?, cap));
         }
-        for r in sqlx::query(&format!(
+        for r in list.bind(sqlx::query(&format!(
             "SELECT o.name AS label, COUNT(*) AS n FROM casework_cases c JOIN people p ON p.id = c.person_id \
              JOIN organisations o ON o.id = p.registered_practice_id \
              WHERE c.status <> 'discharged' AND c.service_id IN ({ids}) GROUP BY o.name ORDER BY o.name"
-        ))
+        )))
         .fetch_all(&self.pool)
         .await?
         {
@@ -65,25 +66,20 @@ impl Store {
                 .by_practice
                 .push((r.try_get("label")?, count(&r)?, practice_cap));
         }
-        for r in sqlx::query(&format!(
-            "SELECT o.name AS label, COUNT(*) AS n {} GROUP BY o.name ORDER BY o.name",
-            active.replace(
-                "FROM casework_workers w",
-                "FROM casework_workers w JOIN organisations o ON o.id = w.organisation_id"
-            )
-        ))
-        .fetch_all(&self.pool)
-        .await?
+        for r in list
+            .bind(sqlx::query(&format!(
+                "SELECT o.name AS label, COUNT(*) AS n {} GROUP BY o.name ORDER BY o.name",
+                active("JOIN organisations o ON o.id = w.organisation_id")
+            )))
+            .fetch_all(&self.pool)
+            .await?
         {
             report.by_employer.push((r.try_get("label")?, count(&r)?));
         }
-        for r in sqlx::query(&format!(
+        for r in list.bind(sqlx::query(&format!(
             "SELECT COALESCE(st.funding, 'unknown') AS label, COUNT(*) AS n {} GROUP BY COALESCE(st.funding, 'unknown') ORDER BY 1",
-            active.replace(
-                "FROM casework_workers w",
-                "FROM casework_workers w LEFT JOIN staff st ON st.user_id = w.user_id"
-            )
-        ))
+            active("LEFT JOIN staff st ON st.user_id = w.user_id")
+        )))
         .fetch_all(&self.pool)
         .await?
         {
@@ -93,9 +89,9 @@ impl Store {
             report.by_funding.push((label, count(&r)?));
         }
         let mut waiting_days = Vec::new();
-        for r in sqlx::query(&format!(
+        for r in list.bind(sqlx::query(&format!(
             "SELECT received_on FROM casework_referrals WHERE status = 'waiting' AND service_id IN ({ids})"
-        ))
+        )))
         .fetch_all(&self.pool)
         .await?
         {
@@ -104,10 +100,10 @@ impl Store {
         waiting_days.sort_unstable();
         report.waiting = waiting_days.len() as u64;
         report.waiting_days = waiting_days;
-        for r in sqlx::query(&format!(
+        for r in list.bind(sqlx::query(&format!(
             "SELECT source, status, COUNT(*) AS n FROM casework_referrals WHERE service_id IN ({ids}) \
              GROUP BY source, status"
-        ))
+        )))
         .fetch_all(&self.pool)
         .await?
         {
@@ -124,12 +120,13 @@ impl Store {
             }
         }
         report.sources.sort();
-        for r in sqlx::query(&format!(
-            "SELECT episode_started_on, discharged_on, reopen_count FROM casework_cases \
+        for r in list
+            .bind(sqlx::query(&format!(
+                "SELECT episode_started_on, discharged_on, reopen_count FROM casework_cases \
              WHERE service_id IN ({ids}) AND (status = 'discharged' OR reopen_count > 0)"
-        ))
-        .fetch_all(&self.pool)
-        .await?
+            )))
+            .fetch_all(&self.pool)
+            .await?
         {
             if get_i64(&r, "reopen_count")? > 0 {
                 report.reopened += 1;

@@ -14,7 +14,7 @@ impl Store {
     ) -> Result<NaiveDate, ActionError> {
         let (person, service, status, _) = self.case_access(who, case, "review", true).await?;
         if !status.is_active() {
-            return Err(ActionError::Refused("This case is discharged".to_owned()));
+            return Err(ActionError::refused("This case is discharged".to_owned()));
         }
         let episode = get_date(
             &sqlx::query("SELECT episode_started_on FROM casework_cases WHERE id = $1")
@@ -72,25 +72,27 @@ impl Store {
         today: NaiveDate,
     ) -> Result<(), ActionError> {
         let (person, _, status, _) = self.case_access(who, case, "hold", true).await?;
+        // The states the change starts from, bound as parameters (holding starts from either
+        // active state; resuming only from on hold, named twice to keep one statement).
         let (from, to) = if hold {
-            ("open', 'reopened", CaseStatus::OnHold)
+            ([CaseStatus::Open, CaseStatus::Reopened], CaseStatus::OnHold)
         } else {
-            ("on_hold", CaseStatus::Open)
+            ([CaseStatus::OnHold, CaseStatus::OnHold], CaseStatus::Open)
         };
         if !status.is_active() || (status == CaseStatus::OnHold) == hold {
-            return Err(ActionError::Refused(format!(
+            return Err(ActionError::refused(format!(
                 "This case is {}",
                 status.label().to_lowercase()
             )));
         }
         let mut tx = self.pool.begin().await?;
-        sqlx::query(&format!(
-            "UPDATE casework_cases SET status = $1 WHERE id = $2 AND status IN ('{from}')"
-        ))
-        .bind(to.code())
-        .bind(case.get())
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query("UPDATE casework_cases SET status = $1 WHERE id = $2 AND status IN ($3, $4)")
+            .bind(to.code())
+            .bind(case.get())
+            .bind(from[0].code())
+            .bind(from[1].code())
+            .execute(&mut *tx)
+            .await?;
         record_change(
             &mut tx,
             &CaseChange {
@@ -126,7 +128,7 @@ impl Store {
     ) -> Result<(), ActionError> {
         let (person, _, status, _) = self.case_access(who, case, "discharge", true).await?;
         if !status.is_active() {
-            return Err(ActionError::Refused(
+            return Err(ActionError::refused(
                 "This case is already discharged".to_owned(),
             ));
         }
@@ -212,7 +214,7 @@ impl Store {
             return Err(ActionError::Denied);
         }
         if get_code(&r, "status", CaseStatus::from_code)? != CaseStatus::Discharged {
-            return Err(ActionError::Refused(
+            return Err(ActionError::refused(
                 "Only a discharged case can be reopened".to_owned(),
             ));
         }
@@ -258,7 +260,7 @@ impl Store {
     ) -> Result<(), ActionError> {
         let (person, _, _, _) = self.case_access(who, case, "carer", true).await?;
         if !["yes", "no", "ask"].contains(&carer.involve.as_str()) {
-            return Err(ActionError::Refused(
+            return Err(ActionError::refused(
                 "Say whether the person wants the carer involved".to_owned(),
             ));
         }

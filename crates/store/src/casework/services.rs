@@ -103,7 +103,7 @@ impl Store {
             .collect()
     }
 
-    pub(super) async fn casework_service(
+    pub(crate) async fn casework_service(
         &self,
         id: ServiceId,
     ) -> Result<CaseworkService, ActionError> {
@@ -210,29 +210,5 @@ impl Store {
                 .collect::<Result<std::sync::Arc<[(String, String)]>, StoreError>>()?;
         self.settings.life_domains.put(domains.clone());
         Ok(domains.to_vec())
-    }
-
-    /// Asks the policy whether `who` may read `person`, auditing a refusal.
-    pub(super) async fn casework_grant(
-        &self,
-        who: &Principal,
-        person: PersonId,
-        what: &str,
-    ) -> Result<Grant, ActionError> {
-        let facts = self.care_facts(person).await?;
-        match can_read_person(who, &facts) {
-            Decision::Allow(grant) => Ok(grant),
-            Decision::Deny => {
-                self.audit(AuditEvent {
-                    user: Some(who.user),
-                    action: AuditAction::Denied,
-                    entity: "person",
-                    entity_id: Some(person.get()),
-                    reason: format!("casework {what}: no care relationship"),
-                })
-                .await?;
-                Err(ActionError::Denied)
-            }
-        }
     }
 }

@@ -1,6 +1,7 @@
 //! Triage: accepting (opening a case, with capacity warnings), declining or redirecting a referral.
 
 use super::*;
+use crate::sql::IdList;
 
 impl Store {
     /// Staff who may work a service's cases, with their open caseload for it.
@@ -8,17 +9,14 @@ impl Store {
         &self,
         service: &CaseworkService,
     ) -> Result<Vec<WorkerLoad>, StoreError> {
-        let orgs = service
-            .organisations()
-            .iter()
-            .map(|o| o.get().to_string())
-            .collect::<Vec<_>>()
-            .join(",");
+        let list = IdList::new(2, service.organisations().iter().map(|o| o.get()));
+        let orgs = list.placeholders();
         // The service's workers with their open lead cases in one query. The case page asks this
         // on every view, so the counts come from the lead kept on each case (migration 0015): its
         // index holds the service's cases in lead order, so counting needs neither the worker rows
         // nor a sort.
-        let rows = sqlx::query(&format!(
+        let rows = list
+            .bind(sqlx::query(&format!(
             "SELECT DISTINCT u.id, u.display_name, m.organisation_id, o.name AS org_name, \
              COALESCE(n.n, 0) AS open_cases \
              FROM users u JOIN memberships m ON m.user_id = u.id JOIN organisations o ON o.id = m.organisation_id \
@@ -29,7 +27,7 @@ impl Store {
              WHERE u.active = 1 AND m.role IN ('worker', 'supervisor') AND m.organisation_id IN ({orgs}) \
              ORDER BY u.display_name"
         ))
-        .bind(service.id.get())
+        .bind(service.id.get()))
         .fetch_all(&self.pool)
         .await?;
         let mut out: Vec<WorkerLoad> = Vec::new();
@@ -80,7 +78,7 @@ impl Store {
         if let Some(lead) = lead {
             let loads = self.worker_loads(service).await?;
             let w = loads.iter().find(|w| w.user == lead).ok_or_else(|| {
-                ActionError::Refused(
+                ActionError::refused(
                     "Choose a worker from the teams that run this service".to_owned(),
                 )
             })?;
@@ -124,12 +122,12 @@ impl Store {
     ) -> Result<Option<CaseId>, ActionError> {
         let view = self.referral_for(who, id).await?;
         if !view.can_triage {
-            return Err(ActionError::Refused(
+            return Err(ActionError::refused(
                 "This referral has already been triaged, or is not for your team".to_owned(),
             ));
         }
         let Some(person) = view.person else {
-            return Err(ActionError::Refused(
+            return Err(ActionError::refused(
                 "Link the referral to the right person before triage".to_owned(),
             ));
         };
@@ -142,10 +140,10 @@ impl Store {
                 confirm_over_capacity,
             } => {
                 if view.advice.needs_override() && override_reason.is_none() {
-                    return Err(ActionError::Refused(format!(
-                        "{} Give a reason for accepting anyway.",
-                        view.advice.text()
-                    )));
+                    return Err(ActionError::refused_at(
+                        "override_reason",
+                        format!("{} Give a reason for accepting anyway.", view.advice.text()),
+                    ));
                 }
                 if !confirm_over_capacity {
                     if let Some(w) = self
@@ -173,7 +171,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
                 if done.rows_affected() == 0 {
-                    return Err(ActionError::Refused(
+                    return Err(ActionError::refused(
                         "Someone else has triaged this referral already".to_owned(),
                     ));
                 }
@@ -237,7 +235,7 @@ impl Store {
             }
             TriageDecision::Redirect { to, reason } => {
                 if *to == view.service.id {
-                    return Err(ActionError::Refused(
+                    return Err(ActionError::refused(
                         "Choose a different service to redirect to".to_owned(),
                     ));
                 }
@@ -305,7 +303,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
-            return Err(ActionError::Refused(
+            return Err(ActionError::refused(
                 "Someone else has triaged this referral already".to_owned(),
             ));
         }
