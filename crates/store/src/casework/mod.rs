@@ -731,7 +731,6 @@ async fn end_worker(
 
 /// Recounts a case's current workers after a change to them (see migration
 /// `0008_case_current_workers`): counted, not incremented, so the column always equals the rows.
-
 /// Sets the case's worker count and current lead from its worker rows (migrations 0008 and 0015),
 /// inside the transaction that changed them.
 async fn recount_workers(tx: &mut Transaction<'_, Any>, case: CaseId) -> Result<(), StoreError> {
