@@ -7,6 +7,8 @@
 use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
+use careweave_store::casework::CaseworkError;
+use careweave_store::directory::DirectoryError;
 use careweave_store::records::RecordError;
 use careweave_store::StoreError;
 
@@ -32,6 +34,28 @@ impl From<RecordError> for AppError {
         match e {
             RecordError::Denied => Self::Forbidden,
             RecordError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<CaseworkError> for AppError {
+    fn from(e: CaseworkError) -> Self {
+        match e {
+            CaseworkError::Denied => Self::Forbidden,
+            CaseworkError::NotFound(_) => Self::NotFound,
+            CaseworkError::Store(e) => e.into(),
+            other => Self::Unexpected(anyhow::anyhow!("{other}")),
+        }
+    }
+}
+
+impl From<DirectoryError> for AppError {
+    fn from(e: DirectoryError) -> Self {
+        match e {
+            DirectoryError::Denied | DirectoryError::Refused(_) => Self::Forbidden,
+            DirectoryError::NotFound(_) => Self::NotFound,
+            DirectoryError::Store(s) => s.into(),
+            DirectoryError::Demo(e) => Self::Unexpected(e.into()),
         }
     }
 }

@@ -24,13 +24,11 @@ use careweave_store::casework::{CaseworkError, CaseworkService};
 use careweave_store::events::{EventTheme, EventView, NewEvent};
 use chrono::NaiveDate;
 
-use super::casework::{
-    body_pairs, choice, count_text, date_from, errors_json, report_scope, Pairs,
-};
 use super::{html, invalid, Chrome};
 use crate::csrf::CsrfToken;
 use crate::error::AppError;
-use crate::forms::FormErrors;
+use crate::forms::{body_pairs, choice, date_from, errors_json, FormErrors, Pairs};
+use crate::reporting::{count_text, report_scope};
 use crate::session::CurrentUser;
 use crate::AppState;
 

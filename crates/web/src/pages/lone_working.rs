@@ -20,11 +20,10 @@ use careweave_store::casework::CaseworkError;
 use careweave_store::lone_working::{LoneWorkingBoard, PlannedVisit, VisitRule, VisitStep};
 use chrono::NaiveDateTime;
 
-use super::casework::{body_pairs, choice, errors_json, required, time_from, Pairs};
 use super::{html, invalid, Chrome};
 use crate::csrf::CsrfToken;
 use crate::error::AppError;
-use crate::forms::FormErrors;
+use crate::forms::{body_pairs, choice, errors_json, required, time_from, FormErrors, Pairs};
 use crate::session::CurrentUser;
 use crate::AppState;
 

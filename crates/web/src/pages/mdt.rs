@@ -25,11 +25,11 @@ use careweave_store::mdt::{
 use chrono::{NaiveDate, NaiveTime};
 use serde::Deserialize;
 
-use super::casework::{body_pairs, case_page, choice, date_from, errors_json, required, Pairs};
+use super::casework::case_page;
 use super::{html, invalid, Chrome};
 use crate::csrf::CsrfToken;
 use crate::error::AppError;
-use crate::forms::FormErrors;
+use crate::forms::{body_pairs, choice, date_from, errors_json, required, FormErrors, Pairs};
 use crate::session::CurrentUser;
 use crate::AppState;
 

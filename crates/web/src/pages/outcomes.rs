@@ -22,11 +22,10 @@ use careweave_store::outcomes::{NewOutcome, OutcomeRecord, OutcomeSchedule};
 use chrono::NaiveDate;
 use serde::Deserialize;
 
-use super::casework::{body_pairs, choice, date_from, errors_json, Pairs};
 use super::{html, invalid, Chrome};
 use crate::csrf::CsrfToken;
 use crate::error::AppError;
-use crate::forms::FormErrors;
+use crate::forms::{body_pairs, choice, date_from, errors_json, FormErrors, Pairs};
 use crate::session::CurrentUser;
 use crate::AppState;
 
