@@ -7,7 +7,7 @@ use careweave_domain::casework::{CaseId, ContactType};
 use careweave_domain::lone_working::{PolicyRule, PolicyRuleKind, VisitStatus};
 use careweave_domain::OrganisationId;
 use careweave_store::audit::AuditFilter;
-use careweave_store::casework::CaseworkError;
+use careweave_store::change::ActionError;
 use careweave_store::lone_working::{NewVisit, VisitStep};
 use careweave_store::testing::{cross_employer_case, test_user, TestDatabase};
 use careweave_store::{Backend, Store};
@@ -122,7 +122,7 @@ on_both_backends!(
                 w.store
                     .add_visit_rule(who, w.charity, &nhs_rule(), day())
                     .await,
-                Err(CaseworkError::Denied)
+                Err(ActionError::Denied)
             ));
         }
         let by_admin = w
@@ -142,13 +142,13 @@ on_both_backends!(
             w.store
                 .add_visit_rule(&w.supervisor, w.charity, &evening, day())
                 .await,
-            Err(CaseworkError::Refused { .. })
+            Err(ActionError::Refused { .. })
         ));
         assert_eq!(w.store.visit_rules().await.unwrap().len(), 2);
         for who in [&w.lead, &w.partner_supervisor, &w.analyst] {
             assert!(matches!(
                 w.store.end_visit_rule(who, by_admin, day()).await,
-                Err(CaseworkError::Denied)
+                Err(ActionError::Denied)
             ));
         }
         w.store
@@ -179,7 +179,7 @@ on_both_backends!(
             .await
             .unwrap();
         match w.store.plan_visit(&w.lead, w.case, &home_visit(None)).await {
-            Err(CaseworkError::NotAllowed(messages)) => {
+            Err(ActionError::NotAllowed(messages)) => {
                 assert_eq!(messages.len(), 1);
                 assert!(messages[0]
                     .contains("Riverside Community Trust's rule \"Accompanied home visits\""));
@@ -227,7 +227,7 @@ on_both_backends!(
             w.store
                 .raise_safety_flag(&w.coworker, w.case, true, "Dog loose in the garden", day())
                 .await,
-            Err(CaseworkError::Refused { .. })
+            Err(ActionError::Refused { .. })
         ));
         for who in [&w.referrer, &w.analyst, &w.commissioner, &w.admin] {
             assert!(w
@@ -252,7 +252,7 @@ on_both_backends!(
         assert_eq!(flags.len(), 1);
         assert!(flags[0].flag.on_address);
         match w.store.plan_visit(&w.lead, w.case, &home_visit(None)).await {
-            Err(CaseworkError::NotAllowed(messages)) => {
+            Err(ActionError::NotAllowed(messages)) => {
                 assert!(messages[0].contains("flag on the address"));
                 assert!(messages[0].contains("Dog loose in the garden"));
             }
@@ -278,7 +278,7 @@ on_both_backends!(
             w.store
                 .visit_step(&w.coworker, visit, VisitStep::CheckIn, at(9, 5))
                 .await,
-            Err(CaseworkError::Denied)
+            Err(ActionError::Denied)
         ));
         w.store
             .visit_step(&w.lead, visit, VisitStep::CheckIn, at(9, 5))
@@ -322,7 +322,7 @@ on_both_backends!(
         ] {
             assert!(matches!(
                 w.store.lone_working_board(who, at(10, 5)).await,
-                Err(CaseworkError::Denied)
+                Err(ActionError::Denied)
             ));
         }
         // A supervisor closes it by saying how they know the worker is safe; another employer's
@@ -331,13 +331,13 @@ on_both_backends!(
             w.store
                 .confirm_safe(&w.partner_supervisor, visit, "Phoned", at(10, 6))
                 .await,
-            Err(CaseworkError::Denied)
+            Err(ActionError::Denied)
         ));
         assert!(matches!(
             w.store
                 .confirm_safe(&w.supervisor, visit, "  ", at(10, 6))
                 .await,
-            Err(CaseworkError::Refused { .. })
+            Err(ActionError::Refused { .. })
         ));
         w.store
             .confirm_safe(
@@ -372,7 +372,7 @@ on_both_backends!(
             w.store
                 .visit_step(&w.lead, second, VisitStep::CheckOut, at(9, 51))
                 .await,
-            Err(CaseworkError::Refused { .. })
+            Err(ActionError::Refused { .. })
         ));
         assert_eq!(
             w.store
@@ -419,7 +419,7 @@ on_both_backends!(
             let before = denied_rows(&w.store, person).await;
             assert!(matches!(
                 w.store.open_case(who, w.case, false).await,
-                Err(CaseworkError::Denied)
+                Err(ActionError::Denied)
             ));
             assert_eq!(
                 denied_rows(&w.store, person).await,

@@ -45,14 +45,12 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use crate::audit::{audit_with, AuditAction, AuditEvent};
-pub use crate::change::ActionError;
+use crate::change::ActionError;
 use crate::change::{
     audit_tx, codes_text, display_name, event, get_code, opt_date, record_change, text_code,
     u32_of, CaseChange,
 };
 
-/// The old name of [`ActionError`], kept only until the web pages name the new one.
-pub type CaseworkError = ActionError;
 use crate::records::PersonAccess;
 use crate::{get_date, get_i64, now_text, parse_column, Store, StoreError};
 
