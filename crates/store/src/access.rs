@@ -40,8 +40,9 @@ use careweave_domain::casework::CaseId;
 use careweave_domain::{OrganisationId, PersonId, UserId};
 
 use crate::audit::{AuditAction, AuditEvent};
-use crate::casework::{ActionError, CaseworkService};
+use crate::casework::CaseworkService;
 use crate::change::get_code;
+use crate::change::ActionError;
 use crate::get_i64;
 use crate::records::RecordError;
 use crate::{Store, StoreError};
