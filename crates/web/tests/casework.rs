@@ -1032,3 +1032,33 @@ on_both_backends!(the_public_form_never_names_a_person_by_id, |app| {
     assert!(page.contains("No one in the registry matches"), "{page}");
     assert!(!page.contains("Eligibility advice"), "not linked: {page}");
 });
+
+on_both_backends!(
+    an_acceptance_against_the_advice_is_refused_at_the_override_reason_field,
+    |app| {
+        // One need where the service's rule asks for two: accepting needs a reason. The store
+        // names the field of its refusal; the page used to find it by matching the message's
+        // words, so a reworded message would have moved the error to the wrong field.
+        let referral = app.refer(app.focused, "yes", &["housing"]).await;
+        let worker = app.sign_in("caseworker").await;
+        let lead = app.user_id("caseworker").await;
+        let (status, _, body) = app
+            .post(
+                &worker,
+                &format!("{referral}/triage"),
+                &[
+                    ("outcome", "accept"),
+                    ("reason", "Fits the service"),
+                    ("lead", &lead),
+                    ("intensity", "high"),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert!(body.contains("href=\"#override_reason\""), "{body}");
+        assert!(
+            body.contains("Give a reason for accepting anyway"),
+            "{body}"
+        );
+    }
+);

@@ -20,7 +20,8 @@ use careweave_domain::casework::CaseId;
 use careweave_domain::disclosure::SafeCount;
 use careweave_domain::events::EventKind;
 use careweave_domain::{OrganisationId, OrganisationKind, ServiceId};
-use careweave_store::casework::{CaseworkError, CaseworkService};
+use careweave_store::casework::CaseworkService;
+use careweave_store::change::ActionError;
 use careweave_store::events::{EventTheme, EventView, NewEvent};
 use chrono::NaiveDate;
 
@@ -218,7 +219,7 @@ async fn run_create(
     };
     match state.store.record_event(&user.principal, &new).await {
         Ok(id) => Ok(Ok(id)),
-        Err(CaseworkError::Refused(m)) => {
+        Err(ActionError::Refused { reason: m, .. }) => {
             let mut e = FormErrors::default();
             e.add("themes", m);
             Ok(Err(e))
@@ -351,7 +352,7 @@ async fn run_board_mark(
         .await
     {
         Ok(()) => Ok(Ok(())),
-        Err(CaseworkError::Refused(m)) => {
+        Err(ActionError::Refused { reason: m, .. }) => {
             e.add("board-day", m);
             Ok(Err(e))
         }
@@ -686,7 +687,7 @@ async fn api_theme_add(
             Json(serde_json::json!({ "code": code })),
         )
             .into_response()),
-        Err(CaseworkError::Refused(m)) => {
+        Err(ActionError::Refused { reason: m, .. }) => {
             let mut e = FormErrors::default();
             e.add("label", m);
             Ok(errors_json(StatusCode::UNPROCESSABLE_ENTITY, &e))

@@ -16,7 +16,7 @@ use careweave_domain::lone_working::{
     can_manage_visit_rules, watched_organisations, PolicyRule, PolicyRuleKind,
 };
 use careweave_domain::OrganisationId;
-use careweave_store::casework::CaseworkError;
+use careweave_store::change::ActionError;
 use careweave_store::lone_working::{LoneWorkingBoard, PlannedVisit, VisitRule, VisitStep};
 use chrono::NaiveDateTime;
 
@@ -136,7 +136,7 @@ async fn run_step(
     };
     match result {
         Ok(()) => Ok(Ok(())),
-        Err(CaseworkError::Refused(m)) => {
+        Err(ActionError::Refused { reason: m, .. }) => {
             let mut errors = FormErrors::default();
             errors.add(
                 if step == "confirm-safe" {
@@ -295,7 +295,7 @@ async fn run_add_rule(
         .await
     {
         Ok(id) => Ok(Ok(id)),
-        Err(CaseworkError::Refused(m)) => {
+        Err(ActionError::Refused { reason: m, .. }) => {
             let mut e = FormErrors::default();
             e.add("rule_name", m);
             Ok(Err(e))

@@ -17,7 +17,8 @@ use careweave_domain::access::Principal;
 use careweave_domain::casework::CaseId;
 use careweave_domain::mdt::{AgendaList, CaseFlagKind, MeetingHost, MeetingId, ToldHow};
 use careweave_domain::{OrganisationId, ServiceId};
-use careweave_store::casework::{CaseSummary, CaseworkError};
+use careweave_store::casework::CaseSummary;
+use careweave_store::change::ActionError;
 use careweave_store::mdt::{
     AgendaItem, CaseMdt, HostChoice, Invitee, MeetingSummary, MeetingView, NewCaseFlag,
     NewMdtAction, NewMeeting, Outcome, StaffChoice, Told,
@@ -541,7 +542,7 @@ async fn run_meeting_change(
     };
     match result {
         Ok(()) => Ok(Ok(Some(None))),
-        Err(CaseworkError::Refused(m)) => {
+        Err(ActionError::Refused { reason: m, .. }) => {
             let mut errors = FormErrors::default();
             errors.add(field, m);
             Ok(Err(errors))
@@ -708,7 +709,7 @@ async fn run_item_change(
     };
     match result {
         Ok(()) => Ok(Ok(true)),
-        Err(CaseworkError::Refused(m)) => {
+        Err(ActionError::Refused { reason: m, .. }) => {
             let mut errors = FormErrors::default();
             errors.add(field, m);
             Ok(Err(errors))
@@ -771,7 +772,7 @@ async fn flag_clear(
         .await
     {
         Ok(()) => Ok(Redirect::to(&format!("/cases/{case}#mdt")).into_response()),
-        Err(CaseworkError::Refused(m)) => {
+        Err(ActionError::Refused { reason: m, .. }) => {
             let mut errors = FormErrors::default();
             errors.add("flag_kind", m);
             invalid(&case_page(&state, &csrf, &user, case, Pairs::default(), errors, false).await?)
@@ -1020,7 +1021,7 @@ async fn api_flag_clear(
             serde_json::json!({ "ok": true, "href": format!("/api/v1/cases/{id}/mdt") }),
         )
         .into_response()),
-        Err(CaseworkError::Refused(m)) => {
+        Err(ActionError::Refused { reason: m, .. }) => {
             let mut errors = FormErrors::default();
             errors.add("flag", m);
             Ok(errors_json(StatusCode::UNPROCESSABLE_ENTITY, &errors))

@@ -17,7 +17,8 @@ use careweave_domain::access::{self, Role};
 use careweave_domain::casework::{CaseId, OutcomePoint};
 use careweave_domain::ServiceId;
 use careweave_instruments::{Answers, Instrument, Outcome, ScaleKind};
-use careweave_store::casework::{CaseView, CaseworkError};
+use careweave_store::casework::CaseView;
+use careweave_store::change::ActionError;
 use careweave_store::outcomes::{NewOutcome, OutcomeRecord, OutcomeSchedule};
 use chrono::NaiveDate;
 use serde::Deserialize;
@@ -515,7 +516,7 @@ async fn run_record(
         .await
     {
         Ok(id) => Ok(Ok(id)),
-        Err(CaseworkError::Refused(m)) => {
+        Err(ActionError::Refused { reason: m, .. }) => {
             let mut e = FormErrors::default();
             e.add("point", m);
             Ok(Err(e))
@@ -713,7 +714,7 @@ async fn run_schedule(
         .await
     {
         Ok(()) => Ok(Ok(())),
-        Err(CaseworkError::Refused(m)) => {
+        Err(ActionError::Refused { reason: m, .. }) => {
             e.add("follow_up_days", m);
             Ok(Err(e))
         }

@@ -14,7 +14,7 @@ use axum::routing::{get, post};
 use axum::{Extension, Form, Json, Router};
 use careweave_domain::casework::CaseId;
 use careweave_domain::safeguarding::{ConcernCategory, ConcernId, RiskLevel};
-use careweave_store::casework::CaseworkError;
+use careweave_store::change::ActionError;
 use careweave_store::safeguarding::{
     ConcernSummary, ConcernView, LaReferral, NewConcern, NewConcernAction,
 };
@@ -281,7 +281,7 @@ async fn run_change(
     };
     match result {
         Ok(()) => Ok(Ok(())),
-        Err(CaseworkError::Refused(m)) => {
+        Err(ActionError::Refused { reason: m, .. }) => {
             let mut errors = FormErrors::default();
             errors.add(field, m);
             Ok(Err(errors))

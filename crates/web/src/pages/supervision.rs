@@ -17,7 +17,7 @@ use careweave_domain::supervision::{
     expiry_date, training_team_organisations, CpdHours, TrainingKind, TrainingStatus, DUE_SOON_DAYS,
 };
 use careweave_domain::UserId;
-use careweave_store::casework::CaseworkError;
+use careweave_store::change::ActionError;
 use careweave_store::supervision::{
     NewSession, NewSupervisionAction, NewTraining, SessionSummary, SessionView, StaffTraining,
     Supervisee, SuperviseeSessions, TeamMemberTraining, TrainingRecord,
@@ -376,7 +376,7 @@ async fn run_session_create(
         .await
     {
         Ok(id) => Ok(Ok(id)),
-        Err(CaseworkError::Refused(m)) => {
+        Err(ActionError::Refused { reason: m, .. }) => {
             let mut e = FormErrors::default();
             e.add("next_session-day", m);
             Ok(Err(e))
@@ -442,7 +442,7 @@ async fn run_action_done(
         .supervision_action_done(&user.principal, id, action, state.clock.today())
         .await
     {
-        Ok(()) | Err(CaseworkError::Refused(_)) => Ok(()),
+        Ok(()) | Err(ActionError::Refused { .. }) => Ok(()),
         Err(e) => Err(e.into()),
     }
 }

@@ -6,9 +6,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form, Json};
 use careweave_domain::access::Principal;
 use careweave_domain::casework::{CaseId, CaseRole, Intensity};
-use careweave_store::casework::{
-    Carer, CaseworkError, Discharge, NewAssessment, NewContact, PlanItem, PlanText,
-};
+use careweave_store::casework::{Carer, Discharge, NewAssessment, NewContact, PlanItem, PlanText};
+use careweave_store::change::ActionError;
 use careweave_store::lone_working::NewVisit;
 use chrono::NaiveDate;
 
@@ -194,15 +193,23 @@ async fn run_case_action(
     let mut errors = FormErrors::default();
     match result {
         Ok(()) => Ok(Ok(())),
-        Err(CaseworkError::Conflict) => {
-            errors.add(field, CaseworkError::Conflict.to_string());
+        Err(ActionError::Conflict) => {
+            errors.add(field, ActionError::Conflict.to_string());
             Ok(Err(Refusal::Conflict(errors)))
         }
-        Err(CaseworkError::OverCapacity(m) | CaseworkError::Refused(m)) => {
+        Err(ActionError::OverCapacity(m)) => {
             errors.add(field, m);
             Ok(Err(Refusal::Invalid(errors)))
         }
-        Err(CaseworkError::NotAllowed(rules)) => {
+        // The store names the field a refusal is about when it is not the action's own.
+        Err(ActionError::Refused {
+            field: named,
+            reason,
+        }) => {
+            errors.add(named.unwrap_or(field), reason);
+            Ok(Err(Refusal::Invalid(errors)))
+        }
+        Err(ActionError::NotAllowed(rules)) => {
             for m in rules {
                 errors.add(field, m);
             }

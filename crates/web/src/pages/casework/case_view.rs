@@ -104,8 +104,8 @@ pub(in crate::pages) async fn case_page(
     let open_actions = c.plan.actions.iter().any(|a| a.done_on.is_none());
     let concerns = state.store.concerns_on_case(&user.principal, id).await?;
     let open_concerns = concerns.iter().filter(|k| k.status.is_open()).count();
-    // The record was opened (and audited) by `case_for` above; the flags are part of it.
-    let flags = state.store.safety_flags(c.person).await?;
+    // The flags need the capability `case_for` returned with the case (and their read is audited).
+    let flags = state.store.safety_flags(&c.access).await?;
     let outcomes = crate::pages::outcomes::case_outcomes(state, &c).await?;
     let mdt = state.store.case_mdt_of(&user.principal, &c).await?;
     Ok(CasePage {

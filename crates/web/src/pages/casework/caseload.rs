@@ -6,7 +6,8 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use careweave_domain::access::{Principal, Role};
 use careweave_domain::PersonId;
-use careweave_store::casework::{CaseSummary, CaseworkError, MyDay, WaitingFilter};
+use careweave_store::casework::{CaseSummary, MyDay, WaitingFilter};
+use careweave_store::change::ActionError;
 use chrono::NaiveDate;
 
 use super::require_caseload;
@@ -149,7 +150,7 @@ pub async fn person_section(
 ) -> Result<Vec<(String, String)>, AppError> {
     let (cases, referrals) = match state.store.person_casework(who, person).await {
         Ok(x) => x,
-        Err(CaseworkError::Denied) => return Ok(Vec::new()),
+        Err(ActionError::Denied) => return Ok(Vec::new()),
         Err(e) => return Err(e.into()),
     };
     let mut lines: Vec<(String, String)> = cases

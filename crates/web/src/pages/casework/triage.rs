@@ -8,9 +8,8 @@ use axum::{Extension, Form, Json};
 use careweave_domain::access::Principal;
 use careweave_domain::casework::{CaseId, Intensity, ReferralId};
 use careweave_domain::{PersonId, ServiceId};
-use careweave_store::casework::{
-    CaseworkError, CaseworkService, ReferralView, TriageDecision, WorkerLoad,
-};
+use careweave_store::casework::{CaseworkService, ReferralView, TriageDecision, WorkerLoad};
+use careweave_store::change::ActionError;
 use serde::Deserialize;
 
 use crate::csrf::CsrfToken;
@@ -216,21 +215,21 @@ async fn run_referral_action(
     };
     match result {
         Ok(done) => Ok(Ok(done)),
-        Err(CaseworkError::OverCapacity(m)) => {
+        Err(ActionError::OverCapacity(m)) => {
             let mut errors = FormErrors::default();
             errors.add("confirm_over_capacity", m);
             Ok(Err(errors))
         }
-        Err(CaseworkError::Refused(m)) => {
+        Err(ActionError::Refused { field, reason }) => {
             let mut errors = FormErrors::default();
-            let field = if action == "link" {
+            // The store names the field (the override reason, the person to link); a refusal of
+            // the decision as a whole shows at the decision.
+            let field = field.unwrap_or(if action == "link" {
                 "person"
-            } else if m.contains("reason for accepting") {
-                "override_reason"
             } else {
                 "outcome"
-            };
-            errors.add(field, m);
+            });
+            errors.add(field, reason);
             Ok(Err(errors))
         }
         Err(e) => Err(e.into()),
