@@ -462,7 +462,7 @@ pub struct ProfileExport {
 }
 
 /// One worklist row, for loading into the operational store.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct WorklistExport {
     pub cohort: String,
     pub nhs_number: String,
