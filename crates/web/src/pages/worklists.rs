@@ -21,7 +21,6 @@ use careweave_store::population::can_read_worklists;
 use careweave_store::worklists::{
     SetAsideKind, WorklistEntry, WorklistQuery, WorklistSort, PAGE_SIZE,
 };
-use chrono::NaiveDate;
 use serde::Deserialize;
 
 use super::{html, invalid, Chrome, Pagination};
@@ -40,11 +39,6 @@ pub fn routes() -> Router<AppState> {
             "/population/worklists/{cohort}/set-aside",
             get(set_aside_form).post(set_aside),
         )
-}
-
-/// Today in the deployment's calendar, for deciding which set-aside decisions are in force.
-fn today() -> NaiveDate {
-    chrono::Utc::now().date_naive()
 }
 
 struct CohortLink {
@@ -313,7 +307,7 @@ async fn worklist(
 ) -> Result<Response, AppError> {
     let (run, name, title) = cohort_title(&state, &cohort).await?;
     let mut query = params.query();
-    let today = today();
+    let today = state.clock.today();
     let mut page = state
         .store
         .worklist_page(&user.principal, run, &name, &query, today)
@@ -386,7 +380,13 @@ async fn export(
     let (run, name, _) = cohort_title(&state, &cohort).await?;
     let entries = state
         .store
-        .worklist_export(&user.principal, run, &name, &params.query(), today())
+        .worklist_export(
+            &user.principal,
+            run,
+            &name,
+            &params.query(),
+            state.clock.today(),
+        )
         .await?
         .ok_or(AppError::Forbidden)?;
     let criteria = state.store.cohort_criteria(run, &name).await?;
@@ -548,7 +548,7 @@ async fn set_aside(
                 kind,
                 &form.reason,
                 review,
-                today(),
+                state.clock.today(),
             )
             .await?
         {
