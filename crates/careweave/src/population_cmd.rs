@@ -139,7 +139,7 @@ async fn explain(
 
 /// Loads a finished run's place profiles and worklists into the operational store.
 async fn load_into_store(engine: &Engine, store: &careweave_store::Store) -> anyhow::Result<i64> {
-    use careweave_store::population::{PopulationLoad, ProfileCell, WorklistRow};
+    use careweave_store::population::{CriterionRow, PopulationLoad, ProfileCell, WorklistRow};
     let profiles = engine
         .profile_rows()
         .await?
@@ -176,6 +176,13 @@ async fn load_into_store(engine: &Engine, store: &careweave_store::Store) -> any
                 practice: w.practice,
                 segment: w.segment,
                 criteria_met: w.criteria_met,
+                criteria_count: w.criteria_count,
+                age: w.age,
+                sex: w.sex,
+                efi: w.efi,
+                charlson: w.charlson,
+                hfrs: w.hfrs,
+                emergency_admissions: w.emergency_admissions,
             })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
@@ -187,6 +194,17 @@ async fn load_into_store(engine: &Engine, store: &careweave_store::Store) -> any
             .cohorts
             .iter()
             .map(|c| (c.name.clone(), c.title.clone()))
+            .collect(),
+        criteria: settings
+            .cohorts
+            .iter()
+            .flat_map(|c| {
+                c.criteria.iter().map(|k| CriterionRow {
+                    cohort: c.name.clone(),
+                    name: k.name.clone(),
+                    description: k.description.clone(),
+                })
+            })
             .collect(),
         profiles,
         worklist,

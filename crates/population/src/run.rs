@@ -462,13 +462,20 @@ pub struct ProfileExport {
 }
 
 /// One worklist row, for loading into the operational store.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct WorklistExport {
     pub cohort: String,
     pub nhs_number: String,
     pub practice: Option<String>,
     pub segment: Option<String>,
     pub criteria_met: String,
+    pub criteria_count: i64,
+    pub age: Option<i64>,
+    pub sex: Option<String>,
+    pub efi: Option<f64>,
+    pub charlson: Option<i64>,
+    pub hfrs: Option<f64>,
+    pub emergency_admissions: Option<i64>,
 }
 
 impl Engine {
@@ -514,24 +521,47 @@ impl Engine {
     /// A query failure (for example before a run).
     pub async fn worklist_rows(&self) -> Result<Vec<WorklistExport>, PopulationError> {
         use datafusion::arrow::array::{Array, AsArray};
+        use datafusion::arrow::datatypes::{Float64Type, Int64Type};
+        // The figures behind the reasons travel with each row, so that a worker can sort by them
+        // and see why someone was found without opening the extract.
         let batches = self
             .ctx
-            .sql("SELECT w.cohort, w.nhs_number, p.practice, p.segment, w.criteria_met FROM worklist w JOIN person p ON p.nhs_number = w.nhs_number")
+            .sql(
+                "SELECT w.cohort, w.nhs_number, p.practice, p.segment, w.criteria_met, p.sex, \
+                 CAST(w.criteria_count AS BIGINT), CAST(p.age AS BIGINT), CAST(p.charlson_quan_2011 AS BIGINT), \
+                 CAST(p.emergency_admissions AS BIGINT), CAST(p.efi AS DOUBLE), CAST(p.hfrs AS DOUBLE) \
+                 FROM worklist w JOIN person p ON p.nhs_number = w.nhs_number",
+            )
             .await?
             .collect()
             .await?;
         let mut out = Vec::new();
         for b in &batches {
-            let cols = utf8_columns(b, 5)?;
+            let cols = utf8_columns(b, 6)?;
             let text = |i: usize| cols[i].as_string::<i32>();
             for r in 0..b.num_rows() {
                 let opt = |i: usize| (!b.column(i).is_null(r)).then(|| text(i).value(r).to_owned());
+                let int = |i: usize| {
+                    let a = b.column(i).as_primitive::<Int64Type>();
+                    (!a.is_null(r)).then(|| a.value(r))
+                };
+                let float = |i: usize| {
+                    let a = b.column(i).as_primitive::<Float64Type>();
+                    (!a.is_null(r)).then(|| a.value(r))
+                };
                 out.push(WorklistExport {
                     cohort: text(0).value(r).to_owned(),
                     nhs_number: text(1).value(r).to_owned(),
                     practice: opt(2),
                     segment: opt(3),
                     criteria_met: text(4).value(r).to_owned(),
+                    sex: opt(5),
+                    criteria_count: int(6).unwrap_or(0),
+                    age: int(7),
+                    charlson: int(8),
+                    emergency_admissions: int(9),
+                    efi: float(10),
+                    hfrs: float(11),
                 });
             }
         }

@@ -25,7 +25,7 @@
 //! Then one module per context: [`casework`] (referrals to discharge, a folder by feature),
 //! [`safeguarding`], [`lone_working`], [`outcomes`], [`mdt`], [`supervision`], [`events`]
 //! (significant events and the board), [`directory`] (the service directory, signposting and
-//! referrals to it) and [`population`] (population runs and case-finding worklists). Last,
+//! referrals to it), [`population`] (population runs loaded from the engine) and [`worklists`] (case-finding worklists as a team works them: pages, filters, export, set-aside). Last,
 //! [`subject_access`] and [`retention`] (information rights over everything above) and
 //! `testing` (feature `test-support`, a fresh database per test on either backend).
 
@@ -53,6 +53,7 @@ pub mod supervision;
 #[cfg(feature = "test-support")]
 pub mod testing;
 pub mod throttle;
+pub mod worklists;
 
 use std::path::PathBuf;
 use std::str::FromStr;

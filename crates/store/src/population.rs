@@ -9,15 +9,13 @@
 //! Opening a person from a worklist goes through [`Store::read_person`](crate::records) as usual,
 //! where [`Store::case_finding_facts`] gives the same organisations a need to know.
 
-use std::collections::HashSet;
-
 use careweave_domain::access::{Principal, Role};
-use careweave_domain::{NhsNumber, OrganisationId, OrganisationKind, PersonId, UserId};
+use careweave_domain::{NhsNumber, UserId};
 use chrono::NaiveDate;
 use sqlx::Row;
 
 use crate::audit::{audit_with, AuditAction, AuditEvent};
-use crate::{get_i64, now_text, parse_column, parse_date, Store, StoreError};
+use crate::{get_i64, now_text, parse_date, Store, StoreError};
 
 /// One cell of a place profile, as the engine published it (`None` counts were 7 or fewer, or the
 /// measure does not apply).
@@ -37,22 +35,65 @@ pub struct ProfileCell {
 }
 
 /// One person on one cohort's worklist.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct WorklistRow {
     pub cohort: String,
     pub nhs_number: NhsNumber,
     pub practice: Option<String>,
     pub segment: Option<String>,
+    /// The names of the criteria met, joined with ", ".
     pub criteria_met: String,
+    pub criteria_count: i64,
+    pub age: Option<i64>,
+    pub sex: Option<String>,
+    /// The electronic frailty index (0 to 1).
+    pub efi: Option<f64>,
+    /// The engine's default Charlson score.
+    pub charlson: Option<i64>,
+    /// The Hospital Frailty Risk Score.
+    pub hfrs: Option<f64>,
+    /// Emergency admissions in the engine's lookback.
+    pub emergency_admissions: Option<i64>,
+}
+
+impl WorklistRow {
+    /// A row with only what decides who is on a list; the figures behind it are unknown.
+    #[must_use]
+    pub fn found(cohort: &str, nhs_number: NhsNumber, criteria_met: &str) -> Self {
+        Self {
+            cohort: cohort.to_owned(),
+            nhs_number,
+            practice: None,
+            segment: None,
+            criteria_count: i64::try_from(criteria_met.split(", ").count()).unwrap_or(i64::MAX),
+            criteria_met: criteria_met.to_owned(),
+            age: None,
+            sex: None,
+            efi: None,
+            charlson: None,
+            hfrs: None,
+            emergency_admissions: None,
+        }
+    }
+}
+
+/// One criterion of a cohort, with the words a worker reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CriterionRow {
+    pub cohort: String,
+    pub name: String,
+    pub description: String,
 }
 
 /// Everything one engine run loads.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PopulationLoad {
     pub index_date: NaiveDate,
     pub disclosure_control: bool,
     /// (name, title) of each cohort.
     pub cohorts: Vec<(String, String)>,
+    /// Every cohort's criteria, in the order the rules give them.
+    pub criteria: Vec<CriterionRow>,
     pub profiles: Vec<ProfileCell>,
     pub worklist: Vec<WorklistRow>,
 }
@@ -73,24 +114,14 @@ pub struct PlaceChoice {
     pub place_name: Option<String>,
 }
 
-/// A worklist entry as a worker sees it: the person's record id when the person is registered in
-/// careweave, so that the page can link to the record.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WorklistEntry {
-    pub person: Option<PersonId>,
-    pub display_name: Option<String>,
-    pub nhs_number: NhsNumber,
-    pub practice: Option<String>,
-    pub segment: Option<String>,
-    pub criteria_met: String,
-}
-
-/// Whether `who` may read person-level worklists: workers and supervisors, who act on them.
+/// Whether `who` may read person-level worklists: workers and supervisors, who act on them, and
+/// practice staff who refer (a GP finding their own patients is the practice's direct care). Which
+/// rows they see is decided by where they work (`store::worklists`).
 #[must_use]
 pub fn can_read_worklists(who: &Principal) -> bool {
     who.memberships
         .iter()
-        .any(|m| matches!(m.role, Role::Worker | Role::Supervisor))
+        .any(|m| matches!(m.role, Role::Worker | Role::Supervisor | Role::Referrer))
 }
 
 /// What case finding adds to [`Store::care_facts`], as rows of (kind, user, organisation): when the
@@ -132,6 +163,18 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
+        for (position, c) in (0_i64..).zip(&load.criteria) {
+            sqlx::query(
+                "INSERT INTO population_criteria (run_id, cohort, name, description, position) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(run)
+            .bind(&c.cohort)
+            .bind(&c.name)
+            .bind(&c.description)
+            .bind(position)
+            .execute(&mut *tx)
+            .await?;
+        }
         for c in &load.profiles {
             sqlx::query(
                 "INSERT INTO population_profiles (run_id, level, place, place_name, dimension, category, people, \
@@ -155,8 +198,9 @@ impl Store {
         }
         for w in &load.worklist {
             sqlx::query(
-                "INSERT INTO population_worklist (run_id, cohort, nhs_number, practice, segment, criteria_met) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
+                "INSERT INTO population_worklist (run_id, cohort, nhs_number, practice, segment, criteria_met, \
+                 criteria_count, age, sex, efi, charlson, hfrs, emergency_admissions) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
             )
             .bind(run)
             .bind(&w.cohort)
@@ -164,6 +208,13 @@ impl Store {
             .bind(w.practice.clone())
             .bind(w.segment.clone())
             .bind(&w.criteria_met)
+            .bind(w.criteria_count)
+            .bind(w.age)
+            .bind(w.sex.clone())
+            .bind(w.efi)
+            .bind(w.charlson)
+            .bind(w.hfrs)
+            .bind(w.emergency_admissions)
             .execute(&mut *tx)
             .await?;
         }
@@ -269,111 +320,5 @@ impl Store {
         rows.iter()
             .map(|r| Ok((r.try_get("name")?, r.try_get("title")?)))
             .collect()
-    }
-
-    /// One cohort's worklist, for a worker or supervisor: `None` when `who` may not read worklists.
-    /// Every call is audited, allowed or refused.
-    pub async fn worklist(
-        &self,
-        who: &Principal,
-        run: i64,
-        cohort: &str,
-    ) -> Result<Option<Vec<WorklistEntry>>, StoreError> {
-        if !can_read_worklists(who) {
-            self.audit(AuditEvent {
-                user: Some(who.user),
-                action: AuditAction::Denied,
-                entity: "population_worklist",
-                entity_id: Some(run),
-                reason: format!("worklist {cohort}: not a worker or supervisor"),
-            })
-            .await?;
-            return Ok(None);
-        }
-        let (practice_ids, practice_codes) = self.case_finding_practices(who).await?;
-        let rows = sqlx::query(
-            "SELECT w.nhs_number, w.practice, w.segment, w.criteria_met, p.id AS person_id, p.given_name, p.family_name, \
-             p.registered_practice_id \
-             FROM population_worklist w LEFT JOIN people p ON p.nhs_number = w.nhs_number \
-             WHERE w.run_id = $1 AND w.cohort = $2 ORDER BY w.practice, w.nhs_number",
-        )
-        .bind(run)
-        .bind(cohort)
-        .fetch_all(&self.pool)
-        .await?;
-        let list = rows
-            .iter()
-            .filter(|r| {
-                // A registered person belongs to the practice careweave knows; anyone else to the
-                // practice the extract named.
-                match r.try_get::<Option<i64>, _>("registered_practice_id") {
-                    Ok(Some(id)) => practice_ids.contains(&OrganisationId::new(id)),
-                    _ => r
-                        .try_get::<Option<String>, _>("practice")
-                        .ok()
-                        .flatten()
-                        .is_some_and(|code| practice_codes.contains(&code)),
-                }
-            })
-            .map(|r| {
-                let given: Option<String> = r.try_get("given_name")?;
-                let family: Option<String> = r.try_get("family_name")?;
-                Ok(WorklistEntry {
-                    person: r.try_get::<Option<i64>, _>("person_id")?.map(PersonId::new),
-                    display_name: given
-                        .zip(family)
-                        .map(|(g, f)| format!("{}, {g}", f.to_uppercase())),
-                    nhs_number: parse_column(
-                        "population_worklist.nhs_number",
-                        &r.try_get::<String, _>("nhs_number")?,
-                    )?,
-                    practice: r.try_get("practice")?,
-                    segment: r.try_get("segment")?,
-                    criteria_met: r.try_get("criteria_met")?,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        self.audit(AuditEvent {
-            user: Some(who.user),
-            action: AuditAction::List,
-            entity: "population_worklist",
-            entity_id: Some(run),
-            reason: format!("worklist {cohort} ({} people)", list.len()),
-        })
-        .await?;
-        Ok(Some(list))
-    }
-
-    /// The practices whose patients' worklist rows `who` may see: those where they work or
-    /// supervise, and every practice of a PCN where they do. Returns the practices' ids and
-    /// their ODS codes.
-    async fn case_finding_practices(
-        &self,
-        who: &Principal,
-    ) -> Result<(HashSet<OrganisationId>, HashSet<String>), StoreError> {
-        let mine: HashSet<OrganisationId> = who
-            .memberships
-            .iter()
-            .filter(|m| matches!(m.role, Role::Worker | Role::Supervisor))
-            .map(|m| m.organisation)
-            .collect();
-        let orgs = self.organisations().await?;
-        let my_pcn_places: HashSet<_> = orgs
-            .iter()
-            .filter(|o| o.kind == OrganisationKind::Pcn && mine.contains(&o.id))
-            .filter_map(|o| o.place)
-            .collect();
-        let practices: Vec<_> = orgs
-            .iter()
-            .filter(|o| o.kind == OrganisationKind::GpPractice)
-            .filter(|o| mine.contains(&o.id) || o.place.is_some_and(|p| my_pcn_places.contains(&p)))
-            .collect();
-        Ok((
-            practices.iter().map(|o| o.id).collect(),
-            practices
-                .iter()
-                .filter_map(|o| o.ods_code.as_ref().map(|c| c.as_str().to_owned()))
-                .collect(),
-        ))
     }
 }

@@ -466,9 +466,20 @@ pub const SECTIONS: &[SectionQuery] = &[
                 the criteria they met.",
         review: None,
         tables: &["population_worklist"],
-        sql: "SELECT r.index_date, r.loaded_at, w.cohort, w.practice, w.segment, w.criteria_met \
+        sql: "SELECT r.index_date, r.loaded_at, w.cohort, w.practice, w.segment, w.criteria_met, \
+              w.age, w.sex, w.efi, w.charlson, w.hfrs, w.emergency_admissions \
               FROM population_worklist w JOIN population_runs r ON r.id = w.run_id \
               WHERE w.nhs_number = (SELECT nhs_number FROM people WHERE id = $1) ORDER BY w.run_id, w.cohort",
+    },
+    SectionQuery {
+        key: "worklist_decisions",
+        title: "Decisions on case-finding worklists",
+        about: "Times a practice or PCN team set the person aside on a worklist (snoozed or not \
+                suitable), with the reason and the date to look again.",
+        review: None,
+        tables: &["worklist_decisions"],
+        sql: "SELECT d.cohort, d.decision, d.reason, d.review_on, d.decided_at FROM worklist_decisions d \
+              WHERE d.nhs_number = (SELECT nhs_number FROM people WHERE id = $1) ORDER BY d.id",
     },
     SectionQuery {
         key: "significant_events",

@@ -443,6 +443,10 @@ async fn person_records(store: &Store, b: &Base, person: i64, number: NhsNumber,
     exec(store, &format!(
         "INSERT INTO population_worklist (run_id, cohort, nhs_number, practice, segment, criteria_met) \
          VALUES ({run}, 'frailty', '{}', 'A81001', 'frail', '{marker} criteria')", number.as_digits())).await;
+    exec(store, &format!(
+        "INSERT INTO worklist_decisions (cohort, nhs_number, decision, reason, review_on, decided_by, \
+         organisation_id, decided_at) VALUES ('frailty', '{}', 'snoozed', '{marker} in hospital', \
+         '2026-03-01', {u}, {}, '2026-01-03T00:00:00.000000Z')", number.as_digits(), b.org)).await;
     store
         .audit(AuditEvent {
             user: Some(careweave_domain::UserId::new(u)),

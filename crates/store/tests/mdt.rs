@@ -613,14 +613,13 @@ on_both_backends!(
                     index_date: today(),
                     disclosure_control: true,
                     cohorts: vec![("frailty".into(), "Moderate or severe frailty".into())],
+                    criteria: vec![],
                     profiles: vec![],
-                    worklist: vec![WorklistRow {
-                        cohort: "frailty".into(),
-                        nhs_number: "9434765919".parse().unwrap(),
-                        practice: None,
-                        segment: None,
-                        criteria_met: "efi_moderate".into(),
-                    }],
+                    worklist: vec![WorklistRow::found(
+                        "frailty",
+                        "9434765919".parse().unwrap(),
+                        "efi_moderate",
+                    )],
                 },
             )
             .await

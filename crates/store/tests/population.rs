@@ -7,8 +7,9 @@ use careweave_domain::{NhsNumber, OrganisationId, OrganisationKind, Sex};
 use careweave_store::accounts::NewUser;
 use careweave_store::audit::AuditFilter;
 use careweave_store::people::{NewOrganisation, NewPerson};
-use careweave_store::population::{PopulationLoad, ProfileCell, WorklistRow};
+use careweave_store::population::{CriterionRow, PopulationLoad, ProfileCell, WorklistRow};
 use careweave_store::testing::TestDatabase;
+use careweave_store::worklists::{SetAsideKind, WorklistQuery, WorklistSort, PAGE_SIZE};
 use careweave_store::{Backend, Store};
 use chrono::NaiveDate;
 use secrecy::SecretString;
@@ -137,31 +138,28 @@ on_both_backends!(
                     index_date: NaiveDate::from_ymd_opt(2025, 3, 31).expect("date"),
                     disclosure_control: true,
                     cohorts: vec![("frailty".into(), "Moderate or severe frailty".into())],
+                    criteria: vec![CriterionRow {
+                        cohort: "frailty".into(),
+                        name: "moderate_frailty".into(),
+                        description: "Moderate frailty (eFI)".into(),
+                    }],
                     profiles: vec![
                         cell("segment", "Healthy", Some(1200)),
                         cell("segment", "Long-term frailty", None),
                     ],
                     worklist: vec![
                         WorklistRow {
-                            cohort: "frailty".into(),
-                            nhs_number: nhs(1),
                             practice: Some("Y00001".into()),
                             segment: Some("Long-term frailty".into()),
-                            criteria_met: "severe_frailty".into(),
+                            ..WorklistRow::found("frailty", nhs(1), "severe_frailty")
                         },
                         WorklistRow {
-                            cohort: "frailty".into(),
-                            nhs_number: nhs(500),
                             practice: Some("Y00001".into()),
-                            segment: None,
-                            criteria_met: "moderate_frailty".into(),
+                            ..WorklistRow::found("frailty", nhs(500), "moderate_frailty")
                         },
                         WorklistRow {
-                            cohort: "frailty".into(),
-                            nhs_number: nhs(600),
                             practice: Some("Y00002".into()),
-                            segment: None,
-                            criteria_met: "moderate_frailty".into(),
+                            ..WorklistRow::found("frailty", nhs(600), "moderate_frailty")
                         },
                     ],
                 },
@@ -187,19 +185,34 @@ on_both_backends!(
             "a hidden count stays hidden"
         );
 
+        let today = NaiveDate::from_ymd_opt(2025, 4, 1).expect("date");
+        let all = WorklistQuery::default();
         assert_eq!(
             store
-                .worklist(&analyst, run, "frailty")
+                .worklist_page(&analyst, run, "frailty", &all, today)
                 .await
                 .expect("read"),
             None
         );
-        let list = store
-            .worklist(&worker, run, "frailty")
+        let page = store
+            .worklist_page(&worker, run, "frailty", &all, today)
             .await
             .expect("read")
             .expect("allowed");
-        assert_eq!(list.len(), 2);
+        assert_eq!(
+            page.criteria,
+            [(
+                "moderate_frailty".to_owned(),
+                "Moderate frailty (eFI)".to_owned()
+            )]
+        );
+        assert_eq!(
+            page.practices,
+            [("Y00001".to_owned(), "Riverside Surgery".to_owned())]
+        );
+        let list = page.entries;
+        assert_eq!((list.len(), page.total), (2, 2));
+        assert_eq!(list[0].practice_name.as_deref(), Some("Riverside Surgery"));
         let ada = list.iter().find(|e| e.nhs_number == nhs(1)).expect("Ada");
         assert_eq!(ada.person, Some(registered));
         assert_eq!(ada.display_name.as_deref(), Some("EXAMPLE, Ada"));
@@ -213,21 +226,22 @@ on_both_backends!(
 
         // Each practice sees its own patients; an organisation with no practice sees nobody.
         let other = store
-            .worklist(&other_worker, run, "frailty")
+            .worklist_page(&other_worker, run, "frailty", &all, today)
             .await
             .expect("read")
-            .expect("allowed");
+            .expect("allowed")
+            .entries;
         assert_eq!(
             other.iter().map(|e| e.nhs_number).collect::<Vec<_>>(),
             [nhs(600)]
         );
         assert_eq!(
             store
-                .worklist(&charity_worker, run, "frailty")
+                .worklist_page(&charity_worker, run, "frailty", &all, today)
                 .await
                 .expect("read")
                 .expect("allowed")
-                .len(),
+                .total,
             0
         );
 
@@ -275,3 +289,275 @@ on_both_backends!(
         }
     }
 );
+
+/// A practice with `n` people on one cohort's worklist, none registered in careweave.
+async fn practice_with_list(store: &Store, n: u32) -> (Principal, i64) {
+    let practice = store
+        .insert_organisation(&NewOrganisation {
+            name: "Riverside Surgery".into(),
+            kind: OrganisationKind::GpPractice,
+            ods_code: Some("Y00001".parse().expect("ods")),
+            place: None,
+        })
+        .await
+        .expect("practice");
+    let worker = user(store, "worker", Role::Worker, practice).await;
+    let worklist = (0..n)
+        .map(|i| {
+            let criteria = if i % 3 == 0 {
+                "core20, plus_carer"
+            } else {
+                "core20"
+            };
+            WorklistRow {
+                practice: Some("Y00001".into()),
+                segment: Some(
+                    if i % 2 == 0 {
+                        "Healthy"
+                    } else {
+                        "Long-term frailty"
+                    }
+                    .into(),
+                ),
+                age: Some(i64::from(40 + i % 50)),
+                efi: Some(f64::from(i % 10) / 36.0),
+                ..WorklistRow::found("core20plus5", nhs(1000 + i * 7), criteria)
+            }
+        })
+        .collect();
+    let run = store
+        .load_population(
+            None,
+            &PopulationLoad {
+                index_date: NaiveDate::from_ymd_opt(2025, 3, 31).expect("date"),
+                disclosure_control: true,
+                cohorts: vec![("core20plus5".into(), "Core20PLUS5 groups".into())],
+                criteria: vec![],
+                profiles: vec![],
+                worklist,
+            },
+        )
+        .await
+        .expect("load");
+    (worker, run)
+}
+
+on_both_backends!(
+    a_long_worklist_is_paged_sorted_and_filtered_in_the_database,
+    |store| {
+        let (worker, run) = practice_with_list(&store, 120).await;
+        let today = NaiveDate::from_ymd_opt(2025, 4, 1).expect("date");
+        let page = |query: WorklistQuery| {
+            let store = store.clone();
+            let worker = worker.clone();
+            async move {
+                store
+                    .worklist_page(&worker, run, "core20plus5", &query, today)
+                    .await
+                    .expect("read")
+                    .expect("allowed")
+            }
+        };
+        let first = page(WorklistQuery::default()).await;
+        assert_eq!(first.total, 120);
+        assert_eq!(first.entries.len(), PAGE_SIZE as usize);
+        // Most criteria first: the 40 people with two criteria lead the list.
+        assert!(first.entries[..40].iter().all(|e| e.criteria.len() == 2));
+        let last = page(WorklistQuery {
+            page: 3,
+            ..WorklistQuery::default()
+        })
+        .await;
+        assert_eq!(last.entries.len(), 20);
+        let by_age = page(WorklistQuery {
+            sort: WorklistSort::Age,
+            ..WorklistQuery::default()
+        })
+        .await;
+        assert_eq!(by_age.entries[0].age, Some(89));
+        let carers = page(WorklistQuery {
+            criterion: Some("plus_carer".into()),
+            ..WorklistQuery::default()
+        })
+        .await;
+        assert_eq!(carers.total, 40);
+        // A wildcard in a filter value is a literal, not a pattern.
+        let wild = page(WorklistQuery {
+            criterion: Some("plus%".into()),
+            ..WorklistQuery::default()
+        })
+        .await;
+        assert_eq!(wild.total, 0);
+        let frail = page(WorklistQuery {
+            segment: Some("Long-term frailty".into()),
+            ..WorklistQuery::default()
+        })
+        .await;
+        assert_eq!(frail.total, 60);
+    }
+);
+
+on_both_backends!(
+    a_person_set_aside_leaves_the_list_until_the_review_date,
+    |store| {
+        let (worker, run) = practice_with_list(&store, 3).await;
+        let today = NaiveDate::from_ymd_opt(2025, 4, 1).expect("date");
+        let someone = nhs(1000);
+        let review = NaiveDate::from_ymd_opt(2025, 6, 1).expect("date");
+        let refused = store
+            .set_aside_on_worklist(
+                &worker,
+                run,
+                "core20plus5",
+                someone,
+                SetAsideKind::Snoozed,
+                " ",
+                review,
+                today,
+            )
+            .await
+            .expect("store");
+        assert_eq!(refused.map_err(|r| r.field), Err("reason"));
+        let refused = store
+            .set_aside_on_worklist(
+                &worker,
+                run,
+                "core20plus5",
+                someone,
+                SetAsideKind::Snoozed,
+                "In hospital",
+                today,
+                today,
+            )
+            .await
+            .expect("store");
+        assert_eq!(refused.map_err(|r| r.field), Err("review"));
+        store
+            .set_aside_on_worklist(
+                &worker,
+                run,
+                "core20plus5",
+                someone,
+                SetAsideKind::Snoozed,
+                "In hospital",
+                review,
+                today,
+            )
+            .await
+            .expect("store")
+            .expect("set aside");
+        let list = store
+            .worklist_page(
+                &worker,
+                run,
+                "core20plus5",
+                &WorklistQuery::default(),
+                today,
+            )
+            .await
+            .expect("read")
+            .expect("allowed");
+        assert_eq!(list.total, 2);
+        assert!(list.entries.iter().all(|e| e.nhs_number != someone));
+        let aside = store
+            .worklist_page(
+                &worker,
+                run,
+                "core20plus5",
+                &WorklistQuery {
+                    set_aside: true,
+                    ..WorklistQuery::default()
+                },
+                today,
+            )
+            .await
+            .expect("read")
+            .expect("allowed");
+        assert_eq!(aside.entries.len(), 1);
+        assert_eq!(
+            aside.entries[0]
+                .set_aside
+                .as_ref()
+                .map(|s| s.reason.as_str()),
+            Some("In hospital")
+        );
+        // On the review date the person is back on the list.
+        let back = store
+            .worklist_page(
+                &worker,
+                run,
+                "core20plus5",
+                &WorklistQuery::default(),
+                review,
+            )
+            .await
+            .expect("read")
+            .expect("allowed");
+        assert_eq!(back.total, 3);
+
+        // Someone from another organisation cannot set aside a row they cannot see, and is told
+        // nothing more than that.
+        let charity = store
+            .insert_organisation(&NewOrganisation {
+                name: "Riverside Community Trust".into(),
+                kind: OrganisationKind::Vcse,
+                ods_code: None,
+                place: None,
+            })
+            .await
+            .expect("charity");
+        let outsider = user(&store, "outsider", Role::Worker, charity).await;
+        let refused = store
+            .set_aside_on_worklist(
+                &outsider,
+                run,
+                "core20plus5",
+                nhs(1007),
+                SetAsideKind::NotSuitable,
+                "x",
+                review,
+                today,
+            )
+            .await
+            .expect("store");
+        assert_eq!(refused.map_err(|r| r.field), Err("person"));
+        let decisions = store
+            .audit_entries(&AuditFilter {
+                entity: Some("worklist_decision".into()),
+                entity_id: None,
+                limit: 10,
+            })
+            .await
+            .expect("audit");
+        assert_eq!(decisions.len(), 1, "one decision recorded: {decisions:?}");
+    }
+);
+
+on_both_backends!(a_gp_sees_their_own_practices_worklist, |store| {
+    let (_, run) = practice_with_list(&store, 5).await;
+    let practice = store
+        .organisations()
+        .await
+        .expect("orgs")
+        .into_iter()
+        .find(|o| o.name == "Riverside Surgery")
+        .expect("practice")
+        .id;
+    let gp = user(&store, "gp", Role::Referrer, practice).await;
+    let today = NaiveDate::from_ymd_opt(2025, 4, 1).expect("date");
+    let export = store
+        .worklist_export(&gp, run, "core20plus5", &WorklistQuery::default(), today)
+        .await
+        .expect("read")
+        .expect("allowed");
+    assert_eq!(export.len(), 5);
+    let audit = store
+        .audit_entries(&AuditFilter {
+            entity: Some("population_worklist".into()),
+            entity_id: None,
+            limit: 10,
+        })
+        .await
+        .expect("audit");
+    assert!(audit.iter().any(|a| a.action == "export"), "{audit:?}");
+});

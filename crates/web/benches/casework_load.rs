@@ -40,13 +40,16 @@ use careweave_web::{Application, Settings};
 use chrono::{Duration as Days, NaiveDate};
 use secrecy::SecretString;
 use sqlx::Row as _;
+use support::sign_in;
 
 /// The allocator `careweave serve` runs with (see the binary's `main.rs`), so that the figures
 /// are the server's own.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const PASSWORD: &str = "load-benchmark-password";
+mod support;
+
+use support::PASSWORD;
 /// Workers per employer: caseworkers at the PCN and link workers at the charity. Fifty workers is
 /// the casework workforce of a place of about 100,000 people, and each of them signs in.
 const WORKERS_PER_EMPLOYER: usize = 25;
@@ -298,50 +301,6 @@ async fn reload_workers(store: &Store) -> Vec<Worker> {
         });
     }
     workers
-}
-
-/// Signs in through the sign-in form (CSRF double-submit cookie and all) and returns the cookies a
-/// browser would send afterwards.
-async fn sign_in(base: &str, username: &str) -> String {
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("an HTTP client");
-    let page = client
-        .get(format!("{base}/sign-in"))
-        .send()
-        .await
-        .expect("the sign-in page");
-    let csrf = cookie(&page, "careweave_csrf").expect("a CSRF cookie");
-    let body = page.text().await.expect("the sign-in page");
-    let marker = "name=\"csrf_token\" value=\"";
-    let start = body.find(marker).expect("a CSRF field") + marker.len();
-    let token = &body[start..start + body[start..].find('"').expect("the field ends")];
-    let r = client
-        .post(format!("{base}/sign-in"))
-        .header("cookie", format!("careweave_csrf={csrf}"))
-        .form(&[
-            ("csrf_token", token),
-            ("username", username),
-            ("password", PASSWORD),
-            ("next", "/"),
-        ])
-        .send()
-        .await
-        .expect("signing in");
-    assert_eq!(r.status(), 303, "{username} signs in");
-    let session = cookie(&r, "careweave_session").expect("a session cookie");
-    format!("careweave_session={session}; careweave_csrf={csrf}")
-}
-
-fn cookie(r: &reqwest::Response, name: &str) -> Option<String> {
-    r.headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .filter_map(|v| v.split(';').next()?.split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
 }
 
 /// A wrk script: every request picks one of the signed-in workers at random and asks for `page`

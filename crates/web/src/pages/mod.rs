@@ -15,6 +15,7 @@ mod people;
 mod population;
 mod safeguarding;
 mod supervision;
+mod worklists;
 
 use askama::Template;
 use axum::extract::State;
@@ -203,12 +204,24 @@ impl Pagination {
         self.links.get(self.page).map(String::as_str)
     }
 
-    /// Every page: its number, its address and whether it is the one shown.
-    pub fn numbered(&self) -> impl Iterator<Item = (usize, &str, bool)> {
-        self.links
-            .iter()
-            .enumerate()
-            .map(|(i, link)| (i + 1, link.as_str(), i + 1 == self.page))
+    /// The page links to show: the first and last page and two either side of the one shown, with
+    /// number 0 standing for a gap ("…"), so that a list of 500 pages has a short, usable bar.
+    /// Each item is its number, its address and whether it is the one shown.
+    pub fn numbered(&self) -> Vec<(usize, &str, bool)> {
+        let mut shown = Vec::new();
+        for (i, link) in self.links.iter().enumerate() {
+            let n = i + 1;
+            if n == 1 || n == self.pages || n.abs_diff(self.page) <= 2 {
+                if shown
+                    .last()
+                    .is_some_and(|&(last, _, _)| last != 0 && last + 1 != n)
+                {
+                    shown.push((0, "", false));
+                }
+                shown.push((n, link.as_str(), n == self.page));
+            }
+        }
+        shown
     }
 }
 
@@ -251,6 +264,7 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(root))
         .merge(people::routes())
         .merge(population::routes())
+        .merge(worklists::routes())
         .merge(admin::routes())
         .merge(casework::routes())
         .merge(directory::routes())
@@ -303,9 +317,20 @@ mod tests {
         assert_eq!((p.page, p.next()), (1, Some("/x?page=2")));
         let current: Vec<usize> = p
             .numbered()
+            .into_iter()
             .filter(|(_, _, c)| *c)
             .map(|(n, _, _)| n)
             .collect();
         assert_eq!(current, [1]);
+    }
+
+    #[test]
+    fn a_long_list_shows_a_short_page_bar_with_gaps() {
+        let p = Pagination::new(25_000, 50, "250", "/x", &[]);
+        let numbers: Vec<usize> = p.numbered().into_iter().map(|(n, _, _)| n).collect();
+        assert_eq!(numbers, [1, 0, 248, 249, 250, 251, 252, 0, 500]);
+        let p = Pagination::new(200, 50, "2", "/x", &[]);
+        let numbers: Vec<usize> = p.numbered().into_iter().map(|(n, _, _)| n).collect();
+        assert_eq!(numbers, [1, 2, 3, 4], "no gap when every page fits");
     }
 }

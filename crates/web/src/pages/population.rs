@@ -5,22 +5,20 @@
 //!   a place picker with the age/sex pyramid, Bridges to Health segments, risk tiers and equity
 //!   breakdowns (segments by deprivation quintile and by ethnic group). Every count was suppressed
 //!   and rounded by the engine; a hidden count reads "7 or fewer", never 0.
-//! - `/population/worklists` and `/population/worklists/{cohort}`: case-finding worklists for
-//!   workers and supervisors. They name people, so they are read through the audited
-//!   `store::population::worklist` door, and each row links to the person's record, which is
-//!   opened through `store::records` with its own access check.
+//!
+//! The case-finding worklists, which name people, are in `pages::worklists`.
 
 use std::collections::BTreeMap;
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Extension, Router};
 use careweave_charts::{bar_chart, pyramid, shown};
 use careweave_domain::access;
 use careweave_domain::disclosure::SafeCount;
-use careweave_store::population::{can_read_worklists, PlaceChoice, ProfileCell, WorklistEntry};
+use careweave_store::population::{PlaceChoice, ProfileCell};
 use serde::Deserialize;
 
 use super::{html, Chrome};
@@ -30,10 +28,7 @@ use crate::session::CurrentUser;
 use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/population", get(overview))
-        .route("/population/worklists", get(worklists))
-        .route("/population/worklists/{cohort}", get(worklist))
+    Router::new().route("/population", get(overview))
 }
 
 struct Row {
@@ -207,76 +202,4 @@ async fn overview(
         page.run_date = Some(run.index_date.to_string());
     }
     html(&page)
-}
-
-struct CohortLink {
-    name: String,
-    title: String,
-}
-
-#[derive(Template)]
-#[template(path = "population_worklists.html")]
-struct WorklistsPage {
-    chrome: Chrome,
-    cohorts: Vec<CohortLink>,
-}
-
-async fn worklists(
-    State(state): State<AppState>,
-    Extension(csrf): Extension<CsrfToken>,
-    user: CurrentUser,
-) -> Result<Response, AppError> {
-    if !can_read_worklists(&user.principal) {
-        return Err(AppError::Forbidden);
-    }
-    let cohorts = match state.store.latest_population_run().await? {
-        Some(run) => state.store.population_cohorts(run.id).await?,
-        None => Vec::new(),
-    };
-    html(&WorklistsPage {
-        chrome: Chrome::signed_in("Worklists", &csrf, &user, "/population/worklists"),
-        cohorts: cohorts
-            .into_iter()
-            .map(|(name, title)| CohortLink { name, title })
-            .collect(),
-    })
-}
-
-#[derive(Template)]
-#[template(path = "population_worklist.html")]
-struct WorklistPage {
-    chrome: Chrome,
-    title: String,
-    /// The cohort's name, carried into a referral started from a row.
-    cohort: String,
-    entries: Vec<WorklistEntry>,
-}
-
-async fn worklist(
-    State(state): State<AppState>,
-    Extension(csrf): Extension<CsrfToken>,
-    Path(cohort): Path<String>,
-    user: CurrentUser,
-) -> Result<Response, AppError> {
-    let run = state
-        .store
-        .latest_population_run()
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let cohorts = state.store.population_cohorts(run.id).await?;
-    let (name, title) = cohorts
-        .into_iter()
-        .find(|(n, _)| *n == cohort)
-        .ok_or(AppError::NotFound)?;
-    let entries = state
-        .store
-        .worklist(&user.principal, run.id, &name)
-        .await?
-        .ok_or(AppError::Forbidden)?;
-    html(&WorklistPage {
-        chrome: Chrome::signed_in(&title, &csrf, &user, "/population/worklists"),
-        title,
-        cohort: name,
-        entries,
-    })
 }
