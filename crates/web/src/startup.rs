@@ -26,6 +26,10 @@ pub struct AppState {
     /// The outcome-measure instruments: the shipped ones and the deployment's folder, loaded once
     /// at start (see `careweave-instruments`).
     pub instruments: Arc<careweave_instruments::Catalogue>,
+    /// The key for multi-factor secrets at rest, when `mfa_secret_key` is set.
+    pub mfa_key: Option<Arc<careweave_store::mfa::SecretKey>>,
+    /// The OpenID Connect providers' endpoints and keys, read when first needed.
+    pub oidc: Arc<crate::oidc::Providers>,
 }
 
 /// A built service, bound to its port but not yet serving.
@@ -58,6 +62,19 @@ impl Application {
             .with_context(|| format!("could not listen on {address}"))?;
         let port = listener.local_addr()?.port();
         let instruments = load_instruments(&settings);
+        let mfa_key = match &settings.mfa_secret_key {
+            Some(key) => Some(Arc::new(
+                careweave_store::mfa::SecretKey::from_base64(&key.0)
+                    .map_err(anyhow::Error::msg)?,
+            )),
+            None => {
+                tracing::warn!(
+                    "mfa_secret_key is not set: multi-factor secrets are stored unencrypted"
+                );
+                None
+            }
+        };
+        let oidc = Arc::new(crate::oidc::Providers::new(&settings.oidc_providers)?);
         Ok(Self {
             listener,
             port,
@@ -65,6 +82,8 @@ impl Application {
                 store,
                 settings: Arc::new(settings),
                 instruments: Arc::new(instruments),
+                mfa_key,
+                oidc,
             },
         })
     }
@@ -122,6 +141,8 @@ pub fn router(state: AppState) -> Router {
             get(session::sign_in_page).post(session::sign_in),
         )
         .route("/sign-out", axum::routing::post(session::sign_out))
+        .merge(crate::mfa::routes())
+        .merge(crate::oidc::routes())
         .merge(pages::routes())
         .fallback(error::not_found)
         // Inside the CSRF layer, so a forged submission is refused before it is counted.
