@@ -344,7 +344,12 @@ impl Store {
     }
 }
 
-pub(crate) fn event(by: AccountActor<'_>, user: UserId, action: AuditAction, reason: String) -> AuditEvent {
+pub(crate) fn event(
+    by: AccountActor<'_>,
+    user: UserId,
+    action: AuditAction,
+    reason: String,
+) -> AuditEvent {
     AuditEvent {
         user: by.user(),
         action,

@@ -218,9 +218,8 @@ impl Store {
             return Err(MfaError::AlreadyActive);
         }
         insert_recovery_codes(&mut tx, user, &hashes).await?;
-        let reason = format!(
-            "multi-factor sign-in: turned on with {RECOVERY_CODES} recovery codes issued"
-        );
+        let reason =
+            format!("multi-factor sign-in: turned on with {RECOVERY_CODES} recovery codes issued");
         audit_with(&mut *tx, &user_event(user, AuditAction::Update, reason)).await?;
         tx.commit().await?;
         Ok(codes)
@@ -340,7 +339,11 @@ impl Store {
         let reason = format!(
             "multi-factor sign-in of account {user} reset {} ({}); {ended} sessions ended",
             by.label(),
-            if removed > 0 { "it was set up" } else { "it was not set up" }
+            if removed > 0 {
+                "it was set up"
+            } else {
+                "it was not set up"
+            }
         );
         audit_with(
             &mut *tx,
@@ -411,7 +414,11 @@ impl Store {
         }
         let reason = format!(
             "multi-factor sign-in {} for organisation {organisation} {}",
-            if required { "required" } else { "no longer required" },
+            if required {
+                "required"
+            } else {
+                "no longer required"
+            },
             by.label()
         );
         audit_with(&mut *tx, &event(AuditAction::Update, reason)).await?;
@@ -460,6 +467,9 @@ mod tests {
         let code = recovery_code();
         assert_eq!(code.len(), 11, "{code}");
         assert_eq!(&code[5..6], "-");
-        assert_eq!(normalise_recovery(&format!(" {} ", code.to_uppercase())), code);
+        assert_eq!(
+            normalise_recovery(&format!(" {} ", code.to_uppercase())),
+            code
+        );
     }
 }

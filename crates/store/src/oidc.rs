@@ -199,14 +199,16 @@ impl Store {
         subject: &str,
         email: Option<&str>,
     ) -> Result<Option<UserId>, StoreError> {
-        let by_subject = self
-            .linked(provider, LinkClaim::Subject, subject)
-            .await?;
+        let by_subject = self.linked(provider, LinkClaim::Subject, subject).await?;
         let (user, how) = match (by_subject, email) {
             (Some(user), _) => (Some(user), "subject"),
             (None, Some(email)) => (
-                self.linked(provider, LinkClaim::Email, &LinkClaim::Email.normalise(email))
-                    .await?,
+                self.linked(
+                    provider,
+                    LinkClaim::Email,
+                    &LinkClaim::Email.normalise(email),
+                )
+                .await?,
                 "email address",
             ),
             (None, None) => (None, "subject"),

@@ -101,7 +101,9 @@ on_both_backends!(enrolment_codes_and_recovery, |db| {
         .begin_mfa_enrolment(worker, "careweave", Some(&key))
         .await
         .unwrap();
-    assert!(enrolment.uri.starts_with("otpauth://totp/careweave%3Aworker%40test?secret="));
+    assert!(enrolment
+        .uri
+        .starts_with("otpauth://totp/careweave%3Aworker%40test?secret="));
     // Reloading the page shows the same secret.
     let again = store
         .begin_mfa_enrolment(worker, "careweave", Some(&key))
@@ -130,7 +132,12 @@ on_both_backends!(enrolment_codes_and_recovery, |db| {
     assert!(!store.mfa_status(worker).await.unwrap().active);
     let enrolled_at = now - Duration::seconds(60);
     let recovery = store
-        .confirm_mfa_enrolment(worker, &code(&enrolment.secret, enrolled_at), Some(&key), enrolled_at)
+        .confirm_mfa_enrolment(
+            worker,
+            &code(&enrolment.secret, enrolled_at),
+            Some(&key),
+            enrolled_at,
+        )
         .await
         .unwrap();
     assert_eq!(recovery.len(), 10);
@@ -138,7 +145,9 @@ on_both_backends!(enrolment_codes_and_recovery, |db| {
     assert!(status.active);
     assert_eq!(status.recovery_codes_left, 10);
     assert!(matches!(
-        store.begin_mfa_enrolment(worker, "careweave", Some(&key)).await,
+        store
+            .begin_mfa_enrolment(worker, "careweave", Some(&key))
+            .await,
         Err(MfaError::AlreadyActive)
     ));
 
@@ -163,7 +172,12 @@ on_both_backends!(enrolment_codes_and_recovery, |db| {
     // Without the key an encrypted secret cannot be read.
     assert!(matches!(
         store
-            .verify_second_factor(worker, &code(&enrolment.secret, now + Duration::seconds(30)), None, now + Duration::seconds(30))
+            .verify_second_factor(
+                worker,
+                &code(&enrolment.secret, now + Duration::seconds(30)),
+                None,
+                now + Duration::seconds(30)
+            )
             .await,
         Err(MfaError::Store(_))
     ));
@@ -177,18 +191,24 @@ on_both_backends!(enrolment_codes_and_recovery, |db| {
         .verify_second_factor(worker, &recovery[3], Some(&key), now)
         .await
         .is_err());
-    assert_eq!(store.mfa_status(worker).await.unwrap().recovery_codes_left, 9);
+    assert_eq!(
+        store.mfa_status(worker).await.unwrap().recovery_codes_left,
+        9
+    );
     // Only hashes are stored.
-    let hashes: Vec<String> = sqlx::query("SELECT code_hash FROM mfa_recovery_codes WHERE user_id = $1")
-        .bind(worker.get())
-        .fetch_all(store.pool())
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.try_get("code_hash").unwrap())
-        .collect();
+    let hashes: Vec<String> =
+        sqlx::query("SELECT code_hash FROM mfa_recovery_codes WHERE user_id = $1")
+            .bind(worker.get())
+            .fetch_all(store.pool())
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.try_get("code_hash").unwrap())
+            .collect();
     assert!(hashes.iter().all(|h| h.starts_with("$argon2id$")));
-    assert!(!hashes.iter().any(|h| recovery.iter().any(|c| h.contains(c.as_str()))));
+    assert!(!hashes
+        .iter()
+        .any(|h| recovery.iter().any(|c| h.contains(c.as_str()))));
 
     let audit = reasons(&store, worker).await;
     for expected in [
@@ -199,7 +219,10 @@ on_both_backends!(enrolment_codes_and_recovery, |db| {
         "denied: multi-factor sign-in: code refused",
         "read: multi-factor sign-in: recovery code accepted",
     ] {
-        assert!(audit.iter().any(|r| r == expected), "{expected} in {audit:?}");
+        assert!(
+            audit.iter().any(|r| r == expected),
+            "{expected} in {audit:?}"
+        );
     }
 });
 
@@ -233,9 +256,9 @@ on_both_backends!(requirement_reset_and_sessions, |db| {
         .await
         .unwrap();
     assert!(org_audit.iter().any(|e| e.action == "denied"));
-    assert!(org_audit
-        .iter()
-        .any(|e| e.reason.starts_with("multi-factor sign-in required for organisation")));
+    assert!(org_audit.iter().any(|e| e
+        .reason
+        .starts_with("multi-factor sign-in required for organisation")));
 
     // A session waiting for its second factor is not a signed-in user, and finishing it gives a
     // new token while the old one stops working.
@@ -243,9 +266,17 @@ on_both_backends!(requirement_reset_and_sessions, |db| {
         .create_session_at(worker, Duration::minutes(10), SessionStage::Code)
         .await
         .unwrap();
-    assert_eq!(store.session_user(&waiting, Utc::now()).await.unwrap(), None);
     assert_eq!(
-        store.signed_in(&waiting, Utc::now()).await.unwrap().unwrap().stage,
+        store.session_user(&waiting, Utc::now()).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .signed_in(&waiting, Utc::now())
+            .await
+            .unwrap()
+            .unwrap()
+            .stage,
         SessionStage::Code
     );
     let full = store
@@ -254,7 +285,10 @@ on_both_backends!(requirement_reset_and_sessions, |db| {
         .unwrap()
         .unwrap();
     assert_eq!(store.signed_in(&waiting, Utc::now()).await.unwrap(), None);
-    assert_eq!(store.session_user(&full, Utc::now()).await.unwrap(), Some(worker));
+    assert_eq!(
+        store.session_user(&full, Utc::now()).await.unwrap(),
+        Some(worker)
+    );
     assert!(store
         .complete_session(&waiting, Duration::hours(8))
         .await
@@ -262,9 +296,17 @@ on_both_backends!(requirement_reset_and_sessions, |db| {
         .is_none());
 
     // The admin resets the worker's MFA: gone, sessions ended, audited; not another org's account.
-    let enrolment = store.begin_mfa_enrolment(worker, "careweave", None).await.unwrap();
+    let enrolment = store
+        .begin_mfa_enrolment(worker, "careweave", None)
+        .await
+        .unwrap();
     store
-        .confirm_mfa_enrolment(worker, &code(&enrolment.secret, Utc::now()), None, Utc::now())
+        .confirm_mfa_enrolment(
+            worker,
+            &code(&enrolment.secret, Utc::now()),
+            None,
+            Utc::now(),
+        )
         .await
         .unwrap();
     store.reset_mfa(by, worker).await.unwrap();
@@ -296,19 +338,28 @@ on_both_backends!(provider_links_let_in_only_linked_active_accounts, |db| {
     let admin_p: Principal = store.principal(admin).await.unwrap();
     let by = AccountActor::Admin(&admin_p);
 
-    assert_eq!(store.oidc_account("cis2", "sub-1", None).await.unwrap(), None);
+    assert_eq!(
+        store.oidc_account("cis2", "sub-1", None).await.unwrap(),
+        None
+    );
     store
         .link_oidc(by, worker, "cis2", LinkClaim::Email, " Worker@NHS.net ")
         .await
         .unwrap();
     assert!(matches!(
-        store.link_oidc(by, other, "cis2", LinkClaim::Subject, "x").await,
+        store
+            .link_oidc(by, other, "cis2", LinkClaim::Subject, "x")
+            .await,
         Err(AccountError::Denied)
     ));
     // The same identity cannot be linked twice.
     assert!(matches!(
-        store.link_oidc(by, admin, "cis2", LinkClaim::Email, "worker@nhs.net").await,
-        Err(AccountError::Store(careweave_store::StoreError::Duplicate(_)))
+        store
+            .link_oidc(by, admin, "cis2", LinkClaim::Email, "worker@nhs.net")
+            .await,
+        Err(AccountError::Store(careweave_store::StoreError::Duplicate(
+            _
+        )))
     ));
     // Another provider's identity with the same address is not this link.
     assert_eq!(
@@ -333,20 +384,20 @@ on_both_backends!(provider_links_let_in_only_linked_active_accounts, |db| {
     let links = store.oidc_links(worker).await.unwrap();
     assert_eq!(links.len(), 2);
     // A disabled account is not let in.
-    store
-        .set_account_active(by, worker, false)
-        .await
-        .unwrap();
-    assert_eq!(store.oidc_account("cis2", "sub-1", None).await.unwrap(), None);
+    store.set_account_active(by, worker, false).await.unwrap();
+    assert_eq!(
+        store.oidc_account("cis2", "sub-1", None).await.unwrap(),
+        None
+    );
     store
         .unlink_oidc(by, worker, "cis2", LinkClaim::Email, "worker@nhs.net")
         .await
         .unwrap();
     assert_eq!(store.oidc_links(worker).await.unwrap().len(), 1);
     let audit = reasons(&store, worker).await;
-    assert!(audit
-        .iter()
-        .any(|r| r.starts_with("update: account") && r.contains("linked to provider cis2 by email")));
+    assert!(audit.iter().any(
+        |r| r.starts_with("update: account") && r.contains("linked to provider cis2 by email")
+    ));
     assert!(audit
         .iter()
         .any(|r| r == "read: signed in through provider cis2, matched by email address"));
@@ -359,13 +410,19 @@ on_both_backends!(provider_links_let_in_only_linked_active_accounts, |db| {
         next: "/".into(),
     };
     let now = Utc::now();
-    store.start_oidc_login("state-1", &login, now).await.unwrap();
+    store
+        .start_oidc_login("state-1", &login, now)
+        .await
+        .unwrap();
     assert_eq!(
         store.take_oidc_login("state-1", now).await.unwrap(),
         Some(login.clone())
     );
     assert_eq!(store.take_oidc_login("state-1", now).await.unwrap(), None);
-    store.start_oidc_login("state-2", &login, now).await.unwrap();
+    store
+        .start_oidc_login("state-2", &login, now)
+        .await
+        .unwrap();
     assert_eq!(
         store
             .take_oidc_login("state-2", now + Duration::minutes(11))

@@ -258,8 +258,14 @@ async fn enrol_page(
     if progress.signed_in.stage == SessionStage::Code {
         return Ok(Redirect::to("/sign-in/code").into_response());
     }
-    let page = enrol_view(&state, &csrf, &progress, safe_next(&q.next), FormErrors::default())
-        .await?;
+    let page = enrol_view(
+        &state,
+        &csrf,
+        &progress,
+        safe_next(&q.next),
+        FormErrors::default(),
+    )
+    .await?;
     no_store(html(&page)?)
 }
 

@@ -135,7 +135,10 @@ impl Providers {
             .await
             .map_err(|e| Refusal::Provider(e.to_string()))?;
         if !response.status().is_success() {
-            return Err(Refusal::Provider(format!("{url} answered {}", response.status())));
+            return Err(Refusal::Provider(format!(
+                "{url} answered {}",
+                response.status()
+            )));
         }
         response
             .json()
@@ -349,7 +352,10 @@ async fn refuse(
             action: AuditAction::Denied,
             entity: "user",
             entity_id: None,
-            reason: format!("sign-in through provider {} refused: {refusal}", provider.key),
+            reason: format!(
+                "sign-in through provider {} refused: {refusal}",
+                provider.key
+            ),
         })
         .await?;
     refused_page(csrf, provider)

@@ -324,9 +324,16 @@ pub async fn sign_in(
     }
     let token = state
         .store
-        .create_session_at(user, chrono::Duration::minutes(SECOND_FACTOR_MINUTES), stage)
+        .create_session_at(
+            user,
+            chrono::Duration::minutes(SECOND_FACTOR_MINUTES),
+            stage,
+        )
         .await?;
-    tracing::info!(user = user.get(), "password accepted; second factor to come");
+    tracing::info!(
+        user = user.get(),
+        "password accepted; second factor to come"
+    );
     let page = if stage == SessionStage::Code {
         "/sign-in/code"
     } else {

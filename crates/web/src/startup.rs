@@ -64,8 +64,7 @@ impl Application {
         let instruments = load_instruments(&settings);
         let mfa_key = match &settings.mfa_secret_key {
             Some(key) => Some(Arc::new(
-                careweave_store::mfa::SecretKey::from_base64(&key.0)
-                    .map_err(anyhow::Error::msg)?,
+                careweave_store::mfa::SecretKey::from_base64(&key.0).map_err(anyhow::Error::msg)?,
             )),
             None => {
                 tracing::warn!(

@@ -97,7 +97,11 @@ impl TestApp {
                 &client,
                 "/sign-in",
                 "/sign-in",
-                &[("username", &username), ("password", PASSWORD), ("next", "/people")],
+                &[
+                    ("username", &username),
+                    ("password", PASSWORD),
+                    ("next", "/people"),
+                ],
             )
             .await;
         assert_eq!(status, StatusCode::SEE_OTHER);
@@ -142,7 +146,10 @@ fn setup_key(page: &str) -> String {
     let marker = "id=\"secret\"><code>";
     let start = page.find(marker).expect("the page shows the setup key") + marker.len();
     let key = page[start..start + page[start..].find('<').unwrap()].to_owned();
-    assert!(page.contains("src=\"data:image/svg+xml;base64,"), "a QR code image");
+    assert!(
+        page.contains("src=\"data:image/svg+xml;base64,"),
+        "a QR code image"
+    );
     assert!(
         page.contains(&format!("The setup key to type instead is {key}\"")),
         "the QR code's alt text gives the key"
@@ -156,7 +163,10 @@ fn next_code(key: &str, steps_ahead: i64) -> String {
     let secret = from_base32(key).unwrap();
     format!(
         "{:06}",
-        code_at(&secret, step_of(chrono::Utc::now().timestamp()) + steps_ahead)
+        code_at(
+            &secret,
+            step_of(chrono::Utc::now().timestamp()) + steps_ahead
+        )
     )
 }
 
@@ -175,7 +185,12 @@ on_both_backends!(enrol_then_sign_in_with_a_code, |app| {
 
     // A wrong code comes back with the error summary and the same key.
     let (status, _, page) = app
-        .post(&client, "/account/mfa", "/account/mfa", &[("code", "12345x")])
+        .post(
+            &client,
+            "/account/mfa",
+            "/account/mfa",
+            &[("code", "12345x")],
+        )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("There is a problem"));
@@ -205,12 +220,22 @@ on_both_backends!(enrol_then_sign_in_with_a_code, |app| {
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("autocomplete=\"one-time-code\""));
     let (status, _, _) = app
-        .post(&client, "/sign-in", "/sign-in/code", &[("code", "000000"), ("next", "/people")])
+        .post(
+            &client,
+            "/sign-in",
+            "/sign-in/code",
+            &[("code", "000000"), ("next", "/people")],
+        )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let code = next_code(&key, 1);
     let (status, location, _) = app
-        .post(&client, "/sign-in", "/sign-in/code", &[("code", &code), ("next", "/people")])
+        .post(
+            &client,
+            "/sign-in",
+            "/sign-in/code",
+            &[("code", &code), ("next", "/people")],
+        )
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(location, "/people");
@@ -221,17 +246,32 @@ on_both_backends!(enrol_then_sign_in_with_a_code, |app| {
     // The same code again (a replay within its window) is refused; a recovery code works once.
     let (client, _) = app.password("worker").await;
     let (status, _, _) = app
-        .post(&client, "/sign-in", "/sign-in/code", &[("code", &code), ("next", "/")])
+        .post(
+            &client,
+            "/sign-in",
+            "/sign-in/code",
+            &[("code", &code), ("next", "/")],
+        )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let (status, location, _) = app
-        .post(&client, "/sign-in", "/sign-in/code", &[("code", &codes[0]), ("next", "/")])
+        .post(
+            &client,
+            "/sign-in",
+            "/sign-in/code",
+            &[("code", &codes[0]), ("next", "/")],
+        )
         .await;
     assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, "/"));
     app.sign_out(&client).await;
     let (client, _) = app.password("worker").await;
     let (status, _, _) = app
-        .post(&client, "/sign-in", "/sign-in/code", &[("code", &codes[0]), ("next", "/")])
+        .post(
+            &client,
+            "/sign-in",
+            "/sign-in/code",
+            &[("code", &codes[0]), ("next", "/")],
+        )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 
@@ -239,12 +279,22 @@ on_both_backends!(enrol_then_sign_in_with_a_code, |app| {
     // wrong codes use the five free attempts, then even the right code has to wait.
     for _ in 0..3 {
         let (status, _, _) = app
-            .post(&client, "/sign-in", "/sign-in/code", &[("code", "000000"), ("next", "/")])
+            .post(
+                &client,
+                "/sign-in",
+                "/sign-in/code",
+                &[("code", "000000"), ("next", "/")],
+            )
             .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     }
     let (status, _, page) = app
-        .post(&client, "/sign-in", "/sign-in/code", &[("code", &codes[1]), ("next", "/")])
+        .post(
+            &client,
+            "/sign-in",
+            "/sign-in/code",
+            &[("code", &codes[1]), ("next", "/")],
+        )
         .await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{page}");
     assert!(page.contains("too many attempts"));
@@ -265,7 +315,10 @@ on_both_backends!(organisation_requires_enrolment_and_admin_resets, |app| {
     let (status, page) = app.get(&admin, "/admin/security").await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("Riverside Community Trust"));
-    assert!(!page.contains("Riverside Surgery"), "not this admin's organisation");
+    assert!(
+        !page.contains("Riverside Surgery"),
+        "not this admin's organisation"
+    );
     let charity = app.charity.to_string();
     let (status, location, _) = app
         .post(
@@ -275,7 +328,10 @@ on_both_backends!(organisation_requires_enrolment_and_admin_resets, |app| {
             &[("organisation", &charity), ("required", "yes")],
         )
         .await;
-    assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, "/admin/security?done=saved"));
+    assert_eq!(
+        (status, location.as_str()),
+        (StatusCode::SEE_OTHER, "/admin/security?done=saved")
+    );
     // Another organisation's setting is refused (and audited).
     let practice = app.practice.to_string();
     let (status, _, _) = app
@@ -288,8 +344,12 @@ on_both_backends!(organisation_requires_enrolment_and_admin_resets, |app| {
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let audit = app.audit("organisation").await;
-    assert!(audit.iter().any(|r| r.starts_with("multi-factor sign-in required for organisation")));
-    assert!(audit.iter().any(|r| r.starts_with("refused to change multi-factor sign-in")));
+    assert!(audit
+        .iter()
+        .any(|r| r.starts_with("multi-factor sign-in required for organisation")));
+    assert!(audit
+        .iter()
+        .any(|r| r.starts_with("refused to change multi-factor sign-in")));
 
     // The worker must enrol before reaching anything else.
     let (client, location) = app.password("worker").await;
@@ -320,12 +380,18 @@ on_both_backends!(organisation_requires_enrolment_and_admin_resets, |app| {
     let (status, location, _) = app
         .post(&admin, &account, &format!("{account}/reset-mfa"), &[])
         .await;
-    assert_eq!((status, location), (StatusCode::SEE_OTHER, format!("{account}?done=mfa")));
+    assert_eq!(
+        (status, location),
+        (StatusCode::SEE_OTHER, format!("{account}?done=mfa"))
+    );
     assert!(app.goes_to(&client, "/").await.starts_with("/sign-in"));
     assert!(!app.store.mfa_status(app.worker).await.unwrap().active);
     assert!(app
         .audit("user")
         .await
         .iter()
-        .any(|r| r.starts_with(&format!("multi-factor sign-in of account {} reset by an administrator", app.worker))));
+        .any(|r| r.starts_with(&format!(
+            "multi-factor sign-in of account {} reset by an administrator",
+            app.worker
+        ))));
 });

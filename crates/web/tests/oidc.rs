@@ -117,7 +117,8 @@ async fn authorize(
             redirect_uri: q["redirect_uri"].clone(),
         },
     );
-    let query = serde_urlencoded::to_string([("code", code.as_str()), ("state", &q["state"])]).unwrap();
+    let query =
+        serde_urlencoded::to_string([("code", code.as_str()), ("state", &q["state"])]).unwrap();
     Redirect::to(&format!("{}?{query}", q["redirect_uri"]))
 }
 
@@ -148,11 +149,17 @@ async fn token(
     });
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
     header.kid = Some("test-key".into());
-    let pem = if next.impostor { IMPOSTOR_KEY } else { PROVIDER_KEY };
+    let pem = if next.impostor {
+        IMPOSTOR_KEY
+    } else {
+        PROVIDER_KEY
+    };
     let key = jsonwebtoken::EncodingKey::from_rsa_pem(pem.as_bytes()).unwrap();
     let id_token = jsonwebtoken::encode(&header, &claims, &key).unwrap();
-    Json(serde_json::json!({"access_token": "unused", "token_type": "Bearer", "id_token": id_token}))
-        .into_response()
+    Json(
+        serde_json::json!({"access_token": "unused", "token_type": "Bearer", "id_token": id_token}),
+    )
+    .into_response()
 }
 
 /// Starts the provider on a free port and returns it with its issuer URL.
@@ -266,7 +273,11 @@ impl TestApp {
         let status = r.status();
         let to = location(&r);
         if status == StatusCode::FORBIDDEN {
-            assert!(r.text().await.unwrap().contains("You could not be signed in"));
+            assert!(r
+                .text()
+                .await
+                .unwrap()
+                .contains("You could not be signed in"));
         }
         (client, status, to, callback)
     }
@@ -318,7 +329,11 @@ on_both_backends!(sign_in_through_a_linked_provider_account, |app| {
             &admin,
             &account,
             &format!("{account}/link-oidc"),
-            &[("provider", "test"), ("claim", "email"), ("value", "not an address")],
+            &[
+                ("provider", "test"),
+                ("claim", "email"),
+                ("value", "not an address"),
+            ],
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -328,10 +343,17 @@ on_both_backends!(sign_in_through_a_linked_provider_account, |app| {
             &admin,
             &account,
             &format!("{account}/link-oidc"),
-            &[("provider", "test"), ("claim", "email"), ("value", "worker@nhs.test")],
+            &[
+                ("provider", "test"),
+                ("claim", "email"),
+                ("value", "worker@nhs.test"),
+            ],
         )
         .await;
-    assert_eq!((status, location), (StatusCode::SEE_OTHER, format!("{account}?done=linked")));
+    assert_eq!(
+        (status, location),
+        (StatusCode::SEE_OTHER, format!("{account}?done=linked"))
+    );
 
     let principal = app.store.principal(app.worker).await.unwrap();
     let (client, status, to, callback) = app.through_provider(Next::default()).await;

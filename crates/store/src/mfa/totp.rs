@@ -134,7 +134,11 @@ const ENCRYPTED: &str = "aes-gcm:";
 const PLAIN: &str = "plain:";
 
 /// The stored form of a secret: encrypted and bound to its account when a key is configured.
-pub(crate) fn seal(secret: &[u8], key: Option<&SecretKey>, user: i64) -> Result<String, StoreError> {
+pub(crate) fn seal(
+    secret: &[u8],
+    key: Option<&SecretKey>,
+    user: i64,
+) -> Result<String, StoreError> {
     let Some(key) = key else {
         return Ok(format!("{PLAIN}{}", base32(secret)));
     };
@@ -161,7 +165,11 @@ pub(crate) fn seal(secret: &[u8], key: Option<&SecretKey>, user: i64) -> Result<
 
 /// The secret from its stored form. A plain secret stays readable after a key is configured, so
 /// turning encryption on does not lock anyone out (they are encrypted at their next enrolment).
-pub(crate) fn open(stored: &str, key: Option<&SecretKey>, user: i64) -> Result<Vec<u8>, StoreError> {
+pub(crate) fn open(
+    stored: &str,
+    key: Option<&SecretKey>,
+    user: i64,
+) -> Result<Vec<u8>, StoreError> {
     if let Some(plain) = stored.strip_prefix(PLAIN) {
         return from_base32(plain).ok_or_else(|| corrupt("not base32"));
     }
@@ -244,7 +252,10 @@ mod tests {
         assert!(!sealed.contains(&base32(&secret)));
         assert_eq!(open(&sealed, Some(&key), 7).unwrap(), secret);
         assert!(open(&sealed, Some(&other), 7).is_err());
-        assert!(open(&sealed, Some(&key), 8).is_err(), "bound to its account");
+        assert!(
+            open(&sealed, Some(&key), 8).is_err(),
+            "bound to its account"
+        );
         assert!(open(&sealed, None, 7).is_err());
         let plain = seal(&secret, None, 7).unwrap();
         assert_eq!(open(&plain, Some(&key), 7).unwrap(), secret);

@@ -530,9 +530,15 @@ async fn oidc_link_action(
     }
     let value = form.value.trim();
     if value.is_empty() {
-        errors.add("link-value", "Enter the subject identifier or email address");
+        errors.add(
+            "link-value",
+            "Enter the subject identifier or email address",
+        );
     } else if claim == Some(LinkClaim::Email) && account::username(value).is_err() {
-        errors.add("link-value", "Enter an email address, like name@example.org");
+        errors.add(
+            "link-value",
+            "Enter an email address, like name@example.org",
+        );
     }
     if let (Some(claim), true) = (claim, errors.is_empty()) {
         match state
