@@ -334,16 +334,12 @@ async fn confirm(
         .store
         .finish_sign_in(&username, &address, true, now)
         .await?;
-    let hours = state.settings.session_hours;
-    let Some(token) = state
-        .store
-        .complete_session(&progress.token, chrono::Duration::hours(hours))
-        .await?
-    else {
-        return Ok(Redirect::to("/sign-in").into_response());
-    };
+    let redirect = finish(&state, &progress, &next).await?;
+    if redirect.headers().get(header::SET_COOKIE).is_none() {
+        // The waiting session had gone: `finish` sends the person back to sign in.
+        return Ok(redirect);
+    }
     let mut response = no_store(html(&page)?)?;
-    let redirect = signed_in_response(&state, &token, &next);
     for cookie in redirect.headers().get_all(header::SET_COOKIE) {
         response
             .headers_mut()

@@ -155,17 +155,8 @@ impl FromRequestParts<AppState> for CurrentUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let next = parts.uri.path().to_owned();
-        let Some(token) = cookie_value(&parts.headers, COOKIE) else {
-            return Err(NotSignedIn::Redirect(next));
-        };
-        let token = SessionToken::from_cookie(&token);
-        let signed_in = state
-            .store
-            .signed_in(&token, chrono::Utc::now())
-            .await
-            .map_err(|e| NotSignedIn::Failed(e.into()))?
-            .ok_or(NotSignedIn::Redirect(next))?;
+        let SignInInProgress { signed_in, .. } =
+            SignInInProgress::from_request_parts(parts, state).await?;
         // A session still waiting for its second factor reaches nothing but the pages that
         // finish signing in.
         if signed_in.stage != SessionStage::Full {
