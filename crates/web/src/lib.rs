@@ -18,6 +18,7 @@ mod mfa;
 mod oidc;
 pub mod pages;
 mod rate_limit;
+pub mod reporting;
 pub mod session;
 pub mod settings;
 mod startup;

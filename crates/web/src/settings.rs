@@ -46,6 +46,10 @@ pub struct Settings {
     pub mfa_issuer: String,
     /// OpenID Connect providers people may sign in through (the `[[oidc_providers]]` tables).
     pub oidc_providers: Vec<OidcProvider>,
+    /// The deployment's time zone, a name from the IANA time-zone database. Every "today" and
+    /// "now" a person sees or types (a contact's date, a visit's times, what is overdue) is read in
+    /// it; an unknown name stops the service at start.
+    pub timezone: String,
 }
 
 /// A setting that must never be printed (a key or a client secret): `Debug` shows stars.
@@ -96,6 +100,7 @@ impl Default for Settings {
             mfa_secret_key: None,
             mfa_issuer: "careweave".to_owned(),
             oidc_providers: Vec::new(),
+            timezone: careweave_domain::clock::DEFAULT_TIME_ZONE.to_owned(),
         }
     }
 }

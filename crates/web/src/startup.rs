@@ -9,6 +9,7 @@ use axum::extract::{MatchedPath, Request};
 use axum::http::{header, HeaderValue};
 use axum::routing::get;
 use axum::Router;
+use careweave_domain::clock::{parse_time_zone, Clock};
 use careweave_store::{DatabaseUrl, Store};
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -30,6 +31,12 @@ pub struct AppState {
     pub mfa_key: Option<Arc<careweave_store::mfa::SecretKey>>,
     /// The OpenID Connect providers' endpoints and keys, read when first needed.
     pub oidc: Arc<crate::oidc::Providers>,
+    /// The one clock: every "today" and "now" a person sees or types (dates, visit times, what is
+    /// overdue) comes from it, in the deployment's time zone (the `timezone` setting). Tests and
+    /// the demo may fix it (see [`Application::with_clock`]). Security timers (sessions, the
+    /// sign-in throttle, the `/refer` limit, break-glass windows) stay on the system clock: the
+    /// store compares them with instants it takes itself, and a demo clock must not bend them.
+    pub clock: Clock,
 }
 
 /// A built service, bound to its port but not yet serving.
@@ -74,6 +81,7 @@ impl Application {
             }
         };
         let oidc = Arc::new(crate::oidc::Providers::new(&settings.oidc_providers)?);
+        let zone = parse_time_zone(&settings.timezone).context("the timezone setting")?;
         Ok(Self {
             listener,
             port,
@@ -83,8 +91,23 @@ impl Application {
                 instruments: Arc::new(instruments),
                 mfa_key,
                 oidc,
+                clock: Clock::system(zone),
             },
         })
+    }
+
+    /// Replaces the clock: a fixed instant in tests, or the demo's `--clock` start. A deployment
+    /// never calls this; its clock is the system clock in its `timezone`.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.state.clock = clock;
+        self
+    }
+
+    /// The clock the pages read (the system clock in the `timezone` setting unless replaced).
+    #[must_use]
+    pub fn clock(&self) -> Clock {
+        self.state.clock
     }
 
     /// The port actually bound (useful when the settings asked for 0).
