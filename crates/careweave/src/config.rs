@@ -19,6 +19,8 @@ const SETTINGS_KEYS: &[&str] = &[
     "port",
     "session_hours",
     "secure_cookies",
+    // A key is better kept in the environment than in a file beside the database.
+    "mfa_secret_key",
 ];
 
 /// Loads settings. A `--config` file that does not exist is an error; the default file is optional.

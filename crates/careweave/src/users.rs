@@ -68,6 +68,25 @@ pub enum UserCommand {
         #[arg(long)]
         session: Option<String>,
     },
+    /// Turn the account's multi-factor sign-in off (lost phone and recovery codes) and end its
+    /// sessions; it is set up again at the next sign-in if an organisation requires it.
+    ResetMfa {
+        #[arg(long)]
+        username: String,
+    },
+    /// Link the account to an identity at a configured OpenID Connect provider, by the email
+    /// address the provider sends or by its subject identifier.
+    LinkOidc {
+        #[arg(long)]
+        username: String,
+        /// The provider's `key` in the settings.
+        #[arg(long)]
+        provider: String,
+        #[arg(long, conflicts_with = "subject", required_unless_present = "subject")]
+        email: Option<String>,
+        #[arg(long)]
+        subject: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -206,6 +225,32 @@ pub async fn run(settings: careweave_web::Settings, cmd: UserCommand) -> anyhow:
             let id = account_id(&store, &username).await?;
             let ended = store.end_sessions(by, id, session.as_deref()).await?;
             println!("Ended {ended} sessions of {username}.");
+            Ok(())
+        }
+        UserCommand::ResetMfa { username } => {
+            let id = account_id(&store, &username).await?;
+            store.reset_mfa(by, id).await?;
+            println!("Multi-factor sign-in of {username} reset; its sessions ended.");
+            Ok(())
+        }
+        UserCommand::LinkOidc {
+            username,
+            provider,
+            email,
+            subject,
+        } => {
+            anyhow::ensure!(
+                settings.oidc_providers.iter().any(|p| p.key == provider),
+                "no provider with key {provider:?} is configured (oidc_providers)"
+            );
+            let id = account_id(&store, &username).await?;
+            let (claim, value) = match (email, subject) {
+                (Some(email), _) => (careweave_store::oidc::LinkClaim::Email, email),
+                (None, Some(subject)) => (careweave_store::oidc::LinkClaim::Subject, subject),
+                (None, None) => anyhow::bail!("give --email or --subject"),
+            };
+            store.link_oidc(by, id, &provider, claim, &value).await?;
+            println!("Linked {username} to provider {provider}.");
             Ok(())
         }
     }

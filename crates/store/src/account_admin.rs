@@ -27,14 +27,14 @@ pub enum AccountActor<'a> {
 }
 
 impl AccountActor<'_> {
-    fn user(self) -> Option<UserId> {
+    pub(crate) fn user(self) -> Option<UserId> {
         match self {
             Self::Admin(p) => Some(p.user),
             Self::CommandLine => None,
         }
     }
 
-    fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Self::Admin(_) => "by an administrator",
             Self::CommandLine => "from the command line",
@@ -284,7 +284,7 @@ impl Store {
 
     /// Loads the account and checks that `by` may act on it: on the whole account, or with
     /// `organisation` on its roles there only. A refusal is audited as `denied`.
-    async fn authorised(
+    pub(crate) async fn authorised(
         &self,
         by: AccountActor<'_>,
         user: UserId,
@@ -344,7 +344,12 @@ impl Store {
     }
 }
 
-fn event(by: AccountActor<'_>, user: UserId, action: AuditAction, reason: String) -> AuditEvent {
+pub(crate) fn event(
+    by: AccountActor<'_>,
+    user: UserId,
+    action: AuditAction,
+    reason: String,
+) -> AuditEvent {
     AuditEvent {
         user: by.user(),
         action,
@@ -354,7 +359,7 @@ fn event(by: AccountActor<'_>, user: UserId, action: AuditAction, reason: String
     }
 }
 
-async fn end_sessions_in(
+pub(crate) async fn end_sessions_in(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     user: UserId,
     reference: Option<&str>,

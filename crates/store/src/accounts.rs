@@ -43,6 +43,39 @@ pub struct SignedIn {
     pub display_name: String,
     /// Each membership's organisation name and role, by organisation name, for the page header.
     pub labels: Vec<(String, Role)>,
+    /// How far sign-in has got; only a [`SessionStage::Full`] session reaches the service.
+    pub stage: SessionStage,
+}
+
+/// How far a session's sign-in has got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionStage {
+    /// Signed in.
+    Full,
+    /// The password was right; a second-factor code is still to come.
+    Code,
+    /// The password was right, and an organisation requires a second factor the account does not
+    /// have yet: it must enrol first.
+    Enrol,
+}
+
+impl SessionStage {
+    fn code(self) -> &'static str {
+        match self {
+            Self::Full => "full",
+            Self::Code => "code",
+            Self::Enrol => "enrol",
+        }
+    }
+
+    fn from_code(code: &str) -> Option<Self> {
+        Some(match code {
+            "full" => Self::Full,
+            "code" => Self::Code,
+            "enrol" => Self::Enrol,
+            _ => return None,
+        })
+    }
 }
 
 /// A session token as given to the browser. It is a secret: it is never logged.
@@ -122,7 +155,7 @@ fn decoy_hash() -> &'static str {
     DECOY.get_or_init(|| hash_password(&SecretString::from(random_token())).unwrap_or_default())
 }
 
-fn password_matches(password: &SecretString, stored: &str) -> bool {
+pub(crate) fn password_matches(password: &SecretString, stored: &str) -> bool {
     PasswordHash::new(stored).is_ok_and(|parsed| {
         Argon2::default()
             .verify_password(password.expose_secret().as_bytes(), &parsed)
@@ -306,19 +339,59 @@ impl Store {
         user: UserId,
         lifetime: Duration,
     ) -> Result<SessionToken, StoreError> {
+        self.create_session_at(user, lifetime, SessionStage::Full)
+            .await
+    }
+
+    /// Starts a session at a stage of sign-in (a short one, while a second factor is awaited).
+    pub async fn create_session_at(
+        &self,
+        user: UserId,
+        lifetime: Duration,
+        stage: SessionStage,
+    ) -> Result<SessionToken, StoreError> {
         let token = SessionToken(SecretString::from(random_token()));
         let now = Utc::now();
-        sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+        sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at, stage) VALUES ($1, $2, $3, $4, $5)")
             .bind(token.hash())
             .bind(user.get())
             .bind(instant_text(now))
             .bind(instant_text(now + lifetime))
+            .bind(stage.code())
             .execute(&self.pool)
             .await?;
         Ok(token)
     }
 
-    /// The user a live session belongs to; `None` if the token is unknown or has expired.
+    /// Finishes sign-in: replaces a session waiting for its second factor by a full one with a new
+    /// token, so a token seen before the second factor is worth nothing after it. `None` when the
+    /// old session had already gone (it is used once).
+    pub async fn complete_session(
+        &self,
+        old: &SessionToken,
+        lifetime: Duration,
+    ) -> Result<Option<SessionToken>, StoreError> {
+        let token = SessionToken(SecretString::from(random_token()));
+        let now = Utc::now();
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query("DELETE FROM sessions WHERE token_hash = $1 RETURNING user_id")
+            .bind(old.hash())
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at, stage) VALUES ($1, $2, $3, $4, 'full')")
+            .bind(token.hash())
+            .bind(get_i64(&row, "user_id")?)
+            .bind(instant_text(now))
+            .bind(instant_text(now + lifetime))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(token))
+    }
+
+    /// The user a live, fully signed-in session belongs to; `None` if the token is unknown, has
+    /// expired or is still waiting for a second factor.
     pub async fn session_user(
         &self,
         token: &SessionToken,
@@ -327,6 +400,7 @@ impl Store {
         Ok(self
             .signed_in(token, now)
             .await?
+            .filter(|signed_in| signed_in.stage == SessionStage::Full)
             .map(|signed_in| signed_in.principal.user))
     }
 
@@ -340,7 +414,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Option<SignedIn>, StoreError> {
         let row = sqlx::query(
-            "SELECT s.user_id, s.expires_at, u.display_name FROM sessions s \
+            "SELECT s.user_id, s.expires_at, s.stage, u.display_name FROM sessions s \
              JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND u.active = 1",
         )
         .bind(token.hash())
@@ -383,6 +457,12 @@ impl Store {
             principal: Principal { user, memberships },
             display_name: row.try_get("display_name")?,
             labels,
+            stage: SessionStage::from_code(&row.try_get::<String, _>("stage")?).ok_or(
+                StoreError::Corrupt {
+                    column: "sessions.stage",
+                    detail: String::new(),
+                },
+            )?,
         }))
     }
 

@@ -41,6 +41,8 @@ pub mod directory;
 pub mod events;
 pub mod lone_working;
 pub mod mdt;
+pub mod mfa;
+pub mod oidc;
 pub mod outcomes;
 pub mod people;
 pub mod population;

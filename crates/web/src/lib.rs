@@ -14,6 +14,8 @@ pub mod csrf;
 pub mod error;
 pub mod forms;
 pub mod limits;
+mod mfa;
+mod oidc;
 pub mod pages;
 mod rate_limit;
 pub mod reporting;

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use careweave_domain::access::Principal;
 use careweave_domain::account::ThrottlePolicy;
-use careweave_store::accounts::SessionToken;
+use careweave_store::accounts::{SessionStage, SessionToken, SignedIn};
 use careweave_store::throttle::SignInGate;
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -76,6 +76,8 @@ pub struct CurrentUser {
 #[derive(Debug)]
 pub enum NotSignedIn {
     Redirect(String),
+    /// Signed in with a password, but the second factor is still to come (or to be set up).
+    Unfinished(SessionStage),
     Failed(AppError),
 }
 
@@ -86,18 +88,39 @@ impl IntoResponse for NotSignedIn {
                 let target = format!("/sign-in?next={}", urlencode(&next));
                 Redirect::to(&target).into_response()
             }
+            Self::Unfinished(SessionStage::Enrol) => Redirect::to("/account/mfa").into_response(),
+            Self::Unfinished(_) => Redirect::to("/sign-in/code").into_response(),
             Self::Failed(e) => e.into_response(),
         }
     }
 }
 
-fn urlencode(s: &str) -> String {
-    serde_urlencoded::to_string([("", s)])
-        .map(|e| e[1..].to_owned())
-        .unwrap_or_default()
+impl CurrentUser {
+    /// The signed-in user of a session, whatever its stage: callers check the stage.
+    #[must_use]
+    pub fn from_signed_in(signed_in: SignedIn) -> Self {
+        let roles = signed_in
+            .labels
+            .into_iter()
+            .map(|(org, role)| format!("{}, {org}", role.label()))
+            .collect();
+        Self {
+            principal: signed_in.principal,
+            display_name: signed_in.display_name,
+            roles,
+        }
+    }
 }
 
-impl FromRequestParts<AppState> for CurrentUser {
+/// A session at any stage of sign-in, with its token: for the pages that finish signing in (the
+/// second-factor code and enrolment), which a session waiting for them may reach.
+#[derive(Debug)]
+pub struct SignInInProgress {
+    pub token: SessionToken,
+    pub signed_in: SignedIn,
+}
+
+impl FromRequestParts<AppState> for SignInInProgress {
     type Rejection = NotSignedIn;
 
     async fn from_request_parts(
@@ -115,18 +138,31 @@ impl FromRequestParts<AppState> for CurrentUser {
             .await
             .map_err(|e| NotSignedIn::Failed(e.into()))?
             .ok_or(NotSignedIn::Redirect(next))?;
-        let principal = signed_in.principal;
-        let display_name = signed_in.display_name;
-        let roles = signed_in
-            .labels
-            .into_iter()
-            .map(|(org, role)| format!("{}, {org}", role.label()))
-            .collect();
-        Ok(Self {
-            principal,
-            display_name,
-            roles,
-        })
+        Ok(Self { token, signed_in })
+    }
+}
+
+pub(crate) fn urlencode(s: &str) -> String {
+    serde_urlencoded::to_string([("", s)])
+        .map(|e| e[1..].to_owned())
+        .unwrap_or_default()
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = NotSignedIn;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let SignInInProgress { signed_in, .. } =
+            SignInInProgress::from_request_parts(parts, state).await?;
+        // A session still waiting for its second factor reaches nothing but the pages that
+        // finish signing in.
+        if signed_in.stage != SessionStage::Full {
+            return Err(NotSignedIn::Unfinished(signed_in.stage));
+        }
+        Ok(Self::from_signed_in(signed_in))
     }
 }
 
@@ -152,13 +188,24 @@ struct SignInPage {
     errors: FormErrors,
     username: String,
     next: String,
+    /// The OpenID Connect providers to offer: (key, name).
+    providers: Vec<(String, String)>,
+}
+
+fn providers(state: &AppState) -> Vec<(String, String)> {
+    state
+        .settings
+        .oidc_providers
+        .iter()
+        .map(|p| (p.key.clone(), p.name.clone()))
+        .collect()
 }
 
 /// Only same-site absolute paths are followed after sign-in, so the form cannot be used to bounce a
 /// user to another site. Browsers drop tabs and line breaks from a URL (so `/<TAB>/evil.example`
 /// would become `//evil.example`) and treat `\` as `/`, and a line break cannot go in a header, so
 /// a path with any control character, space or backslash is refused too.
-fn safe_next(next: &str) -> String {
+pub(crate) fn safe_next(next: &str) -> String {
     let same_site = next.starts_with('/')
         && !next.starts_with("//")
         && !next.contains(|c: char| c == '\\' || c.is_control() || c.is_whitespace());
@@ -171,6 +218,7 @@ fn safe_next(next: &str) -> String {
 
 /// `GET /sign-in`.
 pub async fn sign_in_page(
+    State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
     Query(q): Query<SignInQuery>,
 ) -> Result<Response, AppError> {
@@ -179,6 +227,7 @@ pub async fn sign_in_page(
         errors: FormErrors::default(),
         username: String::new(),
         next: safe_next(q.next.as_deref().unwrap_or("/")),
+        providers: providers(&state),
     })
 }
 
@@ -209,17 +258,19 @@ pub async fn sign_in(
             .begin_sign_in(&form.username, &address, &policy, now)
             .await?
         {
-            SignInGate::Wait(wait) => return throttled(&csrf, form, wait),
+            SignInGate::Wait(wait) => return throttled(&csrf, form, wait, providers(&state)),
             SignInGate::Proceed => {
                 let password = SecretString::from(form.password.clone());
                 user = state
                     .store
                     .verify_password(&form.username, &password)
                     .await?;
-                state
-                    .store
-                    .finish_sign_in(&form.username, &address, user.is_some(), now)
-                    .await?;
+                if user.is_none() {
+                    state
+                        .store
+                        .finish_sign_in(&form.username, &address, false, now)
+                        .await?;
+                }
             }
         }
     }
@@ -233,17 +284,75 @@ pub async fn sign_in(
             errors,
             username: form.username,
             next: safe_next(&form.next),
+            providers: providers(&state),
         })?;
         *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
         return Ok(response);
     };
-    let hours = state.settings.session_hours;
+    // With a second factor to come (or to set up), the password opens only a short session that
+    // reaches the code or enrolment page; the throttle's count stays until the second factor is
+    // right, so alternating a known password with guessed codes keeps slowing down.
+    let status = state.store.mfa_status(user).await?;
+    let stage = if status.active {
+        SessionStage::Code
+    } else if status.required {
+        SessionStage::Enrol
+    } else {
+        state
+            .store
+            .finish_sign_in(&form.username, &address, true, chrono::Utc::now())
+            .await?;
+        SessionStage::Full
+    };
+    if stage == SessionStage::Full {
+        let hours = state.settings.session_hours;
+        let token = state
+            .store
+            .create_session(user, chrono::Duration::hours(hours))
+            .await?;
+        tracing::info!(user = user.get(), "signed in");
+        return Ok(signed_in_response(&state, &token, &safe_next(&form.next)));
+    }
     let token = state
         .store
-        .create_session(user, chrono::Duration::hours(hours))
+        .create_session_at(
+            user,
+            chrono::Duration::minutes(SECOND_FACTOR_MINUTES),
+            stage,
+        )
         .await?;
-    tracing::info!(user = user.get(), "signed in");
-    let mut response = Redirect::to(&safe_next(&form.next)).into_response();
+    tracing::info!(
+        user = user.get(),
+        "password accepted; second factor to come"
+    );
+    let page = if stage == SessionStage::Code {
+        "/sign-in/code"
+    } else {
+        "/account/mfa"
+    };
+    let target = format!("{page}?next={}", urlencode(&safe_next(&form.next)));
+    let mut response = Redirect::to(&target).into_response();
+    set_cookie(
+        response.headers_mut(),
+        COOKIE,
+        token.expose(),
+        "SameSite=Lax",
+        Some(SECOND_FACTOR_MINUTES * 60),
+        state.settings.secure_cookies,
+    );
+    crate::csrf::renew(response.headers_mut(), state.settings.secure_cookies);
+    Ok(response)
+}
+
+/// How long a session waiting for its second factor lasts.
+const SECOND_FACTOR_MINUTES: i64 = 10;
+
+/// The answer that completes a sign-in: the session cookie and a redirect to `next` (already
+/// checked with [`safe_next`]). The CSRF token is renewed for the new session, so a token planted
+/// or read before sign-in is useless.
+pub(crate) fn signed_in_response(state: &AppState, token: &SessionToken, next: &str) -> Response {
+    let hours = state.settings.session_hours;
+    let mut response = Redirect::to(next).into_response();
     set_cookie(
         response.headers_mut(),
         COOKIE,
@@ -252,9 +361,8 @@ pub async fn sign_in(
         Some(hours * 3600),
         state.settings.secure_cookies,
     );
-    // A new CSRF token for the new session, so a token planted or read before sign-in is useless.
     crate::csrf::renew(response.headers_mut(), state.settings.secure_cookies);
-    Ok(response)
+    response
 }
 
 /// The sign-in page refusing an attempt without checking it: 429 with when to try again, in the
@@ -263,29 +371,42 @@ fn throttled(
     csrf: &CsrfToken,
     form: SignInForm,
     wait: chrono::Duration,
+    providers: Vec<(String, String)>,
 ) -> Result<Response, AppError> {
+    let mut errors = FormErrors::default();
+    let seconds = wait_message(&mut errors, "username", wait);
+    let response = html(&SignInPage {
+        chrome: Chrome::anonymous("Sign in", csrf),
+        errors,
+        username: form.username,
+        next: safe_next(&form.next),
+        providers,
+    })?;
+    Ok(too_many(response, seconds))
+}
+
+/// Adds the "too many attempts" message for `wait` to `field` and returns the wait in seconds.
+pub(crate) fn wait_message(errors: &mut FormErrors, field: &str, wait: chrono::Duration) -> i64 {
     let seconds = (wait.num_milliseconds() + 999) / 1000;
     let when = if seconds <= 90 {
         format!("{seconds} seconds")
     } else {
         format!("{} minutes", (seconds + 59) / 60)
     };
-    let mut errors = FormErrors::default();
     errors.add(
-        "username",
+        field,
         format!("There have been too many attempts to sign in. Wait {when}, then try again"),
     );
-    let mut response = html(&SignInPage {
-        chrome: Chrome::anonymous("Sign in", csrf),
-        errors,
-        username: form.username,
-        next: safe_next(&form.next),
-    })?;
+    seconds
+}
+
+/// Marks a page as a throttled answer: 429 with `Retry-After`.
+pub(crate) fn too_many(mut response: Response, seconds: i64) -> Response {
     *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
     if let Ok(v) = HeaderValue::from_str(&seconds.to_string()) {
         response.headers_mut().insert(header::RETRY_AFTER, v);
     }
-    Ok(response)
+    response
 }
 
 /// `POST /sign-out`.

@@ -38,10 +38,49 @@ pub struct Settings {
     pub trust_forwarded_for: bool,
     /// How long a break-glass access keeps a record open, in hours.
     pub break_glass_hours: i64,
+    /// The key that encrypts multi-factor (TOTP) secrets in the database: base64 of 32 random
+    /// bytes (`openssl rand -base64 32`). Without it secrets are stored unencrypted and the
+    /// service warns at start. Keep it outside the database and its backups.
+    pub mfa_secret_key: Option<Secret>,
+    /// The name authenticator apps show beside the account (the `issuer` of the QR code).
+    pub mfa_issuer: String,
+    /// OpenID Connect providers people may sign in through (the `[[oidc_providers]]` tables).
+    pub oidc_providers: Vec<OidcProvider>,
     /// The deployment's time zone, a name from the IANA time-zone database. Every "today" and
     /// "now" a person sees or types (a contact's date, a visit's times, what is overdue) is read in
     /// it; an unknown name stops the service at start.
     pub timezone: String,
+}
+
+/// A setting that must never be printed (a key or a client secret): `Debug` shows stars.
+#[derive(Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// An organisation's (or the deployment's) OpenID Connect provider, such as NHS CIS2 or Microsoft
+/// Entra ID. Accounts are linked to identities at it by an administrator (see `store::oidc`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcProvider {
+    /// A short name for addresses and links (`/sign-in/oidc/{key}`), such as `cis2`. It names the
+    /// provider in account links, so changing it unlinks everyone.
+    pub key: String,
+    /// What the sign-in button says: "Sign in with {name}".
+    pub name: String,
+    /// The issuer URL; its `/.well-known/openid-configuration` is read for the endpoints and keys,
+    /// and the ID token's `iss` must equal it.
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: Secret,
+    /// This service's callback address as registered with the provider, ending
+    /// `/sign-in/oidc/{key}/callback`.
+    pub redirect_url: String,
 }
 
 impl Default for Settings {
@@ -58,6 +97,9 @@ impl Default for Settings {
             refer_per_hour: 20,
             trust_forwarded_for: false,
             break_glass_hours: 4,
+            mfa_secret_key: None,
+            mfa_issuer: "careweave".to_owned(),
+            oidc_providers: Vec::new(),
             timezone: careweave_domain::clock::DEFAULT_TIME_ZONE.to_owned(),
         }
     }

@@ -27,6 +27,10 @@ pub struct AppState {
     /// The outcome-measure instruments: the shipped ones and the deployment's folder, loaded once
     /// at start (see `careweave-instruments`).
     pub instruments: Arc<careweave_instruments::Catalogue>,
+    /// The key for multi-factor secrets at rest, when `mfa_secret_key` is set.
+    pub mfa_key: Option<Arc<careweave_store::mfa::SecretKey>>,
+    /// The OpenID Connect providers' endpoints and keys, read when first needed.
+    pub oidc: Arc<crate::oidc::Providers>,
     /// The one clock: every "today" and "now" a person sees or types (dates, visit times, what is
     /// overdue) comes from it, in the deployment's time zone (the `timezone` setting). Tests and
     /// the demo may fix it (see [`Application::with_clock`]). Security timers (sessions, the
@@ -65,6 +69,18 @@ impl Application {
             .with_context(|| format!("could not listen on {address}"))?;
         let port = listener.local_addr()?.port();
         let instruments = load_instruments(&settings);
+        let mfa_key = match &settings.mfa_secret_key {
+            Some(key) => Some(Arc::new(
+                careweave_store::mfa::SecretKey::from_base64(&key.0).map_err(anyhow::Error::msg)?,
+            )),
+            None => {
+                tracing::warn!(
+                    "mfa_secret_key is not set: multi-factor secrets are stored unencrypted"
+                );
+                None
+            }
+        };
+        let oidc = Arc::new(crate::oidc::Providers::new(&settings.oidc_providers)?);
         let zone = parse_time_zone(&settings.timezone).context("the timezone setting")?;
         Ok(Self {
             listener,
@@ -73,6 +89,8 @@ impl Application {
                 store,
                 settings: Arc::new(settings),
                 instruments: Arc::new(instruments),
+                mfa_key,
+                oidc,
                 clock: Clock::system(zone),
             },
         })
@@ -145,6 +163,8 @@ pub fn router(state: AppState) -> Router {
             get(session::sign_in_page).post(session::sign_in),
         )
         .route("/sign-out", axum::routing::post(session::sign_out))
+        .merge(crate::mfa::routes())
+        .merge(crate::oidc::routes())
         .merge(pages::routes())
         .fallback(error::not_found)
         // Inside the CSRF layer, so a forged submission is refused before it is counted.

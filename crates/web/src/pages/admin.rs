@@ -14,6 +14,7 @@ use careweave_store::account_admin::{AccountActor, AccountError, SessionSummary}
 use careweave_store::accounts::{NewUser, UserSummary};
 use careweave_store::audit::{AuditEntry, AuditFilter};
 use careweave_store::consent::{BreakGlassError, BreakGlassReview};
+use careweave_store::oidc::{LinkClaim, OidcLink};
 use careweave_store::StoreError;
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -218,6 +219,24 @@ struct AccountPage {
     errors: FormErrors,
     /// A generated password, shown once after a reset.
     new_password: Option<String>,
+    /// Whether the account has multi-factor sign-in on.
+    mfa_active: bool,
+    /// The account's links to identities at OpenID Connect providers.
+    links: Vec<OidcLink>,
+    /// The configured providers: (key, name).
+    providers: Vec<(String, String)>,
+    /// What was typed into the link form, kept when it comes back with an error.
+    link: LinkForm,
+}
+
+/// What an account page shows besides the account: a confirmation, errors, a password shown once
+/// and the link form as typed.
+#[derive(Debug, Default)]
+struct Feedback {
+    done: Option<&'static str>,
+    errors: FormErrors,
+    new_password: Option<String>,
+    link: LinkForm,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -232,6 +251,9 @@ fn done_message(code: &str) -> Option<&'static str> {
         "enabled" => "Account enabled",
         "sessions" => "Sessions ended",
         "role" => "Role removed",
+        "mfa" => "Multi-factor sign-in reset and sessions ended. The person sets it up again at their next sign-in if their organisation requires it",
+        "linked" => "Sign-in provider linked",
+        "unlinked" => "Sign-in provider link removed",
         _ => return None,
     })
 }
@@ -247,16 +269,11 @@ async fn account_page(
 ) -> Result<Response, AppError> {
     require_admin(&user)?;
     let done = q.done.as_deref().and_then(done_message);
-    account_view(
-        &state,
-        &csrf,
-        &user,
-        UserId::new(id),
+    let feedback = Feedback {
         done,
-        FormErrors::default(),
-        None,
-    )
-    .await
+        ..Feedback::default()
+    };
+    account_view(&state, &csrf, &user, UserId::new(id), feedback).await
 }
 
 async fn account_view(
@@ -264,10 +281,14 @@ async fn account_view(
     csrf: &CsrfToken,
     user: &CurrentUser,
     id: UserId,
-    done: Option<&'static str>,
-    errors: FormErrors,
-    new_password: Option<String>,
+    feedback: Feedback,
 ) -> Result<Response, AppError> {
+    let Feedback {
+        done,
+        errors,
+        new_password,
+        link,
+    } = feedback;
     let account = state
         .store
         .user_summary(id)
@@ -315,6 +336,14 @@ async fn account_view(
         axum::http::StatusCode::UNPROCESSABLE_ENTITY
     };
     let shows_password = new_password.is_some();
+    let mfa_active = state.store.mfa_status(id).await?.active;
+    let links = state.store.oidc_links(id).await?;
+    let providers = state
+        .settings
+        .oidc_providers
+        .iter()
+        .map(|p| (p.key.clone(), p.name.clone()))
+        .collect();
     let mut response = html(&AccountPage {
         chrome: Chrome::signed_in(&account.display_name, csrf, user, "/admin/users"),
         account,
@@ -324,6 +353,10 @@ async fn account_view(
         done,
         errors,
         new_password,
+        mfa_active,
+        links,
+        providers,
+        link,
     })?;
     *response.status_mut() = status;
     if shows_password {
@@ -349,6 +382,17 @@ pub struct AccountActionForm {
     organisation: String,
     role: String,
     session: String,
+    provider: String,
+    claim: String,
+    value: String,
+}
+
+/// The form that links an account to an identity at a provider, as typed.
+#[derive(Debug, Default, Clone)]
+struct LinkForm {
+    provider: String,
+    claim: String,
+    value: String,
 }
 
 /// `POST /admin/users/{id}/{action}`: disable, enable, reset-password, end-sessions or
@@ -409,19 +453,18 @@ async fn account_action(
                 .await
             {
                 Ok(_) => {
-                    account_view(
-                        &state,
-                        &csrf,
-                        &user,
-                        id,
-                        None,
-                        FormErrors::default(),
-                        Some(password),
-                    )
-                    .await
+                    let feedback = Feedback {
+                        new_password: Some(password),
+                        ..Feedback::default()
+                    };
+                    account_view(&state, &csrf, &user, id, feedback).await
                 }
                 Err(e) => Err(account_error(e)),
             };
+        }
+        "reset-mfa" => state.store.reset_mfa(by, id).await.map(|()| "mfa"),
+        "link-oidc" | "unlink-oidc" => {
+            return oidc_link_action(&state, &csrf, &user, id, &action, form).await;
         }
         _ => return Err(AppError::NotFound),
     };
@@ -441,7 +484,88 @@ async fn account_action(
     };
     let mut errors = FormErrors::default();
     errors.add("actions", message);
-    account_view(&state, &csrf, &user, id, None, errors, None).await
+    let feedback = Feedback {
+        errors,
+        ..Feedback::default()
+    };
+    account_view(&state, &csrf, &user, id, feedback).await
+}
+
+/// Links an account to an identity at a configured provider, or removes a link. Only an
+/// administrator of all the account's organisations may (the store checks and audits).
+async fn oidc_link_action(
+    state: &AppState,
+    csrf: &CsrfToken,
+    user: &CurrentUser,
+    id: UserId,
+    action: &str,
+    form: AccountActionForm,
+) -> Result<Response, AppError> {
+    let by = AccountActor::Admin(&user.principal);
+    let claim = LinkClaim::from_code(&form.claim);
+    let known = state
+        .settings
+        .oidc_providers
+        .iter()
+        .any(|p| p.key == form.provider);
+    if action == "unlink-oidc" {
+        let Some(claim) = claim.filter(|_| known) else {
+            return Err(AppError::NotFound);
+        };
+        return match state
+            .store
+            .unlink_oidc(by, id, &form.provider, claim, &form.value)
+            .await
+        {
+            Ok(()) => Ok(Redirect::to(&format!("/admin/users/{id}?done=unlinked")).into_response()),
+            Err(e) => Err(account_error(e)),
+        };
+    }
+    let mut errors = FormErrors::default();
+    if !known {
+        errors.add("link-provider", "Select a sign-in provider");
+    }
+    if claim.is_none() {
+        errors.add("link-claim", "Select how the provider names the person");
+    }
+    let value = form.value.trim();
+    if value.is_empty() {
+        errors.add(
+            "link-value",
+            "Enter the subject identifier or email address",
+        );
+    } else if claim == Some(LinkClaim::Email) && account::username(value).is_err() {
+        errors.add(
+            "link-value",
+            "Enter an email address, like name@example.org",
+        );
+    }
+    if let (Some(claim), true) = (claim, errors.is_empty()) {
+        match state
+            .store
+            .link_oidc(by, id, &form.provider, claim, value)
+            .await
+        {
+            Ok(()) => {
+                return Ok(Redirect::to(&format!("/admin/users/{id}?done=linked")).into_response())
+            }
+            Err(AccountError::Store(StoreError::Duplicate(_))) => errors.add(
+                "link-value",
+                "That identity is already linked to an account. Remove that link first",
+            ),
+            Err(e) => return Err(account_error(e)),
+        }
+    }
+    let feedback = Feedback {
+        errors,
+        link: LinkForm {
+            provider: form.provider,
+            claim: form.claim,
+            value: form.value,
+        },
+        ..Feedback::default()
+    };
+    account_view(state, csrf, user, id, feedback).await
 }
 
 #[derive(Debug, Default, Deserialize)]

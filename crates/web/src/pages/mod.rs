@@ -80,6 +80,9 @@ const MODULES: &[Module] = &[
     ),
     ("/admin/users", "Users", |p| p.has_role(access::Role::Admin)),
     ("/admin/audit", "Audit log", access::can_read_audit),
+    ("/admin/security", "Sign-in security", |p| {
+        p.has_role(access::Role::Admin)
+    }),
     ("/admin/break-glass", "Emergency access", |p| {
         p.has_role(access::Role::Admin)
     }),
