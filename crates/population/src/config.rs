@@ -66,6 +66,70 @@ pub struct Tiers {
     pub bands: Vec<TierBand>,
 }
 
+/// The Charlson variants the engine computes; one is the default score, written as `charlson`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum CharlsonVariant {
+    /// Charlson et al. 1987 weights.
+    #[serde(rename = "charlson_1987")]
+    Charlson1987,
+    /// Quan et al. 2011 updated weights.
+    #[serde(rename = "quan_2011")]
+    Quan2011,
+    /// 1987 weights plus one point per decade from 50 (at most four).
+    #[serde(rename = "charlson_1987_age_adjusted")]
+    Charlson1987AgeAdjusted,
+    /// Quan 2011 weights plus one point per decade from 50 (at most four).
+    #[serde(rename = "quan_2011_age_adjusted")]
+    Quan2011AgeAdjusted,
+}
+
+impl CharlsonVariant {
+    /// Whether the variant uses the 1987 weights (otherwise Quan 2011).
+    #[must_use]
+    pub fn weights_1987(self) -> bool {
+        matches!(self, Self::Charlson1987 | Self::Charlson1987AgeAdjusted)
+    }
+
+    /// Whether the variant adds the age points.
+    #[must_use]
+    pub fn age_adjusted(self) -> bool {
+        matches!(
+            self,
+            Self::Charlson1987AgeAdjusted | Self::Quan2011AgeAdjusted
+        )
+    }
+
+    /// The words for outputs and reports.
+    #[must_use]
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Charlson1987 => "Charlson 1987 weights",
+            Self::Quan2011 => "Quan 2011 weights",
+            Self::Charlson1987AgeAdjusted => "Charlson 1987 weights, age-adjusted",
+            Self::Quan2011AgeAdjusted => "Quan 2011 weights, age-adjusted",
+        }
+    }
+}
+
+/// Which Charlson score is the default.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CharlsonSettings {
+    pub default: CharlsonVariant,
+}
+
+impl Default for CharlsonSettings {
+    fn default() -> Self {
+        Self {
+            default: CharlsonVariant::Quan2011,
+        }
+    }
+}
+
+fn default_max_rejected_share() -> f64 {
+    0.01
+}
+
 /// A run configuration.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -77,6 +141,11 @@ pub struct Config {
     pub disclosure_control: bool,
     #[serde(default)]
     pub codelists: Vec<PathBuf>,
+    /// The run fails (exit status 2) when any table rejects more than this share of its rows.
+    #[serde(default = "default_max_rejected_share")]
+    pub max_rejected_share: f64,
+    #[serde(default)]
+    pub charlson: CharlsonSettings,
     pub windows: Windows,
     pub unit_costs: UnitCosts,
     pub long_term_conditions: BTreeMap<String, Vec<String>>,
@@ -274,6 +343,12 @@ impl RunSettings {
             return bad(
                 "tiers",
                 "bands must rise strictly and the last must be up_to = 1.0".into(),
+            );
+        }
+        if !(0.0..=1.0).contains(&self.config.max_rejected_share) {
+            return bad(
+                "max_rejected_share",
+                "must be a share from 0.0 to 1.0 (0.01 is one per cent)".into(),
             );
         }
         if !ident(&self.config.tiers.measure) {

@@ -27,8 +27,10 @@
 pub mod codelists;
 pub mod config;
 pub mod engine;
+pub mod icd10;
 pub mod ingest;
 pub mod places;
+pub mod reference;
 pub mod report;
 mod run;
 pub mod udf;

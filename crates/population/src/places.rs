@@ -60,7 +60,11 @@ pub async fn build_place_profiles(
             "efi_category".into(),
             "COALESCE(efi_category, 'under 65')".into(),
         ),
-        ("hfrs_band".into(), "hfrs_band".into()),
+        // HFRS bands are validated from 75; younger people are counted apart, not banded.
+        (
+            "hfrs_band".into(),
+            "COALESCE(hfrs_band, 'under 75')".into(),
+        ),
         (
             "segment_by_imd_quintile".into(),
             "segment || ' | IMD quintile ' || CAST(imd_quintile AS VARCHAR)".into(),
