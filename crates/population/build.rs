@@ -1,7 +1,5 @@
-//! Lists the shipped codelists so that `src/codelists.rs` can compile them in with `include_str!`:
-//! the score lists in this crate's `codelists/` and the condition lists in the repository's
-//! top-level `codelists/` (the ones the synthetic extract is coded from). A deployed binary then
-//! carries every list its configuration names, wherever it runs and whatever folder it runs in.
+//! Lists the codelists shipped in `codelists/` so that `src/codelists.rs` can compile them in with
+//! `include_str!`: a deployed binary then carries its score definitions wherever it runs.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -9,28 +7,16 @@ use std::path::{Path, PathBuf};
 fn main() {
     // Read at run time, not with `env!`: cargo reuses a compiled build script when the workspace
     // moves (its hash is relative to the workspace), and `env!` would keep the old folder.
-    let manifest =
-        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
-    let mut out = String::from("[\n");
-    // The repository's lists first, then this crate's: names do not overlap, and if they ever did
-    // the score list, which the reference tables name, would win.
-    for root in [manifest.join("../../codelists"), manifest.join("codelists")] {
-        list(&root, &mut out);
-    }
-    out.push(']');
-    let dest =
-        PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR")).join("builtin_codelists.rs");
-    std::fs::write(dest, out).expect("write the built-in codelist table");
-}
-
-fn list(root: &Path, out: &mut String) {
+    let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"))
+        .join("codelists");
     println!("cargo:rerun-if-changed={}", root.display());
     let mut files = Vec::new();
-    collect(root, &mut files);
+    collect(&root, &mut files);
     files.sort();
+    let mut out = String::from("[\n");
     for path in &files {
         let rel = path
-            .strip_prefix(root)
+            .strip_prefix(&root)
             .expect("under root")
             .with_extension("");
         let name: Vec<String> = rel
@@ -46,6 +32,10 @@ fn list(root: &Path, out: &mut String) {
         .expect("write");
         println!("cargo:rerun-if-changed={}", path.display());
     }
+    out.push(']');
+    let dest =
+        PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR")).join("builtin_codelists.rs");
+    std::fs::write(dest, out).expect("write the built-in codelist table");
 }
 
 fn collect(dir: &Path, files: &mut Vec<PathBuf>) {

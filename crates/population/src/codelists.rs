@@ -59,6 +59,36 @@ pub struct Codelists {
 /// The codelists compiled into the crate, so that the scores work without any folder on disk.
 const BUILT_IN: &[(&str, &str)] = &include!(concat!(env!("OUT_DIR"), "/builtin_codelists.rs"));
 
+/// The repository's condition lists (top-level `codelists/`, the lists the synthetic extract is
+/// coded from), compiled in too, so that a binary run from any folder, or moved off the machine it
+/// was built on, has every list its configuration names. Listed here rather than found by the build
+/// script; a test checks that every file of the folder is listed.
+const REPOSITORY: &[(&str, &str)] = &[
+    ("icd10/hospital_diagnoses", include_str!("../../../codelists/icd10/hospital_diagnoses.csv")),
+    ("snomed/anxiety", include_str!("../../../codelists/snomed/anxiety.csv")),
+    ("snomed/asthma", include_str!("../../../codelists/snomed/asthma.csv")),
+    ("snomed/atrial_fibrillation", include_str!("../../../codelists/snomed/atrial_fibrillation.csv")),
+    ("snomed/cancer", include_str!("../../../codelists/snomed/cancer.csv")),
+    ("snomed/chd", include_str!("../../../codelists/snomed/chd.csv")),
+    ("snomed/chronic_pain", include_str!("../../../codelists/snomed/chronic_pain.csv")),
+    ("snomed/ckd", include_str!("../../../codelists/snomed/ckd.csv")),
+    ("snomed/copd", include_str!("../../../codelists/snomed/copd.csv")),
+    ("snomed/dementia", include_str!("../../../codelists/snomed/dementia.csv")),
+    ("snomed/depression", include_str!("../../../codelists/snomed/depression.csv")),
+    ("snomed/diabetes", include_str!("../../../codelists/snomed/diabetes.csv")),
+    ("snomed/epilepsy", include_str!("../../../codelists/snomed/epilepsy.csv")),
+    ("snomed/frailty_deficits", include_str!("../../../codelists/snomed/frailty_deficits.csv")),
+    ("snomed/heart_failure", include_str!("../../../codelists/snomed/heart_failure.csv")),
+    ("snomed/hypertension", include_str!("../../../codelists/snomed/hypertension.csv")),
+    ("snomed/learning_disability", include_str!("../../../codelists/snomed/learning_disability.csv")),
+    ("snomed/obesity", include_str!("../../../codelists/snomed/obesity.csv")),
+    ("snomed/osteoarthritis", include_str!("../../../codelists/snomed/osteoarthritis.csv")),
+    ("snomed/severe_mental_illness", include_str!("../../../codelists/snomed/severe_mental_illness.csv")),
+    ("snomed/social_needs", include_str!("../../../codelists/snomed/social_needs.csv")),
+    ("snomed/stroke", include_str!("../../../codelists/snomed/stroke.csv")),
+    ("snomed/substance_misuse", include_str!("../../../codelists/snomed/substance_misuse.csv")),
+];
+
 impl Codelists {
     /// The built-in lists, then every folder in `folders` in order (later wins by name).
     ///
@@ -67,7 +97,7 @@ impl Codelists {
     /// `snomed` or `icd10`.
     pub fn load(folders: &[PathBuf]) -> Result<Self, PopulationError> {
         let mut me = Self::default();
-        for (name, text) in BUILT_IN {
+        for (name, text) in REPOSITORY.iter().chain(BUILT_IN) {
             me.insert_csv(name, text, "built-in")?;
         }
         for folder in folders {
@@ -300,6 +330,24 @@ mod tests {
                 assert!(ok, "{name}: {code}");
             }
         }
+    }
+
+    #[test]
+    fn every_list_of_the_repository_folder_is_compiled_in() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../codelists");
+        let mut on_disk = Vec::new();
+        for system in ["snomed", "icd10"] {
+            for entry in std::fs::read_dir(root.join(system)).expect("folder") {
+                let path = entry.expect("entry").path();
+                if path.extension().is_some_and(|e| e == "csv") {
+                    let stem = path.file_stem().expect("stem").to_string_lossy().into_owned();
+                    on_disk.push(format!("{system}/{stem}"));
+                }
+            }
+        }
+        on_disk.sort();
+        let listed: Vec<String> = REPOSITORY.iter().map(|(n, _)| (*n).to_owned()).collect();
+        assert_eq!(on_disk, listed, "add the new file to REPOSITORY");
     }
 
     #[test]

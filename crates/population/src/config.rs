@@ -168,6 +168,9 @@ pub struct SegmentRule {
     pub name: String,
     pub segment: String,
     pub when: String,
+    /// The file the rule came from, for messages.
+    #[serde(skip)]
+    pub source: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -197,12 +200,17 @@ pub struct Cohort {
     pub columns: Vec<String>,
     #[serde(rename = "criterion")]
     pub criteria: Vec<Criterion>,
+    /// The file the cohort came from, for messages.
+    #[serde(skip)]
+    pub source: String,
 }
 
 /// Everything a run needs besides the input: configuration, segment rules and cohorts.
 #[derive(Debug, Clone)]
 pub struct RunSettings {
     pub config: Config,
+    /// The configuration file, or `the shipped configuration`, for messages.
+    pub config_source: String,
     pub segments: Vec<SegmentRule>,
     pub cohorts: Vec<Cohort>,
 }
@@ -227,7 +235,11 @@ impl RunSettings {
     /// # Errors
     /// Only if a shipped file is malformed, which a test rules out.
     pub fn defaults() -> Result<Self, PopulationError> {
-        Self::from_config(parse(DEFAULT_CONFIG, "the default configuration")?, None)
+        Self::from_config(
+            parse(DEFAULT_CONFIG, "the default configuration")?,
+            None,
+            "the shipped rules/default.toml".to_owned(),
+        )
     }
 
     /// Reads a configuration file; relative paths inside it are relative to the file.
@@ -236,19 +248,32 @@ impl RunSettings {
     /// An unreadable or malformed file, or a rule file it names.
     pub fn from_file(path: &Path) -> Result<Self, PopulationError> {
         let config: Config = parse(&read(path)?, &path.display().to_string())?;
-        Self::from_config(config, path.parent())
+        Self::from_config(config, path.parent(), path.display().to_string())
     }
 
-    fn from_config(mut config: Config, base: Option<&Path>) -> Result<Self, PopulationError> {
+    fn from_config(
+        mut config: Config,
+        base: Option<&Path>,
+        config_source: String,
+    ) -> Result<Self, PopulationError> {
         let resolve = |p: &Path| base.map_or_else(|| p.to_path_buf(), |b| b.join(p));
         config.codelists = config.codelists.iter().map(|p| resolve(p)).collect();
-        let segments: SegmentFile = match &config.segments {
+        let (mut segments, segments_source): (SegmentFile, String) = match &config.segments {
             Some(p) => {
                 let p = resolve(p);
-                parse(&read(&p)?, &p.display().to_string())?
+                (
+                    parse(&read(&p)?, &p.display().to_string())?,
+                    p.display().to_string(),
+                )
             }
-            None => parse(DEFAULT_SEGMENTS, "the shipped segment rules")?,
+            None => (
+                parse(DEFAULT_SEGMENTS, "the shipped segment rules")?,
+                "the shipped rules/segments.toml".to_owned(),
+            ),
         };
+        for r in &mut segments.rule {
+            r.source.clone_from(&segments_source);
+        }
         let cohorts = match &config.cohorts {
             Some(dir) => {
                 let dir = resolve(dir);
@@ -263,16 +288,25 @@ impl RunSettings {
                 files.sort();
                 files
                     .iter()
-                    .map(|p| parse(&read(p)?, &p.display().to_string()))
-                    .collect::<Result<Vec<Cohort>, _>>()?
+                    .map(|p| {
+                        let mut c: Cohort = parse(&read(p)?, &p.display().to_string())?;
+                        c.source = p.display().to_string();
+                        Ok(c)
+                    })
+                    .collect::<Result<Vec<Cohort>, PopulationError>>()?
             }
             None => DEFAULT_COHORTS
                 .iter()
-                .map(|t| parse(t, "a shipped cohort"))
-                .collect::<Result<Vec<Cohort>, _>>()?,
+                .map(|t| {
+                    let mut c: Cohort = parse(t, "a shipped cohort")?;
+                    c.source = format!("the shipped rules/cohorts/{}.toml", c.name);
+                    Ok(c)
+                })
+                .collect::<Result<Vec<Cohort>, PopulationError>>()?,
         };
         let me = Self {
             config,
+            config_source,
             segments: segments.rule,
             cohorts,
         };

@@ -330,8 +330,12 @@ pub async fn build_features(
         ),
         (
             "unstable",
+            // A table row names a category (`F32`) or a four-character code (`F05.1`: delirium on
+            // dementia, not every delirium).
             "SELECT nhs_number, count(condition) AS unstable_ltc_count FROM (SELECT DISTINCT e.nhs_number, l.condition \
-             FROM feature_emerg_dx e JOIN ltc_icd10 l ON l.code = substr(e.code, 1, 3)) u GROUP BY nhs_number"
+             FROM feature_emerg_dx e JOIN ltc_icd10 l ON l.code = substr(e.code, 1, 3) \
+             UNION SELECT DISTINCT e.nhs_number, l.condition \
+             FROM feature_emerg_dx e JOIN ltc_icd10 l ON l.code = substr(e.code, 1, 5)) u GROUP BY nhs_number"
                 .to_owned(),
         ),
         (

@@ -533,12 +533,31 @@ pub async fn ingest(
             .cmp(&a.rows)
             .then_with(|| (&a.system, &a.code).cmp(&(&b.system, &b.code)))
     });
+    register_views(ctx).await?;
+    Ok(report)
+}
+
+/// Registers the canonical views over the `x_<table>` tables.
+async fn register_views(ctx: &SessionContext) -> Result<(), PopulationError> {
     for (name, sql) in CANONICAL_VIEWS {
         ctx.deregister_table(*name)?;
         let view = ctx.sql(sql).await?.into_view();
         ctx.register_table(*name, view)?;
     }
-    Ok(report)
+    Ok(())
+}
+
+/// Registers an empty extract (every table with its typed columns and no rows) and the canonical
+/// views over it, so that the later stages can be planned, and their output schema known, without
+/// reading any data.
+///
+/// # Errors
+/// Only if DataFusion refuses a table, which would be a bug.
+pub async fn register_empty_extract(ctx: &SessionContext) -> Result<(), PopulationError> {
+    for spec in TABLES {
+        register_empty(ctx, spec)?;
+    }
+    register_views(ctx).await
 }
 
 /// Counts, per code, the accepted rows of `spec` whose coded columns hold a well-formed code that no

@@ -32,6 +32,7 @@ pub mod ingest;
 pub mod places;
 pub mod reference;
 pub mod report;
+pub mod rules_check;
 mod run;
 pub mod udf;
 

@@ -135,17 +135,24 @@ impl fmt::Display for RunSummary {
             )?;
         }
         if !self.unknown_codes.is_empty() {
-            let rows: u64 = self.unknown_codes.iter().map(|c| c.rows).sum();
-            let top: Vec<String> = self
-                .unknown_codes
+            // One count per code, whichever table or column carried it.
+            let mut per_code: std::collections::BTreeMap<(&str, &str), u64> =
+                std::collections::BTreeMap::new();
+            for c in &self.unknown_codes {
+                *per_code.entry((&c.system, &c.code)).or_default() += c.rows;
+            }
+            let rows: u64 = per_code.values().sum();
+            let mut ranked: Vec<_> = per_code.iter().collect();
+            ranked.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+            let top: Vec<String> = ranked
                 .iter()
                 .take(10)
-                .map(|c| format!("{} {} ({} rows)", c.system, c.code, c.rows))
+                .map(|((system, code), n)| format!("{system} {code} ({n} rows)"))
                 .collect();
             writeln!(
                 f,
                 "\nwarning: {} distinct well-formed codes on {rows} accepted rows are in no loaded codelist or score table, so they count towards nothing (per code in unknown_codes.csv); most frequent: {}",
-                self.unknown_codes.len(),
+                per_code.len(),
                 top.join(", ")
             )?;
         }
@@ -318,6 +325,9 @@ impl Engine {
         };
         on_stage(Stage::Ingest);
         let t = Instant::now();
+        // Every rule is checked against the person schema before the extract is read, so that a
+        // misspelt column stops the run at once, naming its file and rule.
+        crate::rules_check::check_rules(&self.settings, &self.reference).await?;
         let report = ingest::ingest(
             &self.ctx,
             input,
