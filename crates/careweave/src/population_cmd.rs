@@ -164,7 +164,9 @@ async fn run(
     if summary.failures().is_empty() {
         Ok(ExitCode::SUCCESS)
     } else if args.allow_incomplete {
-        eprintln!("The run is incomplete (see above); --allow-incomplete was given, so it exits 0.");
+        eprintln!(
+            "The run is incomplete (see above); --allow-incomplete was given, so it exits 0."
+        );
         Ok(ExitCode::SUCCESS)
     } else {
         eprintln!(
@@ -180,10 +182,12 @@ async fn explain(
     lists: Codelists,
     args: &ExplainArgs,
 ) -> anyhow::Result<()> {
-    let nhs: careweave_domain::NhsNumber = args
-        .nhs_number
-        .parse()
-        .with_context(|| format!("--nhs-number {:?} is not a valid NHS number", args.nhs_number))?;
+    let nhs: careweave_domain::NhsNumber = args.nhs_number.parse().with_context(|| {
+        format!(
+            "--nhs-number {:?} is not a valid NHS number",
+            args.nhs_number
+        )
+    })?;
     let engine = Engine::new(settings, lists)?;
     engine
         .analyse(&args.input, &mut |_| {})

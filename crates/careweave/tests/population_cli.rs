@@ -52,7 +52,15 @@ fn synth(dir: &Path) -> std::path::PathBuf {
         &careweave(
             dir,
             &[
-                "synth", "--people", "400", "--seed", "5", "--profile", "mixed", "--out", &s,
+                "synth",
+                "--people",
+                "400",
+                "--seed",
+                "5",
+                "--profile",
+                "mixed",
+                "--out",
+                &s,
             ],
         ),
         0,
@@ -96,7 +104,10 @@ fn a_run_gives_the_same_answer_from_any_folder_and_fails_loudly_when_incomplete(
     }
     let persons = std::fs::read_to_string(broken.join("persons.csv")).expect("persons");
     let mut lines: Vec<String> = persons.lines().map(str::to_owned).collect();
-    let header = lines[0].split(',').position(|h| h == "nhs_number").expect("column");
+    let header = lines[0]
+        .split(',')
+        .position(|h| h == "nhs_number")
+        .expect("column");
     for (i, line) in lines.iter_mut().enumerate().skip(1) {
         if i % 20 == 0 {
             let mut cells: Vec<&str> = line.split(',').collect();
@@ -107,13 +118,23 @@ fn a_run_gives_the_same_answer_from_any_folder_and_fails_loudly_when_incomplete(
     std::fs::write(broken.join("persons.csv"), lines.join("\n") + "\n").expect("write");
     let broken_s = broken.to_string_lossy().into_owned();
     let bad = |extra: &[&str]| {
-        let mut args = vec!["population", "run", "--input", &broken_s, "--out", "out-broken"];
+        let mut args = vec![
+            "population",
+            "run",
+            "--input",
+            &broken_s,
+            "--out",
+            "out-broken",
+        ];
         args.extend_from_slice(extra);
         careweave(&plain, &args)
     };
     let out = bad(&[]);
     let stdout = status(&out, 2);
-    assert!(stdout.contains("run INCOMPLETE") && stdout.contains("persons rejected"), "{stdout}");
+    assert!(
+        stdout.contains("run INCOMPLETE") && stdout.contains("persons rejected"),
+        "{stdout}"
+    );
     assert!(text(&out.stderr).contains("--allow-incomplete"));
     assert!(plain.join("out-broken/diagnostics.csv").is_file());
     status(&bad(&["--allow-incomplete"]), 0);
@@ -132,7 +153,11 @@ fn a_run_gives_the_same_answer_from_any_folder_and_fails_loudly_when_incomplete(
     let lists_s = tmp.path().join("lists").to_string_lossy().into_owned();
     let out = run(&plain, &["--codelists", &lists_s]);
     status(&out, 1);
-    assert!(text(&out.stderr).contains("38341014"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("38341014"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -140,18 +165,31 @@ fn errors_are_one_line_and_the_help_describes_each_command_s_own_settings() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let out = careweave(
         tmp.path(),
-        &["population", "explain", "--nhs-number", "123", "--input", "nowhere"],
+        &[
+            "population",
+            "explain",
+            "--nhs-number",
+            "123",
+            "--input",
+            "nowhere",
+        ],
     );
     status(&out, 1);
     let err = text(&out.stderr);
-    assert!(err.starts_with("error: --nhs-number \"123\" is not a valid NHS number"), "{err}");
+    assert!(
+        err.starts_with("error: --nhs-number \"123\" is not a valid NHS number"),
+        "{err}"
+    );
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(!err.contains("backtrace"), "{err}");
 
     let help = status(&careweave(tmp.path(), &["population", "run", "--help"]), 0);
     assert!(help.contains("population configuration"), "{help}");
     assert!(!help.contains("CAREWEAVE_PORT"), "{help}");
-    assert!(help.contains("--allow-incomplete") && help.contains("--codelists"), "{help}");
+    assert!(
+        help.contains("--allow-incomplete") && help.contains("--codelists"),
+        "{help}"
+    );
     let help = status(&careweave(tmp.path(), &["synth", "--help"]), 0);
     assert!(!help.contains("--config"), "{help}");
     assert!(!help.contains("CAREWEAVE_PORT"), "{help}");

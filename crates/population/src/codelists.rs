@@ -64,29 +64,98 @@ const BUILT_IN: &[(&str, &str)] = &include!(concat!(env!("OUT_DIR"), "/builtin_c
 /// was built on, has every list its configuration names. Listed here rather than found by the build
 /// script; a test checks that every file of the folder is listed.
 const REPOSITORY: &[(&str, &str)] = &[
-    ("icd10/hospital_diagnoses", include_str!("../../../codelists/icd10/hospital_diagnoses.csv")),
-    ("snomed/anxiety", include_str!("../../../codelists/snomed/anxiety.csv")),
-    ("snomed/asthma", include_str!("../../../codelists/snomed/asthma.csv")),
-    ("snomed/atrial_fibrillation", include_str!("../../../codelists/snomed/atrial_fibrillation.csv")),
-    ("snomed/cancer", include_str!("../../../codelists/snomed/cancer.csv")),
-    ("snomed/chd", include_str!("../../../codelists/snomed/chd.csv")),
-    ("snomed/chronic_pain", include_str!("../../../codelists/snomed/chronic_pain.csv")),
-    ("snomed/ckd", include_str!("../../../codelists/snomed/ckd.csv")),
-    ("snomed/copd", include_str!("../../../codelists/snomed/copd.csv")),
-    ("snomed/dementia", include_str!("../../../codelists/snomed/dementia.csv")),
-    ("snomed/depression", include_str!("../../../codelists/snomed/depression.csv")),
-    ("snomed/diabetes", include_str!("../../../codelists/snomed/diabetes.csv")),
-    ("snomed/epilepsy", include_str!("../../../codelists/snomed/epilepsy.csv")),
-    ("snomed/frailty_deficits", include_str!("../../../codelists/snomed/frailty_deficits.csv")),
-    ("snomed/heart_failure", include_str!("../../../codelists/snomed/heart_failure.csv")),
-    ("snomed/hypertension", include_str!("../../../codelists/snomed/hypertension.csv")),
-    ("snomed/learning_disability", include_str!("../../../codelists/snomed/learning_disability.csv")),
-    ("snomed/obesity", include_str!("../../../codelists/snomed/obesity.csv")),
-    ("snomed/osteoarthritis", include_str!("../../../codelists/snomed/osteoarthritis.csv")),
-    ("snomed/severe_mental_illness", include_str!("../../../codelists/snomed/severe_mental_illness.csv")),
-    ("snomed/social_needs", include_str!("../../../codelists/snomed/social_needs.csv")),
-    ("snomed/stroke", include_str!("../../../codelists/snomed/stroke.csv")),
-    ("snomed/substance_misuse", include_str!("../../../codelists/snomed/substance_misuse.csv")),
+    (
+        "icd10/hospital_diagnoses",
+        include_str!("../../../codelists/icd10/hospital_diagnoses.csv"),
+    ),
+    (
+        "snomed/anxiety",
+        include_str!("../../../codelists/snomed/anxiety.csv"),
+    ),
+    (
+        "snomed/asthma",
+        include_str!("../../../codelists/snomed/asthma.csv"),
+    ),
+    (
+        "snomed/atrial_fibrillation",
+        include_str!("../../../codelists/snomed/atrial_fibrillation.csv"),
+    ),
+    (
+        "snomed/cancer",
+        include_str!("../../../codelists/snomed/cancer.csv"),
+    ),
+    (
+        "snomed/chd",
+        include_str!("../../../codelists/snomed/chd.csv"),
+    ),
+    (
+        "snomed/chronic_pain",
+        include_str!("../../../codelists/snomed/chronic_pain.csv"),
+    ),
+    (
+        "snomed/ckd",
+        include_str!("../../../codelists/snomed/ckd.csv"),
+    ),
+    (
+        "snomed/copd",
+        include_str!("../../../codelists/snomed/copd.csv"),
+    ),
+    (
+        "snomed/dementia",
+        include_str!("../../../codelists/snomed/dementia.csv"),
+    ),
+    (
+        "snomed/depression",
+        include_str!("../../../codelists/snomed/depression.csv"),
+    ),
+    (
+        "snomed/diabetes",
+        include_str!("../../../codelists/snomed/diabetes.csv"),
+    ),
+    (
+        "snomed/epilepsy",
+        include_str!("../../../codelists/snomed/epilepsy.csv"),
+    ),
+    (
+        "snomed/frailty_deficits",
+        include_str!("../../../codelists/snomed/frailty_deficits.csv"),
+    ),
+    (
+        "snomed/heart_failure",
+        include_str!("../../../codelists/snomed/heart_failure.csv"),
+    ),
+    (
+        "snomed/hypertension",
+        include_str!("../../../codelists/snomed/hypertension.csv"),
+    ),
+    (
+        "snomed/learning_disability",
+        include_str!("../../../codelists/snomed/learning_disability.csv"),
+    ),
+    (
+        "snomed/obesity",
+        include_str!("../../../codelists/snomed/obesity.csv"),
+    ),
+    (
+        "snomed/osteoarthritis",
+        include_str!("../../../codelists/snomed/osteoarthritis.csv"),
+    ),
+    (
+        "snomed/severe_mental_illness",
+        include_str!("../../../codelists/snomed/severe_mental_illness.csv"),
+    ),
+    (
+        "snomed/social_needs",
+        include_str!("../../../codelists/snomed/social_needs.csv"),
+    ),
+    (
+        "snomed/stroke",
+        include_str!("../../../codelists/snomed/stroke.csv"),
+    ),
+    (
+        "snomed/substance_misuse",
+        include_str!("../../../codelists/snomed/substance_misuse.csv"),
+    ),
 ];
 
 impl Codelists {
@@ -317,7 +386,12 @@ mod tests {
     fn built_in_lists_load_from_the_binary_with_codes_parsed_as_codes() {
         let lists = Codelists::load(&[]).expect("load");
         // The repository's condition lists and this crate's score lists are both compiled in.
-        for name in ["snomed/hypertension", "snomed/cms/epilepsy", "snomed/efi/falls", "icd10/hospital_diagnoses"] {
+        for name in [
+            "snomed/hypertension",
+            "snomed/cms/epilepsy",
+            "snomed/efi/falls",
+            "icd10/hospital_diagnoses",
+        ] {
             assert_eq!(lists.get(name).expect(name).source, "built-in");
         }
         for name in lists.names() {
@@ -340,7 +414,11 @@ mod tests {
             for entry in std::fs::read_dir(root.join(system)).expect("folder") {
                 let path = entry.expect("entry").path();
                 if path.extension().is_some_and(|e| e == "csv") {
-                    let stem = path.file_stem().expect("stem").to_string_lossy().into_owned();
+                    let stem = path
+                        .file_stem()
+                        .expect("stem")
+                        .to_string_lossy()
+                        .into_owned();
                     on_disk.push(format!("{system}/{stem}"));
                 }
             }
@@ -365,13 +443,17 @@ mod tests {
 
     #[test]
     fn an_unquoted_comma_or_a_malformed_code_is_refused_with_its_line() {
-        let err = Codelists::inline(&[("snomed/x", "code,term\n38341003,Hypertensive disorder, systemic\n")])
-            .expect_err("unquoted comma");
+        let err = Codelists::inline(&[(
+            "snomed/x",
+            "code,term\n38341003,Hypertensive disorder, systemic\n",
+        )])
+        .expect_err("unquoted comma");
         assert!(err.to_string().contains("line 2"), "{err}");
         let err = Codelists::inline(&[("snomed/x", "code,term\n38341014,typo\n")])
             .expect_err("a description id, not a concept");
         assert!(err.to_string().contains("38341014"), "{err}");
-        let err = Codelists::inline(&[("icd10/x", "code,term\nE1.19,typo\n")]).expect_err("bad icd10");
+        let err =
+            Codelists::inline(&[("icd10/x", "code,term\nE1.19,typo\n")]).expect_err("bad icd10");
         assert!(err.to_string().contains("E1.19"), "{err}");
         assert!(Codelists::inline(&[("snomed/x", "term\nno code column\n")]).is_err());
     }

@@ -163,7 +163,13 @@ pub async fn build_features(
     let charlson = &reference.charlson_weights;
     let charlson_flags: String = charlson
         .iter()
-        .map(|w| format!(", bool_or(category = {}) AS charlson_{}", quote(&w.category), w.category))
+        .map(|w| {
+            format!(
+                ", bool_or(category = {}) AS charlson_{}",
+                quote(&w.category),
+                w.category
+            )
+        })
         .collect();
     // The hierarchy comes from `replaced_by` in charlson_weights.csv: the severe form of a pair
     // replaces the mild form.
@@ -202,7 +208,11 @@ pub async fn build_features(
     let u = &c.unit_costs;
     // A condition with a window counts only when first recorded within it (Payne et al.: cancer is
     // a new diagnosis in the last five years). One clause per distinct window in the table.
-    let mut windows: Vec<u32> = reference.cms.iter().filter_map(|r| r.window_years).collect();
+    let mut windows: Vec<u32> = reference
+        .cms
+        .iter()
+        .filter_map(|r| r.window_years)
+        .collect();
     windows.sort_unstable();
     windows.dedup();
     let mut cms_windows = String::new();
@@ -226,14 +236,12 @@ pub async fn build_features(
                 .iter()
                 .map(|d| format!(", COALESCE(efi.efi_{d}, false) AS efi_{d}")),
         )
-        .chain(
-            charlson.iter().map(|w| {
-                format!(
-                    ", COALESCE(ch.charlson_{k}, false) AS charlson_{k}",
-                    k = w.category
-                )
-            }),
-        )
+        .chain(charlson.iter().map(|w| {
+            format!(
+                ", COALESCE(ch.charlson_{k}, false) AS charlson_{k}",
+                k = w.category
+            )
+        }))
         .collect();
     let ltc_count = if ltc_names.is_empty() {
         "0".to_owned()

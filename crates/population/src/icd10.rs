@@ -21,7 +21,8 @@
 //! written three ways joins the score tables once.
 
 /// Why a text is not an ICD-10 code, for diagnostics.
-pub const EXPECTED: &str = "expected a letter and two digits, then optionally a dot, a fourth and a fifth character \
+pub const EXPECTED: &str =
+    "expected a letter and two digits, then optionally a dot, a fourth and a fifth character \
      and a dagger or asterisk marker (like E11.9, I10X, S72.01 or A17.0D)";
 
 /// The code in its normal form (`E11.9`), or `None` when `text` does not have the shape of an
@@ -118,8 +119,8 @@ mod tests {
     #[test]
     fn text_without_the_shape_of_a_code_is_refused() {
         for bad in [
-            "", "I1", "10I", "IAB", "I1.09", "J18.9.1", "J18.9ZZ", "J18.123", "hello",
-            "D", "I10XX1", "E11.9DA", "1234567", "I 10",
+            "", "I1", "10I", "IAB", "I1.09", "J18.9.1", "J18.9ZZ", "J18.123", "hello", "D",
+            "I10XX1", "E11.9DA", "1234567", "I 10",
         ] {
             assert_eq!(normalise(bad), None, "{bad:?}");
         }

@@ -61,10 +61,7 @@ pub async fn build_place_profiles(
             "COALESCE(efi_category, 'under 65')".into(),
         ),
         // HFRS bands are validated from 75; younger people are counted apart, not banded.
-        (
-            "hfrs_band".into(),
-            "COALESCE(hfrs_band, 'under 75')".into(),
-        ),
+        ("hfrs_band".into(), "COALESCE(hfrs_band, 'under 75')".into()),
         (
             "segment_by_imd_quintile".into(),
             "segment || ' | IMD quintile ' || CAST(imd_quintile AS VARCHAR)".into(),

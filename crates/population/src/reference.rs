@@ -135,8 +135,14 @@ impl Reference {
                 include_str!("../data/charlson_weights.csv"),
             )?,
             hfrs: load("hfrs_icd10.csv", include_str!("../data/hfrs_icd10.csv"))?,
-            cms: load("cms_payne2020.csv", include_str!("../data/cms_payne2020.csv"))?,
-            efi: load("efi_clegg2016.csv", include_str!("../data/efi_clegg2016.csv"))?,
+            cms: load(
+                "cms_payne2020.csv",
+                include_str!("../data/cms_payne2020.csv"),
+            )?,
+            efi: load(
+                "efi_clegg2016.csv",
+                include_str!("../data/efi_clegg2016.csv"),
+            )?,
             ltc: load("ltc_icd10.csv", include_str!("../data/ltc_icd10.csv"))?,
         };
         icd10_codes(
@@ -164,7 +170,10 @@ impl Reference {
             if !ident(&w.category) {
                 return refuse(
                     "charlson_weights.csv",
-                    format!("category {:?} must be lower case letters, digits and _", w.category),
+                    format!(
+                        "category {:?} must be lower case letters, digits and _",
+                        w.category
+                    ),
                 );
             }
             if let Some(severe) = &w.replaced_by {
@@ -195,7 +204,10 @@ impl Reference {
             if !ident(&d.deficit) {
                 return refuse(
                     "efi_clegg2016.csv",
-                    format!("deficit {:?} must be lower case letters, digits and _", d.deficit),
+                    format!(
+                        "deficit {:?} must be lower case letters, digits and _",
+                        d.deficit
+                    ),
                 );
             }
         }

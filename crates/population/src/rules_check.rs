@@ -83,7 +83,11 @@ pub async fn check_rules(
         ));
     }
     for r in &settings.segments {
-        rules.push((r.source.clone(), format!("segment rule {}", r.name), &r.when));
+        rules.push((
+            r.source.clone(),
+            format!("segment rule {}", r.name),
+            &r.when,
+        ));
     }
     for c in &settings.cohorts {
         rules.push((
@@ -170,7 +174,10 @@ mod tests {
         assert!(err.contains("true/false"), "{err}");
 
         let mut settings = RunSettings::defaults().expect("defaults");
-        settings.config.need_domains.insert("x".into(), "age >".into());
+        settings
+            .config
+            .need_domains
+            .insert("x".into(), "age >".into());
         let err = check_rules(&settings, &reference)
             .await
             .expect_err("syntax")

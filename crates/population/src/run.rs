@@ -167,7 +167,11 @@ impl fmt::Display for RunSummary {
         for (_, title, n) in &self.cohorts {
             writeln!(f, "  worklist {title}: {n}")?;
         }
-        writeln!(f, "  Charlson score used by default (column charlson): {}", self.charlson_variant)?;
+        writeln!(
+            f,
+            "  Charlson score used by default (column charlson): {}",
+            self.charlson_variant
+        )?;
         for w in &self.warnings {
             writeln!(f, "warning: {w}")?;
         }
@@ -184,7 +188,10 @@ impl fmt::Display for RunSummary {
         }
         let failures = self.failures();
         if failures.is_empty() {
-            writeln!(f, "\nrun complete: no table over its rejection limit, every named codelist loaded")?;
+            writeln!(
+                f,
+                "\nrun complete: no table over its rejection limit, every named codelist loaded"
+            )?;
         } else {
             writeln!(f, "\nrun INCOMPLETE:")?;
             for why in &failures {
@@ -655,7 +662,7 @@ fn row_values(batch: &RecordBatch, row: usize) -> Result<Vec<(String, String)>, 
 
 /// Writes `unknown_codes.csv`: `table,column,system,code,rows`, most rows first.
 fn write_unknown_codes(codes: &[UnknownCode], path: &Path) -> Result<(), PopulationError> {
-    let mut w = careweave_csv::Writer::with_header(&["table", "column", "system", "code", "rows"]);
+    let mut w = careweave_csv::Writer::with_header(["table", "column", "system", "code", "rows"]);
     for c in codes {
         w.record([
             c.table.clone(),

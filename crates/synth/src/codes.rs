@@ -152,10 +152,9 @@ impl Condition {
             (Condition::Cancer, 0) => ("C50.9", "Malignant neoplasm: Breast, unspecified"),
             (Condition::Cancer, 1) => ("C61", "Malignant neoplasm of prostate"),
             (Condition::Cancer, 2) => ("C18.9", "Malignant neoplasm: Colon, unspecified"),
-            (Condition::Cancer, 3) => (
-                "C34.9",
-                "Malignant neoplasm: Bronchus or lung, unspecified",
-            ),
+            (Condition::Cancer, 3) => {
+                ("C34.9", "Malignant neoplasm: Bronchus or lung, unspecified")
+            }
             (Condition::Cancer, _) => ("C85.9", "Non-Hodgkin's lymphoma, unspecified type"),
             (Condition::Dementia, _) => ("F03", "Unspecified dementia"),
             (Condition::Depression, _) => ("F32.9", "Depressive episode, unspecified"),
@@ -196,7 +195,10 @@ impl Condition {
                 "Secondary malignant neoplasm of bone and bone marrow",
             )),
             (Condition::Cancer, 2) => Some(("C78.7", "Secondary malignant neoplasm of liver")),
-            (Condition::Cancer, 3) => Some(("C79.3", "Secondary malignant neoplasm of brain and cerebral meninges")),
+            (Condition::Cancer, 3) => Some((
+                "C79.3",
+                "Secondary malignant neoplasm of brain and cerebral meninges",
+            )),
             _ => None,
         }
     }
@@ -382,15 +384,27 @@ pub const ELECTIVE_DIAGNOSES: [(&str, &str); 6] = [
 #[must_use]
 pub fn exacerbation_icd10(condition: Condition) -> Option<(&'static str, &'static str)> {
     Some(match condition {
-        Condition::Copd => ("J44.1", "Chronic obstructive pulmonary disease with acute exacerbation, unspecified"),
+        Condition::Copd => (
+            "J44.1",
+            "Chronic obstructive pulmonary disease with acute exacerbation, unspecified",
+        ),
         Condition::Asthma => ("J45.9", "Asthma, unspecified"),
         Condition::HeartFailure => ("I50.0", "Congestive heart failure"),
         Condition::Chd => ("I21.9", "Acute myocardial infarction, unspecified"),
-        Condition::AtrialFibrillation => ("I48.9", "Atrial fibrillation and atrial flutter, unspecified"),
+        Condition::AtrialFibrillation => (
+            "I48.9",
+            "Atrial fibrillation and atrial flutter, unspecified",
+        ),
         Condition::Stroke => ("I63.9", "Cerebral infarction, unspecified"),
-        Condition::Diabetes => ("E11.6", "Type 2 diabetes mellitus with other specified complications"),
+        Condition::Diabetes => (
+            "E11.6",
+            "Type 2 diabetes mellitus with other specified complications",
+        ),
         Condition::SevereMentalIllness => ("F20.9", "Schizophrenia, unspecified"),
-        Condition::SubstanceMisuse => ("F10.0", "Mental and behavioural disorders due to use of alcohol: acute intoxication"),
+        Condition::SubstanceMisuse => (
+            "F10.0",
+            "Mental and behavioural disorders due to use of alcohol: acute intoxication",
+        ),
         Condition::Dementia => ("F05.1", "Delirium superimposed on dementia"),
         // An overdose is coded by the poisoning as primary diagnosis; the external cause (X61)
         // follows it as a secondary code, see [`external_cause_icd10`].
