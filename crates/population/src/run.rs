@@ -416,6 +416,7 @@ impl Engine {
                 &self.ctx,
                 out,
                 &self.settings.config.index_date.to_string(),
+                self.settings.config.charlson.default.describe(),
             )
             .await?,
         );
