@@ -16,6 +16,7 @@ mod synth_cmd;
 mod users;
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -30,8 +31,10 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Debug, Parser)]
 #[command(version, about, long_about = None)]
 struct Cli {
-    /// A TOML settings file. Without it, `careweave.toml` in the working directory is read if present.
-    /// Environment variables (CAREWEAVE_DATABASE_URL, CAREWEAVE_PORT, …) override the file.
+    /// The web settings file (TOML). Without it, `careweave.toml` in the working directory is read if
+    /// present. Environment variables (CAREWEAVE_DATABASE_URL, CAREWEAVE_PORT, …) override the file.
+    /// `population run|explain` take their own `--config` (a population configuration) and `synth`
+    /// takes none.
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
 
@@ -86,12 +89,26 @@ enum DbCommand {
     Migrate,
 }
 
-fn main() -> anyhow::Result<()> {
+/// Errors are printed as one line with their causes (`{:#}`), never as a stack trace: returning
+/// an `anyhow::Error` from `main` would print its backtrace whenever `RUST_BACKTRACE` is set.
+fn main() -> ExitCode {
+    match run() {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     init_tracing();
-    // The population engine reads its own configuration from `--config`, not the web settings.
+    // The population engine reads its own configuration, not the web settings, and the generator
+    // reads none.
     let cli = match cli.command {
         Command::Population(cmd) => return population_cmd::main(cmd, cli.config.as_deref()),
+        Command::Synth(args) => return synth_cmd::run(args).map(|()| ExitCode::SUCCESS),
         command => Cli { command, ..cli },
     };
     let settings = config::load(cli.config.as_deref())?;
@@ -130,7 +147,8 @@ fn main() -> anyhow::Result<()> {
                 store.migrate().await.context("migration failed")?;
                 retention_cmd::run(&store, &settings.retention, cmd).await
             }
-            Command::Synth(args) => synth_cmd::run(args),
+            // Handled above, before the web settings are read.
+            Command::Synth(_) => anyhow::bail!("the synth command runs without web settings"),
             Command::Audit(cmd) => {
                 let store = config::open_store(&settings).await?;
                 store.migrate().await.context("migration failed")?;
@@ -141,7 +159,8 @@ fn main() -> anyhow::Result<()> {
                 audit_cmd::backup(&store, &out).await
             }
         }
-    })
+    })?;
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn serve(settings: careweave_web::Settings) -> anyhow::Result<()> {

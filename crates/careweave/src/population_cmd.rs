@@ -1,9 +1,15 @@
 //! `careweave population`: runs the population engine over an extract, or explains one person.
 //!
-//! The population configuration is the global `--config FILE` (a population run needs no web
-//! settings), so `main` hands this command over before it reads any web settings.
+//! The population configuration is the command's own `--config FILE` (a population run needs no
+//! web settings), so `main` hands this command over before it reads any web settings.
+//!
+//! Exit status: 0 for a complete run; 1 when the run could not be done (an unreadable input, a
+//! missing required table, a codelist that does not load); 2 when the run finished and wrote its
+//! outputs but is incomplete (a table rejected more than `max_rejected_share` of its rows, or a
+//! codelist the configuration names is missing), unless `--allow-incomplete` was given.
 
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -20,6 +26,21 @@ pub enum PopulationCommand {
     Explain(ExplainArgs),
 }
 
+/// The settings both population commands take.
+#[derive(Debug, Args)]
+pub struct SettingsArgs {
+    /// A population configuration (TOML): index date, windows, unit costs, codelists, rules; see
+    /// crates/population/rules/default.toml for every setting. Without it the shipped defaults are
+    /// used. This is not the web settings file.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// A folder of codelists (`snomed/…/*.csv`, `icd10/…/*.csv`) that adds lists or replaces
+    /// built-in ones by name; may be given more than once, later folders win. The shipped lists are
+    /// built into the binary, so no folder is needed to run.
+    #[arg(long = "codelists", value_name = "DIR")]
+    codelists: Vec<PathBuf>,
+}
+
 /// Arguments of `population run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -29,6 +50,16 @@ pub struct RunArgs {
     /// Where to write the outputs (created if missing).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
+    #[command(flatten)]
+    settings: SettingsArgs,
+    /// The largest share of any table's rows that may be rejected before the run counts as
+    /// incomplete (overrides `max_rejected_share`; default 0.01, one per cent).
+    #[arg(long, value_name = "SHARE")]
+    max_rejected_share: Option<f64>,
+    /// Exit with status 0 even when the run is incomplete (rejections over the limit, a named
+    /// codelist missing). The summary still lists every problem.
+    #[arg(long)]
+    allow_incomplete: bool,
 }
 
 /// Arguments of `population explain`.
@@ -40,6 +71,8 @@ pub struct ExplainArgs {
     /// The extract folder.
     #[arg(long, value_name = "DIR")]
     input: PathBuf,
+    #[command(flatten)]
+    settings: SettingsArgs,
 }
 
 fn settings(config: Option<&Path>) -> anyhow::Result<RunSettings> {
@@ -50,42 +83,55 @@ fn settings(config: Option<&Path>) -> anyhow::Result<RunSettings> {
     }
 }
 
-/// The codelist folders: the repository's `codelists/` when run from a checkout (so that the
-/// synthetic extract's codes are known), then those the configuration names.
-fn codelists(settings: &RunSettings) -> anyhow::Result<Codelists> {
-    let mut folders = Vec::new();
-    if settings.config.codelists.is_empty() {
-        // From a checkout (the demo, development), the repository's lists hold every code the
-        // synthetic extract uses.
-        let checkout = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../codelists");
-        if Path::new("codelists").is_dir() {
-            folders.push(PathBuf::from("codelists"));
-        } else if checkout.is_dir() {
-            folders.push(checkout);
-        }
-    }
-    folders.extend(settings.config.codelists.iter().cloned());
+/// The codelists of a run: the built-in lists, then the folders the configuration names, then the
+/// `--codelists` folders. Nothing depends on the working directory or on where the binary was
+/// built: the shipped lists are compiled in. A folder or list that does not load stops the run.
+fn codelists(settings: &RunSettings, extra: &[PathBuf]) -> anyhow::Result<Codelists> {
+    let folders: Vec<PathBuf> = settings
+        .config
+        .codelists
+        .iter()
+        .chain(extra)
+        .cloned()
+        .collect();
     Codelists::load(&folders).context("could not load the codelists")
 }
 
-/// Runs a population command; `config` is the global `--config` file, read as a population
-/// configuration (the shipped defaults when absent).
-pub fn main(command: PopulationCommand, config: Option<&Path>) -> anyhow::Result<()> {
+/// Runs a population command; `global_config` is a `--config` given before the subcommand, read
+/// as a population configuration like the command's own (the shipped defaults when neither).
+pub fn main(command: PopulationCommand, global_config: Option<&Path>) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("could not start the async runtime")?;
     runtime.block_on(async move {
-        let settings = settings(config)?;
-        let lists = codelists(&settings)?;
+        let args = match &command {
+            PopulationCommand::Run(a) => &a.settings,
+            PopulationCommand::Explain(a) => &a.settings,
+        };
+        let settings = settings(args.config.as_deref().or(global_config))?;
+        let lists = codelists(&settings, &args.codelists)?;
         match command {
             PopulationCommand::Run(args) => run(settings, lists, &args).await,
-            PopulationCommand::Explain(args) => explain(settings, lists, &args).await,
+            PopulationCommand::Explain(args) => explain(settings, lists, &args)
+                .await
+                .map(|()| ExitCode::SUCCESS),
         }
     })
 }
 
-async fn run(settings: RunSettings, lists: Codelists, args: &RunArgs) -> anyhow::Result<()> {
+async fn run(
+    mut settings: RunSettings,
+    lists: Codelists,
+    args: &RunArgs,
+) -> anyhow::Result<ExitCode> {
+    if let Some(share) = args.max_rejected_share {
+        anyhow::ensure!(
+            (0.0..=1.0).contains(&share),
+            "--max-rejected-share must be a share from 0 to 1 (0.01 is one per cent)"
+        );
+        settings.config.max_rejected_share = share;
+    }
     let engine = Engine::new(settings, lists)?;
     let bars = indicatif::MultiProgress::new();
     let mut current: Option<indicatif::ProgressBar> = None;
@@ -112,10 +158,23 @@ async fn run(settings: RunSettings, lists: Codelists, args: &RunArgs) -> anyhow:
     }
     println!("{summary}");
     println!(
-        "Outputs in {}; rejected rows are listed in diagnostics.csv.",
+        "Outputs in {}; rejected rows and ignored values are listed in diagnostics.csv, codes that count towards nothing in unknown_codes.csv.",
         args.out.display()
     );
-    Ok(())
+    if summary.failures().is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else if args.allow_incomplete {
+        eprintln!(
+            "The run is incomplete (see above); --allow-incomplete was given, so it exits 0."
+        );
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!(
+            "error: the run is incomplete (see the summary above); fix the input or the codelists, \
+             or pass --allow-incomplete to accept it"
+        );
+        Ok(ExitCode::from(2))
+    }
 }
 
 async fn explain(
@@ -123,10 +182,12 @@ async fn explain(
     lists: Codelists,
     args: &ExplainArgs,
 ) -> anyhow::Result<()> {
-    let nhs: careweave_domain::NhsNumber = args
-        .nhs_number
-        .parse()
-        .context("that is not a valid NHS number")?;
+    let nhs: careweave_domain::NhsNumber = args.nhs_number.parse().with_context(|| {
+        format!(
+            "--nhs-number {:?} is not a valid NHS number",
+            args.nhs_number
+        )
+    })?;
     let engine = Engine::new(settings, lists)?;
     engine
         .analyse(&args.input, &mut |_| {})
@@ -233,7 +294,7 @@ pub async fn load_demo(
     let mut settings =
         RunSettings::defaults().context("the shipped population configuration is invalid")?;
     settings.config.index_date = config.extract_date();
-    let lists = codelists(&settings)?;
+    let lists = codelists(&settings, &[])?;
     let engine = Engine::new(settings, lists)?;
     let summary = engine
         .run(&extract, &tmp.path().join("out"), &mut |_| {})

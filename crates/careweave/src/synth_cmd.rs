@@ -24,10 +24,18 @@ pub struct SynthArgs {
     /// Replace the output directory if it is not empty.
     #[arg(long)]
     force: bool,
+    /// Hidden: shadows the global `--config` (the web settings), which the generator does not
+    /// read, so that `synth --help` does not offer it and giving it is refused.
+    #[arg(long, hide = true, value_name = "FILE")]
+    config: Option<PathBuf>,
 }
 
 /// Validates the arguments, generates the dataset and prints a summary.
 pub fn run(args: SynthArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.config.is_none(),
+        "careweave synth reads no settings file: give --people, --seed, --profile and --out on the command line"
+    );
     let profile: Profile = args.profile.parse()?;
     let config = SynthConfig::new(args.people, args.seed, profile)?;
     let options = WriteOptions {

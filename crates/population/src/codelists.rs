@@ -59,6 +59,105 @@ pub struct Codelists {
 /// The codelists compiled into the crate, so that the scores work without any folder on disk.
 const BUILT_IN: &[(&str, &str)] = &include!(concat!(env!("OUT_DIR"), "/builtin_codelists.rs"));
 
+/// The repository's condition lists (top-level `codelists/`, the lists the synthetic extract is
+/// coded from), compiled in too, so that a binary run from any folder, or moved off the machine it
+/// was built on, has every list its configuration names. Listed here rather than found by the build
+/// script; a test checks that every file of the folder is listed.
+const REPOSITORY: &[(&str, &str)] = &[
+    (
+        "icd10/hospital_diagnoses",
+        include_str!("../../../codelists/icd10/hospital_diagnoses.csv"),
+    ),
+    (
+        "snomed/anxiety",
+        include_str!("../../../codelists/snomed/anxiety.csv"),
+    ),
+    (
+        "snomed/asthma",
+        include_str!("../../../codelists/snomed/asthma.csv"),
+    ),
+    (
+        "snomed/atrial_fibrillation",
+        include_str!("../../../codelists/snomed/atrial_fibrillation.csv"),
+    ),
+    (
+        "snomed/cancer",
+        include_str!("../../../codelists/snomed/cancer.csv"),
+    ),
+    (
+        "snomed/chd",
+        include_str!("../../../codelists/snomed/chd.csv"),
+    ),
+    (
+        "snomed/chronic_pain",
+        include_str!("../../../codelists/snomed/chronic_pain.csv"),
+    ),
+    (
+        "snomed/ckd",
+        include_str!("../../../codelists/snomed/ckd.csv"),
+    ),
+    (
+        "snomed/copd",
+        include_str!("../../../codelists/snomed/copd.csv"),
+    ),
+    (
+        "snomed/dementia",
+        include_str!("../../../codelists/snomed/dementia.csv"),
+    ),
+    (
+        "snomed/depression",
+        include_str!("../../../codelists/snomed/depression.csv"),
+    ),
+    (
+        "snomed/diabetes",
+        include_str!("../../../codelists/snomed/diabetes.csv"),
+    ),
+    (
+        "snomed/epilepsy",
+        include_str!("../../../codelists/snomed/epilepsy.csv"),
+    ),
+    (
+        "snomed/frailty_deficits",
+        include_str!("../../../codelists/snomed/frailty_deficits.csv"),
+    ),
+    (
+        "snomed/heart_failure",
+        include_str!("../../../codelists/snomed/heart_failure.csv"),
+    ),
+    (
+        "snomed/hypertension",
+        include_str!("../../../codelists/snomed/hypertension.csv"),
+    ),
+    (
+        "snomed/learning_disability",
+        include_str!("../../../codelists/snomed/learning_disability.csv"),
+    ),
+    (
+        "snomed/obesity",
+        include_str!("../../../codelists/snomed/obesity.csv"),
+    ),
+    (
+        "snomed/osteoarthritis",
+        include_str!("../../../codelists/snomed/osteoarthritis.csv"),
+    ),
+    (
+        "snomed/severe_mental_illness",
+        include_str!("../../../codelists/snomed/severe_mental_illness.csv"),
+    ),
+    (
+        "snomed/social_needs",
+        include_str!("../../../codelists/snomed/social_needs.csv"),
+    ),
+    (
+        "snomed/stroke",
+        include_str!("../../../codelists/snomed/stroke.csv"),
+    ),
+    (
+        "snomed/substance_misuse",
+        include_str!("../../../codelists/snomed/substance_misuse.csv"),
+    ),
+];
+
 impl Codelists {
     /// The built-in lists, then every folder in `folders` in order (later wins by name).
     ///
@@ -67,7 +166,7 @@ impl Codelists {
     /// `snomed` or `icd10`.
     pub fn load(folders: &[PathBuf]) -> Result<Self, PopulationError> {
         let mut me = Self::default();
-        for (name, text) in BUILT_IN {
+        for (name, text) in REPOSITORY.iter().chain(BUILT_IN) {
             me.insert_csv(name, text, "built-in")?;
         }
         for folder in folders {
@@ -124,47 +223,38 @@ impl Codelists {
     }
 
     fn insert_csv(&mut self, name: &str, text: &str, source: &str) -> Result<(), PopulationError> {
-        let bad = |why: &str| PopulationError::Codelist {
-            name: name.to_owned(),
-            why: why.to_owned(),
+        let bad = |why: String| PopulationError::Codelist {
+            name: format!("{name} ({source})"),
+            why,
         };
         let system = CodeSystem::from_name(name)
-            .ok_or_else(|| bad("its folder must be snomed/ or icd10/"))?;
-        let mut lines = text.lines();
-        let header: Vec<&str> = lines
-            .next()
-            .unwrap_or_default()
-            .split(',')
-            .map(str::trim)
-            .collect();
-        let code_at = header
-            .iter()
-            .position(|h| *h == "code")
-            .ok_or_else(|| bad("the first line has no `code` column"))?;
-        let term_at = header.iter().position(|h| *h == "term");
-        let mut codes = Vec::new();
-        for line in lines.filter(|l| !l.trim().is_empty()) {
-            let cells = split_csv_line(line);
-            let code = cells
-                .get(code_at)
-                .map(|c| c.trim().to_owned())
-                .unwrap_or_default();
-            if code.is_empty() {
-                return Err(bad("a row has no code"));
-            }
+            .ok_or_else(|| bad("its folder must be snomed/ or icd10/".into()))?;
+        let rows: Vec<CodelistRow> = read_rows(text).map_err(bad)?;
+        let mut codes = Vec::with_capacity(rows.len());
+        for (i, row) in rows.into_iter().enumerate() {
+            let line = i + 2;
+            let code = row.code.trim();
+            // Codes are parsed as codes of their system, so that a list with a typo (a SNOMED id
+            // with a wrong check digit, an ICD-10 code with a letter out of place) stops the run
+            // instead of silently matching nothing.
             let code = match system {
                 // Hospital data and codelists write ICD-10 with and without dots; keep one form.
-                CodeSystem::Icd10 => code
-                    .parse::<careweave_domain::Icd10Code>()
-                    .map(|c| c.as_str().to_owned())
-                    .map_err(|_| bad(&format!("{code} is not an ICD-10 code")))?,
-                CodeSystem::Snomed => code,
+                CodeSystem::Icd10 => crate::icd10::normalise(code).ok_or_else(|| {
+                    bad(format!(
+                        "line {line}: {code:?} is not an ICD-10 code ({})",
+                        crate::icd10::EXPECTED
+                    ))
+                })?,
+                CodeSystem::Snomed => code
+                    .parse::<careweave_domain::SnomedCode>()
+                    .map_err(|e| {
+                        bad(format!(
+                            "line {line}: {code:?} is not a SNOMED CT concept id: {e}"
+                        ))
+                    })?
+                    .to_string(),
             };
-            let term = term_at
-                .and_then(|t| cells.get(t))
-                .cloned()
-                .unwrap_or_default();
-            codes.push((code, term));
+            codes.push((code, row.term.unwrap_or_default()));
         }
         self.lists.insert(
             name.to_owned(),
@@ -219,25 +309,42 @@ impl Codelists {
     }
 }
 
-/// Splits one CSV line, honouring double quotes (terms often contain commas).
-pub(crate) fn split_csv_line(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (c, quoted) {
-            ('"', true) if chars.peek() == Some(&'"') => {
-                cur.push('"');
-                chars.next();
-            }
-            ('"', _) => quoted = !quoted,
-            (',', false) => out.push(std::mem::take(&mut cur)),
-            _ => cur.push(c),
-        }
+/// One row of a codelist file: OpenCodelists downloads carry more columns, which are ignored.
+#[derive(Debug, serde::Deserialize)]
+struct CodelistRow {
+    code: String,
+    #[serde(default, alias = "description")]
+    term: Option<String>,
+}
+
+/// Reads a CSV text into typed rows by its header (not by position), refusing a row whose number of
+/// cells differs from the header's (an unquoted comma in a term) with its line.
+pub(crate) fn read_rows<T: serde::de::DeserializeOwned>(text: &str) -> Result<Vec<T>, String> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(false)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    reader
+        .deserialize()
+        .map(|r| {
+            r.map_err(|e| match e.position() {
+                Some(p) => format!("line {}: {}", p.line(), describe_csv_error(&e)),
+                None => describe_csv_error(&e),
+            })
+        })
+        .collect()
+}
+
+fn describe_csv_error(e: &csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => format!(
+            "{len} cells where the header has {expected_len} (a comma in a value must be inside double quotes)"
+        ),
+        csv::ErrorKind::Deserialize { err, .. } => err.to_string(),
+        _ => e.to_string(),
     }
-    out.push(cur);
-    out
 }
 
 #[cfg(test)]
@@ -276,16 +383,49 @@ mod tests {
     }
 
     #[test]
-    fn built_in_snomed_codes_are_valid_concept_ids() {
+    fn built_in_lists_load_from_the_binary_with_codes_parsed_as_codes() {
         let lists = Codelists::load(&[]).expect("load");
+        // The repository's condition lists and this crate's score lists are both compiled in.
+        for name in [
+            "snomed/hypertension",
+            "snomed/cms/epilepsy",
+            "snomed/efi/falls",
+            "icd10/hospital_diagnoses",
+        ] {
+            assert_eq!(lists.get(name).expect(name).source, "built-in");
+        }
         for name in lists.names() {
-            for (code, _) in &lists.get(name).expect("listed").codes {
-                assert!(
-                    code.parse::<careweave_domain::SnomedCode>().is_ok(),
-                    "{name}: {code}"
-                );
+            let list = lists.get(name).expect("listed");
+            for (code, _) in &list.codes {
+                let ok = match list.system {
+                    CodeSystem::Snomed => code.parse::<careweave_domain::SnomedCode>().is_ok(),
+                    CodeSystem::Icd10 => crate::icd10::normalise(code).as_deref() == Some(code),
+                };
+                assert!(ok, "{name}: {code}");
             }
         }
+    }
+
+    #[test]
+    fn every_list_of_the_repository_folder_is_compiled_in() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../codelists");
+        let mut on_disk = Vec::new();
+        for system in ["snomed", "icd10"] {
+            for entry in std::fs::read_dir(root.join(system)).expect("folder") {
+                let path = entry.expect("entry").path();
+                if path.extension().is_some_and(|e| e == "csv") {
+                    let stem = path
+                        .file_stem()
+                        .expect("stem")
+                        .to_string_lossy()
+                        .into_owned();
+                    on_disk.push(format!("{system}/{stem}"));
+                }
+            }
+        }
+        on_disk.sort();
+        let listed: Vec<String> = REPOSITORY.iter().map(|(n, _)| (*n).to_owned()).collect();
+        assert_eq!(on_disk, listed, "add the new file to REPOSITORY");
     }
 
     #[test]
@@ -299,6 +439,23 @@ mod tests {
             .map(|c| c.0.clone())
             .collect();
         assert_eq!(codes, ["E11.9", "I10"]);
+    }
+
+    #[test]
+    fn an_unquoted_comma_or_a_malformed_code_is_refused_with_its_line() {
+        let err = Codelists::inline(&[(
+            "snomed/x",
+            "code,term\n38341003,Hypertensive disorder, systemic\n",
+        )])
+        .expect_err("unquoted comma");
+        assert!(err.to_string().contains("line 2"), "{err}");
+        let err = Codelists::inline(&[("snomed/x", "code,term\n38341014,typo\n")])
+            .expect_err("a description id, not a concept");
+        assert!(err.to_string().contains("38341014"), "{err}");
+        let err =
+            Codelists::inline(&[("icd10/x", "code,term\nE1.19,typo\n")]).expect_err("bad icd10");
+        assert!(err.to_string().contains("E1.19"), "{err}");
+        assert!(Codelists::inline(&[("snomed/x", "term\nno code column\n")]).is_err());
     }
 
     #[test]

@@ -66,6 +66,70 @@ pub struct Tiers {
     pub bands: Vec<TierBand>,
 }
 
+/// The Charlson variants the engine computes; one is the default score, written as `charlson`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum CharlsonVariant {
+    /// Charlson et al. 1987 weights.
+    #[serde(rename = "charlson_1987")]
+    Charlson1987,
+    /// Quan et al. 2011 updated weights.
+    #[serde(rename = "quan_2011")]
+    Quan2011,
+    /// 1987 weights plus one point per decade from 50 (at most four).
+    #[serde(rename = "charlson_1987_age_adjusted")]
+    Charlson1987AgeAdjusted,
+    /// Quan 2011 weights plus one point per decade from 50 (at most four).
+    #[serde(rename = "quan_2011_age_adjusted")]
+    Quan2011AgeAdjusted,
+}
+
+impl CharlsonVariant {
+    /// Whether the variant uses the 1987 weights (otherwise Quan 2011).
+    #[must_use]
+    pub fn weights_1987(self) -> bool {
+        matches!(self, Self::Charlson1987 | Self::Charlson1987AgeAdjusted)
+    }
+
+    /// Whether the variant adds the age points.
+    #[must_use]
+    pub fn age_adjusted(self) -> bool {
+        matches!(
+            self,
+            Self::Charlson1987AgeAdjusted | Self::Quan2011AgeAdjusted
+        )
+    }
+
+    /// The words for outputs and reports.
+    #[must_use]
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Charlson1987 => "Charlson 1987 weights",
+            Self::Quan2011 => "Quan 2011 weights",
+            Self::Charlson1987AgeAdjusted => "Charlson 1987 weights, age-adjusted",
+            Self::Quan2011AgeAdjusted => "Quan 2011 weights, age-adjusted",
+        }
+    }
+}
+
+/// Which Charlson score is the default.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CharlsonSettings {
+    pub default: CharlsonVariant,
+}
+
+impl Default for CharlsonSettings {
+    fn default() -> Self {
+        Self {
+            default: CharlsonVariant::Quan2011,
+        }
+    }
+}
+
+fn default_max_rejected_share() -> f64 {
+    0.01
+}
+
 /// A run configuration.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -77,6 +141,11 @@ pub struct Config {
     pub disclosure_control: bool,
     #[serde(default)]
     pub codelists: Vec<PathBuf>,
+    /// The run fails (exit status 2) when any table rejects more than this share of its rows.
+    #[serde(default = "default_max_rejected_share")]
+    pub max_rejected_share: f64,
+    #[serde(default)]
+    pub charlson: CharlsonSettings,
     pub windows: Windows,
     pub unit_costs: UnitCosts,
     pub long_term_conditions: BTreeMap<String, Vec<String>>,
@@ -99,6 +168,9 @@ pub struct SegmentRule {
     pub name: String,
     pub segment: String,
     pub when: String,
+    /// The file the rule came from, for messages.
+    #[serde(skip)]
+    pub source: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -128,12 +200,17 @@ pub struct Cohort {
     pub columns: Vec<String>,
     #[serde(rename = "criterion")]
     pub criteria: Vec<Criterion>,
+    /// The file the cohort came from, for messages.
+    #[serde(skip)]
+    pub source: String,
 }
 
 /// Everything a run needs besides the input: configuration, segment rules and cohorts.
 #[derive(Debug, Clone)]
 pub struct RunSettings {
     pub config: Config,
+    /// The configuration file, or `the shipped configuration`, for messages.
+    pub config_source: String,
     pub segments: Vec<SegmentRule>,
     pub cohorts: Vec<Cohort>,
 }
@@ -158,7 +235,11 @@ impl RunSettings {
     /// # Errors
     /// Only if a shipped file is malformed, which a test rules out.
     pub fn defaults() -> Result<Self, PopulationError> {
-        Self::from_config(parse(DEFAULT_CONFIG, "the default configuration")?, None)
+        Self::from_config(
+            parse(DEFAULT_CONFIG, "the default configuration")?,
+            None,
+            "the shipped rules/default.toml".to_owned(),
+        )
     }
 
     /// Reads a configuration file; relative paths inside it are relative to the file.
@@ -167,19 +248,32 @@ impl RunSettings {
     /// An unreadable or malformed file, or a rule file it names.
     pub fn from_file(path: &Path) -> Result<Self, PopulationError> {
         let config: Config = parse(&read(path)?, &path.display().to_string())?;
-        Self::from_config(config, path.parent())
+        Self::from_config(config, path.parent(), path.display().to_string())
     }
 
-    fn from_config(mut config: Config, base: Option<&Path>) -> Result<Self, PopulationError> {
+    fn from_config(
+        mut config: Config,
+        base: Option<&Path>,
+        config_source: String,
+    ) -> Result<Self, PopulationError> {
         let resolve = |p: &Path| base.map_or_else(|| p.to_path_buf(), |b| b.join(p));
         config.codelists = config.codelists.iter().map(|p| resolve(p)).collect();
-        let segments: SegmentFile = match &config.segments {
+        let (mut segments, segments_source): (SegmentFile, String) = match &config.segments {
             Some(p) => {
                 let p = resolve(p);
-                parse(&read(&p)?, &p.display().to_string())?
+                (
+                    parse(&read(&p)?, &p.display().to_string())?,
+                    p.display().to_string(),
+                )
             }
-            None => parse(DEFAULT_SEGMENTS, "the shipped segment rules")?,
+            None => (
+                parse(DEFAULT_SEGMENTS, "the shipped segment rules")?,
+                "the shipped rules/segments.toml".to_owned(),
+            ),
         };
+        for r in &mut segments.rule {
+            r.source.clone_from(&segments_source);
+        }
         let cohorts = match &config.cohorts {
             Some(dir) => {
                 let dir = resolve(dir);
@@ -194,16 +288,25 @@ impl RunSettings {
                 files.sort();
                 files
                     .iter()
-                    .map(|p| parse(&read(p)?, &p.display().to_string()))
-                    .collect::<Result<Vec<Cohort>, _>>()?
+                    .map(|p| {
+                        let mut c: Cohort = parse(&read(p)?, &p.display().to_string())?;
+                        c.source = p.display().to_string();
+                        Ok(c)
+                    })
+                    .collect::<Result<Vec<Cohort>, PopulationError>>()?
             }
             None => DEFAULT_COHORTS
                 .iter()
-                .map(|t| parse(t, "a shipped cohort"))
-                .collect::<Result<Vec<Cohort>, _>>()?,
+                .map(|t| {
+                    let mut c: Cohort = parse(t, "a shipped cohort")?;
+                    c.source = format!("the shipped rules/cohorts/{}.toml", c.name);
+                    Ok(c)
+                })
+                .collect::<Result<Vec<Cohort>, PopulationError>>()?,
         };
         let me = Self {
             config,
+            config_source,
             segments: segments.rule,
             cohorts,
         };
@@ -274,6 +377,12 @@ impl RunSettings {
             return bad(
                 "tiers",
                 "bands must rise strictly and the last must be up_to = 1.0".into(),
+            );
+        }
+        if !(0.0..=1.0).contains(&self.config.max_rejected_share) {
+            return bad(
+                "max_rejected_share",
+                "must be a share from 0.0 to 1.0 (0.01 is one per cent)".into(),
             );
         }
         if !ident(&self.config.tiers.measure) {

@@ -16,100 +16,17 @@
 //! trusted input written by the deployer (like a dataset definition), not text from the public.
 
 use std::fmt::Write as _;
-use std::sync::Arc;
 
 use chrono::{Months, NaiveDate};
-use datafusion::arrow::array::{RecordBatch, StringArray};
-use datafusion::arrow::datatypes::{DataType, Field, Schema};
-use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
 
 use crate::config::RunSettings;
+use crate::reference::Reference;
 use crate::PopulationError;
-
-/// Reference tables compiled in from `data/`: (table name, CSV text).
-const REFERENCE: &[(&str, &str)] = &[
-    (
-        "charlson_map",
-        include_str!("../data/charlson_quan2005_icd10.csv"),
-    ),
-    (
-        "charlson_weights",
-        include_str!("../data/charlson_weights.csv"),
-    ),
-    ("hfrs_weights", include_str!("../data/hfrs_icd10.csv")),
-    ("cms_conditions", include_str!("../data/cms_payne2020.csv")),
-    ("efi_deficits", include_str!("../data/efi_clegg2016.csv")),
-    ("ltc_icd10", include_str!("../data/ltc_icd10.csv")),
-];
-
-/// Parses a small CSV of text cells into rows (the reference tables are a few hundred rows).
-fn csv_rows(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
-    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-    let header = crate::codelists::split_csv_line(lines.next().unwrap_or_default());
-    let rows = lines.map(crate::codelists::split_csv_line).collect();
-    (header, rows)
-}
-
-fn text_table(header: &[String], rows: &[Vec<String>]) -> Result<MemTable, PopulationError> {
-    let schema = Arc::new(Schema::new(
-        header
-            .iter()
-            .map(|h| Field::new(h, DataType::Utf8, true))
-            .collect::<Vec<_>>(),
-    ));
-    let columns = (0..header.len())
-        .map(|i| {
-            Arc::new(StringArray::from(
-                rows.iter()
-                    .map(|r| r.get(i).filter(|v| !v.is_empty()).cloned())
-                    .collect::<Vec<_>>(),
-            )) as _
-        })
-        .collect();
-    let batch = RecordBatch::try_new(schema.clone(), columns)?;
-    Ok(MemTable::try_new(schema, vec![vec![batch]])?)
-}
-
-/// Registers the reference tables, with the space-separated codelist columns of the CMS and eFI
-/// tables exploded into `cms_codelists(condition, weight, window_years, codelist)` and
-/// `efi_codelists(deficit, codelist)`.
-///
-/// # Errors
-/// Only if DataFusion refuses a table, which would be a bug.
-pub fn register_reference(ctx: &SessionContext) -> Result<(), PopulationError> {
-    for (name, text) in REFERENCE {
-        let (header, rows) = csv_rows(text);
-        ctx.register_table(*name, Arc::new(text_table(&header, &rows)?))?;
-    }
-    let (_, cms) = csv_rows(REFERENCE[3].1);
-    let exploded: Vec<Vec<String>> = cms
-        .iter()
-        .flat_map(|r| {
-            r[3].split_whitespace()
-                .map(move |c| vec![r[0].clone(), r[2].clone(), r[4].clone(), c.to_owned()])
-        })
-        .collect();
-    let header: Vec<String> = ["condition", "weight", "window_years", "codelist"]
-        .map(String::from)
-        .to_vec();
-    ctx.register_table("cms_codelists", Arc::new(text_table(&header, &exploded)?))?;
-    let (_, efi) = csv_rows(REFERENCE[4].1);
-    let exploded: Vec<Vec<String>> = efi
-        .iter()
-        .flat_map(|r| {
-            r[2].split_whitespace()
-                .map(move |c| vec![r[0].clone(), c.to_owned()])
-        })
-        .collect();
-    let header: Vec<String> = ["deficit", "codelist"].map(String::from).to_vec();
-    ctx.register_table("efi_codelists", Arc::new(text_table(&header, &exploded)?))?;
-    Ok(())
-}
 
 /// Every codelist name the configuration and the score tables refer to, for the missing-list check.
 #[must_use]
-pub fn referenced_codelists(settings: &RunSettings) -> Vec<String> {
+pub fn referenced_codelists(settings: &RunSettings, reference: &Reference) -> Vec<String> {
     let mut names: Vec<String> = settings
         .config
         .long_term_conditions
@@ -118,15 +35,13 @@ pub fn referenced_codelists(settings: &RunSettings) -> Vec<String> {
         .flatten()
         .cloned()
         .collect();
-    for (i, col) in [(3usize, 3usize), (4, 2)] {
-        let (_, rows) = csv_rows(REFERENCE[i].1);
-        names.extend(rows.iter().flat_map(|r| {
-            r[col]
-                .split_whitespace()
-                .filter(|c| !c.starts_with('@'))
-                .map(str::to_owned)
-        }));
-    }
+    // `@polypharmacy` names a derived deficit, not a codelist.
+    names.extend(
+        reference
+            .codelist_names()
+            .filter(|c| !c.starts_with('@'))
+            .map(str::to_owned),
+    );
     names.sort();
     names.dedup();
     names
@@ -150,24 +65,6 @@ fn months_before(d: NaiveDate, m: u32) -> NaiveDate {
         .unwrap_or(NaiveDate::MIN)
 }
 
-/// Names of the eFI deficits, in file order.
-fn efi_deficits() -> Vec<String> {
-    csv_rows(REFERENCE[4].1)
-        .1
-        .into_iter()
-        .map(|r| r[0].clone())
-        .collect()
-}
-
-/// (category, charlson_1987, quan_2011) in file order.
-fn charlson_weights() -> Vec<(String, String, String)> {
-    csv_rows(REFERENCE[1].1)
-        .1
-        .into_iter()
-        .map(|r| (r[0].clone(), r[2].clone(), r[3].clone()))
-        .collect()
-}
-
 async fn run(ctx: &SessionContext, sql: &str) -> Result<(), PopulationError> {
     ctx.sql(sql).await?.collect().await?;
     Ok(())
@@ -188,6 +85,7 @@ async fn materialise(ctx: &SessionContext, name: &str, sql: &str) -> Result<(), 
 pub async fn build_features(
     ctx: &SessionContext,
     settings: &RunSettings,
+    reference: &Reference,
 ) -> Result<(), PopulationError> {
     let c = &settings.config;
     let idx = date(c.index_date);
@@ -257,27 +155,33 @@ pub async fn build_features(
     let ltc_names: Vec<&String> = c.long_term_conditions.keys().collect();
     let social_names: Vec<&String> = c.social_needs.keys().collect();
 
-    let deficits = efi_deficits();
+    let deficits: Vec<&str> = reference.efi.iter().map(|d| d.deficit.as_str()).collect();
     let efi_flags: String = deficits
         .iter()
         .map(|d| format!(", bool_or(deficit = {}) AS efi_{d}", quote(d)))
         .collect();
-    let charlson = charlson_weights();
+    let charlson = &reference.charlson_weights;
     let charlson_flags: String = charlson
         .iter()
-        .map(|(k, _, _)| format!(", bool_or(category = {}) AS charlson_{k}", quote(k)))
+        .map(|w| {
+            format!(
+                ", bool_or(category = {}) AS charlson_{}",
+                quote(&w.category),
+                w.category
+            )
+        })
         .collect();
-    let score = |weight: fn(&(String, String, String)) -> &String| {
+    // The hierarchy comes from `replaced_by` in charlson_weights.csv: the severe form of a pair
+    // replaces the mild form.
+    let score = |weight: fn(&crate::reference::CharlsonWeight) -> i64| {
         let mut terms = Vec::new();
-        for w in &charlson {
-            let k = &w.0;
-            // The hierarchy: the severe form of a pair replaces the mild form.
-            let unless = match k.as_str() {
-                "mld" => " AND NOT COALESCE(charlson_msld, false)",
-                "diab" => " AND NOT COALESCE(charlson_diabwc, false)",
-                "canc" => " AND NOT COALESCE(charlson_metacanc, false)",
-                _ => "",
-            };
+        for w in charlson {
+            let k = &w.category;
+            let unless = w
+                .replaced_by
+                .as_ref()
+                .map(|severe| format!(" AND NOT COALESCE(charlson_{severe}, false)"))
+                .unwrap_or_default();
             terms.push(format!(
                 "CASE WHEN COALESCE(charlson_{k}, false){unless} THEN {} ELSE 0 END",
                 weight(w)
@@ -285,29 +189,37 @@ pub async fn build_features(
         }
         terms.join(" + ")
     };
-    let charlson_1987 = score(|w| &w.1);
-    let quan_2011 = score(|w| &w.2);
+    let charlson_1987 = score(|w| w.charlson_1987);
+    let quan_2011 = score(|w| w.quan_2011);
+    // Age-adjusted Charlson (Charlson et al. 1994): one point per decade from 50, at most four.
+    let age_points = "LEAST(GREATEST((p.age - 40) / 10, 0), 4)";
+    let variant = c.charlson.default;
+    let base = if variant.weights_1987() {
+        &charlson_1987
+    } else {
+        &quan_2011
+    };
+    let charlson_default = if variant.age_adjusted() {
+        format!("{base} + {age_points}")
+    } else {
+        base.clone()
+    };
+    let charlson_variant = quote(variant.describe());
     let u = &c.unit_costs;
     // A condition with a window counts only when first recorded within it (Payne et al.: cancer is
     // a new diagnosis in the last five years). One clause per distinct window in the table.
-    let mut windows: Vec<String> = csv_rows(REFERENCE[3].1)
-        .1
-        .into_iter()
-        .map(|r| r[4].clone())
-        .filter(|w| !w.is_empty())
+    let mut windows: Vec<u32> = reference
+        .cms
+        .iter()
+        .filter_map(|r| r.window_years)
         .collect();
-    windows.sort();
+    windows.sort_unstable();
     windows.dedup();
     let mut cms_windows = String::new();
-    for w in &windows {
-        let years: u32 = w.parse().map_err(|_| PopulationError::Config {
-            what: "cms_payne2020.csv".into(),
-            why: format!("window {w:?} is not a whole number of years"),
-        })?;
+    for years in &windows {
         let _ = write!(
             cms_windows,
-            " OR (k.window_years = {} AND pc.first_date > {})",
-            quote(w),
+            " OR (k.window_years = {years} AND pc.first_date > {})",
             date(months_before(c.index_date, years * 12))
         );
     }
@@ -324,11 +236,12 @@ pub async fn build_features(
                 .iter()
                 .map(|d| format!(", COALESCE(efi.efi_{d}, false) AS efi_{d}")),
         )
-        .chain(
-            charlson
-                .iter()
-                .map(|(k, _, _)| format!(", COALESCE(ch.charlson_{k}, false) AS charlson_{k}")),
-        )
+        .chain(charlson.iter().map(|w| {
+            format!(
+                ", COALESCE(ch.charlson_{k}, false) AS charlson_{k}",
+                k = w.category
+            )
+        }))
         .collect();
     let ltc_count = if ltc_names.is_empty() {
         "0".to_owned()
@@ -371,7 +284,7 @@ pub async fn build_features(
         (
             "cms",
             format!(
-                "SELECT nhs_number, round(sum(CAST(weight AS DOUBLE)), 2) AS cms, string_agg(condition, ' ') AS cms_conditions FROM ( \
+                "SELECT nhs_number, round(sum(weight), 2) AS cms, string_agg(condition, ' ') AS cms_conditions FROM ( \
                    SELECT DISTINCT pc.nhs_number, k.condition, k.weight FROM person_codelists pc JOIN cms_codelists k ON k.codelist = pc.codelist \
                    WHERE k.window_years IS NULL{cms_windows}) y GROUP BY nhs_number"
             ),
@@ -425,8 +338,12 @@ pub async fn build_features(
         ),
         (
             "unstable",
+            // A table row names a category (`F32`) or a four-character code (`F05.1`: delirium on
+            // dementia, not every delirium).
             "SELECT nhs_number, count(condition) AS unstable_ltc_count FROM (SELECT DISTINCT e.nhs_number, l.condition \
-             FROM feature_emerg_dx e JOIN ltc_icd10 l ON l.code = substr(e.code, 1, 3)) u GROUP BY nhs_number"
+             FROM feature_emerg_dx e JOIN ltc_icd10 l ON l.code = substr(e.code, 1, 3) \
+             UNION SELECT DISTINCT e.nhs_number, l.condition \
+             FROM feature_emerg_dx e JOIN ltc_icd10 l ON l.code = substr(e.code, 1, 5)) u GROUP BY nhs_number"
                 .to_owned(),
         ),
         (
@@ -447,7 +364,7 @@ pub async fn build_features(
         (
             "hfrs",
             format!(
-                "SELECT nhs_number, round(sum(CAST(weight AS DOUBLE)), 1) AS hfrs, string_agg(code, ' ') AS hfrs_codes FROM ( \
+                "SELECT nhs_number, round(sum(weight), 1) AS hfrs, string_agg(code, ' ') AS hfrs_codes FROM ( \
                    SELECT DISTINCT d.nhs_number, h.code, h.weight FROM diagnoses d JOIN hfrs_weights h ON h.code = substr(d.code, 1, 3) \
                    WHERE d.date > {hfrs_start} AND d.date <= {idx}) w GROUP BY nhs_number"
             ),
@@ -472,9 +389,13 @@ pub async fn build_features(
              + {em} * COALESCE(adm.emergency_admissions, 0) + {el} * COALESCE(adm.elective_admissions, 0) + {bd} * COALESCE(adm.bed_days, 0) \
              + {cm} * COALESCE(cc.community_contacts, 0) + {mhc} * COALESCE(mh.mental_health_contacts, 0), 2) AS cost, \
            CAST({charlson_1987} AS BIGINT) AS charlson_1987, CAST({quan_2011} AS BIGINT) AS charlson_quan_2011, \
+           CAST({age_points} AS BIGINT) AS charlson_age_points, \
+           CAST({charlson_1987} + {age_points} AS BIGINT) AS charlson_1987_age_adjusted, \
+           CAST({quan_2011} + {age_points} AS BIGINT) AS charlson_quan_2011_age_adjusted, \
+           CAST({charlson_default} AS BIGINT) AS charlson, {charlson_variant} AS charlson_variant, \
            COALESCE(ch.charlson_categories, '') AS charlson_categories, \
            COALESCE(hfrs.hfrs, 0.0) AS hfrs, COALESCE(hfrs.hfrs_codes, '') AS hfrs_codes, \
-           CASE WHEN COALESCE(hfrs.hfrs, 0.0) < 5 THEN 'low' WHEN hfrs.hfrs <= 15 THEN 'intermediate' ELSE 'high' END AS hfrs_band, \
+           CASE WHEN p.age < 75 THEN NULL WHEN COALESCE(hfrs.hfrs, 0.0) < 5 THEN 'low' WHEN hfrs.hfrs <= 15 THEN 'intermediate' ELSE 'high' END AS hfrs_band, \
            COALESCE(cms.cms, 0.0) AS cms, COALESCE(cms.cms_conditions, '') AS cms_conditions, \
            COALESCE(efi.efi_deficits, 0) AS efi_deficits, round(CAST(COALESCE(efi.efi_deficits, 0) AS DOUBLE) / 36.0, 4) AS efi \
          FROM population p \

@@ -32,10 +32,14 @@ pub enum ColumnKind {
     Int { min: i64, max: i64 },
     /// A yes/no value: `true`/`false`, `1`/`0`, `Y`/`N`.
     Bool,
-    /// A SNOMED CT concept id that must be in a loaded `snomed/…` codelist; `required` says whether
-    /// it may be empty (a derived frailty deficit has no code).
+    /// A SNOMED CT concept id (shape, partition and check digit); `required` says whether it may
+    /// be empty (a derived frailty deficit has no code). A well-formed id in no loaded codelist is
+    /// accepted and counted in [`IngestReport::unknown_codes`]: a GP record holds many codes that no
+    /// score uses.
     Snomed { required: bool },
-    /// An ICD-10 code that must be in a loaded `icd10/…` codelist; normalised to `E11.9` form.
+    /// An ICD-10 code, checked by its structure ([`crate::icd10`]) and normalised to `E11.9` form. A
+    /// well-formed code in no codelist or score table is accepted and counted in
+    /// [`IngestReport::unknown_codes`].
     Icd10,
 }
 
@@ -56,6 +60,10 @@ pub enum Link {
 pub struct ColumnSpec {
     pub name: &'static str,
     pub kind: ColumnKind,
+    /// A bad value in this column is ignored (the field becomes empty and a diagnostic says so)
+    /// instead of rejecting the row: the row is a parent (an admission) whose children would be
+    /// orphaned for one bad field.
+    pub keep_row: bool,
 }
 
 /// One extract table, as `docs/extract-schema.md` (written by `careweave-synth`) describes it. Only
@@ -71,7 +79,20 @@ pub struct TableSpec {
 }
 
 const fn col(name: &'static str, kind: ColumnKind) -> ColumnSpec {
-    ColumnSpec { name, kind }
+    ColumnSpec {
+        name,
+        kind,
+        keep_row: false,
+    }
+}
+
+/// A column whose bad value is ignored rather than rejecting its row (see [`ColumnSpec::keep_row`]).
+const fn kept(name: &'static str, kind: ColumnKind) -> ColumnSpec {
+    ColumnSpec {
+        name,
+        kind,
+        keep_row: true,
+    }
 }
 
 use ColumnKind::{Bool, Date, Icd10, Int, NhsNumber, Snomed, Text};
@@ -205,7 +226,7 @@ pub const TABLES: &[TableSpec] = &[
             col("admission_date", Date { required: true }),
             col("discharge_date", Date { required: true }),
             col("admission_method", Text { required: true }),
-            col("primary_diagnosis", Icd10),
+            kept("primary_diagnosis", Icd10),
         ],
         link: EVENT,
         required: false,
@@ -267,7 +288,7 @@ const CANONICAL_VIEWS: &[(&str, &str)] = &[
     ("admissions", "SELECT p.nhs_number, a.admission_id, a.admission_date AS admitted, a.discharge_date AS discharged, lower(a.admission_method) IN ('emergency', 'non-elective', 'non_elective') AS emergency FROM x_admissions a JOIN x_persons p ON p.person_id = a.person_id"),
     ("diagnoses", "SELECT a.nhs_number, d.admission_id, a.admitted AS date, d.position, d.icd10_code AS code FROM x_admission_diagnoses d JOIN admissions a ON a.admission_id = d.admission_id \
         UNION ALL SELECT a.nhs_number, x.admission_id, a.admitted, 1, x.primary_diagnosis FROM x_admissions x JOIN admissions a ON a.admission_id = x.admission_id \
-        WHERE NOT EXISTS (SELECT 1 FROM x_admission_diagnoses d2 WHERE d2.admission_id = x.admission_id AND d2.position = 1)"),
+        WHERE x.primary_diagnosis IS NOT NULL AND NOT EXISTS (SELECT 1 FROM x_admission_diagnoses d2 WHERE d2.admission_id = x.admission_id AND d2.position = 1)"),
     ("outpatients", "SELECT p.nhs_number, o.appointment_date AS date, o.attended FROM x_outpatients o JOIN x_persons p ON p.person_id = o.person_id"),
     ("community_contacts", "SELECT p.nhs_number, c.contact_date AS date FROM x_community_contacts c JOIN x_persons p ON p.person_id = c.person_id"),
     ("mental_health_contacts", "SELECT p.nhs_number, c.contact_date AS date FROM x_mental_health_contacts c JOIN x_persons p ON p.person_id = c.person_id"),
@@ -279,19 +300,52 @@ pub struct TableSummary {
     pub table: String,
     /// The file read, or `None` when an optional table had no file.
     pub file: Option<PathBuf>,
+    /// Whether the run needs this table (see [`TableSpec::required`]).
+    pub required: bool,
     pub read: u64,
     pub accepted: u64,
     pub rejected: u64,
+    /// Accepted rows with a bad value in a [`ColumnSpec::keep_row`] column, which was ignored.
+    pub values_ignored: u64,
+}
+
+impl TableSummary {
+    /// The share of rows read that were rejected (0 for an empty table).
+    #[must_use]
+    pub fn rejected_share(&self) -> f64 {
+        if self.read == 0 {
+            0.0
+        } else {
+            // Row counts are far below 2^52, so the conversion is exact.
+            #[allow(clippy::cast_precision_loss)]
+            let share = self.rejected as f64 / self.read as f64;
+            share
+        }
+    }
+}
+
+/// A well-formed code that no loaded codelist or score table names, with the rows that carry it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownCode {
+    pub table: String,
+    pub column: String,
+    /// `snomed` or `icd10`.
+    pub system: String,
+    pub code: String,
+    pub rows: u64,
 }
 
 /// The outcome of ingest: per-table counts and the diagnostics of every rejected row.
 #[derive(Debug, Clone)]
 pub struct IngestReport {
     pub tables: Vec<TableSummary>,
-    /// `diagnostics(file, line, field, problem, value)`, one row per rejected row.
+    /// `diagnostics(file, line, field, problem, value, outcome)`, one row per rejected row and one
+    /// per ignored value of a kept row.
     pub diagnostics: Vec<RecordBatch>,
     /// Things the user should know that are not row problems (a missing optional table).
     pub warnings: Vec<String>,
+    /// Well-formed codes in no codelist or score table, most rows first.
+    pub unknown_codes: Vec<UnknownCode>,
 }
 
 /// Reads every table of [`TABLES`] from `input` (`parquet/<name>.parquet`, `<name>.parquet`,
@@ -311,11 +365,20 @@ pub async fn ingest(
         tables: Vec::new(),
         diagnostics: Vec::new(),
         warnings: Vec::new(),
+        unknown_codes: Vec::new(),
     };
-    ctx.sql("CREATE OR REPLACE VIEW known_codes AS SELECT DISTINCT system, code FROM codelists")
-        .await?
-        .collect()
-        .await?;
+    // The codes something scores or flags: an ICD-10 code counts as known when it, or its category,
+    // is in a codelist or a score table.
+    ctx.sql(
+        "CREATE OR REPLACE VIEW known_codes AS SELECT DISTINCT system, code FROM ( \
+           SELECT system, code FROM codelists \
+           UNION ALL SELECT 'icd10', code FROM charlson_map \
+           UNION ALL SELECT 'icd10', code FROM hfrs_weights \
+           UNION ALL SELECT 'icd10', code FROM ltc_icd10) k",
+    )
+    .await?
+    .collect()
+    .await?;
     for spec in TABLES {
         let find = |ext: &str| {
             [
@@ -366,9 +429,11 @@ pub async fn ingest(
             report.tables.push(TableSummary {
                 table: spec.name.to_owned(),
                 file: None,
+                required: spec.required,
                 read: 0,
                 accepted: 0,
                 rejected: 0,
+                values_ignored: 0,
             });
             continue;
         };
@@ -402,18 +467,37 @@ pub async fn ingest(
             .await?
             .collect()
             .await?;
+        let file_name = sql_str(&file.display().to_string());
         let diag = ctx
             .sql(&format!(
-                "SELECT {} AS file, line, problem_field AS field, problem, problem_value AS value FROM checked_{} WHERE problem IS NOT NULL ORDER BY line",
-                sql_str(&file.display().to_string()),
-                spec.name
+                "SELECT * FROM ( \
+                   SELECT {file_name} AS file, line, problem_field AS field, problem, problem_value AS value, 'row rejected' AS outcome \
+                   FROM checked_{t} WHERE problem IS NOT NULL \
+                   UNION ALL SELECT {file_name}, line, kept_field, kept_problem, kept_value, 'value ignored, row kept' \
+                   FROM checked_{t} WHERE problem IS NULL AND kept_problem IS NOT NULL) d ORDER BY line",
+                t = spec.name
             ))
             .await?
             .collect()
             .await?;
         let read = count(ctx, &format!("SELECT count(*) FROM checked_{}", spec.name)).await?;
+        let rejected_n = count(
+            ctx,
+            &format!(
+                "SELECT count(*) FROM checked_{} WHERE problem IS NOT NULL",
+                spec.name
+            ),
+        )
+        .await?;
+        let ignored_n = count(
+            ctx,
+            &format!(
+                "SELECT count(*) FROM checked_{} WHERE problem IS NULL AND kept_problem IS NOT NULL",
+                spec.name
+            ),
+        )
+        .await?;
         let accepted_n: u64 = accepted.iter().map(|b| b.num_rows() as u64).sum();
-        let rejected_n: u64 = diag.iter().map(|b| b.num_rows() as u64).sum();
         let schema = match accepted.first() {
             Some(b) => b.schema(),
             None => ctx
@@ -436,17 +520,93 @@ pub async fn ingest(
         report.tables.push(TableSummary {
             table: spec.name.to_owned(),
             file: Some(file),
+            required: spec.required,
             read,
             accepted: accepted_n,
             rejected: rejected_n,
+            values_ignored: ignored_n,
         });
+        unknown_codes(ctx, spec, &mut report.unknown_codes).await?;
     }
+    report.unknown_codes.sort_by(|a, b| {
+        b.rows
+            .cmp(&a.rows)
+            .then_with(|| (&a.system, &a.code).cmp(&(&b.system, &b.code)))
+    });
+    register_views(ctx).await?;
+    Ok(report)
+}
+
+/// Registers the canonical views over the `x_<table>` tables.
+async fn register_views(ctx: &SessionContext) -> Result<(), PopulationError> {
     for (name, sql) in CANONICAL_VIEWS {
         ctx.deregister_table(*name)?;
         let view = ctx.sql(sql).await?.into_view();
         ctx.register_table(*name, view)?;
     }
-    Ok(report)
+    Ok(())
+}
+
+/// Registers an empty extract (every table with its typed columns and no rows) and the canonical
+/// views over it, so that the later stages can be planned, and their output schema known, without
+/// reading any data.
+///
+/// # Errors
+/// Only if DataFusion refuses a table, which would be a bug.
+pub async fn register_empty_extract(ctx: &SessionContext) -> Result<(), PopulationError> {
+    for spec in TABLES {
+        register_empty(ctx, spec)?;
+    }
+    register_views(ctx).await
+}
+
+/// Counts, per code, the accepted rows of `spec` whose coded columns hold a well-formed code that no
+/// codelist or score table names.
+async fn unknown_codes(
+    ctx: &SessionContext,
+    spec: &TableSpec,
+    out: &mut Vec<UnknownCode>,
+) -> Result<(), PopulationError> {
+    for c in spec.columns {
+        let (system, extra) = match c.kind {
+            Snomed { .. } => ("snomed", String::new()),
+            // An ICD-10 code is known when its category or four-character code is listed.
+            Icd10 => (
+                "icd10",
+                format!(
+                    " AND substr({n}, 1, 3) NOT IN (SELECT code FROM known_codes WHERE system = 'icd10') \
+                      AND substr({n}, 1, 5) NOT IN (SELECT code FROM known_codes WHERE system = 'icd10')",
+                    n = c.name
+                ),
+            ),
+            _ => continue,
+        };
+        let batches = ctx
+            .sql(&format!(
+                "SELECT {n} AS code, count(*) AS n FROM x_{t} WHERE {n} IS NOT NULL \
+                   AND {n} NOT IN (SELECT code FROM known_codes WHERE system = '{system}'){extra} GROUP BY {n}",
+                n = c.name,
+                t = spec.name
+            ))
+            .await?
+            .collect()
+            .await?;
+        for b in &batches {
+            let codes = datafusion::arrow::compute::cast(b.column(0), &DataType::Utf8)?;
+            let codes = codes.as_string::<i32>();
+            let rows = b.column(1).as_primitive::<Int64Type>();
+            for i in 0..b.num_rows() {
+                out.push(UnknownCode {
+                    table: spec.name.to_owned(),
+                    column: c.name.to_owned(),
+                    system: system.to_owned(),
+                    code: codes.value(i).to_owned(),
+                    rows: u64::try_from(rows.value(i)).unwrap_or(0),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn count(ctx: &SessionContext, sql: &str) -> Result<u64, PopulationError> {
@@ -458,24 +618,13 @@ async fn count(ctx: &SessionContext, sql: &str) -> Result<u64, PopulationError> 
 }
 
 fn read_header(path: &Path) -> Result<Vec<String>, PopulationError> {
-    use std::io::BufRead as _;
-    let file = std::fs::File::open(path).map_err(|source| PopulationError::Io {
+    let io = |source: std::io::Error| PopulationError::Io {
         path: path.to_path_buf(),
         source,
-    })?;
-    let mut first = String::new();
-    std::io::BufReader::new(file)
-        .read_line(&mut first)
-        .map_err(|source| PopulationError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-    Ok(
-        crate::codelists::split_csv_line(first.trim_end_matches(['\r', '\n']))
-            .into_iter()
-            .map(|h| h.trim().to_owned())
-            .collect(),
-    )
+    };
+    let mut reader = csv::Reader::from_path(path).map_err(|e| io(e.into()))?;
+    let header = reader.headers().map_err(|e| io(e.into()))?;
+    Ok(header.iter().map(|h| h.trim().to_owned()).collect())
 }
 
 fn typed_type(kind: ColumnKind) -> DataType {
@@ -512,11 +661,14 @@ fn check_sql(spec: &TableSpec, raw: &str, extract_date: NaiveDate, line_offset: 
     let mut typed = Vec::new();
     // Each check is (field, condition that means a problem, message); the first true one wins.
     let mut checks: Vec<(String, String, String)> = Vec::new();
+    // The same for the columns whose bad value is ignored rather than rejecting the row.
+    let mut kept_checks: Vec<(String, String, String)> = Vec::new();
     let mut joins = String::new();
     let upper = format!("DATE '{extract_date}'");
     for c in spec.columns {
         let raw_v = t(c.name);
         let n = c.name;
+        let first = checks.len();
         match c.kind {
             NhsNumber => {
                 typed.push(format!("nhs_number_digits({raw_v}) AS {n}"));
@@ -588,12 +740,6 @@ fn check_sql(spec: &TableSpec, raw: &str, extract_date: NaiveDate, line_offset: 
                     format!("snomed_problem({raw_v}) IS NOT NULL"),
                     format!("'not a SNOMED CT concept id: ' || snomed_problem({raw_v})"),
                 ));
-                let _ = write!(joins, " LEFT JOIN (SELECT code AS k_{n} FROM known_codes WHERE system = 'snomed') k_{n} ON k_{n}.k_{n} = {raw_v}");
-                checks.push((
-                    n.into(),
-                    format!("{raw_v} IS NOT NULL AND k_{n}.k_{n} IS NULL"),
-                    "'unknown code: in no snomed codelist'".into(),
-                ));
             }
             Icd10 => {
                 typed.push(format!("icd10_normalise({raw_v}) AS {n}"));
@@ -604,16 +750,13 @@ fn check_sql(spec: &TableSpec, raw: &str, extract_date: NaiveDate, line_offset: 
                 ));
                 checks.push((
                     n.into(),
-                    format!("icd10_normalise({raw_v}) IS NULL"),
-                    "'not an ICD-10 code'".into(),
-                ));
-                let _ = write!(joins, " LEFT JOIN (SELECT code AS k_{n} FROM known_codes WHERE system = 'icd10') k_{n} ON k_{n}.k_{n} = icd10_normalise({raw_v})");
-                checks.push((
-                    n.into(),
-                    format!("k_{n}.k_{n} IS NULL"),
-                    "'unknown code: in no icd10 codelist'".into(),
+                    format!("{raw_v} IS NOT NULL AND icd10_normalise({raw_v}) IS NULL"),
+                    sql_str(&format!("not an ICD-10 code: {}", crate::icd10::EXPECTED)),
                 ));
             }
+        }
+        if c.keep_row {
+            kept_checks.extend(checks.drain(first..));
         }
     }
     if spec.name == "persons" {
@@ -713,6 +856,24 @@ fn check_sql(spec: &TableSpec, raw: &str, extract_date: NaiveDate, line_offset: 
     field.push_str(" END");
     problem.push_str(" END");
     value.push_str(" END");
+    let (mut kept_field, mut kept_problem, mut kept_value) = (
+        String::from("CASE"),
+        String::from("CASE"),
+        String::from("CASE"),
+    );
+    for (f, cond, msg) in &kept_checks {
+        let _ = write!(kept_field, " WHEN {cond} THEN {}", sql_str(f));
+        let _ = write!(kept_problem, " WHEN {cond} THEN {msg}");
+        let _ = write!(kept_value, " WHEN {cond} THEN {}", t(f));
+    }
+    for s in [&mut kept_field, &mut kept_problem, &mut kept_value] {
+        if kept_checks.is_empty() {
+            // SQL has no CASE without a WHEN.
+            *s = "CAST(NULL AS VARCHAR)".to_owned();
+        } else {
+            s.push_str(" ELSE CAST(NULL AS VARCHAR) END");
+        }
+    }
     // A person listed twice would be counted twice everywhere; the later row is rejected.
     let dedup = if spec.name == "persons" {
         "SELECT r0.*, row_number() OVER (PARTITION BY nhs_number_digits(NULLIF(TRIM(CAST(r0.nhs_number AS VARCHAR)), '')) ORDER BY r0.row_no) \
@@ -724,9 +885,11 @@ fn check_sql(spec: &TableSpec, raw: &str, extract_date: NaiveDate, line_offset: 
     let typed_cols: Vec<String> = spec.columns.iter().map(|c| c.name.to_owned()).collect();
     format!(
         "WITH r0 AS (SELECT row_number() OVER () AS row_no, * FROM {raw}), r AS ({dedup}), \
-         t AS (SELECT r.row_no, {typed}, {field} AS problem_field_0, {problem} AS problem_0, {value} AS problem_value_0 FROM r{joins}) \
+         t AS (SELECT r.row_no, {typed}, {field} AS problem_field_0, {problem} AS problem_0, {value} AS problem_value_0, \
+           {kept_field} AS kept_field_0, {kept_problem} AS kept_problem_0, {kept_value} AS kept_value_0 FROM r{joins}) \
          SELECT row_no + {line_offset} AS line, {cols}, \
-           problem_field_0 AS problem_field, problem_0 AS problem, problem_value_0 AS problem_value FROM t",
+           problem_field_0 AS problem_field, problem_0 AS problem, problem_value_0 AS problem_value, \
+           kept_field_0 AS kept_field, kept_problem_0 AS kept_problem, kept_value_0 AS kept_value FROM t",
         typed = typed.join(", "),
         dedup = dedup,
         cols = typed_cols.join(", "),

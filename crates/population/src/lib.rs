@@ -27,9 +27,12 @@
 pub mod codelists;
 pub mod config;
 pub mod engine;
+pub mod icd10;
 pub mod ingest;
 pub mod places;
+pub mod reference;
 pub mod report;
+pub mod rules_check;
 mod run;
 pub mod udf;
 

@@ -60,7 +60,12 @@ pub async fn build_place_profiles(
             "efi_category".into(),
             "COALESCE(efi_category, 'under 65')".into(),
         ),
-        ("hfrs_band".into(), "hfrs_band".into()),
+        // HFRS bands are validated from 75; younger people are counted apart, not banded.
+        ("hfrs_band".into(), "COALESCE(hfrs_band, 'under 75')".into()),
+        (
+            "charlson".into(),
+            "CASE WHEN charlson = 0 THEN 'none recorded' WHEN charlson <= 2 THEN '1 to 2' WHEN charlson <= 4 THEN '3 to 4' ELSE '5 or more' END".into(),
+        ),
         (
             "segment_by_imd_quintile".into(),
             "segment || ' | IMD quintile ' || CAST(imd_quintile AS VARCHAR)".into(),

@@ -33,6 +33,7 @@ pub async fn write_reports(
     ctx: &SessionContext,
     out: &Path,
     index_date: &str,
+    charlson_variant: &str,
 ) -> Result<Vec<PathBuf>, PopulationError> {
     let batches = ctx
         .sql("SELECT level, place, place_name, dimension, category, people FROM place_profiles WHERE level IN ('practice', 'pcn') ORDER BY level, place, dimension, category")
@@ -67,18 +68,26 @@ pub async fn write_reports(
     for ((level, code), place) in &places {
         let safe: String = code.chars().filter(char::is_ascii_alphanumeric).collect();
         let path = out.join(format!("report_{level}_{safe}.html"));
-        std::fs::write(&path, render(level, code, place, index_date)).map_err(|source| {
-            PopulationError::Io {
-                path: path.clone(),
-                source,
-            }
+        std::fs::write(
+            &path,
+            render(level, code, place, index_date, charlson_variant),
+        )
+        .map_err(|source| PopulationError::Io {
+            path: path.clone(),
+            source,
         })?;
         written.push(path);
     }
     Ok(written)
 }
 
-fn render(level: &str, code: &str, place: &Place, index_date: &str) -> String {
+fn render(
+    level: &str,
+    code: &str,
+    place: &Place,
+    index_date: &str,
+    charlson_variant: &str,
+) -> String {
     let mut h = String::new();
     let title = format!(
         "{} ({code})",
@@ -100,6 +109,10 @@ fn render(level: &str, code: &str, place: &Place, index_date: &str) -> String {
         lvl = esc(&level.to_uppercase()),
         d = esc(index_date),
     );
+    // One Charlson score is the default; the report names it so that nobody compares it with a
+    // figure computed with other weights or with age points.
+    let charlson_heading =
+        format!("Charlson Comorbidity Index (default score: {charlson_variant})");
     let sections = [
         ("all", "Registered population"),
         ("age_band_sex", "Age and sex"),
@@ -115,7 +128,11 @@ fn render(level: &str, code: &str, place: &Place, index_date: &str) -> String {
             "efi_category",
             "Electronic Frailty Index (aged 65 and over)",
         ),
-        ("hfrs_band", "Hospital Frailty Risk Score band"),
+        (
+            "hfrs_band",
+            "Hospital Frailty Risk Score band (aged 75 and over, the ages it was validated for)",
+        ),
+        ("charlson", charlson_heading.as_str()),
         ("prevalence", "Long-term conditions (people with each)"),
         ("segment_by_imd_quintile", "Segments by deprivation"),
     ];
@@ -162,8 +179,13 @@ mod tests {
                 ("Long-term frailty".into(), None),
             ],
         );
-        let html = render("practice", "P1", &place, "2025-03-31");
+        place.dims.insert(
+            "charlson".into(),
+            vec![("none recorded".into(), Some(100)), ("1 to 2".into(), Some(20))],
+        );
+        let html = render("practice", "P1", &place, "2025-03-31", "Quan 2011 weights");
         assert!(html.contains("7 or fewer"));
+        assert!(html.contains("Charlson Comorbidity Index (default score: Quan 2011 weights)"));
         assert!(html.contains("<svg"));
         assert!(!html.contains("<script"));
         assert!(!html.contains(">0<"));

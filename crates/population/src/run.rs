@@ -12,7 +12,8 @@ use datafusion::datasource::MemTable;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::config::RunSettings;
-use crate::ingest::{IngestReport, TableSummary};
+use crate::ingest::{IngestReport, TableSummary, UnknownCode};
+use crate::reference::Reference;
 use crate::{engine, ingest, places, udf, Codelists, PopulationError};
 
 /// The stages of a run, in order.
@@ -65,6 +66,14 @@ pub struct StageTiming {
 pub struct RunSummary {
     pub tables: Vec<TableSummary>,
     pub warnings: Vec<String>,
+    /// Codelists the configuration or the score tables name that were not loaded.
+    pub missing_codelists: Vec<String>,
+    /// Well-formed codes no codelist or score table names, most rows first.
+    pub unknown_codes: Vec<UnknownCode>,
+    /// The configured limit on each table's share of rejected rows.
+    pub max_rejected_share: f64,
+    /// The Charlson variant written as `charlson`.
+    pub charlson_variant: &'static str,
     pub people: u64,
     /// (cohort name, title, people on the worklist).
     pub cohorts: Vec<(String, String, u64)>,
@@ -74,18 +83,77 @@ pub struct RunSummary {
     pub outputs: Vec<PathBuf>,
 }
 
+impl RunSummary {
+    /// Why this run's answer cannot be trusted as it stands: a table that rejected more than the
+    /// configured share of its rows, or a codelist that is not loaded. Empty for a good run.
+    #[must_use]
+    pub fn failures(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .tables
+            .iter()
+            .filter(|t| t.rejected_share() > self.max_rejected_share)
+            .map(|t| {
+                format!(
+                    "{} rejected {} of {} rows ({:.1}%), more than the limit of {:.1}% (max_rejected_share); see diagnostics.csv",
+                    t.table,
+                    t.rejected,
+                    t.read,
+                    t.rejected_share() * 100.0,
+                    self.max_rejected_share * 100.0
+                )
+            })
+            .collect();
+        out.extend(self.missing_codelists.iter().map(|name| {
+            format!("codelist {name} is named by the configuration or a score but is not loaded: nothing can match it")
+        }));
+        out
+    }
+}
+
 impl fmt::Display for RunSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "{:<24} {:>10} {:>10} {:>10}",
-            "table", "read", "accepted", "rejected"
+            "{:<24} {:>10} {:>10} {:>10} {:>8} {:>14}",
+            "table", "read", "accepted", "rejected", "% rej", "values ignored"
         )?;
         for t in &self.tables {
+            let table = if t.file.is_none() {
+                format!("{} (no file)", t.table)
+            } else {
+                t.table.clone()
+            };
             writeln!(
                 f,
-                "{:<24} {:>10} {:>10} {:>10}",
-                t.table, t.read, t.accepted, t.rejected
+                "{:<24} {:>10} {:>10} {:>10} {:>8.2} {:>14}",
+                table,
+                t.read,
+                t.accepted,
+                t.rejected,
+                t.rejected_share() * 100.0,
+                t.values_ignored
+            )?;
+        }
+        if !self.unknown_codes.is_empty() {
+            // One count per code, whichever table or column carried it.
+            let mut per_code: std::collections::BTreeMap<(&str, &str), u64> =
+                std::collections::BTreeMap::new();
+            for c in &self.unknown_codes {
+                *per_code.entry((&c.system, &c.code)).or_default() += c.rows;
+            }
+            let rows: u64 = per_code.values().sum();
+            let mut ranked: Vec<_> = per_code.iter().collect();
+            ranked.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+            let top: Vec<String> = ranked
+                .iter()
+                .take(10)
+                .map(|((system, code), n)| format!("{system} {code} ({n} rows)"))
+                .collect();
+            writeln!(
+                f,
+                "\nwarning: {} distinct well-formed codes on {rows} accepted rows are in no loaded codelist or score table, so they count towards nothing (per code in unknown_codes.csv); most frequent: {}",
+                per_code.len(),
+                top.join(", ")
             )?;
         }
         writeln!(
@@ -99,6 +167,11 @@ impl fmt::Display for RunSummary {
         for (_, title, n) in &self.cohorts {
             writeln!(f, "  worklist {title}: {n}")?;
         }
+        writeln!(
+            f,
+            "  Charlson score used by default (column charlson): {}",
+            self.charlson_variant
+        )?;
         for w in &self.warnings {
             writeln!(f, "warning: {w}")?;
         }
@@ -112,6 +185,18 @@ impl fmt::Display for RunSummary {
                 t.stage.label(),
                 t.wall.as_secs_f64()
             )?;
+        }
+        let failures = self.failures();
+        if failures.is_empty() {
+            writeln!(
+                f,
+                "\nrun complete: no table over its rejection limit, every named codelist loaded"
+            )?;
+        } else {
+            writeln!(f, "\nrun INCOMPLETE:")?;
+            for why in &failures {
+                writeln!(f, "  - {why}")?;
+            }
         }
         Ok(())
     }
@@ -154,7 +239,8 @@ pub struct Engine {
     ctx: SessionContext,
     settings: RunSettings,
     codelists: Codelists,
-    warnings: Vec<String>,
+    reference: Reference,
+    missing_codelists: Vec<String>,
 }
 
 impl fmt::Debug for Engine {
@@ -188,22 +274,23 @@ impl Engine {
             .set_bool("datafusion.sql_parser.map_string_types_to_utf8view", false);
         let ctx = SessionContext::new_with_config(config);
         udf::register_all(&ctx);
-        engine::register_reference(&ctx)?;
+        let reference = Reference::shipped()?;
+        reference.register(&ctx)?;
         let batch = codelists.to_batch()?;
         ctx.register_table(
             "codelists",
             Arc::new(MemTable::try_new(batch.schema(), vec![vec![batch]])?),
         )?;
-        let warnings = engine::referenced_codelists(&settings)
+        let missing_codelists = engine::referenced_codelists(&settings, &reference)
             .into_iter()
             .filter(|name| codelists.get(name).is_none())
-            .map(|name| format!("codelist {name} is not loaded: nothing can match it"))
             .collect();
         Ok(Self {
             ctx,
             settings,
             codelists,
-            warnings,
+            reference,
+            missing_codelists,
         })
     }
 
@@ -245,6 +332,9 @@ impl Engine {
         };
         on_stage(Stage::Ingest);
         let t = Instant::now();
+        // Every rule is checked against the person schema before the extract is read, so that a
+        // misspelt column stops the run at once, naming its file and rule.
+        crate::rules_check::check_rules(&self.settings, &self.reference).await?;
         let report = ingest::ingest(
             &self.ctx,
             input,
@@ -257,7 +347,7 @@ impl Engine {
         timed(Stage::Ingest, t, &mut timings);
         on_stage(Stage::Features);
         let t = Instant::now();
-        engine::build_features(&self.ctx, &self.settings).await?;
+        engine::build_features(&self.ctx, &self.settings, &self.reference).await?;
         timed(Stage::Features, t, &mut timings);
         on_stage(Stage::Person);
         let t = Instant::now();
@@ -326,12 +416,16 @@ impl Engine {
                 &self.ctx,
                 out,
                 &self.settings.config.index_date.to_string(),
+                self.settings.config.charlson.default.describe(),
             )
             .await?,
         );
         let diag_path = out.join("diagnostics.csv");
         write_diagnostics(&report.diagnostics, &diag_path)?;
         outputs.push(diag_path);
+        let unknown_path = out.join("unknown_codes.csv");
+        write_unknown_codes(&report.unknown_codes, &unknown_path)?;
+        outputs.push(unknown_path);
         timings.push(StageTiming {
             stage: Stage::Outputs,
             wall: t.elapsed(),
@@ -362,11 +456,13 @@ impl Engine {
                 .await?;
             segments.push((r.segment.clone(), n));
         }
-        let mut warnings = self.warnings.clone();
-        warnings.extend(report.warnings.iter().cloned());
         Ok(RunSummary {
             tables: report.tables,
-            warnings,
+            warnings: report.warnings,
+            missing_codelists: self.missing_codelists.clone(),
+            unknown_codes: report.unknown_codes,
+            max_rejected_share: self.settings.config.max_rejected_share,
+            charlson_variant: self.settings.config.charlson.default.describe(),
             people,
             cohorts,
             segments,
@@ -595,12 +691,30 @@ fn row_values(batch: &RecordBatch, row: usize) -> Result<Vec<(String, String)>, 
     Ok(out)
 }
 
-/// Writes the diagnostics as CSV: `file,line,field,problem,value`, through careweave's one CSV
+/// Writes `unknown_codes.csv`: `table,column,system,code,rows`, most rows first.
+fn write_unknown_codes(codes: &[UnknownCode], path: &Path) -> Result<(), PopulationError> {
+    let mut w = careweave_csv::Writer::with_header(["table", "column", "system", "code", "rows"]);
+    for c in codes {
+        w.record([
+            c.table.clone(),
+            c.column.clone(),
+            c.system.clone(),
+            c.code.clone(),
+            c.rows.to_string(),
+        ]);
+    }
+    std::fs::write(path, w.finish()).map_err(|source| PopulationError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Writes the diagnostics as CSV: `file,line,field,problem,value,outcome`, through careweave's one CSV
 /// writer, so that a rejected value a spreadsheet would run as a formula is written defused.
 fn write_diagnostics(batches: &[RecordBatch], path: &Path) -> Result<(), PopulationError> {
     let header = batches.first().map_or_else(
         || {
-            ["file", "line", "field", "problem", "value"]
+            ["file", "line", "field", "problem", "value", "outcome"]
                 .map(str::to_owned)
                 .to_vec()
         },

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use careweave_domain::disclosure::SafeCount;
-use careweave_domain::{Icd10Code, NhsNumber, NhsNumberError, SnomedCode};
+use careweave_domain::{NhsNumber, NhsNumberError, SnomedCode};
 use datafusion::arrow::array::{ArrayRef, AsArray, Int64Array, StringArray};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Int64Type};
@@ -41,8 +41,9 @@ enum TextFn {
     /// `nhs_number_digits(Utf8) -> Utf8`: the ten digits of a valid NHS number (spaces and hyphens
     /// removed), or NULL when the text is not one. The link key between tables.
     NhsNumberDigits,
-    /// `icd10_normalise(Utf8) -> Utf8`: the ICD-10 code in careweave's normal form (`E11.9`: upper
-    /// case, a dot after the category, trailing `X`/`-` fillers dropped), or NULL when malformed.
+    /// `icd10_normalise(Utf8) -> Utf8`: the ICD-10 code in its normal form (`E11.9`: upper case, a
+    /// dot after the category, fillers and dagger/asterisk markers dropped; see [`crate::icd10`]),
+    /// or NULL when the text does not have the shape of an ICD-10 code.
     Icd10Normalise,
     /// `snomed_problem(Utf8) -> Utf8`: why the text is not a SNOMED CT concept id, or NULL.
     SnomedProblem,
@@ -65,10 +66,7 @@ impl TextFn {
                 Err(e) => Some(describe_nhs_error(&e)),
             },
             TextFn::NhsNumberDigits => text.parse::<NhsNumber>().ok().map(|n| n.as_digits()),
-            TextFn::Icd10Normalise => text
-                .parse::<Icd10Code>()
-                .ok()
-                .map(|c| c.as_str().to_owned()),
+            TextFn::Icd10Normalise => crate::icd10::normalise(text),
             TextFn::SnomedProblem => text.parse::<SnomedCode>().err().map(|e| e.to_string()),
         }
     }
@@ -213,9 +211,12 @@ mod tests {
 
     #[tokio::test]
     async fn icd10_codes_are_normalised_and_nonsense_is_null() {
-        let out = one("SELECT icd10_normalise('e119') AS a, icd10_normalise('I10X') AS b, icd10_normalise('hello') IS NULL AS c").await;
+        let out = one("SELECT icd10_normalise('e119') AS a, icd10_normalise('I10X') AS b, icd10_normalise('hello') IS NULL AS c, icd10_normalise('A170D') AS d").await;
         assert!(
-            out.contains("E11.9") && out.contains("I10 ") && out.contains("true"),
+            out.contains("E11.9")
+                && out.contains("I10 ")
+                && out.contains("true")
+                && out.contains("A17.0"),
             "{out}"
         );
     }

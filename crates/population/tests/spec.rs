@@ -208,10 +208,15 @@ async fn charlson_applies_quan_2005_codes_both_weightings_and_the_severity_hiera
     // liver disease, so only severe (3 / 4). Totals 12 and 11.
     // Person 2: heart failure (1 / 2), dementia F03 (1 / 2), COPD J44 (1 / 1), CKD N18 (2 / 1): 5 and 6.
     // Person 3: an MI seven years ago is outside the five-year window: 0 and 0.
+    // Age points (one a decade from 50, at most four) at the index date 2026-03-31: person 1 is 76
+    // (3), person 2 is 85 (4, the cap), person 3 is 81 (4), person 4 is 36 (0), person 5 is 53 (1).
+    // The default score `charlson` is Quan 2011 without age points.
     let e = Extract::new()
         .person(1, "1950-01-01", "M")
         .person(2, "1940-06-01", "F")
         .person(3, "1945-01-01", "F")
+        .person(4, "1990-01-01", "F")
+        .person(5, "1972-06-01", "M")
         .admission(
             1,
             6501,
@@ -247,6 +252,17 @@ async fn charlson_applies_quan_2005_codes_both_weightings_and_the_severity_hiera
             (2, "charlson_quan_2011", "6"),
             (3, "charlson_1987", "0"),
             (3, "charlson_quan_2011", "0"),
+            (1, "charlson_age_points", "3"),
+            (1, "charlson_1987_age_adjusted", "15"),
+            (1, "charlson_quan_2011_age_adjusted", "14"),
+            (1, "charlson", "11"),
+            (1, "charlson_variant", "Quan 2011 weights"),
+            (2, "charlson_age_points", "4"),
+            (2, "charlson_quan_2011_age_adjusted", "10"),
+            (3, "charlson_quan_2011_age_adjusted", "4"),
+            (4, "charlson_age_points", "0"),
+            (5, "charlson_age_points", "1"),
+            (5, "charlson_1987_age_adjusted", "1"),
         ],
     )
     .await;
@@ -257,10 +273,13 @@ async fn hfrs_counts_each_category_once_in_two_years_and_bands_at_5_and_15() {
     // Person 1: F00 (7.1) on two admissions counts once, plus W19 (3.2): 10.3, intermediate.
     // Person 2: G81 4.4 + F00 7.1 + R29 3.6 + N39 3.2 = 18.3, high.
     // Person 3: J18 (1.1) in the window; S72 (1.4) three years ago is outside it: 1.1, low.
+    // Person 4 is 60: the score is given (7.1) but no band, which is validated from 75 only.
     let e = Extract::new()
         .person(1, "1935-01-01", "F")
         .person(2, "1932-01-01", "M")
         .person(3, "1940-01-01", "F")
+        .person(4, "1966-01-01", "F")
+        .admission(4, 6506, "2025-06-01", "2025-06-03", true, &["F00.1"])
         .admission(1, 6501, "2025-01-05", "2025-01-09", true, &["F00.1", "W19"])
         .admission(1, 6502, "2025-09-05", "2025-09-06", true, &["F00.1"])
         .admission(
@@ -282,6 +301,8 @@ async fn hfrs_counts_each_category_once_in_two_years_and_bands_at_5_and_15() {
             (2, "hfrs_band", "high"),
             (3, "hfrs", "1.1"),
             (3, "hfrs_band", "low"),
+            (4, "hfrs", "7.1"),
+            (4, "hfrs_band", "NULL"),
         ],
     )
     .await;

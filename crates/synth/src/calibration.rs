@@ -15,7 +15,7 @@ use crate::population;
 use crate::{SynthConfig, SynthError};
 
 /// The QOF register age limits (minimum age at the extract date).
-const PREVALENCE: [(Condition, f64); 16] = [
+const PREVALENCE: [(Condition, f64); 17] = [
     (Condition::Hypertension, 0.0),
     (Condition::Diabetes, 17.0),
     (Condition::Asthma, 6.0),
@@ -32,6 +32,7 @@ const PREVALENCE: [(Condition, f64); 16] = [
     (Condition::LearningDisability, 0.0),
     (Condition::Obesity, 18.0),
     (Condition::Osteoarthritis, 0.0),
+    (Condition::Epilepsy, 18.0),
 ];
 
 /// The eFI score's denominator: it counts 36 deficits.
@@ -42,8 +43,8 @@ struct Acc {
     alive: f64,
     age_0_17: f64,
     age_65_plus: f64,
-    prev_num: [f64; 16],
-    prev_den: [f64; 16],
+    prev_num: [f64; 17],
+    prev_den: [f64; 17],
     person_years: f64,
     person_years_75: f64,
     deaths: f64,
@@ -215,7 +216,7 @@ impl Acc {
             efi_mild,
             efi_moderate
         );
-        for i in 0..16 {
+        for i in 0..PREVALENCE.len() {
             self.prev_num[i] += o.prev_num[i];
             self.prev_den[i] += o.prev_den[i];
         }

@@ -26,11 +26,12 @@ pub enum Condition {
     Obesity,
     SubstanceMisuse,
     Osteoarthritis,
+    Epilepsy,
 }
 
 impl Condition {
     /// Every condition, in the order the generator decides them (causes before consequences).
-    pub const ALL: [Condition; 19] = [
+    pub const ALL: [Condition; 20] = [
         Condition::Obesity,
         Condition::Hypertension,
         Condition::Diabetes,
@@ -50,6 +51,8 @@ impl Condition {
         Condition::Anxiety,
         Condition::Osteoarthritis,
         Condition::ChronicPain,
+        // Last, so that adding it left the draws of every earlier condition as they were.
+        Condition::Epilepsy,
     ];
 
     /// The codelist name: the file `codelists/snomed/<name>.csv` and the `condition` column value.
@@ -75,6 +78,7 @@ impl Condition {
             Condition::Obesity => "obesity",
             Condition::SubstanceMisuse => "substance_misuse",
             Condition::Osteoarthritis => "osteoarthritis",
+            Condition::Epilepsy => "epilepsy",
         }
     }
 
@@ -94,7 +98,14 @@ impl Condition {
             Condition::AtrialFibrillation => &[("49436004", "Atrial fibrillation")],
             Condition::Stroke => &[("230690007", "Cerebrovascular accident")],
             Condition::Ckd => &[("709044004", "Chronic kidney disease")],
-            Condition::Cancer => &[("363346000", "Malignant neoplastic disease")],
+            // Cancer by site, in the variant order of `cancer_site`: a hospital codes the site.
+            Condition::Cancer => &[
+                ("254837009", "Malignant neoplasm of breast"),
+                ("399068003", "Malignant tumor of prostate"),
+                ("363406005", "Malignant tumor of colon"),
+                ("363358000", "Malignant tumor of lung"),
+                ("118601006", "Non-Hodgkin's lymphoma"),
+            ],
             Condition::Dementia => &[("52448006", "Dementia")],
             Condition::Depression => &[("35489007", "Depressive disorder")],
             Condition::Anxiety => &[("197480006", "Anxiety disorder")],
@@ -110,6 +121,7 @@ impl Condition {
                 ("191816009", "Drug dependence"),
             ],
             Condition::Osteoarthritis => &[("396275006", "Osteoarthritis")],
+            Condition::Epilepsy => &[("84757009", "Epilepsy")],
         }
     }
 
@@ -137,7 +149,13 @@ impl Condition {
                 "Sequelae of stroke, not specified as haemorrhage or infarction",
             ),
             (Condition::Ckd, _) => ("N18.3", "Chronic kidney disease, stage 3"),
-            (Condition::Cancer, _) => ("C80.9", "Malignant neoplasm, primary site unspecified"),
+            (Condition::Cancer, 0) => ("C50.9", "Malignant neoplasm: Breast, unspecified"),
+            (Condition::Cancer, 1) => ("C61", "Malignant neoplasm of prostate"),
+            (Condition::Cancer, 2) => ("C18.9", "Malignant neoplasm: Colon, unspecified"),
+            (Condition::Cancer, 3) => {
+                ("C34.9", "Malignant neoplasm: Bronchus or lung, unspecified")
+            }
+            (Condition::Cancer, _) => ("C85.9", "Non-Hodgkin's lymphoma, unspecified type"),
             (Condition::Dementia, _) => ("F03", "Unspecified dementia"),
             (Condition::Depression, _) => ("F32.9", "Depressive episode, unspecified"),
             (Condition::Anxiety, _) => ("F41.1", "Generalized anxiety disorder"),
@@ -160,6 +178,28 @@ impl Condition {
                 "Mental and behavioural disorders due to use of alcohol: dependence syndrome",
             ),
             (Condition::Osteoarthritis, _) => ("M19.9", "Arthrosis, unspecified"),
+            (Condition::Epilepsy, _) => ("G40.9", "Epilepsy, unspecified"),
+        }
+    }
+
+    /// The secondary (metastatic) site a hospital codes for a cancer that has spread, by the
+    /// variant of [`Condition::snomed`]; `None` for a condition that does not metastasise in this
+    /// model (lymphoma is staged, not coded as a secondary).
+    #[must_use]
+    pub fn metastasis_icd10(self, variant: usize) -> Option<(&'static str, &'static str)> {
+        match (self, variant) {
+            // Breast and prostate cancer spread first to bone, colon cancer to the liver, lung
+            // cancer to the brain and the other lung.
+            (Condition::Cancer, 0 | 1) => Some((
+                "C79.5",
+                "Secondary malignant neoplasm of bone and bone marrow",
+            )),
+            (Condition::Cancer, 2) => Some(("C78.7", "Secondary malignant neoplasm of liver")),
+            (Condition::Cancer, 3) => Some((
+                "C79.3",
+                "Secondary malignant neoplasm of brain and cerebral meninges",
+            )),
+            _ => None,
         }
     }
 
@@ -344,19 +384,44 @@ pub const ELECTIVE_DIAGNOSES: [(&str, &str); 6] = [
 #[must_use]
 pub fn exacerbation_icd10(condition: Condition) -> Option<(&'static str, &'static str)> {
     Some(match condition {
-        Condition::Copd => ("J44.1", "Chronic obstructive pulmonary disease with acute exacerbation, unspecified"),
+        Condition::Copd => (
+            "J44.1",
+            "Chronic obstructive pulmonary disease with acute exacerbation, unspecified",
+        ),
         Condition::Asthma => ("J45.9", "Asthma, unspecified"),
         Condition::HeartFailure => ("I50.0", "Congestive heart failure"),
         Condition::Chd => ("I21.9", "Acute myocardial infarction, unspecified"),
-        Condition::AtrialFibrillation => ("I48.9", "Atrial fibrillation and atrial flutter, unspecified"),
+        Condition::AtrialFibrillation => (
+            "I48.9",
+            "Atrial fibrillation and atrial flutter, unspecified",
+        ),
         Condition::Stroke => ("I63.9", "Cerebral infarction, unspecified"),
-        Condition::Diabetes => ("E11.6", "Type 2 diabetes mellitus with other specified complications"),
+        Condition::Diabetes => (
+            "E11.6",
+            "Type 2 diabetes mellitus with other specified complications",
+        ),
         Condition::SevereMentalIllness => ("F20.9", "Schizophrenia, unspecified"),
-        Condition::SubstanceMisuse => ("F10.0", "Mental and behavioural disorders due to use of alcohol: acute intoxication"),
+        Condition::SubstanceMisuse => (
+            "F10.0",
+            "Mental and behavioural disorders due to use of alcohol: acute intoxication",
+        ),
         Condition::Dementia => ("F05.1", "Delirium superimposed on dementia"),
-        Condition::Depression => ("X61", "Intentional self-poisoning by antiepileptic, sedative-hypnotic, antiparkinsonism and psychotropic drugs"),
+        // An overdose is coded by the poisoning as primary diagnosis; the external cause (X61)
+        // follows it as a secondary code, see [`external_cause_icd10`].
+        Condition::Depression => ("T43.2", "Poisoning: Other and unspecified antidepressants"),
+        Condition::Epilepsy => ("G40.9", "Epilepsy, unspecified"),
         _ => return None,
     })
+}
+
+/// The external-cause code (ICD-10 chapter XX) that follows an exacerbation's primary diagnosis, if
+/// any. External causes are never a primary diagnosis.
+#[must_use]
+pub fn external_cause_icd10(condition: Condition) -> Option<(&'static str, &'static str)> {
+    match condition {
+        Condition::Depression => Some(("X61", "Intentional self-poisoning by and exposure to antiepileptic, sedative-hypnotic, antiparkinsonism and psychotropic drugs, not elsewhere classified")),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -374,8 +439,10 @@ mod tests {
         for c in Condition::ALL {
             for v in 0..c.snomed().len() {
                 all.push(c.icd10(v));
+                all.extend(c.metastasis_icd10(v));
             }
             all.extend(exacerbation_icd10(c));
+            all.extend(external_cause_icd10(c));
         }
         all
     }

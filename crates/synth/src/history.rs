@@ -65,6 +65,8 @@ pub struct ConditionRecord {
     pub condition: Condition,
     pub variant: u8,
     pub onset: NaiveDate,
+    /// A cancer that has spread: hospitals code its secondary site beside the primary.
+    pub metastatic: bool,
 }
 
 impl ConditionRecord {
@@ -165,6 +167,9 @@ fn curve_of(c: Condition) -> Curve {
         Condition::Anxiety => curve(-2.9, 0.0, 12.0, [0.1, 0.0, 0.8, 0.0], 0.2),
         Condition::Osteoarthritis => curve(-2.35, 0.9, 35.0, [0.3, 0.1, 0.0, 0.0], 0.2),
         Condition::ChronicPain => curve(-3.0, 0.35, 18.0, [0.3, 0.0, 0.4, 0.0], 0.4),
+        // QOF epilepsy register: about 0.8% of adults, flat with age, commoner with deprivation
+        // and with a learning disability.
+        Condition::Epilepsy => curve(-5.0, 0.0, 0.0, [0.1, 0.0, 0.0, 0.0], 0.6),
     }
 }
 
@@ -235,6 +240,13 @@ fn boosts(c: Condition, ctx: &Context, have: &[ConditionRecord]) -> f64 {
             b += if female { 0.4 } else { 0.0 };
         }
         Condition::Osteoarthritis => b += if has(Condition::Obesity) { 0.5 } else { 0.0 },
+        Condition::Epilepsy => {
+            b += if has(Condition::LearningDisability) {
+                2.5
+            } else {
+                0.0
+            };
+        }
         Condition::ChronicPain => {
             b += if has(Condition::Depression) { 1.0 } else { 0.0 };
             b += if has(Condition::Osteoarthritis) {
@@ -263,6 +275,7 @@ fn medicines(c: Condition) -> f64 {
         | Condition::Osteoarthritis => 0.8,
         Condition::Anxiety | Condition::Cancer | Condition::SubstanceMisuse => 0.6,
         Condition::LearningDisability | Condition::Obesity => 0.3,
+        Condition::Epilepsy => 1.2,
     }
 }
 
@@ -284,6 +297,21 @@ fn uniform_date(rng: &mut ChaCha8Rng, from: NaiveDate, to: NaiveDate) -> NaiveDa
         from
     } else {
         from + Days::new(rng.gen_range(0..=span) as u64)
+    }
+}
+
+/// The site of a cancer as the variant of [`Condition::snomed`] (breast, prostate, colon, lung,
+/// lymphoma), in roughly the shares of people living after a cancer diagnosis in England.
+fn cancer_site(draw: f64, female: bool) -> u8 {
+    let (first, rest) = if female { (0, 0.45) } else { (1, 0.40) };
+    if draw < rest {
+        first
+    } else if draw < rest + 0.25 {
+        2
+    } else if draw < rest + 0.40 {
+        3
+    } else {
+        4
     }
 }
 
@@ -336,12 +364,19 @@ pub(crate) fn clinical(config: &SynthConfig, ctx: &Context) -> Clinical {
             Condition::Diabetes if variant_draw < if age < 35.0 { 0.6 } else { 0.08 } => 1,
             Condition::SevereMentalIllness if variant_draw < 0.4 => 1,
             Condition::SubstanceMisuse if variant_draw < 0.4 => 1,
+            Condition::Cancer => cancer_site(variant_draw, ctx.sex == Sex::Female),
             _ => 0,
         };
+        // The onset draw is free for cancer (its onset comes from the rising curve), so it decides
+        // spread: about one prevalent cancer in ten has metastasised, lung cancer far more often.
+        let metastatic = c == Condition::Cancer
+            && c.metastasis_icd10(usize::from(variant)).is_some()
+            && onset_draw < if variant == 3 { 0.35 } else { 0.07 };
         conditions.push(ConditionRecord {
             condition: c,
             variant,
             onset: ctx.date_at_age(onset_age),
+            metastatic,
         });
     }
 
@@ -464,6 +499,7 @@ pub(crate) fn clinical(config: &SynthConfig, ctx: &Context) -> Clinical {
     let grave = f(has(Condition::Dementia), 1.0)
         + f(has(Condition::HeartFailure), 0.8)
         + f(has(Condition::Cancer), 0.7)
+        + f(conditions.iter().any(|r| r.metastatic), 1.6)
         + f(has(Condition::Copd), 0.5)
         + f(smi || sub, 0.8);
     let mut date_of_death = None;
@@ -836,9 +872,17 @@ pub(crate) fn events(config: &SynthConfig, ctx: &Context, clin: &Clinical) -> Ev
 
 fn add_comorbidities(diagnoses: &mut Vec<&'static str>, clin: &Clinical, on: NaiveDate) {
     for r in clin.conditions.iter().filter(|r| r.onset <= on) {
-        let (code, _) = r.condition.icd10(usize::from(r.variant));
-        if diagnoses.len() < 12 && !diagnoses.contains(&code) {
-            diagnoses.push(code);
+        let variant = usize::from(r.variant);
+        let (code, _) = r.condition.icd10(variant);
+        let secondary = r
+            .metastatic
+            .then(|| r.condition.metastasis_icd10(variant))
+            .flatten()
+            .map(|(c, _)| c);
+        for code in std::iter::once(code).chain(secondary) {
+            if diagnoses.len() < 12 && !diagnoses.contains(&code) {
+                diagnoses.push(code);
+            }
         }
     }
 }
@@ -854,10 +898,13 @@ fn emergency_diagnoses(
         .conditions
         .iter()
         .filter(|r| r.onset <= on)
-        .filter_map(|r| codes::exacerbation_icd10(r.condition))
+        .filter_map(|r| Some((r.condition, codes::exacerbation_icd10(r.condition)?)))
         .collect();
+    let mut external_cause = None;
     let primary = if !exacerbable.is_empty() && rng.gen_bool(0.5) {
-        exacerbable[rng.gen_range(0..exacerbable.len())].0
+        let (condition, (code, _)) = exacerbable[rng.gen_range(0..exacerbable.len())];
+        external_cause = codes::external_cause_icd10(condition).map(|(c, _)| c);
+        code
     } else {
         let old = age >= 70.0;
         let sub = clin.has(Condition::SubstanceMisuse, on);
@@ -890,6 +937,7 @@ fn emergency_diagnoses(
         codes::ACUTE_DIAGNOSES[rng::weighted(rng, &w)].0
     };
     let mut diagnoses = vec![primary];
+    diagnoses.extend(external_cause);
     add_comorbidities(&mut diagnoses, clin, on);
     diagnoses
 }
@@ -913,6 +961,7 @@ fn outpatient_specialty(
             Condition::Osteoarthritis => Some("110"),
             Condition::Stroke => Some("328"),
             Condition::Dementia => Some("430"),
+            Condition::Epilepsy => Some("400"),
             _ => None,
         })
         .collect();
