@@ -31,6 +31,7 @@ pub mod supervision;
 #[cfg(feature = "test-support")]
 pub mod testing;
 pub mod throttle;
+pub mod workforce;
 
 use std::path::PathBuf;
 use std::str::FromStr;
