@@ -384,6 +384,7 @@ async fn load(store: &Store, registry: &Registry) -> anyhow::Result<Loaded> {
     }
 
     crate::population_cmd::load_demo(store, &registry.config).await?;
+    crate::demo_workforce::load(store, practices[0], pcn, charity).await?;
 
     store
         .load_demo_directory(

@@ -8,22 +8,7 @@ use crate::model::{Level, Model};
 use crate::sim::{RunSpec, Service, Summary};
 use std::fmt::Write as _;
 
-/// Escapes text for HTML content and attribute values.
-#[must_use]
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use careweave_charts::{escape, line_chart, paired_bar_chart, PairedBar, Point, Series};
 
 const STYLE: &str = "body{font-family:Arial,sans-serif;margin:2rem;max-width:70rem;color:#212b32}\
 table{border-collapse:collapse;margin:1rem 0}th,td{border-bottom:1px solid #d8dde0;padding:.3rem .6rem;text-align:left}\
@@ -49,6 +34,93 @@ fn register_refs(model: &Model, ids: &[String]) -> String {
         .join(", ")
 }
 
+fn register_note(model: &Model, ids: &[String]) -> String {
+    let refs = register_refs(model, ids);
+    if refs.is_empty() {
+        String::new()
+    } else {
+        format!("register lines {refs}")
+    }
+}
+
+/// Demand against supply by role in WTE (the to-be's, when there is one), each row noting the
+/// register lines its figures came from.
+#[must_use]
+pub fn role_chart(model: &Model, plan: &Plan) -> String {
+    let rows: Vec<PairedBar> = plan
+        .roles
+        .iter()
+        .map(|r| PairedBar {
+            label: r.role_name.clone(),
+            values: [
+                (r.demand_wte * 100.0).round() / 100.0,
+                (r.supply_wte * 100.0).round() / 100.0,
+            ],
+            note: register_note(model, &r.register),
+        })
+        .collect();
+    paired_bar_chart(
+        &format!("{}: demand and staff in post by role, WTE", plan.scenario),
+        ["Demand (WTE)", "In post (WTE)"],
+        &rows,
+    )
+}
+
+/// Demand against supply by competency level in hours a year; the demand of a level comes from
+/// the needs of the functions at that level.
+#[must_use]
+pub fn level_chart(model: &Model, plan: &Plan) -> String {
+    let rows: Vec<PairedBar> = Level::ALL
+        .iter()
+        .map(|l| {
+            let ids: Vec<String> = plan
+                .functions
+                .iter()
+                .filter(|f| f.level == *l)
+                .flat_map(|f| f.register.iter().cloned())
+                .collect();
+            PairedBar {
+                label: l.label().to_owned(),
+                values: [
+                    plan.hours_by_level.get(l).copied().unwrap_or(0.0).round(),
+                    plan.supply_by_level.get(l).copied().unwrap_or(0.0).round(),
+                ],
+                note: register_note(model, &ids),
+            }
+        })
+        .collect();
+    paired_bar_chart(
+        &format!("{}: hours a year by competency level", plan.scenario),
+        ["Demand (hours)", "Supply (hours)"],
+        &rows,
+    )
+}
+
+/// Open cases and people waiting at the end of each week, averaged over the replications.
+#[must_use]
+pub fn caseload_chart(name: &str, summary: &Summary) -> String {
+    let series = |title: &str, values: &[f64]| Series {
+        name: title.to_owned(),
+        points: values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| Point {
+                x: format!("{}", i + 1),
+                y: (v * 10.0).round() / 10.0,
+                interval: None,
+            })
+            .collect(),
+    };
+    line_chart(
+        &format!("{name}: open cases and people waiting by week"),
+        &[
+            series("Open cases", &summary.caseload_by_week),
+            series("Waiting", &summary.waiting_by_week),
+        ],
+        None,
+    )
+}
+
 /// The plan report: per place, demand vs supply by role and by level for each scenario, then the
 /// assumptions register.
 #[must_use]
@@ -72,6 +144,8 @@ pub fn plan_report(model: &Model, plans: &[Plan]) -> String {
             );
             last_place.clone_from(&p.place);
         }
+        b.push_str(&role_chart(model, p));
+        b.push_str(&level_chart(model, p));
         let _ = write!(
             b,
             "<table><caption>{}: demand and supply by role (WTE at {} productive hours a year)</caption><thead><tr><th>Role</th><th class=\"n\">Demand WTE</th><th class=\"n\">In post WTE</th><th class=\"n\">Gap WTE</th><th class=\"n\">Gap cost (£)</th><th>Register lines</th></tr></thead><tbody>",
@@ -152,7 +226,7 @@ pub fn simulation_report(
              <tr><th>Mean wait (weeks, 95% interval)</th><td class=\"n\">{:.2} ({:.2} to {:.2})</td></tr>\
              <tr><th>Caseload places filled</th><td class=\"n\">{:.0}%</td></tr>\
              <tr><th>Worker time in contacts</th><td class=\"n\">{:.0}%</td></tr>\
-             <tr><th>Still waiting at the end</th><td class=\"n\">{:.1}</td></tr></tbody></table>",
+             <tr><th>Still waiting at the end</th><td class=\"n\">{:.1}</td></tr></tbody></table>{}",
             escape(name),
             fmt_number(s.arrivals_per_week),
             s.triage.accept * 100.0,
@@ -166,7 +240,8 @@ pub fn simulation_report(
             r.wait_mean_ci.1,
             r.utilisation * 100.0,
             r.contact_utilisation * 100.0,
-            r.still_waiting_mean
+            r.still_waiting_mean,
+            caseload_chart(name, r)
         );
     }
     page("Waiting-list simulation", &b)

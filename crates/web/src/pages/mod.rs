@@ -15,6 +15,7 @@ mod people;
 mod population;
 mod safeguarding;
 mod supervision;
+mod workforce;
 
 use askama::Template;
 use axum::extract::State;
@@ -72,6 +73,7 @@ const MODULES: &[Module] = &[
         "Worklists",
         careweave_store::population::can_read_worklists,
     ),
+    ("/workforce", "Workforce", access::can_read_aggregates),
     (
         "/directory/gaps",
         "Service gaps",
@@ -251,6 +253,7 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(root))
         .merge(people::routes())
         .merge(population::routes())
+        .merge(workforce::routes())
         .merge(admin::routes())
         .merge(casework::routes())
         .merge(directory::routes())
