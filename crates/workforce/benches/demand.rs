@@ -21,7 +21,10 @@ fn main() {
             for (k, s) in SEGMENTS.iter().enumerate() {
                 let n = all / (3 + k as u64 * 2);
                 groups.insert(Group::Segment((*s).to_owned()), n);
-                core20.insert(Group::Segment((*s).to_owned()), if i % 5 == 0 { n } else { 0 });
+                core20.insert(
+                    Group::Segment((*s).to_owned()),
+                    if i % 5 == 0 { n } else { 0 },
+                );
             }
             for c in ["focused_care", "frailty", "top3"] {
                 groups.insert(Group::Cohort(c.to_owned()), all / 30);

@@ -24,7 +24,8 @@ fn main() {
         },
         hours_per_contact: 1.25,
         workers: 10,
-        caseload_cap: 25,
+        // 90 places for about 86 people in support at once: a busy service with a waiting list.
+        caseload_cap: 9,
         worker_hours_per_week: 26.6,
     };
     let spec = RunSpec {
