@@ -17,13 +17,13 @@ fn main() {
             let mut core20 = std::collections::BTreeMap::new();
             let all = 1_200 + i % 800;
             groups.insert(Group::All, all);
-            core20.insert(Group::All, if i % 5 == 0 { all } else { 0 });
+            core20.insert(Group::All, if i.is_multiple_of(5) { all } else { 0 });
             for (k, s) in SEGMENTS.iter().enumerate() {
                 let n = all / (3 + k as u64 * 2);
                 groups.insert(Group::Segment((*s).to_owned()), n);
                 core20.insert(
                     Group::Segment((*s).to_owned()),
-                    if i % 5 == 0 { n } else { 0 },
+                    if i.is_multiple_of(5) { n } else { 0 },
                 );
             }
             for c in ["focused_care", "frailty", "top3"] {

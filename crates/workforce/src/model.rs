@@ -729,7 +729,7 @@ impl Builder {
         // A need for everyone and a need for a segment or cohort of the same function would count
         // the people of that group twice.
         let mut all_functions = BTreeSet::new();
-        for ((function, group), _) in &self.needs {
+        for (function, group) in self.needs.keys() {
             if *group == Group::All {
                 all_functions.insert(function.clone());
             }

@@ -171,7 +171,7 @@ impl Service {
         if self.caseload_cap == 0 || self.caseload_cap > 10_000 {
             e.push(format!("{prefix}caseload_cap: must be from 1 to 10,000"));
         }
-        if !(self.worker_hours_per_week > 0.0) {
+        if self.worker_hours_per_week.is_nan() || self.worker_hours_per_week <= 0.0 {
             e.push(format!(
                 "{prefix}worker_hours_per_week: must be more than 0"
             ));
@@ -199,9 +199,15 @@ pub struct Replication {
     pub still_waiting: u32,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+/// An instant in weeks, ordered totally so that it can sit in a heap.
+#[derive(Debug, Clone, Copy, PartialEq)]
 struct Time(f64);
 impl Eq for Time {}
+impl PartialOrd for Time {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
 impl Ord for Time {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
         self.0.total_cmp(&other.0)
