@@ -22,16 +22,7 @@ fn page(title: &str, body: &str) -> String {
 }
 
 fn register_refs(model: &Model, ids: &[String]) -> String {
-    let mut n: Vec<usize> = ids
-        .iter()
-        .filter_map(|id| model.register.number(id))
-        .collect();
-    n.sort_unstable();
-    n.dedup();
-    n.iter()
-        .map(usize::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
+    model.register.cite(ids, ", ")
 }
 
 fn register_note(model: &Model, ids: &[String]) -> String {

@@ -8,10 +8,7 @@ use crate::register::Register;
 use crate::sim::Summary;
 
 fn lines(register: &Register, ids: &[String]) -> String {
-    let mut n: Vec<usize> = ids.iter().filter_map(|id| register.number(id)).collect();
-    n.sort_unstable();
-    n.dedup();
-    n.iter().map(usize::to_string).collect::<Vec<_>>().join(" ")
+    register.cite(ids, " ")
 }
 
 /// Demand, supply and the gap by role, one row per place, scenario and role.

@@ -48,6 +48,25 @@ impl Register {
         self.lines.iter().position(|a| a.id == id).map(|i| i + 1)
     }
 
+    /// The line numbers of `ids`, sorted and without repeats: what a table row or chart bar cites.
+    #[must_use]
+    pub fn numbers(&self, ids: &[String]) -> Vec<usize> {
+        let mut n: Vec<usize> = ids.iter().filter_map(|id| self.number(id)).collect();
+        n.sort_unstable();
+        n.dedup();
+        n
+    }
+
+    /// [`Register::numbers`] as text, joined by `separator`.
+    #[must_use]
+    pub fn cite(&self, ids: &[String], separator: &str) -> String {
+        self.numbers(ids)
+            .iter()
+            .map(usize::to_string)
+            .collect::<Vec<_>>()
+            .join(separator)
+    }
+
     /// The register as CSV, through the one CSV writer.
     #[must_use]
     pub fn to_csv(&self) -> String {

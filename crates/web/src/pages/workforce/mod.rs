@@ -290,13 +290,7 @@ fn pounds(v: f64) -> String {
 }
 
 fn lines(model: &Model, ids: &[String]) -> Vec<usize> {
-    let mut n: Vec<usize> = ids
-        .iter()
-        .filter_map(|id| model.register.number(id))
-        .collect();
-    n.sort_unstable();
-    n.dedup();
-    n
+    model.register.numbers(ids)
 }
 
 fn line(model: &Model, id: &str) -> usize {
