@@ -55,10 +55,9 @@ fn model() -> Result<Model, AppError> {
         .map_err(|e| AppError::Unexpected(anyhow::anyhow!("the shipped workforce model: {e}")))
 }
 
-/// Today's date for the measured-activity window, read in one place so that the deployment clock
-/// can replace it.
-fn today() -> chrono::NaiveDate {
-    chrono::Local::now().date_naive()
+/// Today's date for the measured-activity window, from the deployment's one clock.
+fn today(state: &AppState) -> chrono::NaiveDate {
+    state.clock.today()
 }
 
 fn allowed(user: &CurrentUser) -> Result<(), AppError> {
@@ -381,7 +380,7 @@ async fn overview(
     allowed(&user)?;
     let model = model()?;
     let p = planned(&state, &model, &q).await?;
-    let today = today();
+    let today = today(&state);
     let activity: Activity = state
         .store
         .measured_activity(None, today - chrono::Days::new(364), today)

@@ -248,7 +248,7 @@ async fn page(
     let model = model()?;
     let chrome = Chrome::signed_in("Waiting-list simulation", &csrf, &user, "/workforce");
     if q.run.is_none() {
-        let today = today();
+        let today = today(&state);
         let activity = state
             .store
             .measured_activity(None, today - chrono::Days::new(364), today)
