@@ -398,6 +398,7 @@ async fn load(store: &Store, registry: &Registry, clock: &Clock) -> anyhow::Resu
     }
 
     crate::population_cmd::load_demo(store, &registry.config).await?;
+    crate::demo_workforce::load(store, practices[0], pcn, charity).await?;
 
     store
         .load_demo_directory(

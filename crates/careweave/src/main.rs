@@ -8,12 +8,14 @@ mod demo_casework;
 mod demo_events;
 mod demo_mdt;
 mod demo_supervision;
+mod demo_workforce;
 mod directory_cmd;
 mod person_cmd;
 mod population_cmd;
 mod retention_cmd;
 mod synth_cmd;
 mod users;
+mod workforce_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -50,6 +52,10 @@ enum Command {
     /// Here `--config` names a population configuration (see crates/population/rules/default.toml).
     #[command(subcommand)]
     Population(population_cmd::PopulationCommand),
+    /// Workforce planning from need: demand, supply, scenarios and the waiting-list simulation.
+    /// Here `--config` names a workforce configuration (see docs/workforce.md).
+    #[command(subcommand)]
+    Workforce(workforce_cmd::WorkforceCommand),
     /// Serve the web application with the configured database.
     Serve,
     /// Database maintenance.
@@ -109,6 +115,9 @@ fn run() -> anyhow::Result<ExitCode> {
     let cli = match cli.command {
         Command::Population(cmd) => return population_cmd::main(cmd, cli.config.as_deref()),
         Command::Synth(args) => return synth_cmd::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Workforce(cmd) => {
+            return workforce_cmd::main(cmd, cli.config.as_deref()).map(|()| ExitCode::SUCCESS)
+        }
         command => Cli { command, ..cli },
     };
     let settings = config::load(cli.config.as_deref())?;
@@ -122,6 +131,9 @@ fn run() -> anyhow::Result<ExitCode> {
             // Handled above, before the web settings are read.
             Command::Population(_) => {
                 anyhow::bail!("the population command runs without web settings")
+            }
+            Command::Workforce(_) => {
+                anyhow::bail!("the workforce command runs without web settings")
             }
             Command::Serve => serve(settings).await,
             Command::Db(DbCommand::Migrate) => {

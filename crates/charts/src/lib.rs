@@ -340,6 +340,65 @@ pub fn line_chart(label: &str, series: &[Series], marker: Option<&str>) -> Strin
     s
 }
 
+/// One row of a [`paired_bar_chart`]: two values side by side (for example demand and supply) and
+/// a note drawn under the label (for example the register lines the figures came from).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PairedBar {
+    pub label: String,
+    pub values: [f64; 2],
+    pub note: String,
+}
+
+/// A horizontal chart of two values per row on one scale, with a legend naming the two series.
+/// Negative and non-finite values are drawn as no bar with their value written, so a chart never
+/// draws a bar the wrong way or at a made-up length.
+#[must_use]
+pub fn paired_bar_chart(label: &str, names: [&str; 2], rows: &[PairedBar]) -> String {
+    let max = rows
+        .iter()
+        .flat_map(|r| r.values)
+        .filter(|v| v.is_finite())
+        .fold(0.0_f64, f64::max);
+    let max = if max > 0.0 { max } else { 1.0 };
+    let row = 44;
+    let mut s = open(label, row * rows.len() + 34);
+    for (n, (name, colour)) in names.iter().zip([BLUE, GREEN]).enumerate() {
+        let x = 340.0 + 180.0 * n as f64;
+        let _ = write!(
+            s,
+            "<rect x=\"{x}\" y=\"4\" width=\"12\" height=\"12\" fill=\"{colour}\"></rect>"
+        );
+        text(&mut s, x + 18.0, 15, 13, "start", &truncate(name, 22));
+    }
+    for (i, r) in rows.iter().enumerate() {
+        let y = i * row + 28;
+        text(&mut s, 0.0, y + 15, 14, "start", &truncate(&r.label, 40));
+        text(&mut s, 0.0, y + 32, 11, "start", &truncate(&r.note, 52));
+        for (k, (v, colour)) in r.values.iter().zip([BLUE, GREEN]).enumerate() {
+            let by = y + 2 + k * 18;
+            let w = if v.is_finite() && *v > 0.0 {
+                (v / max * 300.0).round()
+            } else {
+                0.0
+            };
+            if w > 0.0 {
+                let _ = write!(
+                    s,
+                    "<rect x=\"340\" y=\"{by}\" width=\"{w}\" height=\"15\" fill=\"{colour}\"></rect>"
+                );
+            }
+            let shown = if v.is_finite() {
+                format_value(*v)
+            } else {
+                "not known".to_owned()
+            };
+            text(&mut s, 346.0 + w, by + 12, 12, "start", &shown);
+        }
+    }
+    s.push_str("</svg>");
+    s
+}
+
 /// A value on an axis: whole numbers as they are, others to two significant decimals.
 fn format_value(v: f64) -> String {
     if (v - v.round()).abs() < 1e-9 {
@@ -453,5 +512,33 @@ mod tests {
     fn an_empty_line_chart_is_still_valid_svg() {
         let svg = line_chart("Nothing yet", &[], None);
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
+    }
+    #[test]
+    fn a_paired_bar_chart_draws_both_values_on_one_scale_with_their_notes() {
+        let svg = paired_bar_chart(
+            "Demand and supply",
+            ["Demand", "In post"],
+            &[
+                PairedBar {
+                    label: "Link worker".into(),
+                    values: [2.0, 1.0],
+                    note: "register lines 3, 7".into(),
+                },
+                PairedBar {
+                    label: "Coach <b>".into(),
+                    values: [-1.0, f64::NAN],
+                    note: String::new(),
+                },
+            ],
+        );
+        assert!(svg.contains("width=\"300\"") && svg.contains("width=\"150\""));
+        assert!(svg.contains("register lines 3, 7"));
+        assert!(svg.contains("not known") && svg.contains(">-1<"));
+        assert!(!svg.contains("<b>"));
+        assert_eq!(
+            svg.matches("<rect").count(),
+            4,
+            "two legend keys and two bars"
+        );
     }
 }

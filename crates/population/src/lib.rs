@@ -39,8 +39,8 @@ pub mod udf;
 pub use codelists::Codelists;
 pub use config::RunSettings;
 pub use run::{
-    peak_rss_kib, Engine, Explanation, ProfileExport, RunSummary, Stage, StageTiming,
-    WorklistExport,
+    peak_rss_kib, read_place_profiles, Engine, Explanation, ProfileExport, RunSummary, Stage,
+    StageTiming, WorklistExport,
 };
 
 /// Why a run could not be completed. Problems with single rows are not errors: they are

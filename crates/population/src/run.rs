@@ -545,6 +545,63 @@ impl Engine {
     }
 }
 
+async fn profile_rows_in(ctx: &SessionContext) -> Result<Vec<ProfileExport>, PopulationError> {
+    use datafusion::arrow::array::{Array, AsArray};
+    use datafusion::arrow::datatypes::Int64Type;
+    let batches = ctx
+        .sql("SELECT level, place, place_name, dimension, category, people, emergency_admissions, ae_attendances, gp_appointments, bed_days, cost FROM place_profiles")
+        .await?
+        .collect()
+        .await?;
+    let mut out = Vec::new();
+    for b in &batches {
+        let cols = utf8_columns(b, 5)?;
+        let text = |i: usize| cols[i].as_string::<i32>();
+        for r in 0..b.num_rows() {
+            let opt = |i: usize| (!b.column(i).is_null(r)).then(|| text(i).value(r).to_owned());
+            let num = |i: usize| {
+                let a = b.column(i).as_primitive::<Int64Type>();
+                (!a.is_null(r)).then(|| a.value(r))
+            };
+            out.push(ProfileExport {
+                level: text(0).value(r).to_owned(),
+                place: text(1).value(r).to_owned(),
+                place_name: opt(2),
+                dimension: text(3).value(r).to_owned(),
+                category: text(4).value(r).to_owned(),
+                values: [num(5), num(6), num(7), num(8), num(9), num(10)],
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The place profiles a finished run wrote to `out` (`place_profiles.parquet`), for planning from a
+/// run without running it again (`careweave workforce plan`).
+///
+/// # Errors
+/// A missing or unreadable file.
+pub async fn read_place_profiles(out: &Path) -> Result<Vec<ProfileExport>, PopulationError> {
+    let ctx = SessionContext::new();
+    let path = out.join("place_profiles.parquet");
+    if !path.is_file() {
+        return Err(PopulationError::Io {
+            path,
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no place_profiles.parquet: run `careweave population run` first",
+            ),
+        });
+    }
+    ctx.register_parquet(
+        "place_profiles",
+        &path.to_string_lossy(),
+        datafusion::prelude::ParquetReadOptions::default(),
+    )
+    .await?;
+    profile_rows_in(&ctx).await
+}
+
 /// One published cell of `place_profiles`, for loading into the operational store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProfileExport {
@@ -580,35 +637,7 @@ impl Engine {
     /// # Errors
     /// A query failure (for example before a run).
     pub async fn profile_rows(&self) -> Result<Vec<ProfileExport>, PopulationError> {
-        use datafusion::arrow::array::{Array, AsArray};
-        use datafusion::arrow::datatypes::Int64Type;
-        let batches = self
-            .ctx
-            .sql("SELECT level, place, place_name, dimension, category, people, emergency_admissions, ae_attendances, gp_appointments, bed_days, cost FROM place_profiles")
-            .await?
-            .collect()
-            .await?;
-        let mut out = Vec::new();
-        for b in &batches {
-            let cols = utf8_columns(b, 5)?;
-            let text = |i: usize| cols[i].as_string::<i32>();
-            for r in 0..b.num_rows() {
-                let opt = |i: usize| (!b.column(i).is_null(r)).then(|| text(i).value(r).to_owned());
-                let num = |i: usize| {
-                    let a = b.column(i).as_primitive::<Int64Type>();
-                    (!a.is_null(r)).then(|| a.value(r))
-                };
-                out.push(ProfileExport {
-                    level: text(0).value(r).to_owned(),
-                    place: text(1).value(r).to_owned(),
-                    place_name: opt(2),
-                    dimension: text(3).value(r).to_owned(),
-                    category: text(4).value(r).to_owned(),
-                    values: [num(5), num(6), num(7), num(8), num(9), num(10)],
-                });
-            }
-        }
-        Ok(out)
+        profile_rows_in(&self.ctx).await
     }
 
     /// The worklists as rows, after [`Engine::analyse`].

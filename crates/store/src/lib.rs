@@ -56,6 +56,7 @@ pub mod supervision;
 pub mod testing;
 pub mod throttle;
 pub mod worklists;
+pub mod workforce;
 
 use std::path::PathBuf;
 use std::str::FromStr;

@@ -16,6 +16,7 @@ mod population;
 mod safeguarding;
 mod supervision;
 mod worklists;
+mod workforce;
 
 use askama::Template;
 use axum::extract::State;
@@ -73,6 +74,7 @@ const MODULES: &[Module] = &[
         "Worklists",
         careweave_store::population::can_read_worklists,
     ),
+    ("/workforce", "Workforce", access::can_read_aggregates),
     (
         "/directory/gaps",
         "Service gaps",
@@ -268,6 +270,7 @@ pub fn routes() -> Router<AppState> {
         .merge(people::routes())
         .merge(population::routes())
         .merge(worklists::routes())
+        .merge(workforce::routes())
         .merge(admin::routes())
         .merge(casework::routes())
         .merge(directory::routes())
