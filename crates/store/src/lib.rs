@@ -12,6 +12,7 @@
 
 pub mod account_admin;
 pub mod accounts;
+pub mod api_tokens;
 pub mod audit;
 mod cache;
 pub mod casework;
@@ -19,6 +20,7 @@ pub mod consent;
 pub mod directory;
 pub mod events;
 pub mod lone_working;
+pub mod lookup;
 pub mod mdt;
 pub mod outcomes;
 pub mod people;

@@ -1,0 +1,116 @@
+//! The CapabilityStatement served at `/fhir/metadata`: what this server reads, searches and
+//! accepts, and how a client authenticates.
+
+use serde_json::{json, Value};
+
+use crate::{FHIR_VERSION, UK_CORE};
+
+/// Each resource type served: its UK Core profile (if one exists), its search parameters
+/// (name, type) and whether a client may create it.
+const RESOURCES: &[(&str, bool, &[(&str, &str)], bool)] = &[
+    (
+        "Patient",
+        true,
+        &[("_id", "token"), ("identifier", "token")],
+        false,
+    ),
+    ("Organization", true, &[("_id", "token")], false),
+    ("HealthcareService", true, &[("_id", "token")], false),
+    (
+        "ServiceRequest",
+        true,
+        &[
+            ("patient", "reference"),
+            ("status", "token"),
+            ("authored", "date"),
+        ],
+        true,
+    ),
+    (
+        "EpisodeOfCare",
+        true,
+        &[
+            ("patient", "reference"),
+            ("status", "token"),
+            ("date", "date"),
+        ],
+        false,
+    ),
+    (
+        "CarePlan",
+        true,
+        &[("patient", "reference"), ("status", "token")],
+        false,
+    ),
+    ("Goal", false, &[("patient", "reference")], false),
+    (
+        "Encounter",
+        true,
+        &[("patient", "reference"), ("date", "date")],
+        false,
+    ),
+    (
+        "Observation",
+        true,
+        &[("patient", "reference"), ("date", "date")],
+        false,
+    ),
+];
+
+/// The CapabilityStatement, dated `today`, for a server at `base` (ending in `/fhir`).
+#[must_use]
+pub fn capability_statement(base: &str, software_version: &str, today: &str) -> Value {
+    let resources: Vec<Value> = RESOURCES
+        .iter()
+        .map(|(kind, has_profile, params, create)| {
+            let mut interactions =
+                vec![json!({ "code": "read" }), json!({ "code": "search-type" })];
+            if *create {
+                interactions.push(json!({ "code": "create" }));
+            }
+            let mut params: Vec<Value> = params
+                .iter()
+                .map(|(name, kind)| json!({ "name": name, "type": kind }))
+                .collect();
+            params.push(json!({ "name": "_count", "type": "number" }));
+            let mut r = json!({
+                "type": kind,
+                "interaction": interactions,
+                "searchParam": params,
+            });
+            if *has_profile {
+                if let Some(o) = r.as_object_mut() {
+                    o.insert("profile".into(), json!(format!("{UK_CORE}{kind}")));
+                }
+            }
+            r
+        })
+        .collect();
+    json!({
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": today,
+        "kind": "instance",
+        "software": { "name": "careweave", "version": software_version },
+        "implementation": { "description": "careweave FHIR R4 API", "url": base },
+        "fhirVersion": FHIR_VERSION,
+        "format": ["application/fhir+json", "json"],
+        "rest": [{
+            "mode": "server",
+            "documentation": "Every request carries an API token issued by an organisation's \
+                administrator (Authorization: Bearer). A token acts for one account within one \
+                organisation, read-only or read and write, and reaches exactly the records that \
+                account may open, each read audited.",
+            "security": {
+                "service": [{ "coding": [{
+                    "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                    "code": "OAuth",
+                    "display": "OAuth",
+                }] }],
+                "description": "Bearer tokens issued on the administration pages; SMART on FHIR \
+                    backend services (client credentials with a signed JWT) are the planned next step.",
+            },
+            "resource": resources,
+        }],
+    })
+}
