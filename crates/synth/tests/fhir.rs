@@ -34,7 +34,14 @@ fn the_synthetic_fhir_follows_uk_core_and_its_references_resolve() {
     write_dataset(&config, &out, &WriteOptions::default()).expect("write");
     let mut resources = Vec::new();
     for entry in fs::read_dir(out.join("fhir")).expect("fhir folder") {
-        let text = fs::read_to_string(entry.expect("entry").path()).expect("ndjson");
+        let path = entry.expect("entry").path();
+        // Kept for the independent validator when asked (see `scripts/test`).
+        if let Ok(keep) = std::env::var("CAREWEAVE_FHIR_OUT") {
+            let dir = std::path::Path::new(&keep).join("synth");
+            fs::create_dir_all(&dir).expect("validator folder");
+            fs::copy(&path, dir.join(path.file_name().expect("name"))).expect("copy");
+        }
+        let text = fs::read_to_string(&path).expect("ndjson");
         for line in text.lines() {
             resources.push(serde_json::from_str::<Value>(line).expect("json"));
         }

@@ -3,8 +3,8 @@
 //! audit as the pages; a ServiceRequest posted by a client lands on the waiting list, and bad
 //! input gets an OperationOutcome naming the element with nothing stored.
 //!
-//! When `CAREWEAVE_FHIR_OUT` names a folder, every resource these tests receive is written there
-//! (one JSON file each) for the independent validator that `scripts/test` runs
+//! When `CAREWEAVE_FHIR_OUT` names a folder, every resource these tests receive is written to its
+//! `api` subfolder (one JSON file each) for the independent validator that `scripts/test` runs
 //! (`scripts/validate-fhir`).
 
 #[macro_use]
@@ -370,6 +370,7 @@ fn keep(body: &Value) {
     let Ok(dir) = std::env::var("CAREWEAVE_FHIR_OUT") else {
         return;
     };
+    let dir = format!("{dir}/api");
     let Some(kind) = body.get("resourceType").and_then(Value::as_str) else {
         return;
     };
