@@ -5,18 +5,39 @@ use serde_json::{json, Value};
 
 use crate::{FHIR_VERSION, UK_CORE};
 
-/// Each resource type served: its UK Core profile (if one exists), its search parameters
+/// A resource type served: its name, whether UK Core has a profile for it, its search parameters
 /// (name, type) and whether a client may create it.
-const RESOURCES: &[(&str, bool, &[(&str, &str)], bool)] = &[
-    (
+struct Served {
+    kind: &'static str,
+    profiled: bool,
+    params: &'static [(&'static str, &'static str)],
+    create: bool,
+}
+
+const fn served(
+    kind: &'static str,
+    profiled: bool,
+    params: &'static [(&'static str, &'static str)],
+    create: bool,
+) -> Served {
+    Served {
+        kind,
+        profiled,
+        params,
+        create,
+    }
+}
+
+const RESOURCES: &[Served] = &[
+    served(
         "Patient",
         true,
         &[("_id", "token"), ("identifier", "token")],
         false,
     ),
-    ("Organization", true, &[("_id", "token")], false),
-    ("HealthcareService", true, &[("_id", "token")], false),
-    (
+    served("Organization", true, &[("_id", "token")], false),
+    served("HealthcareService", true, &[("_id", "token")], false),
+    served(
         "ServiceRequest",
         true,
         &[
@@ -26,7 +47,7 @@ const RESOURCES: &[(&str, bool, &[(&str, &str)], bool)] = &[
         ],
         true,
     ),
-    (
+    served(
         "EpisodeOfCare",
         true,
         &[
@@ -36,20 +57,20 @@ const RESOURCES: &[(&str, bool, &[(&str, &str)], bool)] = &[
         ],
         false,
     ),
-    (
+    served(
         "CarePlan",
         true,
         &[("patient", "reference"), ("status", "token")],
         false,
     ),
-    ("Goal", false, &[("patient", "reference")], false),
-    (
+    served("Goal", false, &[("patient", "reference")], false),
+    served(
         "Encounter",
         true,
         &[("patient", "reference"), ("date", "date")],
         false,
     ),
-    (
+    served(
         "Observation",
         true,
         &[("patient", "reference"), ("date", "date")],
@@ -62,29 +83,36 @@ const RESOURCES: &[(&str, bool, &[(&str, &str)], bool)] = &[
 pub fn capability_statement(base: &str, software_version: &str, today: &str) -> Value {
     let resources: Vec<Value> = RESOURCES
         .iter()
-        .map(|(kind, has_profile, params, create)| {
-            let mut interactions =
-                vec![json!({ "code": "read" }), json!({ "code": "search-type" })];
-            if *create {
-                interactions.push(json!({ "code": "create" }));
-            }
-            let mut params: Vec<Value> = params
-                .iter()
-                .map(|(name, kind)| json!({ "name": name, "type": kind }))
-                .collect();
-            params.push(json!({ "name": "_count", "type": "number" }));
-            let mut r = json!({
-                "type": kind,
-                "interaction": interactions,
-                "searchParam": params,
-            });
-            if *has_profile {
-                if let Some(o) = r.as_object_mut() {
-                    o.insert("profile".into(), json!(format!("{UK_CORE}{kind}")));
+        .map(
+            |Served {
+                 kind,
+                 profiled,
+                 params,
+                 create,
+             }| {
+                let mut interactions =
+                    vec![json!({ "code": "read" }), json!({ "code": "search-type" })];
+                if *create {
+                    interactions.push(json!({ "code": "create" }));
                 }
-            }
-            r
-        })
+                let mut params: Vec<Value> = params
+                    .iter()
+                    .map(|(name, kind)| json!({ "name": name, "type": kind }))
+                    .collect();
+                params.push(json!({ "name": "_count", "type": "number" }));
+                let mut r = json!({
+                    "type": kind,
+                    "interaction": interactions,
+                    "searchParam": params,
+                });
+                if *profiled {
+                    if let Some(o) = r.as_object_mut() {
+                        o.insert("profile".into(), json!(format!("{UK_CORE}{kind}")));
+                    }
+                }
+                r
+            },
+        )
         .collect();
     json!({
         "resourceType": "CapabilityStatement",

@@ -134,6 +134,13 @@ impl From<sqlx::Error> for ApiTokenError {
     }
 }
 
+fn stored_scope(code: String) -> Result<ApiScope, StoreError> {
+    ApiScope::from_code(&code).ok_or(StoreError::Corrupt {
+        column: "api_tokens.scope",
+        detail: code,
+    })
+}
+
 fn token_event(
     user: Option<UserId>,
     action: AuditAction,
@@ -253,10 +260,7 @@ impl Store {
                 organisation_name: r.try_get("organisation_name")?,
                 acts_for: UserId::new(get_i64(r, "user_id")?),
                 acts_for_name: r.try_get("display_name")?,
-                scope: ApiScope::from_code(&scope).ok_or(StoreError::Corrupt {
-                    column: "api_tokens.scope",
-                    detail: scope,
-                })?,
+                scope: stored_scope(scope)?,
                 issued_at: parse_instant(
                     "api_tokens.issued_at",
                     &r.try_get::<String, _>("issued_at")?,
@@ -344,10 +348,7 @@ impl Store {
                     client_name: r.try_get("client_name")?,
                     organisation,
                     principal,
-                    scope: ApiScope::from_code(&scope).ok_or(StoreError::Corrupt {
-                        column: "api_tokens.scope",
-                        detail: scope,
-                    })?,
+                    scope: stored_scope(scope)?,
                 })
                 .filter(|c| !c.principal.memberships.is_empty())
             }

@@ -246,6 +246,26 @@ impl TestApp {
                 .await
                 .unwrap();
         }
+        let catalogue = careweave_instruments::load(&[careweave_instruments::Source::Shipped]);
+        let mut answers = careweave_instruments::Answers::new();
+        answers
+            .answer("satisfied", 4)
+            .answer("worthwhile", 5)
+            .answer("happy", 5)
+            .answer("anxious", 7);
+        store
+            .record_outcome(
+                &caseworker,
+                case,
+                &careweave_store::outcomes::NewOutcome {
+                    instrument: catalogue.get("ons4").expect("ONS4 ships"),
+                    answers,
+                    taken_on: day(2026, 1, 8),
+                    point: careweave_domain::casework::OutcomePoint::Baseline,
+                },
+            )
+            .await
+            .unwrap();
         let server = Server::start(&db, store.clone()).await;
         Self {
             server,
@@ -340,6 +360,21 @@ impl TestApp {
         let body: Value = r.json().await.unwrap_or(Value::Null);
         keep(&body);
         (status, location, body)
+    }
+
+    /// The actions of the audit rows about `entity` (and `id`), newest first.
+    async fn audited(&self, entity: &str, id: Option<i64>) -> Vec<String> {
+        self.store
+            .audit_entries(&AuditFilter {
+                entity: Some(entity.into()),
+                entity_id: id,
+                limit: 200,
+            })
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.action)
+            .collect()
     }
 
     async fn waiting(&self) -> usize {
@@ -499,21 +534,37 @@ on_both_backends!(an_admin_issues_a_token_once_and_revokes_it, |app| {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(outcome["resourceType"], "OperationOutcome");
 
-    let audit = app
-        .store
-        .audit_entries(&AuditFilter {
-            entity: Some("api_token".into()),
-            entity_id: None,
-            limit: 50,
-        })
+    // Disabling the account stops its tokens at once.
+    let other = app.token("caseworker", app.pcn, ApiScope::Read).await;
+    let (status, _) = app.fhir_get(Some(&other), "/fhir/Patient").await;
+    assert_eq!(status, StatusCode::OK);
+    app.store
+        .set_account_active(
+            careweave_store::account_admin::AccountActor::CommandLine,
+            caseworker,
+            false,
+        )
         .await
         .unwrap();
-    let actions: Vec<&str> = audit.iter().map(|e| e.action.as_str()).collect();
-    assert!(actions.contains(&"create"), "{actions:?}");
-    assert!(actions.contains(&"update"), "revoked: {actions:?}");
-    assert!(actions.contains(&"read"), "each use: {actions:?}");
+    let (status, _) = app.fhir_get(Some(&other), "/fhir/Patient").await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "a disabled account's token"
+    );
+
+    let actions = app.audited("api_token", None).await;
+    assert!(actions.contains(&"create".to_owned()), "{actions:?}");
     assert!(
-        actions.contains(&"denied"),
+        actions.contains(&"update".to_owned()),
+        "revoked: {actions:?}"
+    );
+    assert!(
+        actions.contains(&"read".to_owned()),
+        "each use: {actions:?}"
+    );
+    assert!(
+        actions.contains(&"denied".to_owned()),
         "the revoked token's try: {actions:?}"
     );
 });
@@ -620,6 +671,15 @@ on_both_backends!(fhir_reads_are_reads_through_the_policy, |app| {
     assert_eq!(entries(&second).len(), 1);
     assert_ne!(entries(&first)[0]["id"], entries(&second)[0]["id"]);
     assert_eq!(entries(&second)[0]["class"]["code"], "HH");
+    let (_, measures) = app
+        .fhir_get(t, &format!("/fhir/Observation?patient={ada}"))
+        .await;
+    assert_eq!(measures["total"], 1, "{measures}");
+    assert_eq!(
+        entries(&measures)[0]["component"].as_array().unwrap().len(),
+        4,
+        "ONS4's scales"
+    );
     let (_, february) = app
         .fhir_get(
             t,
@@ -660,30 +720,16 @@ on_both_backends!(fhir_reads_are_reads_through_the_policy, |app| {
         .fhir_get(Some(&other), &format!("/fhir/CarePlan/{case}"))
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "another employer's worker");
-    let denied = app
-        .store
-        .audit_entries(&AuditFilter {
-            entity: Some("person".into()),
-            entity_id: Some(stranger),
-            limit: 10,
-        })
-        .await
-        .unwrap();
     assert!(
-        denied.iter().any(|e| e.action == "denied"),
+        app.audited("person", Some(stranger))
+            .await
+            .contains(&"denied".to_owned()),
         "refusals are audited"
     );
-    let reads = app
-        .store
-        .audit_entries(&AuditFilter {
-            entity: Some("person".into()),
-            entity_id: Some(ada),
-            limit: 100,
-        })
-        .await
-        .unwrap();
     assert!(
-        reads.iter().any(|e| e.action == "read"),
+        app.audited("person", Some(ada))
+            .await
+            .contains(&"read".to_owned()),
         "reads are audited"
     );
 

@@ -274,25 +274,21 @@ impl Search {
     /// Whether a built resource passes the `status` and `date`/`authored` filters.
     fn keeps(&self, resource: &Value) -> Result<bool, Outcome> {
         for (name, value) in &self.params {
-            match name.as_str() {
-                "status" => {
-                    if !value.split(',').any(|s| resource["status"] == s) {
-                        return Ok(false);
-                    }
-                }
-                "date" | "authored" => {
-                    let ok = date_matches(value, date_of(resource)).map_err(|()| {
-                        Outcome::bad_request(
-                            IssueCode::Value,
-                            name,
-                            format!("{name} must be a date (YYYY-MM-DD) with an optional prefix such as ge"),
-                        )
-                    })?;
-                    if !ok {
-                        return Ok(false);
-                    }
-                }
-                _ => {}
+            let kept = match name.as_str() {
+                "status" => value.split(',').any(|s| resource["status"] == s),
+                "date" | "authored" => date_matches(value, date_of(resource)).map_err(|()| {
+                    Outcome::bad_request(
+                        IssueCode::Value,
+                        name,
+                        format!(
+                            "{name} must be a date (YYYY-MM-DD) with an optional prefix such as ge"
+                        ),
+                    )
+                })?,
+                _ => true,
+            };
+            if !kept {
+                return Ok(false);
             }
         }
         Ok(true)
