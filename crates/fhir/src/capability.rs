@@ -78,6 +78,16 @@ const RESOURCES: &[Served] = &[
     ),
 ];
 
+/// The search parameters of a resource type this server serves (besides `_count`), or `None`
+/// for a type it does not serve: the one list the CapabilityStatement and the search handler share.
+#[must_use]
+pub fn search_params(kind: &str) -> Option<impl Iterator<Item = &'static str>> {
+    RESOURCES
+        .iter()
+        .find(|r| r.kind == kind)
+        .map(|r| r.params.iter().map(|(name, _)| *name))
+}
+
 /// The CapabilityStatement, dated `today`, for a server at `base` (ending in `/fhir`).
 #[must_use]
 pub fn capability_statement(base: &str, software_version: &str, today: &str) -> Value {

@@ -16,7 +16,7 @@ mod incoming;
 mod resources;
 
 pub use bundle::{operation_outcome, searchset, Issue, IssueCode, Page};
-pub use capability::capability_statement;
+pub use capability::{capability_statement, search_params};
 pub use incoming::{parse_service_request, IncomingReferral};
 pub use resources::*;
 

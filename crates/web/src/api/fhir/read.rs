@@ -26,19 +26,6 @@ pub(super) async fn metadata(State(state): State<AppState>, headers: HeaderMap) 
     )
 }
 
-/// The resource types served, for telling an unknown type from a missing record.
-const TYPES: &[&str] = &[
-    "Patient",
-    "Organization",
-    "HealthcareService",
-    "ServiceRequest",
-    "EpisodeOfCare",
-    "CarePlan",
-    "Goal",
-    "Encounter",
-    "Observation",
-];
-
 fn unknown_type(kind: &str) -> Outcome {
     Outcome::new(
         StatusCode::NOT_FOUND,
@@ -55,7 +42,7 @@ pub(super) async fn read(
     Client(client): Client,
     Path((kind, id)): Path<(String, String)>,
 ) -> Result<Response, Outcome> {
-    if !TYPES.contains(&kind.as_str()) {
+    if fhir::search_params(&kind).is_none() {
         return Err(unknown_type(&kind));
     }
     let missing = || Outcome::not_found(&kind, &id);
@@ -161,19 +148,6 @@ fn case_parts(kind: &str, c: &CaseView) -> Vec<Value> {
     }
 }
 
-/// The search parameters understood, per type, besides `_count` and `_offset`.
-fn allowed(kind: &str) -> &'static [&'static str] {
-    match kind {
-        "Patient" => &["_id", "identifier"],
-        "Organization" | "HealthcareService" => &["_id"],
-        "ServiceRequest" => &["patient", "status", "authored"],
-        "EpisodeOfCare" => &["patient", "status", "date"],
-        "CarePlan" => &["patient", "status"],
-        "Goal" => &["patient"],
-        _ => &["patient", "date"],
-    }
-}
-
 /// The element a `date` (or `authored`) search compares, by resource type.
 fn date_of(resource: &Value) -> Option<&str> {
     let d = match resource["resourceType"].as_str()? {
@@ -215,7 +189,14 @@ struct Search {
     base: String,
 }
 
-fn parse_search(kind: &str, raw: Option<&str>, base: &str) -> Result<Search, Outcome> {
+/// Parses a search's query: `allowed` are the type's parameters (from the CapabilityStatement's
+/// list), besides `_count`, `_offset` and `_format`.
+fn parse_search(
+    kind: &str,
+    allowed: &[&str],
+    raw: Option<&str>,
+    base: &str,
+) -> Result<Search, Outcome> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or_default())
         .map_err(|_| {
             Outcome::bad_request(
@@ -243,7 +224,7 @@ fn parse_search(kind: &str, raw: Option<&str>, base: &str) -> Result<Search, Out
             "_count" => page.count = number()?.clamp(1, Page::MAX),
             "_offset" => page.offset = number()?,
             "_format" => {}
-            other if allowed(kind).contains(&other) => params.push((name, value)),
+            other if allowed.contains(&other) => params.push((name, value)),
             _ => {
                 // Ignoring a filter would answer a different question than the client asked.
                 return Err(Outcome::bad_request(
@@ -303,10 +284,16 @@ pub(super) async fn search(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, Outcome> {
-    if !TYPES.contains(&kind.as_str()) {
+    let Some(allowed) = fhir::search_params(&kind) else {
         return Err(unknown_type(&kind));
-    }
-    let search = parse_search(&kind, query.as_deref(), &base_url(&headers, &state))?;
+    };
+    let allowed: Vec<&str> = allowed.collect();
+    let search = parse_search(
+        &kind,
+        &allowed,
+        query.as_deref(),
+        &base_url(&headers, &state),
+    )?;
     let who = &client.principal;
     let found: Vec<Value> = match kind.as_str() {
         "Patient" => patients(&state, who, &search).await?,
