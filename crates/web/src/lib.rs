@@ -17,6 +17,7 @@ pub mod forms;
 pub mod limits;
 pub mod pages;
 mod rate_limit;
+pub mod reporting;
 pub mod session;
 pub mod settings;
 mod startup;

@@ -102,11 +102,11 @@ pub(super) async fn create(
                 .unwrap_or_else(|| client.client_name.clone()),
             contact: format!("API client: {}", client.client_name),
         },
-        received_on: chrono::Utc::now().date_naive(),
+        received_on: state.clock.today(),
     };
     let created = match state.store.create_referral(&new).await {
         Ok(created) => created,
-        Err(careweave_store::casework::CaseworkError::Store(e)) => return Err(e.into()),
+        Err(careweave_store::change::ActionError::Store(e)) => return Err(e.into()),
         Err(other) => {
             return Err(Outcome::new(
                 StatusCode::UNPROCESSABLE_ENTITY,

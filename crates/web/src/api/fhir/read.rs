@@ -8,7 +8,8 @@ use axum::response::Response;
 use careweave_domain::casework::{CaseId, ReferralId};
 use careweave_domain::{NhsNumber, PersonId};
 use careweave_fhir::{self as fhir, IssueCode, Page};
-use careweave_store::casework::{CaseView, CaseworkError};
+use careweave_store::casework::CaseView;
+use careweave_store::change::ActionError;
 use careweave_store::records::{PersonRecord, RecordError};
 use serde_json::Value;
 
@@ -19,7 +20,7 @@ use crate::AppState;
 /// personal data.
 pub(super) async fn metadata(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let base = base_url(&headers, &state);
-    let today = chrono::Utc::now().date_naive().to_string();
+    let today = state.clock.today().to_string();
     super::fhir(
         StatusCode::OK,
         &fhir::capability_statement(&base, env!("CARGO_PKG_VERSION"), &today),
@@ -102,11 +103,11 @@ pub(super) async fn read(
 }
 
 /// A refusal and a missing record are both `None`; other failures are errors.
-fn casework<T>(result: Result<T, CaseworkError>) -> Result<Option<T>, Outcome> {
+fn casework<T>(result: Result<T, ActionError>) -> Result<Option<T>, Outcome> {
     match result {
         Ok(v) => Ok(Some(v)),
-        Err(CaseworkError::Denied | CaseworkError::NotFound(_)) => Ok(None),
-        Err(CaseworkError::Store(e)) => Err(e.into()),
+        Err(ActionError::Denied | ActionError::NotFound(_)) => Ok(None),
+        Err(ActionError::Store(e)) => Err(e.into()),
         Err(other) => {
             tracing::error!(error = %other, "a FHIR read failed");
             Err(careweave_store::StoreError::NotFound("record").into())
