@@ -20,7 +20,7 @@ after(async () => {
 });
 
 const roles = [
-  { user: 'admin@demo.careweave', expect: ['Home', 'Users', 'Audit log', 'Emergency access', 'Directory data', 'Supervision'] },
+  { user: 'admin@demo.careweave', expect: ['Home', 'Users', 'API tokens', 'Audit log', 'Emergency access', 'Directory data', 'Supervision'] },
   { user: 'linkworker@demo.careweave', expect: ['Home', 'My people', 'Casework', 'MDT meetings', 'Directory', 'Worklists', 'Supervision'] },
   { user: 'caseworker@demo.careweave', expect: ['Home', 'My people', 'Casework', 'MDT meetings', 'Directory', 'Worklists', 'Supervision'] },
   { user: 'supervisor@demo.careweave', expect: ['Home', 'My people', 'Casework', 'MDT meetings', 'Directory', 'Population', 'Worklists', 'Service gaps', 'Supervision'] },
@@ -121,6 +121,29 @@ test('break-glass: the refused record offers it, the banner shows it, the admin 
   await Promise.all([admin.waitForNavigation(), admin.locator('form[action^="/admin/break-glass/"] button').first().click()]);
   assert.match(await admin.textContent('main'), /Reviewed by Alex Admin/);
   await adminContext.close();
+});
+
+test('an admin issues an API token, sees it once, and a FHIR client reads with it', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, demo.base, 'admin@demo.careweave', demo.password);
+  await page.goto(`${demo.base}/admin/api-tokens`);
+  assert.match(await page.textContent('main'), /Demo FHIR client/);
+  await page.fill('#client_name', 'Riverside EMIS');
+  await Promise.all([page.waitForNavigation(), page.click('form[action="/admin/api-tokens"] button')]);
+  assert.match(await page.textContent('.nhsuk-error-summary'), /Select the account the token acts for/);
+  assert.equal(await page.inputValue('#client_name'), 'Riverside EMIS', 'what was typed is kept');
+  await assertAccessible(page, 'API token form with errors');
+  await page.selectOption('#acts_for', { index: 1 });
+  await page.check('#scope');
+  await Promise.all([page.waitForNavigation(), page.click('form[action="/admin/api-tokens"] button')]);
+  const token = (await page.textContent('#issued-token')).trim();
+  assert.ok(token.length >= 43, 'the token is shown once');
+  await assertAccessible(page, 'API token issued');
+  const response = await fetch(`${demo.base}/fhir/Patient?_count=1`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(response.status, 200);
+  assert.equal((await response.json()).resourceType, 'Bundle');
+  await context.close();
 });
 
 test('forms in their error state keep what was typed and stay accessible', async () => {

@@ -154,6 +154,7 @@ pub async fn run(mut settings: careweave_web::Settings, args: DemoArgs) -> anyho
         None => Clock::system(zone),
     };
     let summary = load(&store, &registry, &clock).await?;
+    let fhir_token = demo_fhir_token(&store).await?;
 
     settings.database_url = DatabaseUrl::sqlite_file(&db_path).redacted();
     settings.host = "127.0.0.1".to_owned();
@@ -173,8 +174,45 @@ pub async fn run(mut settings: careweave_web::Settings, args: DemoArgs) -> anyho
     }
     println!("Password for every demo account: {DEMO_PASSWORD}");
     println!("Listening on http://127.0.0.1:{}", app.port());
+    println!(
+        "FHIR API token acting for Casey Caseworker (read only; issue others on /admin/api-tokens):\n  {fhir_token}\n  \
+         e.g. curl -H \"Authorization: Bearer {fhir_token}\" http://127.0.0.1:{}/fhir/Patient",
+        app.port()
+    );
     app.run_until_stopped().await?;
     Ok(())
+}
+
+/// A read-only FHIR API token for the demo caseworker, issued by the demo admin as an admin would
+/// on `/admin/api-tokens`, so that a FHIR client can read the demo caseload's referrals, episodes
+/// and plans at once.
+async fn demo_fhir_token(store: &Store) -> anyhow::Result<String> {
+    use secrecy::ExposeSecret;
+    let id = |username: &'static str| async move {
+        store
+            .user_by_username(username)
+            .await?
+            .with_context(|| format!("the demo account {username} is missing"))
+    };
+    let admin = store.principal(id("admin@demo.careweave").await?).await?;
+    let caseworker = id("caseworker@demo.careweave").await?;
+    let organisation = admin
+        .memberships
+        .first()
+        .context("the demo admin has no organisation")?
+        .organisation;
+    let issued = store
+        .issue_api_token(
+            &admin,
+            &careweave_store::api_tokens::NewApiToken {
+                client_name: "Demo FHIR client".to_owned(),
+                organisation,
+                acts_for: caseworker,
+                scope: careweave_store::api_tokens::ApiScope::Read,
+            },
+        )
+        .await?;
+    Ok(issued.token.expose_secret().to_owned())
 }
 
 struct Loaded {

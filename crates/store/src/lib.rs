@@ -32,6 +32,7 @@
 pub mod access;
 pub mod account_admin;
 pub mod accounts;
+pub mod api_tokens;
 pub mod audit;
 mod cache;
 pub mod casework;
@@ -40,6 +41,7 @@ pub mod consent;
 pub mod directory;
 pub mod events;
 pub mod lone_working;
+pub mod lookup;
 pub mod mdt;
 pub mod mfa;
 pub mod oidc;

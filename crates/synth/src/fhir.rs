@@ -2,7 +2,12 @@
 //!
 //! Resources claim the UK Core profiles in `meta.profile`. GP appointments are `Appointment`s, whose
 //! `noshow` status is FHIR's own word for a missed appointment; hospital, community and mental health
-//! activity are `Encounter`s, admissions carrying their ICD-10 diagnoses in `reasonCode`.
+//! activity are `Encounter`s, admissions carrying their ICD-10 diagnoses (with their terms) in
+//! `reasonCode`. Every reference resolves within the output: `Patient/p1`, and each practice as
+//! `Organization/{ODS code}`. The NHS number carries UK Core's verification status (a GP extract's
+//! numbers are traced and verified, `01`), the ethnic category UK Core's extension with the NHS
+//! Data Dictionary codes, and `Encounter.class` the v3 ActCode system R4 binds it to. The output is
+//! checked by an independent FHIR R4 model validator in `scripts/test` (`scripts/validate-fhir`).
 
 use std::io::Write;
 
@@ -19,6 +24,44 @@ const ODS: &str = "https://fhir.nhs.uk/Id/ods-organization-code";
 const ACT_CODE: &str = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
 
 const UK: &str = "https://fhir.hl7.org.uk/StructureDefinition/UKCore-";
+const NHS_NUMBER_VERIFICATION: &str =
+    "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus";
+const NHS_NUMBER_VERIFICATION_SYSTEM: &str =
+    "https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland";
+
+/// The term of each ICD-10 code the generator emits, for `Coding.display`.
+fn icd10_term(code: &str) -> Option<&'static str> {
+    static TERMS: std::sync::OnceLock<std::collections::HashMap<&'static str, &'static str>> =
+        std::sync::OnceLock::new();
+    TERMS
+        .get_or_init(|| {
+            use crate::codes::{
+                exacerbation_icd10, Condition, ACUTE_DIAGNOSES, ELECTIVE_DIAGNOSES,
+            };
+            let mut all: Vec<(&'static str, &'static str)> = ACUTE_DIAGNOSES
+                .iter()
+                .chain(&ELECTIVE_DIAGNOSES)
+                .copied()
+                .collect();
+            for c in Condition::ALL {
+                all.extend((0..c.snomed().len()).map(|v| c.icd10(v)));
+                all.extend(exacerbation_icd10(c));
+            }
+            all.into_iter().collect()
+        })
+        .get(code)
+        .copied()
+}
+
+/// The v3 ActCode display of each `Encounter.class` code written.
+fn act_display(code: &str) -> &'static str {
+    match code {
+        "EMER" => "emergency",
+        "IMP" => "inpatient encounter",
+        "HH" => "home health",
+        _ => "ambulatory",
+    }
+}
 
 fn profile(name: &str) -> Value {
     json!({ "profile": [format!("{UK}{name}")] })
@@ -97,7 +140,18 @@ pub(crate) fn person(
         "resourceType": "Patient",
         "id": pid,
         "meta": profile("Patient"),
-        "identifier": [{ "system": NHS_NUMBER, "value": core.nhs_number.as_digits() }],
+        "identifier": [{
+            "extension": [{
+                "url": NHS_NUMBER_VERIFICATION,
+                "valueCodeableConcept": { "coding": [{
+                    "system": NHS_NUMBER_VERIFICATION_SYSTEM,
+                    "code": "01",
+                    "display": "Number present and verified",
+                }] },
+            }],
+            "system": NHS_NUMBER,
+            "value": core.nhs_number.as_digits(),
+        }],
         "name": [{
             "use": "official",
             "family": crate::names::family(core.name_group, core.family),
@@ -106,7 +160,11 @@ pub(crate) fn person(
         "gender": core.sex.code(),
         "birthDate": core.date_of_birth.to_string(),
         "address": [{ "postalCode": pop.postcodes[hh.postcode as usize].postcode.as_str() }],
-        "generalPractitioner": [{ "identifier": { "system": ODS, "value": practice.ods_code.as_str() } }],
+        "generalPractitioner": [{
+            "reference": format!("Organization/{}", practice.ods_code.as_str()),
+            "identifier": { "system": ODS, "value": practice.ods_code.as_str() },
+            "display": practice.name,
+        }],
         "extension": [{
             "url": "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-EthnicCategory",
             "valueCodeableConcept": { "coding": [{
@@ -128,7 +186,7 @@ pub(crate) fn person(
         let b = &mut out.lines[2];
         write!(
             b,
-            r#"{{"resourceType":"Condition","id":"{pid}-c{k}","meta":{{"profile":["{UK}Condition"]}},"clinicalStatus":{{"coding":[{{"system":"http://terminology.hl7.org/CodeSystem/condition-clinical","code":"active"}}]}},"category":[{{"coding":[{{"system":"http://terminology.hl7.org/CodeSystem/condition-category","code":"problem-list-item"}}]}}],"code":{{"coding":[{{"system":"{SNOMED}","code":"{code}","display":"#
+            r#"{{"resourceType":"Condition","id":"{pid}-c{k}","meta":{{"profile":["{UK}Condition"]}},"clinicalStatus":{{"coding":[{{"system":"http://terminology.hl7.org/CodeSystem/condition-clinical","code":"active"}}]}},"category":[{{"coding":[{{"system":"http://terminology.hl7.org/CodeSystem/condition-category","code":"problem-list-item","display":"Problem List Item"}}]}}],"code":{{"coding":[{{"system":"{SNOMED}","code":"{code}","display":"#
         )?;
         esc(b, term)?;
         writeln!(
@@ -143,7 +201,7 @@ pub(crate) fn person(
         let b = &mut out.lines[2];
         write!(
             b,
-            r#"{{"resourceType":"Condition","id":"{pid}-s{k}","meta":{{"profile":["{UK}Condition"]}},"category":[{{"coding":[{{"system":"http://terminology.hl7.org/CodeSystem/condition-category","code":"health-concern"}}]}}],"code":{{"coding":[{{"system":"{SNOMED}","code":"{code}","display":"#
+            r#"{{"resourceType":"Condition","id":"{pid}-s{k}","meta":{{"profile":["{UK}Condition"]}},"clinicalStatus":{{"coding":[{{"system":"http://terminology.hl7.org/CodeSystem/condition-clinical","code":"active"}}]}},"category":[{{"coding":[{{"system":"http://terminology.hl7.org/CodeSystem/condition-category","code":"problem-list-item","display":"Problem List Item"}}]}}],"code":{{"coding":[{{"system":"{SNOMED}","code":"{code}","display":"#
         )?;
         esc(b, term)?;
         writeln!(
@@ -184,7 +242,8 @@ pub(crate) fn person(
         let b = &mut out.lines[4];
         write!(
             b,
-            r#"{{"resourceType":"Encounter","id":"{id}","meta":{{"profile":["{UK}Encounter"]}},"status":"{status}","class":{{"system":"{ACT_CODE}","code":"{class}"}},"type":[{{"text":"#
+            r#"{{"resourceType":"Encounter","id":"{id}","meta":{{"profile":["{UK}Encounter"]}},"status":"{status}","class":{{"system":"{ACT_CODE}","code":"{class}","display":"{}"}},"type":[{{"text":"#,
+            act_display(class)
         )?;
         esc(b, kind)?;
         write!(
@@ -197,10 +256,12 @@ pub(crate) fn person(
             b.extend_from_slice(br#","reasonCode":["#);
             for (i, r) in reasons.iter().enumerate() {
                 let sep = if i == 0 { "" } else { "," };
-                write!(
-                    b,
-                    r#"{sep}{{"coding":[{{"system":"{ICD10}","code":"{r}"}}]}}"#
-                )?;
+                write!(b, r#"{sep}{{"coding":[{{"system":"{ICD10}","code":"{r}""#)?;
+                if let Some(term) = icd10_term(r) {
+                    b.extend_from_slice(br#","display":"#);
+                    esc(b, term)?;
+                }
+                b.extend_from_slice(b"}]}");
             }
             b.push(b']');
         }
@@ -280,10 +341,14 @@ pub(crate) fn person(
             r#"{{"resourceType":"Appointment","id":"{pid}-gp{k}","meta":{{"profile":["{UK}Appointment"]}},"status":"{status}","serviceType":[{{"text":"#
         )?;
         esc(b, a.staff)?;
-        writeln!(
+        write!(
             b,
-            r#"}}],"start":"{day}T09:00:00Z","end":"{day}T09:10:00Z","participant":[{{"actor":{{"reference":"Patient/{pid}"}},"status":"accepted"}},{{"actor":{{"identifier":{{"system":"{ODS}","value":"{ods}"}}}},"status":"accepted"}}]}}"#
+            r#"}}],"start":"{day}T09:00:00Z","end":"{day}T09:10:00Z","participant":[{{"actor":{{"reference":"Patient/{pid}"}},"status":"accepted"}},{{"type":[{{"text":"#
         )?;
+        // R4 allows no Organization as a participant's actor: the practice's clinician is a
+        // participant by type (their role at the practice), with no actor resource to point at.
+        esc(b, &format!("{} at {ods}", a.staff))?;
+        writeln!(b, r#"}}],"status":"accepted"}}]}}"#)?;
         out.counts[5] += 1;
     }
     Ok(())

@@ -8,6 +8,7 @@
 //! carries a token), [`error`] (what a person sees when something fails) and [`forms`] (error
 //! summaries that keep what was typed).
 
+pub mod api;
 mod assets;
 pub mod client;
 pub mod csrf;

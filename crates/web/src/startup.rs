@@ -176,6 +176,10 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             csrf::protect,
         ))
+        // The FHIR API is merged after the CSRF layer, so it is outside it: its clients send a
+        // bearer token, which no browser adds to a forged cross-site request, and no cookie
+        // (see `api::fhir`). Every layer below still wraps it.
+        .merge(crate::api::fhir::routes())
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
             csp,

@@ -4,6 +4,7 @@
 //! the sign-out form, the signed-in user's name and roles, and the navigation they are allowed.
 
 mod admin;
+mod api_tokens;
 mod casework;
 mod directory;
 mod events;
@@ -81,6 +82,9 @@ const MODULES: &[Module] = &[
         access::can_read_aggregates,
     ),
     ("/admin/users", "Users", |p| p.has_role(access::Role::Admin)),
+    ("/admin/api-tokens", "API tokens", |p| {
+        p.has_role(access::Role::Admin)
+    }),
     ("/admin/audit", "Audit log", access::can_read_audit),
     ("/admin/security", "Sign-in security", |p| {
         p.has_role(access::Role::Admin)
@@ -272,6 +276,7 @@ pub fn routes() -> Router<AppState> {
         .merge(worklists::routes())
         .merge(workforce::routes())
         .merge(admin::routes())
+        .merge(api_tokens::routes())
         .merge(casework::routes())
         .merge(directory::routes())
         .merge(safeguarding::routes())
