@@ -9,6 +9,7 @@ mod demo_events;
 mod demo_mdt;
 mod demo_supervision;
 mod directory_cmd;
+mod evaluation_cmd;
 mod person_cmd;
 mod population_cmd;
 mod retention_cmd;
@@ -47,6 +48,10 @@ enum Command {
     /// Here `--config` names a population configuration (see crates/population/rules/default.toml).
     #[command(subcommand)]
     Population(population_cmd::PopulationCommand),
+    /// Impact evaluation: matched comparison, difference-in-differences, value and the board pack.
+    /// Here `--config` names evaluation settings (see docs/evaluation.md).
+    #[command(subcommand)]
+    Evaluation(evaluation_cmd::EvaluationCommand),
     /// Serve the web application with the configured database.
     Serve,
     /// Database maintenance.
@@ -92,6 +97,7 @@ fn main() -> anyhow::Result<()> {
     // The population engine reads its own configuration from `--config`, not the web settings.
     let cli = match cli.command {
         Command::Population(cmd) => return population_cmd::main(cmd, cli.config.as_deref()),
+        Command::Evaluation(cmd) => return evaluation_cmd::main(cmd, cli.config.as_deref()),
         command => Cli { command, ..cli },
     };
     let settings = config::load(cli.config.as_deref())?;
@@ -103,8 +109,8 @@ fn main() -> anyhow::Result<()> {
         match cli.command {
             Command::Demo(args) => demo::run(settings, args).await,
             // Handled above, before the web settings are read.
-            Command::Population(_) => {
-                anyhow::bail!("the population command runs without web settings")
+            Command::Population(_) | Command::Evaluation(_) => {
+                anyhow::bail!("the population and evaluation commands run without web settings")
             }
             Command::Serve => serve(settings).await,
             Command::Db(DbCommand::Migrate) => {

@@ -52,7 +52,7 @@ fn settings(config: Option<&Path>) -> anyhow::Result<RunSettings> {
 
 /// The codelist folders: the repository's `codelists/` when run from a checkout (so that the
 /// synthetic extract's codes are known), then those the configuration names.
-fn codelists(settings: &RunSettings) -> anyhow::Result<Codelists> {
+pub(crate) fn codelists(settings: &RunSettings) -> anyhow::Result<Codelists> {
     let mut folders = Vec::new();
     if settings.config.codelists.is_empty() {
         // From a checkout (the demo, development), the repository's lists hold every code the
