@@ -81,19 +81,37 @@ pub fn covariates(panel: &Panel, person: usize, start: i32) -> Vec<f64> {
     row
 }
 
-/// The coarsened-exact stratum of a covariate row (sex, ten-year age band, IMD quintile, long-term
-/// condition band, and bands of the year's emergency admissions, A&E attendances and GP appointments).
-fn stratum(row: &[f64]) -> [i64; 7] {
+/// Bands of recent use: emergency admissions and A&E attendances in the six months before the
+/// start (0, 1, 2, 3+), GP appointments in the three months before (0–2, 3–5, 6+) and whether
+/// there was an emergency admission in the six months before those (the person's usual level). Referrals
+/// follow a recent peak, and a propensity score alone balances such a peak only on average, so
+/// propensity matching looks for neighbours inside the same band and coarsened exact matching
+/// uses the bands as three of its dimensions.
+fn recent_use(row: &[f64]) -> [i64; 4] {
     let band = |x: f64, cuts: &[f64]| cuts.iter().filter(|c| x >= **c).count() as i64;
-    let year = |from: usize| row[from..from + 4].iter().sum::<f64>();
+    [
+        band(row[8] + row[9], &[1.0, 2.0, 3.0]),
+        band(row[12] + row[13], &[1.0, 2.0, 3.0]),
+        band(row[17], &[3.0, 6.0]),
+        band(row[6] + row[7], &[1.0]),
+    ]
+}
+
+/// The coarsened-exact stratum of a covariate row: sex, age band (18–39, 40–64, 65–79, 80+),
+/// deprivation (IMD quintile 1–2 or 3–5), long-term conditions (0, 1, 2–3, 4+) and the bands of
+/// recent use.
+fn stratum(row: &[f64]) -> [i64; 8] {
+    let band = |x: f64, cuts: &[f64]| cuts.iter().filter(|c| x >= **c).count() as i64;
+    let recent = recent_use(row);
     [
         row[1] as i64,
-        (row[0] / 10.0).floor() as i64,
-        row[2] as i64,
+        band(row[0], &[40.0, 65.0, 80.0]),
+        band(row[2], &[3.0]),
         band(row[3], &[1.0, 2.0, 4.0]),
-        band(year(6), &[1.0, 2.0, 3.0]),
-        band(year(10), &[1.0, 2.0, 4.0]),
-        band(year(14), &[1.0, 4.0, 9.0, 16.0]),
+        recent[3],
+        recent[0],
+        recent[1],
+        recent[2],
     ]
 }
 
@@ -211,12 +229,13 @@ pub fn match_episodes(
         let mut used = vec![false; pool.len()];
         match &model {
             Some((fit, caliper)) => {
-                let mut scored: Vec<(f64, usize)> = pool
-                    .iter()
-                    .enumerate()
-                    .map(|(k, (_, row))| (fit.logit(row), k))
-                    .collect();
-                scored.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                let mut bands: HashMap<[i64; 4], Vec<(f64, usize)>> = HashMap::new();
+                for (k, (_, row)) in pool.iter().enumerate() {
+                    bands.entry(recent_use(row)).or_default().push((fit.logit(row), k));
+                }
+                for scored in bands.values_mut() {
+                    scored.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                }
                 let mut order: Vec<(f64, &Treated)> = group
                     .iter()
                     .map(|t| (fit.logit(&treated_rows[&t.episode]), *t))
@@ -224,21 +243,24 @@ pub fn match_episodes(
                 // The hardest to match (highest scores) choose first; ties by episode for determinism.
                 order.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.episode.cmp(&b.1.episode)));
                 for (logit, t) in order {
-                    let picked = nearest(&scored, &mut used, logit, *caliper, settings.comparators);
+                    let band = recent_use(&treated_rows[&t.episode]);
+                    let picked = bands.get(&band).map_or_else(Vec::new, |scored| {
+                        nearest(scored, &mut used, logit, *caliper, settings.comparators)
+                    });
                     let comparators: Vec<usize> = picked.iter().map(|&k| pool[k].0).collect();
                     record(&mut sets, &mut unmatched, &mut fewer, t, comparators, Some(1.0 / (1.0 + (-logit).exp())), settings.comparators,
-                        "no comparator within the caliper of the propensity score");
+                        "no comparator with the same recent use within the caliper of the propensity score");
                 }
             }
             None => {
-                let mut strata: HashMap<[i64; 7], Vec<usize>> = HashMap::new();
+                let mut strata: HashMap<[i64; 8], Vec<usize>> = HashMap::new();
                 for (k, (_, row)) in pool.iter().enumerate() {
                     strata.entry(stratum(row)).or_default().push(k);
                 }
                 let mut rng = ChaCha8Rng::seed_from_u64(settings.seed ^ (*month as u64).wrapping_mul(0x9E37_79B9));
-                let mut keys: Vec<&[i64; 7]> = strata.keys().collect();
+                let mut keys: Vec<&[i64; 8]> = strata.keys().collect();
                 keys.sort();
-                let mut shuffled: HashMap<[i64; 7], Vec<usize>> = HashMap::new();
+                let mut shuffled: HashMap<[i64; 8], Vec<usize>> = HashMap::new();
                 for key in keys {
                     let mut v = strata[key].clone();
                     v.shuffle(&mut rng);

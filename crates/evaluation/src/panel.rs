@@ -218,6 +218,50 @@ fn dates(batch: &RecordBatch, name: &str) -> Result<Vec<Option<NaiveDate>>, Eval
         .collect())
 }
 
+/// Registers `eval_registration(person_id, registration)` from the extract's persons file.
+async fn register_registration(
+    ctx: &datafusion::prelude::SessionContext,
+    input: &Path,
+) -> Result<(), EvaluationError> {
+    use datafusion::prelude::{CsvReadOptions, ParquetReadOptions};
+    let found = |ext: &str| {
+        [
+            input.join(ext).join(format!("persons.{ext}")),
+            input.join(format!("persons.{ext}")),
+        ]
+        .into_iter()
+        .find(|p| p.is_file())
+    };
+    if let Some(p) = found("parquet") {
+        ctx.register_parquet("eval_persons", p.to_string_lossy().as_ref(), ParquetReadOptions::default())
+            .await?;
+    } else if let Some(p) = found("csv") {
+        ctx.register_csv("eval_persons", p.to_string_lossy().as_ref(), CsvReadOptions::new().has_header(true))
+            .await?;
+    } else {
+        return Err(EvaluationError::Extract("no persons file".to_owned()));
+    }
+    let has = ctx
+        .table("eval_persons")
+        .await?
+        .schema()
+        .fields()
+        .iter()
+        .any(|f| f.name() == "registration_date");
+    let value = if has {
+        "TRY_CAST(CAST(registration_date AS VARCHAR) AS DATE)"
+    } else {
+        "CAST(NULL AS DATE)"
+    };
+    ctx.sql(&format!(
+        "CREATE OR REPLACE VIEW eval_registration AS SELECT TRY_CAST(person_id AS BIGINT) AS person_id, {value} AS registration FROM eval_persons"
+    ))
+    .await?
+    .collect()
+    .await?;
+    Ok(())
+}
+
 /// Reads the extract in `input` (the folder `careweave synth` writes, or a deployment's own) into a
 /// panel. `history_start` and `extract_date` come from the settings or the extract's manifest;
 /// `codelists` are the population engine's (the extract's codes must be in them, or its rows are refused).
@@ -246,29 +290,18 @@ pub async fn read_extract(
     let ingest = careweave_population::ingest::ingest(ctx, input, extract_date).await?;
     careweave_population::engine::build_features(ctx, &settings).await?;
 
-    // The engine's checked persons table does not carry the registration date; it is read from the
-    // raw rows (typed or text) and a value that is not a date counts as "registered throughout".
-    let raw_columns: Vec<String> = ctx
-        .table("raw_persons")
-        .await?
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| f.name().clone())
-        .collect();
-    let registration = if raw_columns.iter().any(|c| c == "registration_date") {
-        "TRY_CAST(r.registration_date AS DATE)"
-    } else {
-        "CAST(NULL AS DATE)"
-    };
+    // The engine's checked persons table does not carry the registration date; it is read again
+    // from the persons file (typed or text), and a value that is not a date counts as
+    // "registered throughout". The file is the one ingest read: Parquet first, then CSV.
+    register_registration(ctx, input).await?;
     let people_sql = format!(
         "SELECT p.nhs_number, p.date_of_birth, p.sex, p.ethnicity, p.practice, pr.pcn, \
-           CAST((l.imd_decile + 1) / 2 AS BIGINT) AS imd_quintile, p.date_of_death, {registration} AS registration, \
+           CAST((l.imd_decile + 1) / 2 AS BIGINT) AS imd_quintile, p.date_of_death, r.registration, \
            f.ltc_count, f.efi, f.charlson_quan_2011 AS charlson \
          FROM patients p \
          LEFT JOIN practices pr ON pr.practice = p.practice \
          LEFT JOIN lsoas l ON l.lsoa = p.lsoa \
-         LEFT JOIN raw_persons r ON TRY_CAST(r.person_id AS BIGINT) = p.person_id \
+         LEFT JOIN eval_registration r ON r.person_id = p.person_id \
          LEFT JOIN person_features f ON f.nhs_number = p.nhs_number \
          ORDER BY p.person_id"
     );
