@@ -11,6 +11,8 @@ use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::Int64Type;
 use datafusion::prelude::SessionContext;
 
+use careweave_charts::{bar_chart, escape as esc, pyramid, shown};
+
 use crate::PopulationError;
 
 /// One bar: a category and its published count (`None` when suppressed).
@@ -21,13 +23,6 @@ type Bars = Vec<(String, Option<i64>)>;
 struct Place {
     name: String,
     dims: BTreeMap<String, Bars>,
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// Writes `report_<level>_<place>.html` for every practice and PCN into `out`; returns the paths.
@@ -128,9 +123,9 @@ fn render(level: &str, code: &str, place: &Place, index_date: &str) -> String {
         if let Some(bars) = place.dims.get(dim) {
             let _ = write!(h, "<h2>{}</h2>", esc(heading));
             if dim == "age_band_sex" {
-                h.push_str(&pyramid(bars));
+                h.push_str(&pyramid(heading, bars));
             } else if dim != "all" {
-                h.push_str(&bar_chart(bars));
+                h.push_str(&bar_chart(heading, bars));
             }
             h.push_str(
                 "<table><thead><tr><th>Group</th><th class=\"n\">People</th></tr></thead><tbody>",
@@ -140,7 +135,7 @@ fn render(level: &str, code: &str, place: &Place, index_date: &str) -> String {
                     h,
                     "<tr><td>{}</td><td class=\"n\">{}</td></tr>",
                     esc(cat),
-                    v.map_or_else(|| "7 or fewer".to_owned(), |n| n.to_string())
+                    shown(*v)
                 );
             }
             h.push_str("</tbody></table>");
@@ -148,85 +143,6 @@ fn render(level: &str, code: &str, place: &Place, index_date: &str) -> String {
     }
     h.push_str("</body></html>\n");
     h
-}
-
-fn bar_chart(bars: &Bars) -> String {
-    let max = bars.iter().filter_map(|b| b.1).max().unwrap_or(1).max(1);
-    let row = 22;
-    let height = row * bars.len() + 10;
-    let mut s = format!("<svg role=\"img\" aria-label=\"bar chart\" width=\"720\" height=\"{height}\" viewBox=\"0 0 720 {height}\">");
-    for (i, (cat, v)) in bars.iter().enumerate() {
-        let y = i * row + 5;
-        let _ = write!(
-            s,
-            "<text x=\"0\" y=\"{}\">{}</text>",
-            y + 14,
-            esc(&truncate(cat, 44))
-        );
-        match v {
-            Some(n) => {
-                let w = (*n as f64 / max as f64 * 380.0).round();
-                let _ = write!(s, "<rect x=\"320\" y=\"{y}\" width=\"{w}\" height=\"16\" fill=\"#005eb8\"/><text x=\"{}\" y=\"{}\">{n}</text>", 326.0 + w, y + 14);
-            }
-            None => {
-                let _ = write!(s, "<rect x=\"320\" y=\"{y}\" width=\"20\" height=\"16\" fill=\"none\" stroke=\"#768692\" stroke-dasharray=\"3 2\"/><text x=\"346\" y=\"{}\">7 or fewer</text>", y + 14);
-            }
-        }
-    }
-    s.push_str("</svg>");
-    s
-}
-
-/// An age/sex pyramid: categories are `"<band> <sex>"`; females left, males right.
-fn pyramid(bars: &Bars) -> String {
-    let mut bands: BTreeMap<String, (Option<i64>, Option<i64>)> = BTreeMap::new();
-    for (cat, v) in bars {
-        let (band, sex) = cat.rsplit_once(' ').unwrap_or((cat.as_str(), ""));
-        let e = bands.entry(band.to_owned()).or_default();
-        match sex {
-            "F" => e.0 = *v,
-            "M" => e.1 = *v,
-            _ => {}
-        }
-    }
-    let max = bands
-        .values()
-        .flat_map(|(f, m)| [*f, *m])
-        .flatten()
-        .max()
-        .unwrap_or(1)
-        .max(1);
-    let row = 18;
-    let height = row * bands.len() + 30;
-    let mut s = format!(
-        "<svg role=\"img\" aria-label=\"age and sex pyramid\" width=\"720\" height=\"{height}\" viewBox=\"0 0 720 {height}\">\
-         <text x=\"150\" y=\"14\">Female</text><text x=\"520\" y=\"14\">Male</text>"
-    );
-    for (i, (band, (f, m))) in bands.iter().rev().enumerate() {
-        let y = i * row + 22;
-        let _ = write!(s, "<text x=\"338\" y=\"{}\">{}</text>", y + 12, esc(band));
-        for (v, right) in [(f, false), (m, true)] {
-            let w = v.map_or(0.0, |n| (n as f64 / max as f64 * 300.0).round());
-            let x = if right { 390.0 } else { 330.0 - w };
-            let fill = if right { "#005eb8" } else { "#41b6e6" };
-            if v.is_some() {
-                let _ = write!(
-                    s,
-                    "<rect x=\"{x}\" y=\"{y}\" width=\"{w}\" height=\"14\" fill=\"{fill}\"/>"
-                );
-            }
-        }
-    }
-    s.push_str("</svg>");
-    s
-}
-
-fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_owned()
-    } else {
-        format!("{}…", s.chars().take(n - 1).collect::<String>())
-    }
 }
 
 #[cfg(test)]

@@ -11,13 +11,13 @@
 //!   opened through `store::records` with its own access check.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Extension, Router};
+use careweave_charts::{bar_chart, pyramid, shown};
 use careweave_domain::access;
 use careweave_domain::disclosure::SafeCount;
 use careweave_store::population::{can_read_worklists, PlaceChoice, ProfileCell, WorklistEntry};
@@ -80,106 +80,6 @@ struct PlaceQuery {
     place: Option<String>,
 }
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-fn shown(v: Option<i64>) -> String {
-    v.map_or_else(|| "7 or fewer".to_owned(), |n| n.to_string())
-}
-
-/// A horizontal bar chart; a hidden count is drawn as a dashed empty box labelled "7 or fewer".
-fn bar_chart(label: &str, bars: &[(String, Option<i64>)]) -> String {
-    let max = bars.iter().filter_map(|b| b.1).max().unwrap_or(1).max(1);
-    let row = 24;
-    let height = row * bars.len() + 8;
-    let mut s = format!(
-        "<svg class=\"app-chart\" role=\"img\" aria-label=\"{}\" width=\"100%\" viewBox=\"0 0 760 {height}\" focusable=\"false\">",
-        esc(label)
-    );
-    for (i, (cat, v)) in bars.iter().enumerate() {
-        let y = i * row + 4;
-        let _ = write!(
-            s,
-            "<text x=\"0\" y=\"{}\" font-size=\"14\" fill=\"#212b32\">{}</text>",
-            y + 15,
-            esc(cat)
-        );
-        match v {
-            Some(n) => {
-                let w = (*n as f64 / max as f64 * 300.0).round();
-                let _ = write!(
-                    s,
-                    "<rect x=\"380\" y=\"{y}\" width=\"{w}\" height=\"18\" fill=\"#005eb8\"></rect><text x=\"{}\" y=\"{}\" font-size=\"14\" fill=\"#212b32\">{n}</text>",
-                    386.0 + w,
-                    y + 15
-                );
-            }
-            None => {
-                let _ = write!(
-                    s,
-                    "<rect x=\"380\" y=\"{y}\" width=\"18\" height=\"18\" fill=\"none\" stroke=\"#4c6272\" stroke-dasharray=\"3 2\"></rect><text x=\"404\" y=\"{}\" font-size=\"14\" fill=\"#212b32\">7 or fewer</text>",
-                    y + 15
-                );
-            }
-        }
-    }
-    s.push_str("</svg>");
-    s
-}
-
-/// The age/sex pyramid from `"<band> <sex>"` categories: females left, males right.
-fn pyramid(cells: &[(String, Option<i64>)]) -> String {
-    let mut bands: BTreeMap<String, (Option<i64>, Option<i64>)> = BTreeMap::new();
-    for (cat, v) in cells {
-        let (band, sex) = cat.rsplit_once(' ').unwrap_or((cat.as_str(), ""));
-        let e = bands.entry(band.to_owned()).or_default();
-        match sex {
-            "F" => e.0 = *v,
-            "M" => e.1 = *v,
-            _ => {}
-        }
-    }
-    let max = bands
-        .values()
-        .flat_map(|(f, m)| [*f, *m])
-        .flatten()
-        .max()
-        .unwrap_or(1)
-        .max(1);
-    let row = 18;
-    let height = row * bands.len() + 28;
-    let mut s = format!(
-        "<svg class=\"app-chart\" role=\"img\" aria-label=\"Age and sex pyramid\" width=\"100%\" viewBox=\"0 0 760 {height}\" focusable=\"false\">\
-         <text x=\"160\" y=\"14\" font-size=\"14\" fill=\"#212b32\">Female</text><text x=\"540\" y=\"14\" font-size=\"14\" fill=\"#212b32\">Male</text>"
-    );
-    for (i, (band, (f, m))) in bands.iter().rev().enumerate() {
-        let y = i * row + 22;
-        let _ = write!(
-            s,
-            "<text x=\"352\" y=\"{}\" font-size=\"12\" fill=\"#212b32\">{}</text>",
-            y + 12,
-            esc(band)
-        );
-        for (v, right) in [(f, false), (m, true)] {
-            if let Some(n) = v {
-                let w = (*n as f64 / max as f64 * 300.0).round();
-                let x = if right { 410.0 } else { 345.0 - w };
-                let fill = if right { "#005eb8" } else { "#007f3b" };
-                let _ = write!(
-                    s,
-                    "<rect x=\"{x}\" y=\"{y}\" width=\"{w}\" height=\"14\" fill=\"{fill}\"></rect>"
-                );
-            }
-        }
-    }
-    s.push_str("</svg>");
-    s
-}
-
 fn breakdowns(cells: &[ProfileCell]) -> Vec<Breakdown> {
     let mut by_dim: BTreeMap<&str, Vec<(String, Option<i64>)>> = BTreeMap::new();
     for c in cells {
@@ -215,7 +115,7 @@ fn breakdowns(cells: &[ProfileCell]) -> Vec<Breakdown> {
         .filter_map(|&(id, dim, heading)| {
             let bars = by_dim.get(dim)?;
             let chart = if dim == "age_band_sex" {
-                pyramid(bars)
+                pyramid(heading, bars)
             } else {
                 bar_chart(heading, bars)
             };
