@@ -35,7 +35,8 @@ pub struct RunArgs {
 /// Runs an evaluation command; `config` is the global `--config` file, read as evaluation settings.
 pub fn main(command: EvaluationCommand, config: Option<&Path>) -> anyhow::Result<()> {
     let settings = match config {
-        Some(path) => Settings::from_file(path).with_context(|| format!("could not read {}", path.display()))?,
+        Some(path) => Settings::from_file(path)
+            .with_context(|| format!("could not read {}", path.display()))?,
         None => Settings::default(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

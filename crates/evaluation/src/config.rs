@@ -24,8 +24,12 @@ impl Method {
     #[must_use]
     pub fn describe(self) -> &'static str {
         match self {
-            Method::Propensity => "propensity score (logistic regression) with nearest neighbours within a caliper",
-            Method::CoarsenedExact => "coarsened exact matching (the same band of every matching variable)",
+            Method::Propensity => {
+                "propensity score (logistic regression) with nearest neighbours within a caliper"
+            }
+            Method::CoarsenedExact => {
+                "coarsened exact matching (the same band of every matching variable)"
+            }
         }
     }
 }
@@ -144,7 +148,8 @@ impl Settings {
     /// # Errors
     /// A setting is unknown or out of range.
     pub fn from_toml(text: &str) -> Result<Self, EvaluationError> {
-        let s: Settings = toml::from_str(text).map_err(|e| EvaluationError::Config(e.to_string()))?;
+        let s: Settings =
+            toml::from_str(text).map_err(|e| EvaluationError::Config(e.to_string()))?;
         s.check()?;
         Ok(s)
     }
@@ -177,7 +182,9 @@ impl Settings {
     pub fn unit_costs(&self) -> Result<UnitCosts, EvaluationError> {
         match &self.unit_costs {
             Some(u) => Ok(u.clone()),
-            None => Ok(careweave_population::RunSettings::defaults()?.config.unit_costs),
+            None => Ok(careweave_population::RunSettings::defaults()?
+                .config
+                .unit_costs),
         }
     }
 

@@ -41,8 +41,19 @@ pub struct ClusterSums {
     pub episodes: usize,
 }
 
-/// Adds `person`'s use around month `start` into `out` (one group's `months × SLOT` block).
-fn add_person(panel: &Panel, person: usize, start: i32, w: Window, weight: f64, units: &UnitCosts, out: &mut [f64]) {
+/// Adds `person`'s use around month `start` into `out` (one group's `months × SLOT` block),
+/// leaving out months from `censor` on (a comparator's own support start).
+#[allow(clippy::too_many_arguments)]
+fn add_person(
+    panel: &Panel,
+    person: usize,
+    start: i32,
+    w: Window,
+    weight: f64,
+    units: &UnitCosts,
+    censor: Option<i32>,
+    out: &mut [f64],
+) {
     let first = start - w.before as i32;
     let mut amounts = vec![[0.0; Outcome::COUNT]; w.months()];
     for u in panel.uses(person) {
@@ -52,7 +63,12 @@ fn add_person(panel: &Panel, person: usize, start: i32, w: Window, weight: f64, 
         }
     }
     for (k, a) in amounts.iter_mut().enumerate() {
-        let py = panel.person_years(person, first + k as i32);
+        let month = first + k as i32;
+        if censor.is_some_and(|c| month >= c) {
+            // A comparator supported later counts only until their own support starts.
+            break;
+        }
+        let py = panel.person_years(person, month);
         if py <= 0.0 {
             // Use outside the person's time at risk (before registration, after death) is not counted.
             continue;
@@ -67,8 +83,16 @@ fn add_person(panel: &Panel, person: usize, start: i32, w: Window, weight: f64, 
 }
 
 /// The sums of every cluster, in the order of first appearance of each supported person.
+/// `first_support` gives the month each supported person's first episode started, which ends
+/// their time as anyone's comparator.
 #[must_use]
-pub fn cluster_sums(panel: &Panel, sets: &[MatchedSet], w: Window, units: &UnitCosts) -> Vec<ClusterSums> {
+pub fn cluster_sums(
+    panel: &Panel,
+    sets: &[MatchedSet],
+    w: Window,
+    units: &UnitCosts,
+    first_support: &std::collections::HashMap<usize, i32>,
+) -> Vec<ClusterSums> {
     let block = w.months() * SLOT;
     let mut order: Vec<usize> = Vec::new();
     let mut index = std::collections::HashMap::new();
@@ -84,10 +108,20 @@ pub fn cluster_sums(panel: &Panel, sets: &[MatchedSet], w: Window, units: &UnitC
         });
         let cl = &mut clusters[c];
         cl.episodes += 1;
-        add_person(panel, s.person, s.start, w, 1.0, units, &mut cl.values[..block]);
+        add_person(
+            panel,
+            s.person,
+            s.start,
+            w,
+            1.0,
+            units,
+            None,
+            &mut cl.values[..block],
+        );
         let weight = 1.0 / s.comparators.len() as f64;
         for &p in &s.comparators {
-            add_person(panel, p, s.start, w, weight, units, &mut cl.values[block..]);
+            let censor = first_support.get(&p).copied();
+            add_person(panel, p, s.start, w, weight, units, censor, &mut cl.values[block..]);
         }
     }
     clusters
@@ -248,7 +282,13 @@ pub struct Estimates {
 /// Point estimates and a seeded cluster bootstrap of `replicates` draws. `cost_per_episode` prices
 /// the service for the return per £1.
 #[must_use]
-pub fn estimate(clusters: &[ClusterSums], w: Window, replicates: usize, seed: u64, cost_per_episode: f64) -> Estimates {
+pub fn estimate(
+    clusters: &[ClusterSums],
+    w: Window,
+    replicates: usize,
+    seed: u64,
+    cost_per_episode: f64,
+) -> Estimates {
     let n = clusters.len();
     let (sum, episodes) = total(clusters, &vec![1; n]);
     let point = figures(&sum, w);
@@ -285,9 +325,18 @@ pub fn estimate(clusters: &[ClusterSums], w: Window, replicates: usize, seed: u6
     }
     let service_cost = cost_per_episode * episodes as f64;
     Estimates {
-        did: Outcome::ALL.iter().map(|o| Interval::from(point.did(*o), &did[o.index()])).collect(),
-        relative: Outcome::ALL.iter().map(|o| Interval::from(point.relative(*o), &rel[o.index()])).collect(),
-        naive: Outcome::ALL.iter().map(|o| Interval::from(point.naive(*o), &naive[o.index()])).collect(),
+        did: Outcome::ALL
+            .iter()
+            .map(|o| Interval::from(point.did(*o), &did[o.index()]))
+            .collect(),
+        relative: Outcome::ALL
+            .iter()
+            .map(|o| Interval::from(point.relative(*o), &rel[o.index()]))
+            .collect(),
+        naive: Outcome::ALL
+            .iter()
+            .map(|o| Interval::from(point.naive(*o), &naive[o.index()]))
+            .collect(),
         naive_relative: Outcome::ALL
             .iter()
             .map(|o| Interval::from(point.naive_relative(*o), &naive_rel[o.index()]))
@@ -328,7 +377,10 @@ mod tests {
         // Comparison: 25 in 10 before (2.5), 16 in 8 after (2.0).
         // Naive change 1.5 − 3.0 = −1.5; DiD (−1.5) − (−0.5) = −1.0; counterfactual 3.0 − 0.5 = 2.5;
         // relative −1.0 / 2.5 = −40%.
-        let w = Window { before: 1, after: 1 };
+        let w = Window {
+            before: 1,
+            after: 1,
+        };
         let mut total = block((30.0, 10.0), (12.0, 8.0));
         total.extend(block((25.0, 10.0), (16.0, 8.0)));
         let f = figures(&total, w);
@@ -346,13 +398,19 @@ mod tests {
 
     #[test]
     fn the_bootstrap_is_deterministic_and_brackets_the_estimate() {
-        let w = Window { before: 1, after: 1 };
+        let w = Window {
+            before: 1,
+            after: 1,
+        };
         let clusters: Vec<ClusterSums> = (0..40)
             .map(|i| {
                 let x = f64::from(i % 5);
                 let mut values = block((3.0 + x, 1.0), (1.0 + x, 1.0));
                 values.extend(block((3.0 + x, 1.0), (2.0 + x, 1.0)));
-                ClusterSums { values, episodes: 1 }
+                ClusterSums {
+                    values,
+                    episodes: 1,
+                }
             })
             .collect();
         let a = estimate(&clusters, w, 200, 7, 100.0);

@@ -175,7 +175,8 @@ fn check_row(
         .ok_or(("nhs_number", "is empty".to_owned()))?
         .parse()
         .map_err(|e: careweave_domain::NhsNumberError| ("nhs_number", e.to_string()))?;
-    let referral = date("referral_date", referral)?.ok_or(("referral_date", "is empty".to_owned()))?;
+    let referral =
+        date("referral_date", referral)?.ok_or(("referral_date", "is empty".to_owned()))?;
     let first_contact = date("first_contact_date", first)?;
     let discharge = date("discharge_date", discharge)?;
     if first_contact.is_some_and(|f| f < referral) {
@@ -189,8 +190,12 @@ fn check_row(
     }
     let contacts = contacts
         .map(|c| {
-            c.parse::<u32>()
-                .map_err(|_| ("contacts", format!("{c:?} is not a whole number of 0 or more")))
+            c.parse::<u32>().map_err(|_| {
+                (
+                    "contacts",
+                    format!("{c:?} is not a whole number of 0 or more"),
+                )
+            })
         })
         .transpose()?;
     Ok(Exposure {
@@ -228,7 +233,8 @@ mod tests {
 
     #[test]
     fn bad_rows_are_reported_with_line_and_field_and_counts_reconcile() {
-        let text = "nhs_number,service,referral_date,first_contact_date,discharge_date,contacts\r\n\
+        let text =
+            "nhs_number,service,referral_date,first_contact_date,discharge_date,contacts\r\n\
             9434765919,link work,2023-05-02,2023-05-09,2023-08-01,6\r\n\
             9434765918,link work,2023-05-02,,,\r\n\
             9434765919,link work,2023-13-01,,,\r\n\

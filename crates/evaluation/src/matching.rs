@@ -1,9 +1,9 @@
 //! A comparison group at the same calendar start: for each supported episode, people who were not
-//! supported, with the same pre-period profile, given the supported person's start month as their
+//! (yet) supported, with the same pre-period profile, given the supported person's start month as their
 //! pseudo-start. By propensity score (logistic regression, nearest neighbours on its logit within a
 //! caliper, without replacement within a start month) or by coarsened exact matching.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -82,8 +82,8 @@ pub fn covariates(panel: &Panel, person: usize, start: i32) -> Vec<f64> {
 }
 
 /// Bands of recent use: emergency admissions and A&E attendances in the six months before the
-/// start (0, 1, 2, 3+), GP appointments in the three months before (0–2, 3–5, 6+) and whether
-/// there was an emergency admission in the six months before those (the person's usual level). Referrals
+/// start (0, 1, 2, 3+), GP appointments in the three months before (0–2, 3–5, 6+) and emergency
+/// admissions in the whole year before (0, 1, 2, 3, 4+), which carries the person's usual level. Referrals
 /// follow a recent peak, and a propensity score alone balances such a peak only on average, so
 /// propensity matching looks for neighbours inside the same band and coarsened exact matching
 /// uses the bands as three of its dimensions.
@@ -93,7 +93,7 @@ fn recent_use(row: &[f64]) -> [i64; 4] {
         band(row[8] + row[9], &[1.0, 2.0, 3.0]),
         band(row[12] + row[13], &[1.0, 2.0, 3.0]),
         band(row[17], &[3.0, 6.0]),
-        band(row[6] + row[7], &[1.0]),
+        band(row[6..10].iter().sum(), &[1.0, 2.0, 3.0, 4.0]),
     ]
 }
 
@@ -160,8 +160,16 @@ pub struct Matching {
 }
 
 /// Whether `person` may be a comparator at start month `start`.
-fn eligible(panel: &Panel, person: usize, start: i32, min_age: i32, supported: &HashSet<usize>) -> bool {
-    if supported.contains(&person) {
+fn eligible(
+    panel: &Panel,
+    person: usize,
+    start: i32,
+    min_age: i32,
+    first_support: &HashMap<usize, i32>,
+) -> bool {
+    // Not yet supported: someone supported later is a fair comparator until then (excluding them
+    // would keep only people whose use did not peak later, a look into the future).
+    if first_support.get(&person).is_some_and(|&first| first <= start) {
         return false;
     }
     let Some(day) = panel.month_date(start) else {
@@ -173,13 +181,13 @@ fn eligible(panel: &Panel, person: usize, start: i32, min_age: i32, supported: &
         && careweave_domain::dates::age_on(p.date_of_birth, day) >= min_age
 }
 
-/// Matches every treated episode. `supported` holds every person with any episode, who is never
-/// a comparator.
+/// Matches every treated episode. `first_support` holds the month each supported person's first
+/// episode started: from then on they are never a comparator.
 #[must_use]
 pub fn match_episodes(
     panel: &Panel,
     treated: &[Treated],
-    supported: &HashSet<usize>,
+    first_support: &HashMap<usize, i32>,
     settings: &Settings,
 ) -> Matching {
     let mut by_month: BTreeMap<i32, Vec<&Treated>> = BTreeMap::new();
@@ -196,7 +204,7 @@ pub fn match_episodes(
     let mut pools: BTreeMap<i32, Vec<(usize, Vec<f64>)>> = BTreeMap::new();
     for &month in by_month.keys() {
         let pool: Vec<(usize, Vec<f64>)> = (0..panel.people.len())
-            .filter(|&i| eligible(panel, i, month, settings.min_age, supported))
+            .filter(|&i| eligible(panel, i, month, settings.min_age, first_support))
             .map(|i| (i, covariates(panel, i, month)))
             .collect();
         candidates += pool.len() as u64;
@@ -231,7 +239,10 @@ pub fn match_episodes(
             Some((fit, caliper)) => {
                 let mut bands: HashMap<[i64; 4], Vec<(f64, usize)>> = HashMap::new();
                 for (k, (_, row)) in pool.iter().enumerate() {
-                    bands.entry(recent_use(row)).or_default().push((fit.logit(row), k));
+                    bands
+                        .entry(recent_use(row))
+                        .or_default()
+                        .push((fit.logit(row), k));
                 }
                 for scored in bands.values_mut() {
                     scored.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
@@ -257,7 +268,9 @@ pub fn match_episodes(
                 for (k, (_, row)) in pool.iter().enumerate() {
                     strata.entry(stratum(row)).or_default().push(k);
                 }
-                let mut rng = ChaCha8Rng::seed_from_u64(settings.seed ^ (*month as u64).wrapping_mul(0x9E37_79B9));
+                let mut rng = ChaCha8Rng::seed_from_u64(
+                    settings.seed ^ (*month as u64).wrapping_mul(0x9E37_79B9),
+                );
                 let mut keys: Vec<&[i64; 8]> = strata.keys().collect();
                 keys.sort();
                 let mut shuffled: HashMap<[i64; 8], Vec<usize>> = HashMap::new();
@@ -282,8 +295,16 @@ pub fn match_episodes(
                             }
                         }
                     }
-                    record(&mut sets, &mut unmatched, &mut fewer, t, comparators, None, settings.comparators,
-                        "nobody unsupported had the same profile at the same start");
+                    record(
+                        &mut sets,
+                        &mut unmatched,
+                        &mut fewer,
+                        t,
+                        comparators,
+                        None,
+                        settings.comparators,
+                        "nobody unsupported had the same profile at the same start",
+                    );
                 }
             }
         }
@@ -356,7 +377,13 @@ fn record(
 }
 
 /// Up to `k` unused candidates nearest to `target` on the logit, each within `caliper`.
-fn nearest(scored: &[(f64, usize)], used: &mut [bool], target: f64, caliper: f64, k: usize) -> Vec<usize> {
+fn nearest(
+    scored: &[(f64, usize)],
+    used: &mut [bool],
+    target: f64,
+    caliper: f64,
+    k: usize,
+) -> Vec<usize> {
     let mut right = scored.partition_point(|s| s.0 < target);
     let mut left = right;
     let mut picked = Vec::new();
@@ -370,7 +397,13 @@ fn nearest(scored: &[(f64, usize)], used: &mut [bool], target: f64, caliper: f64
         let l = (left > 0).then(|| (target - scored[left - 1].0, left - 1));
         let r = (right < scored.len()).then(|| (scored[right].0 - target, right));
         let best = match (l, r) {
-            (Some(a), Some(b)) => if a.0 <= b.0 { a } else { b },
+            (Some(a), Some(b)) => {
+                if a.0 <= b.0 {
+                    a
+                } else {
+                    b
+                }
+            }
             (Some(a), None) => a,
             (None, Some(b)) => b,
             (None, None) => break,

@@ -90,7 +90,12 @@ fn num(x: f64) -> String {
     }
 }
 
-fn write_file(dir: &Path, name: &str, text: &str, written: &mut Vec<PathBuf>) -> Result<(), EvaluationError> {
+fn write_file(
+    dir: &Path,
+    name: &str,
+    text: &str,
+    written: &mut Vec<PathBuf>,
+) -> Result<(), EvaluationError> {
     let path = dir.join(name);
     std::fs::write(&path, text).map_err(|source| EvaluationError::Io {
         path: path.clone(),
@@ -112,9 +117,22 @@ pub fn write(e: &Evaluation, out: &Path) -> Result<Vec<PathBuf>, EvaluationError
     let mut written = Vec::new();
     if let Some(est) = &e.estimates {
         let mut w = careweave_csv::Writer::with_header([
-            "outcome", "supported_rate_before", "supported_rate_after", "comparison_rate_before",
-            "comparison_rate_after", "naive_change", "naive_low", "naive_high", "naive_relative",
-            "did", "did_low", "did_high", "relative", "relative_low", "relative_high", "sentence",
+            "outcome",
+            "supported_rate_before",
+            "supported_rate_after",
+            "comparison_rate_before",
+            "comparison_rate_after",
+            "naive_change",
+            "naive_low",
+            "naive_high",
+            "naive_relative",
+            "did",
+            "did_low",
+            "did_high",
+            "relative",
+            "relative_low",
+            "relative_high",
+            "sentence",
         ]);
         let f = &est.figures;
         for o in Outcome::ALL {
@@ -140,7 +158,8 @@ pub fn write(e: &Evaluation, out: &Path) -> Result<Vec<PathBuf>, EvaluationError
             ]);
         }
         write_file(out, "estimates.csv", &w.finish(), &mut written)?;
-        let mut w = careweave_csv::Writer::with_header(["outcome", "month", "estimate", "low", "high"]);
+        let mut w =
+            careweave_csv::Writer::with_header(["outcome", "month", "estimate", "low", "high"]);
         for o in Outcome::ALL {
             for (k, p) in est.event_study[o.index()].iter().enumerate() {
                 w.record([
@@ -155,7 +174,12 @@ pub fn write(e: &Evaluation, out: &Path) -> Result<Vec<PathBuf>, EvaluationError
         write_file(out, "event_study.csv", &w.finish(), &mut written)?;
     }
     let mut w = careweave_csv::Writer::with_header([
-        "variable", "supported_mean", "comparison_mean_before", "comparison_mean_after", "smd_before", "smd_after",
+        "variable",
+        "supported_mean",
+        "comparison_mean_before",
+        "comparison_mean_after",
+        "smd_before",
+        "smd_after",
     ]);
     for b in &e.matching.balance {
         w.record([
@@ -182,10 +206,20 @@ pub fn write(e: &Evaluation, out: &Path) -> Result<Vec<PathBuf>, EvaluationError
     write_file(out, "exposure_diagnostics.csv", &w.finish(), &mut written)?;
 
     // Person-level files for the care team: who was compared with whom, and who could not be.
-    let mut w = careweave_csv::Writer::with_header(["exposure_line", "nhs_number", "start_month", "comparator_nhs_number", "propensity_score"]);
+    let mut w = careweave_csv::Writer::with_header([
+        "exposure_line",
+        "nhs_number",
+        "start_month",
+        "comparator_nhs_number",
+        "propensity_score",
+    ]);
     for s in &e.matching.sets {
         let ep = &e.exposures.episodes[s.episode];
-        let start = e.panel.month_date(s.start).map(|d| d.to_string()).unwrap_or_default();
+        let start = e
+            .panel
+            .month_date(s.start)
+            .map(|d| d.to_string())
+            .unwrap_or_default();
         for &c in &s.comparators {
             w.record([
                 ep.line.to_string(),
@@ -207,11 +241,20 @@ pub fn write(e: &Evaluation, out: &Path) -> Result<Vec<PathBuf>, EvaluationError
     rows.sort_unstable();
     for (k, why) in rows {
         let ep = &e.exposures.episodes[k];
-        w.record([ep.line.to_string(), ep.nhs_number.as_digits(), why.to_owned()]);
+        w.record([
+            ep.line.to_string(),
+            ep.nhs_number.as_digits(),
+            why.to_owned(),
+        ]);
     }
     write_file(out, "unmatched.csv", &w.finish(), &mut written)?;
 
-    write_file(out, "summary.json", &serde_json::to_string_pretty(&summary(e)).unwrap_or_default(), &mut written)?;
+    write_file(
+        out,
+        "summary.json",
+        &serde_json::to_string_pretty(&summary(e)).unwrap_or_default(),
+        &mut written,
+    )?;
     write_file(out, "report.html", &crate::report::html(e), &mut written)?;
     Ok(written)
 }

@@ -88,7 +88,9 @@ impl Panel {
     #[must_use]
     pub fn month_date(&self, m: i32) -> Option<NaiveDate> {
         if m < 0 {
-            return self.first_month.checked_sub_months(Months::new(m.unsigned_abs()));
+            return self
+                .first_month
+                .checked_sub_months(Months::new(m.unsigned_abs()));
         }
         self.first_month.checked_add_months(Months::new(m as u32))
     }
@@ -211,10 +213,7 @@ fn dates(batch: &RecordBatch, name: &str) -> Result<Vec<Option<NaiveDate>>, Eval
     let a = a.as_primitive::<Date32Type>();
     let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
     Ok((0..a.len())
-        .map(|i| {
-            (!a.is_null(i))
-                .then(|| epoch + chrono::Duration::days(i64::from(a.value(i))))
-        })
+        .map(|i| (!a.is_null(i)).then(|| epoch + chrono::Duration::days(i64::from(a.value(i)))))
         .collect())
 }
 
@@ -233,11 +232,19 @@ async fn register_registration(
         .find(|p| p.is_file())
     };
     if let Some(p) = found("parquet") {
-        ctx.register_parquet("eval_persons", p.to_string_lossy().as_ref(), ParquetReadOptions::default())
-            .await?;
+        ctx.register_parquet(
+            "eval_persons",
+            p.to_string_lossy().as_ref(),
+            ParquetReadOptions::default(),
+        )
+        .await?;
     } else if let Some(p) = found("csv") {
-        ctx.register_csv("eval_persons", p.to_string_lossy().as_ref(), CsvReadOptions::new().has_header(true))
-            .await?;
+        ctx.register_csv(
+            "eval_persons",
+            p.to_string_lossy().as_ref(),
+            CsvReadOptions::new().has_header(true),
+        )
+        .await?;
     } else {
         return Err(EvaluationError::Extract("no persons file".to_owned()));
     }
@@ -277,10 +284,17 @@ pub async fn read_extract(
     let from_manifest = manifest_dates(input);
     let history_start = history_start
         .or(from_manifest.map(|d| d.0))
-        .ok_or_else(|| EvaluationError::Config("history_start is not set and the extract has no manifest.json that says it".to_owned()))?;
-    let extract_date = extract_date
-        .or(from_manifest.map(|d| d.1))
-        .ok_or_else(|| EvaluationError::Config("extract_date is not set and the extract has no manifest.json that says it".to_owned()))?;
+        .ok_or_else(|| {
+            EvaluationError::Config(
+                "history_start is not set and the extract has no manifest.json that says it"
+                    .to_owned(),
+            )
+        })?;
+    let extract_date = extract_date.or(from_manifest.map(|d| d.1)).ok_or_else(|| {
+        EvaluationError::Config(
+            "extract_date is not set and the extract has no manifest.json that says it".to_owned(),
+        )
+    })?;
 
     let mut settings = RunSettings::defaults()?;
     settings.config.index_date = extract_date;
@@ -395,7 +409,9 @@ pub async fn read_extract(
                 .as_deref()
                 .and_then(|n| n.parse::<NhsNumber>().ok())
                 .and_then(|n| index.get(&n).copied());
-            let outcome = usize::try_from(out.value(i)).ok().and_then(Outcome::from_index);
+            let outcome = usize::try_from(out.value(i))
+                .ok()
+                .and_then(Outcome::from_index);
             let (Some(person), Some(outcome), Ok(month)) =
                 (person, outcome, u16::try_from(m.value(i)))
             else {

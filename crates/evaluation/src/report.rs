@@ -5,17 +5,11 @@
 use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 
-use crate::output::{published, sentence};
 use crate::outcome::Outcome;
+use crate::output::{published, sentence};
 use crate::run::{EpisodeStatus, Evaluation};
 
-/// Escapes text for HTML.
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+use careweave_charts::escape as esc;
 
 const STYLE: &str = "body{font-family:Arial,sans-serif;color:#212b32;max-width:60rem;margin:0 auto;padding:1rem;line-height:1.5}\
 h1{font-size:2rem}h2{font-size:1.5rem;margin-top:2rem;border-top:4px solid #005eb8;padding-top:.5rem}\
@@ -42,16 +36,31 @@ fn pct(x: f64) -> String {
 }
 
 /// A table of counts by a label, published through disclosure control.
-fn count_table(e: &Evaluation, caption: &str, head: &str, rows: &BTreeMap<String, u64>, total: Option<&BTreeMap<String, u64>>) -> String {
+fn count_table(
+    e: &Evaluation,
+    caption: &str,
+    head: &str,
+    rows: &BTreeMap<String, u64>,
+    total: Option<&BTreeMap<String, u64>>,
+) -> String {
     let mut h = format!("<table><caption>{}</caption><thead><tr><th scope=\"col\">{}</th><th scope=\"col\" class=\"n\">Supported</th>", esc(caption), esc(head));
     if total.is_some() {
         h.push_str("<th scope=\"col\" class=\"n\">Adults registered</th>");
     }
     h.push_str("</tr></thead><tbody>");
     for (k, n) in rows {
-        let _ = write!(h, "<tr><th scope=\"row\">{}</th><td class=\"n\">{}</td>", esc(k), published(e, *n));
+        let _ = write!(
+            h,
+            "<tr><th scope=\"row\">{}</th><td class=\"n\">{}</td>",
+            esc(k),
+            published(e, *n)
+        );
         if let Some(t) = total {
-            let _ = write!(h, "<td class=\"n\">{}</td>", published(e, t.get(k).copied().unwrap_or(0)));
+            let _ = write!(
+                h,
+                "<td class=\"n\">{}</td>",
+                published(e, t.get(k).copied().unwrap_or(0))
+            );
         }
         h.push_str("</tr>");
     }
@@ -96,7 +105,12 @@ fn effectiveness(e: &Evaluation, h: &mut String) {
         return;
     };
     h.push_str("<div class=\"inset\"><ul>");
-    for o in [Outcome::EmergencyAdmissions, Outcome::AeAttendances, Outcome::GpAppointments, Outcome::Cost] {
+    for o in [
+        Outcome::EmergencyAdmissions,
+        Outcome::AeAttendances,
+        Outcome::GpAppointments,
+        Outcome::Cost,
+    ] {
         let _ = write!(h, "<li>{}</li>", esc(&sentence(o, &est.did[o.index()])));
     }
     h.push_str("</ul></div>");
@@ -174,12 +188,30 @@ fn reach(e: &Evaluation, h: &mut String) {
         }
         if people.contains(&i) {
             *by_imd.entry(quintile(p.imd_quintile)).or_insert(0) += 1;
-            *by_eth.entry(ethnic_group(p.ethnicity.as_deref()).to_owned()).or_insert(0) += 1;
+            *by_eth
+                .entry(ethnic_group(p.ethnicity.as_deref()).to_owned())
+                .or_insert(0) += 1;
         }
     }
-    let _ = write!(h, "<p>{} people were supported and evaluated.</p>", published(e, people.len() as u64));
-    h.push_str(&count_table(e, "People supported by IMD quintile, against adults registered at the extract date", "IMD quintile", &by_imd, Some(&all_imd)));
-    h.push_str(&count_table(e, "People supported by ethnic group", "Ethnic group", &by_eth, None));
+    let _ = write!(
+        h,
+        "<p>{} people were supported and evaluated.</p>",
+        published(e, people.len() as u64)
+    );
+    h.push_str(&count_table(
+        e,
+        "People supported by IMD quintile, against adults registered at the extract date",
+        "IMD quintile",
+        &by_imd,
+        Some(&all_imd),
+    ));
+    h.push_str(&count_table(
+        e,
+        "People supported by ethnic group",
+        "Ethnic group",
+        &by_eth,
+        None,
+    ));
 }
 
 /// The five broad groups of the NHS Data Dictionary ethnic category.
@@ -203,9 +235,13 @@ fn adoption_and_implementation(e: &Evaluation, h: &mut String) {
     for (ep, s) in e.exposures.episodes.iter().zip(&e.statuses) {
         use chrono::Datelike;
         let q = (ep.referral.month0() / 3) + 1;
-        *by_quarter.entry(format!("{} Q{q}", ep.referral.year())).or_insert(0) += 1;
+        *by_quarter
+            .entry(format!("{} Q{q}", ep.referral.year()))
+            .or_insert(0) += 1;
         if let EpisodeStatus::Evaluated { person, .. } = s {
-            *by_practice.entry(e.panel.people[*person].practice.clone()).or_insert(0) += 1;
+            *by_practice
+                .entry(e.panel.people[*person].practice.clone())
+                .or_insert(0) += 1;
             *per_person.entry(*person).or_insert(0) += 1;
         }
         if let Some(c) = ep.contacts {
@@ -218,7 +254,13 @@ fn adoption_and_implementation(e: &Evaluation, h: &mut String) {
             length.push((d - ep.referral).num_days() as f64);
         }
     }
-    h.push_str(&count_table(e, "Evaluated episodes by registered practice", "Practice", &by_practice, None));
+    h.push_str(&count_table(
+        e,
+        "Evaluated episodes by registered practice",
+        "Practice",
+        &by_practice,
+        None,
+    ));
     h.push_str("<h2 id=\"implementation\">Implementation and maintenance</h2><table><caption>How support was delivered</caption><tbody>");
     let med = |v: &mut Vec<f64>| median(v).map_or("not recorded".to_owned(), |m| format!("{m:.0}"));
     let _ = write!(
@@ -232,7 +274,13 @@ fn adoption_and_implementation(e: &Evaluation, h: &mut String) {
         med(&mut length),
         published(e, per_person.values().filter(|n| **n > 1).count() as u64)
     );
-    h.push_str(&count_table(e, "Referrals by quarter", "Quarter", &by_quarter, None));
+    h.push_str(&count_table(
+        e,
+        "Referrals by quarter",
+        "Quarter",
+        &by_quarter,
+        None,
+    ));
 }
 
 fn comparison_group(e: &Evaluation, h: &mut String) {
@@ -259,13 +307,22 @@ fn comparison_group(e: &Evaluation, h: &mut String) {
         published(e, post)
     );
     for (why, n) in e.not_evaluated() {
-        let _ = write!(h, "<tr><th scope=\"row\">Not evaluated: {}</th><td class=\"n\">{}</td></tr>", esc(why), published(e, n));
+        let _ = write!(
+            h,
+            "<tr><th scope=\"row\">Not evaluated: {}</th><td class=\"n\">{}</td></tr>",
+            esc(why),
+            published(e, n)
+        );
     }
     h.push_str("</tbody></table><table><caption>Balance: standardised mean differences before and after matching (target below 0.1 in size)</caption><thead><tr>\
         <th scope=\"col\">Variable</th><th scope=\"col\" class=\"n\">Supported mean</th><th scope=\"col\" class=\"n\">Others, before</th><th scope=\"col\" class=\"n\">Comparators</th>\
         <th scope=\"col\" class=\"n\">SMD before</th><th scope=\"col\" class=\"n\">SMD after</th></tr></thead><tbody>");
     for b in &m.balance {
-        let flag = if b.smd_after.abs() >= 0.1 { " (above target)" } else { "" };
+        let flag = if b.smd_after.abs() >= 0.1 {
+            " (above target)"
+        } else {
+            ""
+        };
         let _ = write!(
             h,
             "<tr><th scope=\"row\">{}</th><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}{}</td></tr>",

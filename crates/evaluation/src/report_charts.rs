@@ -19,6 +19,28 @@ pub(crate) fn event_studies(e: &Evaluation, est: &Estimates, h: &mut String) {
     h.push_str("<h3>Month by month</h3><p>Each point is the difference between the supported people and their comparators in that month, less the average difference before the start (per person-year). Before the start the points should sit around zero; if they drift, the groups were already on different paths.</p>");
     for o in CHARTED {
         let series = &est.event_study[o.index()];
+        let points = series
+            .iter()
+            .enumerate()
+            .map(|(k, p)| careweave_charts::Point {
+                x: format!("{:+}", e.window.relative(k)),
+                y: p.estimate,
+                interval: Some((p.low, p.high)),
+            })
+            .collect();
+        let chart = careweave_charts::line_chart(
+            &format!("{}: difference from comparators by month from the start, with its 95% confidence interval", o.label()),
+            &[careweave_charts::Series {
+                name: "Difference per person-year".to_owned(),
+                points,
+            }],
+            Some("+0"),
+        );
+        let _ = write!(
+            h,
+            "<figure><figcaption>{}</figcaption>{chart}</figure>",
+            careweave_charts::escape(o.label())
+        );
         let _ = write!(
             h,
             "<table><caption>{}: difference from comparators by month from the start (95% CI)</caption><thead><tr><th scope=\"col\">Month</th><th scope=\"col\" class=\"n\">Difference</th><th scope=\"col\" class=\"n\">95% CI</th></tr></thead><tbody>",

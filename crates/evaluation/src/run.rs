@@ -1,6 +1,6 @@
 //! One evaluation run: exposures joined to the extract, checks, matching, estimates.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -101,7 +101,9 @@ fn status(panel: &Panel, settings: &Settings, e: &crate::exposures::Exposure) ->
     EpisodeStatus::Evaluated {
         person,
         start,
-        pre_shortened: panel.month_date(before).is_none_or(|d| d < panel.history_start),
+        pre_shortened: panel
+            .month_date(before)
+            .is_none_or(|d| d < panel.history_start),
         post_shortened: after_end.is_none_or(|end| Some(end) > panel.extract_date.succ_opt()),
     }
 }
@@ -134,7 +136,13 @@ pub async fn run(
     settings.check()?;
     let mut timings = Vec::new();
     let t = Instant::now();
-    let panel = read_extract(input, codelists, settings.history_start, settings.extract_date).await?;
+    let panel = read_extract(
+        input,
+        codelists,
+        settings.history_start,
+        settings.extract_date,
+    )
+    .await?;
     timings.push(("read the extract", t.elapsed()));
     evaluate(panel, exposures, settings, timings)
 }
@@ -156,11 +164,20 @@ pub fn evaluate(
         .iter()
         .map(|e| status(&panel, &settings, e))
         .collect();
-    let supported: HashSet<usize> = exposures
-        .episodes
-        .iter()
-        .filter_map(|e| panel.by_nhs.get(&e.nhs_number).copied())
-        .collect();
+    // The month each supported person was first referred; a start outside the history counts as
+    // "always supported", so such a person is never a comparator.
+    let mut first_support: HashMap<usize, i32> = HashMap::new();
+    for e in &exposures.episodes {
+        if let Some(&person) = panel.by_nhs.get(&e.nhs_number) {
+            let month = if e.referral < panel.history_start {
+                i32::MIN
+            } else {
+                months_between(panel.first_month, month_start(e.referral))
+            };
+            let first = first_support.entry(person).or_insert(month);
+            *first = (*first).min(month);
+        }
+    }
     let treated: Vec<Treated> = statuses
         .iter()
         .enumerate()
@@ -173,7 +190,7 @@ pub fn evaluate(
             EpisodeStatus::Excluded(_) => None,
         })
         .collect();
-    let matching = match_episodes(&panel, &treated, &supported, &settings);
+    let matching = match_episodes(&panel, &treated, &first_support, &settings);
     timings.push(("match", t.elapsed()));
     let t = Instant::now();
     let window = Window {
@@ -183,8 +200,14 @@ pub fn evaluate(
     let n = exposures.episodes.len().max(1);
     let cost_per_episode = settings.service_cost(n, service_years(&exposures)) / n as f64;
     let estimates = (!matching.sets.is_empty()).then(|| {
-        let clusters = cluster_sums(&panel, &matching.sets, window, &units);
-        estimate(&clusters, window, settings.bootstrap, settings.seed, cost_per_episode)
+        let clusters = cluster_sums(&panel, &matching.sets, window, &units, &first_support);
+        estimate(
+            &clusters,
+            window,
+            settings.bootstrap,
+            settings.seed,
+            cost_per_episode,
+        )
     });
     timings.push(("estimate and bootstrap", t.elapsed()));
     Ok(Evaluation {

@@ -54,7 +54,9 @@ impl Logistic {
     pub fn fit(x: &[Vec<f64>], y: &[bool]) -> Self {
         let p = x.first().map_or(0, Vec::len);
         let n = x.len().max(1) as f64;
-        let mean: Vec<f64> = (0..p).map(|j| x.iter().map(|r| r[j]).sum::<f64>() / n).collect();
+        let mean: Vec<f64> = (0..p)
+            .map(|j| x.iter().map(|r| r[j]).sum::<f64>() / n)
+            .collect();
         let sd: Vec<f64> = (0..p)
             .map(|j| {
                 let v = x.iter().map(|r| (r[j] - mean[j]).powi(2)).sum::<f64>() / n;
@@ -65,7 +67,13 @@ impl Logistic {
                 }
             })
             .collect();
-        let z = |r: &[f64], j: usize| if j == 0 { 1.0 } else { (r[j - 1] - mean[j - 1]) / sd[j - 1] };
+        let z = |r: &[f64], j: usize| {
+            if j == 0 {
+                1.0
+            } else {
+                (r[j - 1] - mean[j - 1]) / sd[j - 1]
+            }
+        };
         let k = p + 1;
         let mut beta = vec![0.0; k];
         let mut converged = false;

@@ -12,8 +12,14 @@ use careweave_synth::{Intervention, Profile, SynthConfig, WriteOptions};
 #[ignore = "slow: a coverage study over 100 seeds"]
 async fn the_interval_covers_the_truth_in_90_to_99_percent_of_seeds() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../codelists");
-    let seeds: u64 = std::env::var("COVERAGE_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(100);
-    let people: i64 = std::env::var("COVERAGE_PEOPLE").ok().and_then(|s| s.parse().ok()).unwrap_or(20_000);
+    let seeds: u64 = std::env::var("COVERAGE_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100);
+    let people: i64 = std::env::var("COVERAGE_PEOPLE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20_000);
     let mut covered = [0u32; 2];
     let mut naive_beyond = 0u32;
     let mut total = 0u32;
@@ -38,8 +44,12 @@ async fn the_interval_covers_the_truth_in_90_to_99_percent_of_seeds() {
         let gp = &est.relative[Outcome::GpAppointments.index()];
         covered[0] += u32::from(em.covers(-0.2));
         covered[1] += u32::from(gp.covers(-0.1));
-        naive_beyond += u32::from(est.naive_relative[Outcome::EmergencyAdmissions.index()].estimate < -0.2);
-        eprintln!("seed {seed}: episodes {} emergency {em:?} gp {gp:?}", e.matching.sets.len());
+        naive_beyond +=
+            u32::from(est.naive_relative[Outcome::EmergencyAdmissions.index()].estimate < -0.2);
+        eprintln!(
+            "seed {seed}: episodes {} emergency {em:?} gp {gp:?}",
+            e.matching.sets.len()
+        );
     }
     let share = |n: u32| f64::from(n) / f64::from(total.max(1));
     eprintln!(
@@ -49,6 +59,10 @@ async fn the_interval_covers_the_truth_in_90_to_99_percent_of_seeds() {
         share(naive_beyond) * 100.0
     );
     for c in covered {
-        assert!((0.90..=0.99).contains(&share(c)) || total < 100, "coverage {}", share(c));
+        assert!(
+            (0.90..=0.99).contains(&share(c)) || total < 100,
+            "coverage {}",
+            share(c)
+        );
     }
 }

@@ -77,8 +77,8 @@ pub(crate) fn plant(
     // Starts leave a full year of history before (plus six months for the selection look-back)
     // and a full effect window before the extract date.
     let first = month_start(config.history_start()).checked_add_months(Months::new(18))?;
-    let last = month_start(config.extract_date())
-        .checked_sub_months(Months::new(plan.months.max(1)))?;
+    let last =
+        month_start(config.extract_date()).checked_sub_months(Months::new(plan.months.max(1)))?;
     let span = (last.year() - first.year()) * 12 + last.month() as i32 - first.month() as i32;
     if span < 0 {
         return None;
@@ -120,8 +120,7 @@ pub(crate) fn plant(
     };
     let mut removed_days = Vec::new();
     events.admissions.retain(|a| {
-        if a.emergency && within(a.admitted) && !keep(&mut rng, plan.emergency_admissions_percent)
-        {
+        if a.emergency && within(a.admitted) && !keep(&mut rng, plan.emergency_admissions_percent) {
             removed_days.push(a.admitted);
             return false;
         }
