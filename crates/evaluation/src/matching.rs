@@ -82,7 +82,7 @@ pub fn covariates(panel: &Panel, person: usize, start: i32) -> Vec<f64> {
 }
 
 /// Bands of recent use: emergency admissions and A&E attendances in the six months before the
-/// start (0, 1, 2, 3+), GP appointments in the three months before (0–2, 3–5, 6+) and emergency
+/// start (0 to 5+), GP appointments in the three months before (0–2, 3–5, 6–8, 9+) and emergency
 /// admissions in the whole year before (0, 1, 2, 3, 4+), which carries the person's usual level. Referrals
 /// follow a recent peak, and a propensity score alone balances such a peak only on average, so
 /// propensity matching looks for neighbours inside the same band and coarsened exact matching
@@ -90,9 +90,9 @@ pub fn covariates(panel: &Panel, person: usize, start: i32) -> Vec<f64> {
 fn recent_use(row: &[f64]) -> [i64; 4] {
     let band = |x: f64, cuts: &[f64]| cuts.iter().filter(|c| x >= **c).count() as i64;
     [
-        band(row[8] + row[9], &[1.0, 2.0, 3.0]),
-        band(row[12] + row[13], &[1.0, 2.0, 3.0]),
-        band(row[17], &[3.0, 6.0]),
+        band(row[8] + row[9], &[1.0, 2.0, 3.0, 4.0, 5.0]),
+        band(row[12] + row[13], &[1.0, 2.0, 3.0, 4.0, 5.0]),
+        band(row[17], &[3.0, 6.0, 9.0]),
         band(row[6..10].iter().sum(), &[1.0, 2.0, 3.0, 4.0]),
     ]
 }
