@@ -24,11 +24,14 @@ function binary() {
 
 /**
  * Starts `careweave demo` on a free port with its own data directory and waits until it listens.
- * Resolves to { base, password, stop }.
+ * `clock`, an RFC 3339 instant, starts the server's clock there (`careweave demo --clock`) so a test
+ * does not depend on the wall clock. Resolves to { base, password, stop }.
  */
-export async function startDemo({ people = 3000 } = {}) {
+export async function startDemo({ people = 3000, clock } = {}) {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'careweave-e2e-'));
-  const child = spawn(binary(), ['demo', '--port', '0', '--data-dir', dataDir, '--people', String(people)], {
+  const args = ['demo', '--port', '0', '--data-dir', dataDir, '--people', String(people)];
+  if (clock) args.push('--clock', clock);
+  const child = spawn(binary(), args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, RUST_LOG: 'warn' },
   });

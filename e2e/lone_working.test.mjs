@@ -12,8 +12,15 @@ import { startDemo, launchBrowser, openAs, submit, assertAccessible } from './ha
 let demo;
 let browser;
 
+/**
+ * The server's clock starts at 11:00 on 16 June 2026 in London (British Summer Time), so that a
+ * visit planned for 00:00 to 00:01 today is overdue and one at 14:00 is still ahead, whatever the
+ * wall clock says.
+ */
+const CLOCK = '2026-06-16T10:00:00Z';
+
 before(async () => {
-  demo = await startDemo();
+  demo = await startDemo({ clock: CLOCK });
   browser = await launchBrowser();
 });
 
@@ -24,10 +31,9 @@ after(async () => {
 
 const as = (user) => openAs(browser, demo.base, user, demo.password);
 
-/** Today as the server's clock sees it, as the three boxes of a date input. */
+/** Today as the server's clock sees it (its fixed start, above), as the three boxes of a date input. */
 function today() {
-  const d = new Date();
-  return { day: String(d.getDate()), month: String(d.getMonth() + 1), year: String(d.getFullYear()) };
+  return { day: '16', month: '6', year: '2026' };
 }
 
 /** Opens an NHS.UK details component from the keyboard (focus its summary, press Enter). */

@@ -6,6 +6,7 @@
 //! council and the ICB), one account for every role, and caseloads for two workers from different
 //! employers.
 
+use careweave_domain::clock::Clock;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -36,6 +37,11 @@ pub struct DemoArgs {
     /// The generator's seed: the same seed gives the same neighbourhood.
     #[arg(long, default_value_t = 2026)]
     seed: u64,
+    /// Start the demo's clock at this instant (RFC 3339, such as 2026-06-16T10:00:00Z) instead of
+    /// now; it then runs on in real time. For browser tests and demonstrations that must not depend
+    /// on the wall clock. Only the demo reads it: `careweave serve` always uses the system clock.
+    #[arg(long, env = "CAREWEAVE_DEMO_CLOCK")]
+    clock: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// One demo account.
@@ -141,12 +147,20 @@ pub async fn run(mut settings: careweave_web::Settings, args: DemoArgs) -> anyho
     let config = SynthConfig::new(i64::from(args.people), args.seed, Profile::DeprivedUrban)?;
     let registry = careweave_synth::generate_registry(&config)
         .context("could not generate the neighbourhood")?;
-    let summary = load(&store, &registry).await?;
+    let zone = careweave_domain::clock::parse_time_zone(&settings.timezone)
+        .context("the timezone setting")?;
+    let clock = match args.clock {
+        Some(start) => Clock::starting_at(start, zone),
+        None => Clock::system(zone),
+    };
+    let summary = load(&store, &registry, &clock).await?;
 
     settings.database_url = DatabaseUrl::sqlite_file(&db_path).redacted();
     settings.host = "127.0.0.1".to_owned();
     settings.port = args.port;
-    let app = careweave_web::Application::build_with_store(settings, store).await?;
+    let app = careweave_web::Application::build_with_store(settings, store)
+        .await?
+        .with_clock(clock);
 
     println!();
     println!(
@@ -170,7 +184,7 @@ struct Loaded {
 }
 
 /// Loads the registry and the demo organisations, accounts and caseloads into an empty store.
-async fn load(store: &Store, registry: &Registry) -> anyhow::Result<Loaded> {
+async fn load(store: &Store, registry: &Registry, clock: &Clock) -> anyhow::Result<Loaded> {
     // Places: each PCN, then each LSOA (inside the first PCN: LSOAs do not nest in PCNs, but the
     // demo needs every place to sit somewhere in the hierarchy).
     let mut pcn_places = Vec::with_capacity(registry.pcns.len());
@@ -358,7 +372,7 @@ async fn load(store: &Store, registry: &Registry) -> anyhow::Result<Loaded> {
         users.push((user, employer, a));
     }
 
-    let today = chrono::Utc::now().date_naive();
+    let today = clock.today();
     // Caseloads: each worker supports living adults with the most complex needs, different people
     // for each, as a team splitting a shared list would.
     let mut candidates: Vec<usize> = (0..registry.people.len())
@@ -403,6 +417,7 @@ async fn load(store: &Store, registry: &Registry) -> anyhow::Result<Loaded> {
         &practices,
         pcn,
         charity,
+        clock,
     )
     .await?;
 

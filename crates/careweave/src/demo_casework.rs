@@ -12,6 +12,7 @@ use careweave_domain::casework::{
     EligibilityRule, GpAgreement, Intensity, NeedDomain, OutcomePoint, ReferralRoute,
     ReferralSource, ReviewInterval, RiskFlag, ServiceKind, Urgency,
 };
+use careweave_domain::clock::Clock;
 use careweave_domain::lone_working::{PolicyRule, PolicyRuleKind};
 use careweave_domain::{OrganisationId, ServiceId};
 use careweave_store::casework::{
@@ -64,6 +65,7 @@ pub async fn load(
     practices: &[OrganisationId],
     pcn: OrganisationId,
     charity: OrganisationId,
+    clock: &Clock,
 ) -> anyhow::Result<()> {
     let focused = store
         .insert_service(
@@ -127,7 +129,7 @@ pub async fn load(
             true,
         )
         .await?;
-    let today = chrono::Utc::now().date_naive();
+    let today = clock.today();
     let mut next = people.iter().copied();
     let mut take = || {
         next.next()
@@ -261,7 +263,7 @@ pub async fn load(
             &team,
         )
         .await?;
-        history(store, worker, case, opened, today, n).await?;
+        history(store, worker, case, opened, today, n, clock).await?;
         if service == team.social && first_social.is_none() {
             first_social = Some(case);
         }
@@ -364,6 +366,7 @@ pub async fn load(
             opened,
             today - Duration::days(10),
             k as i64 + 3,
+            clock,
         )
         .await?;
         store
@@ -401,6 +404,7 @@ pub async fn load(
             opened,
             today - Duration::days(60),
             4,
+            clock,
         )
         .await?;
         store
@@ -667,6 +671,7 @@ async fn history(
     opened: NaiveDate,
     until: NaiveDate,
     n: i64,
+    clock: &Clock,
 ) -> anyhow::Result<()> {
     let score = |v: u8| DomainScore::new("demo", v.clamp(1, 5));
     let domains = [
@@ -822,7 +827,7 @@ async fn history(
             )
             .await?;
     }
-    let today = chrono::Utc::now().date_naive();
+    let today = clock.today();
     if until >= today - Duration::days(1) && n % 2 == 0 {
         // Spread through the working day; a visit whose time has passed was checked out on time,
         // so the demo starts with no false lone working alert.
@@ -844,7 +849,7 @@ async fn history(
                 },
             )
             .await?;
-        let now = chrono::Local::now().naive_local();
+        let now = clock.local_now();
         if today.and_time(back_by) < now {
             store
                 .visit_step(worker, visit, VisitStep::CheckOut, today.and_time(back_by))

@@ -12,6 +12,7 @@
 pub mod access;
 pub mod account;
 pub mod casework;
+pub mod clock;
 mod codes;
 pub mod consent;
 pub mod dates;

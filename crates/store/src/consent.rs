@@ -23,7 +23,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::audit::{audit_with, AuditAction, AuditEvent};
-use crate::casework::get_code;
+use crate::change::get_code;
 use crate::records::RecordError;
 use crate::{get_i64, instant_text, parse_instant, Store, StoreError};
 
@@ -252,11 +252,8 @@ impl Store {
         who: &Principal,
         person: PersonId,
     ) -> Result<Vec<(OrganisationId, String)>, RecordError> {
-        let facts = self.care_facts(person).await?;
-        if !matches!(
-            careweave_domain::access::can_read_person(who, &facts),
-            careweave_domain::access::Decision::Allow(_)
-        ) {
+        let (decision, facts) = self.person_decision(who, person).await?;
+        if !matches!(decision, careweave_domain::access::Decision::Allow(_)) {
             return Err(RecordError::Denied);
         }
         let mut ids: Vec<OrganisationId> = facts

@@ -18,7 +18,9 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::audit::{audit_with, AuditAction, AuditEvent};
-use crate::casework::{CaseworkError, CaseworkService};
+use crate::casework::CaseworkService;
+use crate::change::ActionError;
+use crate::sql::IdList;
 use crate::{get_date, get_i64, now_text, parse_date, Store, StoreError};
 
 /// The audit log's name for a significant event.
@@ -86,12 +88,9 @@ pub struct BoardCounts {
     pub mdt: Vec<(String, u64, u64)>,
 }
 
-fn service_list(services: &[CaseworkService]) -> String {
-    services
-        .iter()
-        .map(|s| s.id.get().to_string())
-        .collect::<Vec<_>>()
-        .join(",")
+/// The services' ids as a list of bound parameters starting at `$first`.
+fn service_list(first: usize, services: &[CaseworkService]) -> IdList {
+    IdList::new(first, services.iter().map(|s| s.id.get()))
 }
 
 fn count(row: &AnyRow, column: &'static str) -> Result<u64, StoreError> {
@@ -169,7 +168,7 @@ impl Store {
         &self,
         who: &Principal,
         label: &str,
-    ) -> Result<String, CaseworkError> {
+    ) -> Result<String, ActionError> {
         if !who.has_role(Role::Admin) {
             self.event_audit(
                 who,
@@ -178,7 +177,7 @@ impl Store {
                 "add theme: not an admin".into(),
             )
             .await?;
-            return Err(CaseworkError::Denied);
+            return Err(ActionError::Denied);
         }
         let code: String = label
             .trim()
@@ -191,7 +190,7 @@ impl Store {
             .collect::<Vec<_>>()
             .join("_");
         if code.is_empty() {
-            return Err(CaseworkError::Refused("Enter the theme's name".into()));
+            return Err(ActionError::refused("Enter the theme's name"));
         }
         let mut tx = self.pool.begin().await?;
         let exists = sqlx::query("SELECT code FROM event_themes WHERE code = $1")
@@ -232,11 +231,7 @@ impl Store {
     /// Records an event. `who` must work the service (a worker or supervisor of one of its
     /// organisations) and, when a case is given, be one of the case's current workers; refusals
     /// are audited. The event, its themes and the audit row are written in one transaction.
-    pub async fn record_event(
-        &self,
-        who: &Principal,
-        new: &NewEvent,
-    ) -> Result<i64, CaseworkError> {
+    pub async fn record_event(&self, who: &Principal, new: &NewEvent) -> Result<i64, ActionError> {
         let service = self
             .services_worked_by(who)
             .await?
@@ -255,7 +250,7 @@ impl Store {
                 format!("record for service {}: does not work it", new.service.get()),
             )
             .await?;
-            return Err(CaseworkError::Denied);
+            return Err(ActionError::Denied);
         };
         let mut practice = new.practice;
         if let Some(case) = new.case {
@@ -283,7 +278,7 @@ impl Store {
                     format!("record from case {case}: not a current worker of it in this service"),
                 )
                 .await?;
-                return Err(CaseworkError::Denied);
+                return Err(ActionError::Denied);
             }
             if practice.is_none() {
                 practice = row
@@ -300,10 +295,10 @@ impl Store {
             .map(|t| t.code)
             .collect();
         if new.themes.is_empty() {
-            return Err(CaseworkError::Refused("Select at least one theme".into()));
+            return Err(ActionError::refused("Select at least one theme"));
         }
         if new.themes.iter().any(|t| !active.contains(t)) {
-            return Err(CaseworkError::Refused("Select themes from the list".into()));
+            return Err(ActionError::refused("Select themes from the list"));
         }
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
@@ -414,7 +409,7 @@ impl Store {
 
     /// One event, for the people [`can_see_event`] names; a refusal (or an event that does not
     /// exist, in the same words) is audited as denied.
-    pub async fn event_for(&self, who: &Principal, id: i64) -> Result<EventView, CaseworkError> {
+    pub async fn event_for(&self, who: &Principal, id: i64) -> Result<EventView, ActionError> {
         let row = sqlx::query(&format!("SELECT {EVENT_COLUMNS} WHERE e.id = $1"))
             .bind(id)
             .fetch_optional(&self.pool)
@@ -426,7 +421,7 @@ impl Store {
         let (Some(row), Some(grant)) = (row, grant) else {
             self.event_audit(who, AuditAction::Denied, Some(id), "read: no grant".into())
                 .await?;
-            return Err(CaseworkError::Denied);
+            return Err(ActionError::Denied);
         };
         let view = self.event_of(&row, grant).await?;
         self.event_audit(who, AuditAction::Read, Some(id), grant.code().into())
@@ -438,24 +433,20 @@ impl Store {
     /// supervise and those on cases they work now. A non-empty list is audited as one `list` event
     /// naming the events.
     pub async fn events_for(&self, who: &Principal) -> Result<Vec<EventView>, StoreError> {
-        let supervised: Vec<String> = who
-            .memberships
-            .iter()
-            .filter(|m| m.role == Role::Supervisor)
-            .map(|m| m.organisation.get().to_string())
-            .collect();
-        let supervised = if supervised.is_empty() {
-            "NULL".to_owned()
-        } else {
-            supervised.join(",")
-        };
-        // The organisation ids come from the database, so formatting them in is safe.
-        let rows = sqlx::query(&format!(
+        let list = IdList::new(
+            2,
+            who.memberships
+                .iter()
+                .filter(|m| m.role == Role::Supervisor)
+                .map(|m| m.organisation.get()),
+        );
+        let supervised = list.placeholders();
+        let rows = list.bind(sqlx::query(&format!(
             "SELECT {EVENT_COLUMNS} WHERE e.recorded_by = $1 OR e.organisation_id IN ({supervised}) \
              OR e.case_id IN (SELECT case_id FROM casework_workers WHERE user_id = $1 AND ended_on IS NULL) \
              ORDER BY e.occurred_on DESC, e.id DESC"
         ))
-        .bind(who.user.get())
+        .bind(who.user.get()))
         .fetch_all(&self.pool)
         .await?;
         let mut events = Vec::new();
@@ -485,7 +476,7 @@ impl Store {
         who: &Principal,
         id: i64,
         on: NaiveDate,
-    ) -> Result<(), CaseworkError> {
+    ) -> Result<(), ActionError> {
         let event = self.event_for(who, id).await?;
         if !event.grant.may_review() {
             self.event_audit(
@@ -495,16 +486,16 @@ impl Store {
                 "board: not a supervisor".into(),
             )
             .await?;
-            return Err(CaseworkError::Denied);
+            return Err(ActionError::Denied);
         }
         if !event.escalate {
-            return Err(CaseworkError::Refused(
-                "This event was not escalated to the board".into(),
+            return Err(ActionError::refused(
+                "This event was not escalated to the board",
             ));
         }
         if on < event.occurred_on {
-            return Err(CaseworkError::Refused(
-                "The board date must be on or after the date of the event".into(),
+            return Err(ActionError::refused(
+                "The board date must be on or after the date of the event",
             ));
         }
         let mut tx = self.pool.begin().await?;
@@ -541,16 +532,18 @@ impl Store {
         if services.is_empty() {
             return Ok(out);
         }
-        let ids = service_list(services);
-        for r in sqlx::query(&format!(
-            "SELECT SUBSTR(e.occurred_on, 1, 7) AS month, t.label, e.kind, COUNT(*) AS n \
+        let list = service_list(1, services);
+        let ids = list.placeholders();
+        for r in list
+            .bind(sqlx::query(&format!(
+                "SELECT SUBSTR(e.occurred_on, 1, 7) AS month, t.label, e.kind, COUNT(*) AS n \
              FROM significant_events e JOIN significant_event_themes et ON et.event_id = e.id \
              JOIN event_themes t ON t.code = et.theme WHERE e.service_id IN ({ids}) \
              GROUP BY SUBSTR(e.occurred_on, 1, 7), t.label, t.position, e.kind \
              ORDER BY 1 DESC, t.position, e.kind"
-        ))
-        .fetch_all(&self.pool)
-        .await?
+            )))
+            .fetch_all(&self.pool)
+            .await?
         {
             out.by_month.push((
                 r.try_get("month")?,
@@ -559,13 +552,13 @@ impl Store {
                 count(&r, "n")?,
             ));
         }
-        for r in sqlx::query(&format!(
+        for r in list.bind(sqlx::query(&format!(
             "SELECT COALESCE(o.name, 'Area not recorded') AS area, t.label, COUNT(*) AS n \
              FROM significant_events e JOIN significant_event_themes et ON et.event_id = e.id \
              JOIN event_themes t ON t.code = et.theme LEFT JOIN organisations o ON o.id = e.practice_id \
              WHERE e.service_id IN ({ids}) \
              GROUP BY COALESCE(o.name, 'Area not recorded'), t.label, t.position ORDER BY 1, t.position"
-        ))
+        )))
         .fetch_all(&self.pool)
         .await?
         {
@@ -588,17 +581,22 @@ impl Store {
         if services.is_empty() {
             return Ok(out);
         }
-        let ids = service_list(services);
+        let list = service_list(1, services);
+        let ids = list.placeholders();
+        // The meeting counts bind today first, so their list starts at `$2`.
+        let held_list = service_list(2, services);
+        let held_ids = held_list.placeholders();
         let concerns = format!(
             "FROM safeguarding_concerns sc JOIN casework_cases c ON c.id = sc.case_id \
              WHERE c.service_id IN ({ids})"
         );
-        for r in sqlx::query(&format!(
-            "SELECT SUBSTR(sc.raised_at, 1, 7) AS month, COUNT(*) AS n {concerns} \
+        for r in list
+            .bind(sqlx::query(&format!(
+                "SELECT SUBSTR(sc.raised_at, 1, 7) AS month, COUNT(*) AS n {concerns} \
              GROUP BY SUBSTR(sc.raised_at, 1, 7)"
-        ))
-        .fetch_all(&self.pool)
-        .await?
+            )))
+            .fetch_all(&self.pool)
+            .await?
         {
             bump(
                 &mut out.safeguarding,
@@ -607,12 +605,13 @@ impl Store {
                 0,
             );
         }
-        for r in sqlx::query(&format!(
-            "SELECT SUBSTR(sc.la_referred_on, 1, 7) AS month, COUNT(*) AS n {concerns} \
+        for r in list
+            .bind(sqlx::query(&format!(
+                "SELECT SUBSTR(sc.la_referred_on, 1, 7) AS month, COUNT(*) AS n {concerns} \
              AND sc.la_referred_on IS NOT NULL GROUP BY SUBSTR(sc.la_referred_on, 1, 7)"
-        ))
-        .fetch_all(&self.pool)
-        .await?
+            )))
+            .fetch_all(&self.pool)
+            .await?
         {
             bump(
                 &mut out.safeguarding,
@@ -621,25 +620,31 @@ impl Store {
                 count(&r, "n")?,
             );
         }
-        let held = format!("m.service_id IN ({ids}) AND m.held_on <= $1");
-        for r in sqlx::query(&format!(
-            "SELECT SUBSTR(m.held_on, 1, 7) AS month, COUNT(*) AS n FROM mdt_meetings m \
+        let held = format!("m.service_id IN ({held_ids}) AND m.held_on <= $1");
+        for r in held_list
+            .bind(
+                sqlx::query(&format!(
+                    "SELECT SUBSTR(m.held_on, 1, 7) AS month, COUNT(*) AS n FROM mdt_meetings m \
              WHERE {held} GROUP BY SUBSTR(m.held_on, 1, 7)"
-        ))
-        .bind(today.to_string())
-        .fetch_all(&self.pool)
-        .await?
+                ))
+                .bind(today.to_string()),
+            )
+            .fetch_all(&self.pool)
+            .await?
         {
             bump(&mut out.mdt, r.try_get("month")?, count(&r, "n")?, 0);
         }
-        for r in sqlx::query(&format!(
-            "SELECT SUBSTR(m.held_on, 1, 7) AS month, COUNT(*) AS n FROM mdt_items i \
+        for r in held_list
+            .bind(
+                sqlx::query(&format!(
+                    "SELECT SUBSTR(m.held_on, 1, 7) AS month, COUNT(*) AS n FROM mdt_items i \
              JOIN mdt_meetings m ON m.id = i.meeting_id WHERE {held} \
              AND (i.discussion <> '' OR i.decision <> '') GROUP BY SUBSTR(m.held_on, 1, 7)"
-        ))
-        .bind(today.to_string())
-        .fetch_all(&self.pool)
-        .await?
+                ))
+                .bind(today.to_string()),
+            )
+            .fetch_all(&self.pool)
+            .await?
         {
             bump(&mut out.mdt, r.try_get("month")?, 0, count(&r, "n")?);
         }

@@ -5,16 +5,37 @@
 //! `migrations/sqlite` and `migrations/postgres`, run by [`Store::migrate`] at start.
 //!
 //! Queries are written once, in the SQL both backends accept, and run through sqlx's `Any` driver;
-//! that is why dates and instants are stored as ISO 8601 text (see `ARCHITECTURE.md`). The main
-//! areas are [`accounts`] (users, memberships, password checks, sessions), [`audit`] (the append-only
-//! log), [`people`] (places, organisations, people, staff and care teams) and [`records`], the only
-//! door to personal data: every read there asks the access policy and writes an audit row.
+//! that is why dates and instants are stored as ISO 8601 text (see `ARCHITECTURE.md`).
+//!
+//! The modules, shared pieces first:
+//!
+//! - [`access`]: the one door to the access policy; builds the [`access::PersonAccess`] and
+//!   [`access::CaseAccess`] capabilities and audits every refusal.
+//! - [`change`]: the store-wide [`change::ActionError`] with its typed refusal, and the audited
+//!   change helpers every context uses.
+//! - `sql`: `IdList`, id lists bound as parameters (never formatted into the SQL text).
+//! - [`audit`]: the append-only, hash-chained audit log and its group-commit queue.
+//! - `cache`: configuration read on every page, cached in the process (never personal data).
+//! - [`accounts`] (users, memberships, password checks, sessions), [`account_admin`] (taking
+//!   access away) and [`throttle`] (sign-in and public-form counters).
+//! - [`people`]: places, organisations, households, people, staff and care teams.
+//! - [`records`]: a person's record and caseload lists, read through the door and audited.
+//! - [`consent`]: sharing preferences and break-glass accesses.
+//!
+//! Then one module per context: [`casework`] (referrals to discharge, a folder by feature),
+//! [`safeguarding`], [`lone_working`], [`outcomes`], [`mdt`], [`supervision`], [`events`]
+//! (significant events and the board), [`directory`] (the service directory, signposting and
+//! referrals to it) and [`population`] (population runs and case-finding worklists). Last,
+//! [`subject_access`] and [`retention`] (information rights over everything above) and
+//! `testing` (feature `test-support`, a fresh database per test on either backend).
 
+pub mod access;
 pub mod account_admin;
 pub mod accounts;
 pub mod audit;
 mod cache;
 pub mod casework;
+pub mod change;
 pub mod consent;
 pub mod directory;
 pub mod events;
@@ -26,6 +47,7 @@ pub mod population;
 pub mod records;
 pub mod retention;
 pub mod safeguarding;
+mod sql;
 pub mod subject_access;
 pub mod supervision;
 #[cfg(feature = "test-support")]

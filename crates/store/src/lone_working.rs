@@ -20,8 +20,10 @@ use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use crate::access::CaseAccess;
 use crate::audit::{AuditAction, AuditEvent};
-use crate::casework::{display_name, get_code, record_change, CaseChange, CaseworkError};
+use crate::change::{display_name, get_code, record_change, ActionError, CaseChange};
+use crate::sql::IdList;
 use crate::{get_date, get_i64, Store, StoreError};
 
 /// A visit to plan, as the form or the API gives it.
@@ -150,17 +152,11 @@ fn visit_from_row(r: &AnyRow) -> Result<PlannedVisit, StoreError> {
     })
 }
 
-/// The organisations `who` supervises, as the list of an SQL `IN (...)`, or `None` when they
-/// supervise no one. The ids come from the database, so formatting them into a query is safe.
-fn watched_in_list(who: &Principal) -> Option<String> {
+/// The organisations `who` supervises, as a list of bound parameters after `today` (`$2` on), or
+/// `None` when they supervise no one.
+fn watched_in_list(who: &Principal) -> Option<IdList> {
     let watched = watched_organisations(who);
-    (!watched.is_empty()).then(|| {
-        watched
-            .iter()
-            .map(|o| o.get().to_string())
-            .collect::<Vec<_>>()
-            .join(",")
-    })
+    (!watched.is_empty()).then(|| IdList::new(2, watched.iter().map(|o| o.get())))
 }
 
 fn hhmm(t: NaiveTime) -> String {
@@ -170,20 +166,20 @@ fn hhmm(t: NaiveTime) -> String {
 impl Store {
     /// Plans a visit for the signed-in worker after checking the plan against their employer's
     /// visit rules and the safety flags on the person and their address. A refused plan is not
-    /// stored; [`CaseworkError::NotAllowed`] lists every rule and flag that refused it.
+    /// stored; [`ActionError::NotAllowed`] lists every rule and flag that refused it.
     pub async fn plan_visit(
         &self,
         who: &Principal,
         case: CaseId,
         visit: &NewVisit,
-    ) -> Result<i64, CaseworkError> {
+    ) -> Result<i64, ActionError> {
         let (person, service, status, _) = self.case_access(who, case, "visit", true).await?;
         if !status.is_active() {
-            return Err(CaseworkError::Refused("This case is discharged".to_owned()));
+            return Err(ActionError::refused("This case is discharged".to_owned()));
         }
         let companion = match visit.companion {
             Some(user) if user == who.user => {
-                return Err(CaseworkError::Refused(
+                return Err(ActionError::refused(
                     "Choose a colleague other than yourself to go with you".to_owned(),
                 ))
             }
@@ -198,19 +194,19 @@ impl Store {
             companion,
         };
         plan.validate()
-            .map_err(|e| CaseworkError::Refused(e.to_string()))?;
+            .map_err(|e| ActionError::refused(e.to_string()))?;
         // The employer whose rules apply: the organisation the worker works this service for.
         let employer = who
             .memberships
             .iter()
             .map(|m| m.organisation)
             .find(|o| service.organisations().contains(o))
-            .ok_or(CaseworkError::Denied)?;
+            .ok_or(ActionError::Denied)?;
         let (employer_name, rules) = self.rules_of(employer).await?;
         let flags = self.active_flags(person).await?;
         let refusals = check_visit(&plan, &employer_name, &rules, &flags);
         if !refusals.is_empty() {
-            return Err(CaseworkError::NotAllowed(
+            return Err(ActionError::NotAllowed(
                 refusals.into_iter().map(|r| r.message).collect(),
             ));
         }
@@ -258,7 +254,7 @@ impl Store {
     }
 
     /// A colleague going on a visit, with their employer's kind (an NHS one if they have one).
-    async fn companion(&self, user: UserId) -> Result<Companion, CaseworkError> {
+    async fn companion(&self, user: UserId) -> Result<Companion, ActionError> {
         let rows = sqlx::query(
             "SELECT u.display_name, o.kind FROM users u JOIN memberships m ON m.user_id = u.id \
              JOIN organisations o ON o.id = m.organisation_id WHERE u.id = $1 AND u.active = 1",
@@ -281,7 +277,7 @@ impl Store {
             }
         }
         found.ok_or_else(|| {
-            CaseworkError::Refused("Choose a colleague from the list to go with you".to_owned())
+            ActionError::refused("Choose a colleague from the list to go with you".to_owned())
         })
     }
 
@@ -310,16 +306,36 @@ impl Store {
     /// The safety flags on a person and on their household's address, still in force.
     async fn active_flags(&self, person: PersonId) -> Result<Vec<SafetyFlag>, StoreError> {
         Ok(self
-            .safety_flags(person)
+            .flags_of(person)
             .await?
             .into_iter()
             .map(|f| f.flag)
             .collect())
     }
 
-    /// The safety flags in force on a person and their address, newest first. Only for pages that
-    /// have already opened the person's record through the policy (the case page).
-    pub async fn safety_flags(&self, person: PersonId) -> Result<Vec<FlagRow>, StoreError> {
+    /// The safety flags in force on the person of a case and their address, newest first. Takes
+    /// the case's capability: the flags' reasons are free text about the person, so they are
+    /// read only by someone the policy let open the case (the case page passes the one
+    /// [`Store::case_for`] returned), and the read is audited.
+    pub async fn safety_flags(&self, access: &CaseAccess) -> Result<Vec<FlagRow>, StoreError> {
+        let flags = self.flags_of(access.person()).await?;
+        self.audit(AuditEvent {
+            user: Some(access.user()),
+            action: AuditAction::Read,
+            entity: "person",
+            entity_id: Some(access.person().get()),
+            reason: format!(
+                "safety flags of case {} ({} in force)",
+                access.case(),
+                flags.len()
+            ),
+        })
+        .await?;
+        Ok(flags)
+    }
+
+    /// The flags themselves, for callers that have already asked the policy (visit planning).
+    async fn flags_of(&self, person: PersonId) -> Result<Vec<FlagRow>, StoreError> {
         sqlx::query(
             "SELECT f.id, f.reason, f.household_id, f.raised_on, u.display_name FROM safety_flags f \
              JOIN users u ON u.id = f.raised_by WHERE f.ended_on IS NULL AND (f.person_id = $1 OR \
@@ -352,10 +368,10 @@ impl Store {
         on_address: bool,
         reason: &str,
         today: NaiveDate,
-    ) -> Result<(), CaseworkError> {
+    ) -> Result<(), ActionError> {
         let (person, _, _, _) = self.case_access(who, case, "safety flag", true).await?;
         if reason.trim().is_empty() {
-            return Err(CaseworkError::Refused(
+            return Err(ActionError::refused(
                 "Enter what colleagues need to know before visiting".to_owned(),
             ));
         }
@@ -366,7 +382,7 @@ impl Store {
                 .await?
                 .try_get::<Option<i64>, _>("household_id")?;
             Some(h.ok_or_else(|| {
-                CaseworkError::Refused(
+                ActionError::refused(
                     "This person has no recorded address: flag the person instead".to_owned(),
                 )
             })?)
@@ -433,10 +449,10 @@ impl Store {
         visit: i64,
         step: VisitStep,
         now: NaiveDateTime,
-    ) -> Result<(), CaseworkError> {
+    ) -> Result<(), ActionError> {
         let (case, person, owner, status) = self.visit_facts(visit).await?;
         if owner != who.user {
-            return Err(CaseworkError::Denied);
+            return Err(ActionError::Denied);
         }
         let (to, column, summary) = match (step, status) {
             (VisitStep::CheckIn, VisitStatus::Planned) => {
@@ -448,7 +464,7 @@ impl Store {
                 "Checked out safely",
             ),
             _ => {
-                return Err(CaseworkError::Refused(format!(
+                return Err(ActionError::refused(format!(
                     "This visit is already {}",
                     status.label().to_lowercase()
                 )))
@@ -465,19 +481,19 @@ impl Store {
         visit: i64,
         note: &str,
         now: NaiveDateTime,
-    ) -> Result<(), CaseworkError> {
+    ) -> Result<(), ActionError> {
         let (case, person, owner, status) = self.visit_facts(visit).await?;
         if !self.watches(who, owner).await? {
-            return Err(CaseworkError::Denied);
+            return Err(ActionError::Denied);
         }
         if !matches!(status, VisitStatus::Planned | VisitStatus::CheckedIn) {
-            return Err(CaseworkError::Refused(format!(
+            return Err(ActionError::refused(format!(
                 "This visit is already {}",
                 status.label().to_lowercase()
             )));
         }
         if note.trim().is_empty() {
-            return Err(CaseworkError::Refused(
+            return Err(ActionError::refused(
                 "Enter how you confirmed your colleague is safe".to_owned(),
             ));
         }
@@ -507,7 +523,7 @@ impl Store {
         summary: &str,
         note: &str,
         now: NaiveDateTime,
-    ) -> Result<(), CaseworkError> {
+    ) -> Result<(), ActionError> {
         let mut tx = self.pool.begin().await?;
         // `column` is one of two fixed names chosen above, never input.
         sqlx::query(&format!(
@@ -541,7 +557,7 @@ impl Store {
     async fn visit_facts(
         &self,
         visit: i64,
-    ) -> Result<(CaseId, PersonId, UserId, VisitStatus), CaseworkError> {
+    ) -> Result<(CaseId, PersonId, UserId, VisitStatus), ActionError> {
         let r = sqlx::query(
             "SELECT v.case_id, c.person_id, v.user_id, v.status FROM casework_visits v \
              JOIN casework_cases c ON c.id = v.case_id WHERE v.id = $1",
@@ -549,7 +565,7 @@ impl Store {
         .bind(visit)
         .fetch_optional(&self.pool)
         .await?
-        .ok_or(CaseworkError::NotFound("The visit"))?;
+        .ok_or(ActionError::NotFound("The visit"))?;
         Ok((
             CaseId::new(get_i64(&r, "case_id")?),
             PersonId::new(get_i64(&r, "person_id")?),
@@ -582,18 +598,19 @@ impl Store {
         &self,
         who: &Principal,
         now: NaiveDateTime,
-    ) -> Result<LoneWorkingBoard, CaseworkError> {
-        let Some(orgs) = watched_in_list(who) else {
-            return Err(CaseworkError::Denied);
+    ) -> Result<LoneWorkingBoard, ActionError> {
+        let Some(list) = watched_in_list(who) else {
+            return Err(ActionError::Denied);
         };
+        let orgs = list.placeholders();
         let today = now.date();
-        let visits = sqlx::query(&format!(
+        let visits = list.bind(sqlx::query(&format!(
             "SELECT {VISIT_COLUMNS} {VISIT_FROM} WHERE v.back_by IS NOT NULL \
              AND ((v.status IN ('planned', 'checked_in') AND v.visit_on <= $1) OR v.visit_on = $1) \
              AND EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = v.user_id AND m.organisation_id IN ({orgs})) \
              ORDER BY v.visit_on, v.back_by, v.id"
         ))
-        .bind(today.to_string())
+        .bind(today.to_string()))
         .fetch_all(&self.pool)
         .await?
         .iter()
@@ -627,15 +644,16 @@ impl Store {
         who: &Principal,
         now: NaiveDateTime,
     ) -> Result<usize, StoreError> {
-        let Some(orgs) = watched_in_list(who) else {
+        let Some(list) = watched_in_list(who) else {
             return Ok(0);
         };
-        let rows = sqlx::query(&format!(
+        let orgs = list.placeholders();
+        let rows = list.bind(sqlx::query(&format!(
             "SELECT v.visit_on, v.back_by, v.status FROM casework_visits v \
              WHERE v.status IN ('planned', 'checked_in') AND v.visit_on <= $1 AND v.back_by IS NOT NULL \
              AND EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = v.user_id AND m.organisation_id IN ({orgs}))"
         ))
-        .bind(now.date().to_string())
+        .bind(now.date().to_string()))
         .fetch_all(&self.pool)
         .await?;
         let mut n = 0;
@@ -681,17 +699,17 @@ impl Store {
         employer: OrganisationId,
         rule: &PolicyRule,
         today: NaiveDate,
-    ) -> Result<i64, CaseworkError> {
+    ) -> Result<i64, ActionError> {
         if !can_manage_visit_rules(who, employer) {
-            return Err(CaseworkError::Denied);
+            return Err(ActionError::Denied);
         }
         if rule.name.trim().is_empty() {
-            return Err(CaseworkError::Refused(
+            return Err(ActionError::refused(
                 "Enter the name staff know the rule by".to_owned(),
             ));
         }
         if (rule.kind == PolicyRuleKind::NoLoneVisitsAfter) != rule.after.is_some() {
-            return Err(CaseworkError::Refused(
+            return Err(ActionError::refused(
                 "Enter a time only for the rule about lone visits after a set time, and always for it"
                     .to_owned(),
             ));
@@ -733,7 +751,7 @@ impl Store {
         who: &Principal,
         id: i64,
         today: NaiveDate,
-    ) -> Result<(), CaseworkError> {
+    ) -> Result<(), ActionError> {
         let employer = sqlx::query(
             "SELECT organisation_id FROM visit_rules WHERE id = $1 AND ended_on IS NULL",
         )
@@ -742,9 +760,9 @@ impl Store {
         .await?
         .map(|r| get_i64(&r, "organisation_id").map(OrganisationId::new))
         .transpose()?
-        .ok_or(CaseworkError::NotFound("The rule"))?;
+        .ok_or(ActionError::NotFound("The rule"))?;
         if !can_manage_visit_rules(who, employer) {
-            return Err(CaseworkError::Denied);
+            return Err(ActionError::Denied);
         }
         let mut tx = self.pool.begin().await?;
         sqlx::query("UPDATE visit_rules SET ended_on = $1 WHERE id = $2")

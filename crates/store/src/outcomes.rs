@@ -18,7 +18,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::audit::{audit_with, AuditAction, AuditEvent};
-use crate::casework::{get_code, record_change, CaseChange, CaseworkError};
+use crate::change::{get_code, record_change, ActionError, CaseChange};
 use crate::{get_date, get_i64, now_text, Store, StoreError};
 
 /// A service's schedule for one instrument.
@@ -132,19 +132,19 @@ impl Store {
         instrument: &Instrument,
         follow_up_days: Option<u32>,
         at_discharge: bool,
-    ) -> Result<(), CaseworkError> {
+    ) -> Result<(), ActionError> {
         let provider = self
             .casework_services()
             .await?
             .into_iter()
             .find(|s| s.id == service)
-            .ok_or(CaseworkError::NotFound("The service"))?
+            .ok_or(ActionError::NotFound("The service"))?
             .provider;
         if !may_schedule(who, provider) {
-            return Err(CaseworkError::Denied);
+            return Err(ActionError::Denied);
         }
         if follow_up_days.is_some_and(|d| !(1..=730).contains(&d)) {
-            return Err(CaseworkError::Refused(
+            return Err(ActionError::refused(
                 "The follow-up must fall between 1 and 730 days into the episode".to_owned(),
             ));
         }
@@ -188,17 +188,17 @@ impl Store {
         who: &Principal,
         case: CaseId,
         new: &NewOutcome<'_>,
-    ) -> Result<i64, CaseworkError> {
+    ) -> Result<i64, ActionError> {
         let (person, _, status, _) = self.case_access(who, case, "outcome", true).await?;
         if !status.is_active() && new.point != OutcomePoint::Discharge {
-            return Err(CaseworkError::Refused(
+            return Err(ActionError::refused(
                 "This case is discharged: reopen it to record a measure".to_owned(),
             ));
         }
         let scores = new
             .instrument
             .score(&new.answers)
-            .map_err(|e| CaseworkError::Refused(e.to_string()))?;
+            .map_err(|e| ActionError::refused(e.to_string()))?;
         let mut tx = self.pool.begin().await?;
         let id = get_i64(
             &sqlx::query(
@@ -308,16 +308,13 @@ impl Store {
         if services.is_empty() {
             return Ok(Vec::new());
         }
-        // Service ids come from the database, so formatting them into the query is safe.
-        let ids = services
-            .iter()
-            .map(|s| s.get().to_string())
-            .collect::<Vec<_>>()
-            .join(",");
-        let cases = sqlx::query(&format!(
+        let list = crate::sql::IdList::new(1, services.iter().map(|s| s.get()));
+        let ids = list.placeholders();
+        let cases = list
+            .bind(sqlx::query(&format!(
             "SELECT DISTINCT r.case_id FROM outcome_records r JOIN casework_cases c ON c.id = r.case_id \
              WHERE c.service_id IN ({ids})"
-        ))
+        )))
         .fetch_all(&self.pool)
         .await?;
         let mut pairs = Vec::new();

@@ -1,13 +1,14 @@
-//! The only door to personal data. Every function here takes the signed-in [`Principal`], asks the
-//! access policy ([`careweave_domain::access`]) and writes an audit row, whether access was allowed
-//! or refused. Nothing else in the store returns a person's details.
+//! A person's record and caseload lists, and the care facts the access policy decides on. Every
+//! function here takes the signed-in [`Principal`], asks the access door ([`crate::access`]) and
+//! writes an audit row, whether access was allowed or refused.
 
-use careweave_domain::access::{can_read_person, CareFacts, Decision, Grant, Principal};
+use careweave_domain::access::{CareFacts, Grant, Principal};
 use careweave_domain::{HouseholdId, OrganisationId, Person, PersonId, Sex, UserId};
 use chrono::NaiveDate;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+pub use crate::access::PersonAccess;
 use crate::audit::{AuditAction, AuditEvent};
 use crate::{get_date, get_i64, parse_column, parse_date, Store, StoreError};
 
@@ -24,39 +25,6 @@ pub enum RecordError {
 impl From<sqlx::Error> for RecordError {
     fn from(e: sqlx::Error) -> Self {
         Self::Store(StoreError::Database(e))
-    }
-}
-
-/// Proof that a principal may read one person, obtained from [`Store::open_person`] only.
-///
-/// Functions that tie something to a person on a user's word (a referral naming someone already
-/// known) take this instead of a bare [`PersonId`], so that a person id sent by a client can never
-/// reach them without the policy having allowed its sender to read that person. Its fields are
-/// private and it is built only in this module; it is not `Clone`, so it proves one check.
-#[derive(Debug, PartialEq, Eq)]
-pub struct PersonAccess {
-    person: PersonId,
-    user: UserId,
-    grant: Grant,
-}
-
-impl PersonAccess {
-    /// The person the holder may read.
-    #[must_use]
-    pub fn person(&self) -> PersonId {
-        self.person
-    }
-
-    /// The user the policy allowed.
-    #[must_use]
-    pub fn user(&self) -> UserId {
-        self.user
-    }
-
-    /// Why the policy allowed it, as recorded in the audit log.
-    #[must_use]
-    pub fn grant(&self) -> Grant {
-        self.grant
     }
 }
 
@@ -162,72 +130,6 @@ impl Store {
             }
         }
         Ok(facts)
-    }
-
-    /// Asks the policy whether `who` may read `id`, auditing a refusal (with `what` wanted it).
-    pub(crate) async fn grant_for(
-        &self,
-        who: &Principal,
-        id: PersonId,
-        what: &str,
-    ) -> Result<Grant, RecordError> {
-        let facts = self.care_facts(id).await?;
-        match can_read_person(who, &facts) {
-            Decision::Allow(grant) => Ok(grant),
-            Decision::Deny => {
-                let declined = who
-                    .memberships
-                    .iter()
-                    .any(|m| facts.declined_organisations.contains(&m.organisation));
-                let why = if declined {
-                    "the person declined sharing with the organisation"
-                } else {
-                    "no care relationship"
-                };
-                self.audit(AuditEvent {
-                    user: Some(who.user),
-                    action: AuditAction::Denied,
-                    entity: "person",
-                    entity_id: Some(id.get()),
-                    reason: format!("{what}{why}"),
-                })
-                .await?;
-                Err(RecordError::Denied)
-            }
-        }
-    }
-
-    /// Checks that `who` may read person `id` and returns the proof, for tying something to that
-    /// person (a referral naming someone already known). Audited either way, as a `read` row
-    /// whose reason says the person was named (nothing of the record is returned) and `denied`
-    /// when refused; refused in the same words whether or not the person exists.
-    pub async fn open_person(
-        &self,
-        who: &Principal,
-        id: PersonId,
-    ) -> Result<PersonAccess, RecordError> {
-        let grant = self.grant_for(who, id, "naming the person: ").await?;
-        self.audit(AuditEvent {
-            user: Some(who.user),
-            action: AuditAction::Read,
-            entity: "person",
-            entity_id: Some(id.get()),
-            reason: format!("named the person: {}", grant.code()),
-        })
-        .await?;
-        Ok(PersonAccess {
-            person: id,
-            user: who.user,
-            grant,
-        })
-    }
-
-    /// Whether `who` may open person `id`'s record now, without reading or auditing anything:
-    /// for deciding whether a page may link to the record (the record page itself asks again
-    /// and audits).
-    pub async fn may_open_person(&self, who: &Principal, id: PersonId) -> Result<bool, StoreError> {
-        let facts = self.care_facts(id).await?;
-        Ok(matches!(can_read_person(who, &facts), Decision::Allow(_)))
     }
 
     /// Opens a person's record for `who`, if the policy allows, auditing the attempt either way.

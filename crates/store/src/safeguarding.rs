@@ -8,7 +8,7 @@
 //! `safeguarding_concern`; writes do so in the same transaction. Nothing goes on the case timeline,
 //! which everyone on the case reads.
 
-use careweave_domain::access::{can_read_person, Decision, Principal};
+use careweave_domain::access::{Decision, Principal};
 use careweave_domain::casework::CaseId;
 use careweave_domain::safeguarding::{
     can_see_concern, ConcernCategory, ConcernFacts, ConcernGrant, ConcernId, ConcernStatus,
@@ -20,8 +20,8 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::audit::{audit_with, AuditAction, AuditEvent};
-use crate::casework::{change_audited, Bind, CaseworkError};
-use crate::{get_date, get_i64, now_text, parse_date, Store, StoreError};
+use crate::change::{change_audited, opt_date, ActionError, Bind};
+use crate::{get_date, get_i64, now_text, Store, StoreError};
 
 /// The audit log's name for this kind of record.
 pub const ENTITY: &str = "safeguarding_concern";
@@ -115,12 +115,6 @@ fn code<T>(
     })
 }
 
-fn opt_date(row: &AnyRow, column: &'static str) -> Result<Option<NaiveDate>, StoreError> {
-    row.try_get::<Option<String>, _>(column)?
-        .map(|d| parse_date(column, &d))
-        .transpose()
-}
-
 fn facts_of(row: &AnyRow) -> Result<ConcernFacts, StoreError> {
     Ok(ConcernFacts {
         raised_by: UserId::new(get_i64(row, "raised_by")?),
@@ -164,7 +158,7 @@ impl Store {
         who: &Principal,
         id: ConcernId,
         what: &str,
-    ) -> Result<(ConcernStatus, ConcernGrant), CaseworkError> {
+    ) -> Result<(ConcernStatus, ConcernGrant), ActionError> {
         let row = sqlx::query(&format!("SELECT sc.status, {FACTS_FROM} WHERE sc.id = $1"))
             .bind(id.get())
             .fetch_optional(&self.pool)
@@ -185,7 +179,7 @@ impl Store {
                     format!("safeguarding {what}: not the raiser, the lead or a supervisor of the service"),
                 )
                 .await?;
-                Err(CaseworkError::Denied)
+                Err(ActionError::Denied)
             }
         }
     }
@@ -197,7 +191,7 @@ impl Store {
         who: &Principal,
         case: CaseId,
         new: &NewConcern,
-    ) -> Result<ConcernId, CaseworkError> {
+    ) -> Result<ConcernId, ActionError> {
         let case_row = sqlx::query("SELECT person_id FROM casework_cases WHERE id = $1")
             .bind(case.get())
             .fetch_optional(&self.pool)
@@ -205,7 +199,7 @@ impl Store {
         let grant = match &case_row {
             Some(r) => {
                 let person = PersonId::new(get_i64(r, "person_id")?);
-                match can_read_person(who, &self.care_facts(person).await?) {
+                match self.person_decision(who, person).await?.0 {
                     Decision::Allow(g) => Some((person, g)),
                     _ => None,
                 }
@@ -220,7 +214,7 @@ impl Store {
                 format!("safeguarding raise on case {case}: may not change this case"),
             )
             .await?;
-            return Err(CaseworkError::Denied);
+            return Err(ActionError::Denied);
         };
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
@@ -301,7 +295,7 @@ impl Store {
         &self,
         who: &Principal,
         case: CaseId,
-    ) -> Result<Vec<ConcernSummary>, CaseworkError> {
+    ) -> Result<Vec<ConcernSummary>, ActionError> {
         if self.changeable_case(who, case).await?.is_none() {
             self.concern_audit(
                 who,
@@ -310,7 +304,7 @@ impl Store {
                 format!("case {case}: concerns listed without a care relationship"),
             )
             .await?;
-            return Err(CaseworkError::Denied);
+            return Err(ActionError::Denied);
         }
         Ok(self.concerns_on_case(who, case).await?)
     }
@@ -320,7 +314,7 @@ impl Store {
         &self,
         who: &Principal,
         id: ConcernId,
-    ) -> Result<ConcernView, CaseworkError> {
+    ) -> Result<ConcernView, ActionError> {
         let (_, grant) = self.concern_access(who, id, "read").await?;
         let r = sqlx::query(
             "SELECT sc.*, p.given_name, p.family_name, s.name AS service_name, \
@@ -396,10 +390,10 @@ impl Store {
         sql: &str,
         binds: Vec<Bind>,
         stale: &str,
-    ) -> Result<(), CaseworkError> {
+    ) -> Result<(), ActionError> {
         let (status, grant) = self.concern_access(who, id, what).await?;
         if status == ConcernStatus::Closed {
-            return Err(CaseworkError::Refused(
+            return Err(ActionError::refused(
                 "This concern is closed: raise a new concern if something else has happened"
                     .to_owned(),
             ));
@@ -427,7 +421,7 @@ impl Store {
         who: &Principal,
         id: ConcernId,
         action: &NewConcernAction,
-    ) -> Result<(), CaseworkError> {
+    ) -> Result<(), ActionError> {
         self.change_concern(
             who,
             id,
@@ -453,7 +447,7 @@ impl Store {
         id: ConcernId,
         action: i64,
         on: NaiveDate,
-    ) -> Result<(), CaseworkError> {
+    ) -> Result<(), ActionError> {
         self.change_concern(
             who,
             id,
@@ -472,7 +466,7 @@ impl Store {
         who: &Principal,
         id: ConcernId,
         referral: &LaReferral,
-    ) -> Result<(), CaseworkError> {
+    ) -> Result<(), ActionError> {
         self.change_concern(
             who,
             id,
@@ -498,7 +492,7 @@ impl Store {
         id: ConcernId,
         reason: &str,
         on: NaiveDate,
-    ) -> Result<(), CaseworkError> {
+    ) -> Result<(), ActionError> {
         self.change_concern(
             who,
             id,

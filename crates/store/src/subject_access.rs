@@ -3,7 +3,7 @@
 //!
 //! This is an information-governance function, not a record read: the organisation's staff run it
 //! (from the command line, `careweave person export`) when the person asks, and review the result
-//! before it is released. So it does not go through `records::can_read_person`; instead it is
+//! before it is released. So it does not go through the access door (`crate::access`); instead it is
 //! audited against the person as an `export`, with who ran it and why, before anything is
 //! returned, and the audit rows about the person (who read their record, when and why) are part of
 //! what they receive.

@@ -20,8 +20,9 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::audit::{audit_with, AuditAction, AuditEvent};
-use crate::casework::CaseworkError;
-use crate::{get_date, get_i64, now_text, parse_date, Store, StoreError};
+use crate::change::{opt_date, ActionError};
+use crate::sql::IdList;
+use crate::{get_date, get_i64, now_text, Store, StoreError};
 
 /// The audit log's name for a supervision session.
 pub const SESSION_ENTITY: &str = "supervision_session";
@@ -155,12 +156,6 @@ pub struct TeamMemberTraining {
     pub current: usize,
 }
 
-fn opt_date(row: &AnyRow, column: &'static str) -> Result<Option<NaiveDate>, StoreError> {
-    row.try_get::<Option<String>, _>(column)?
-        .map(|d| parse_date(column, &d))
-        .transpose()
-}
-
 fn session_facts(row: &AnyRow) -> Result<SessionFacts, StoreError> {
     Ok(SessionFacts {
         worker: UserId::new(get_i64(row, "worker_id")?),
@@ -187,13 +182,9 @@ fn summary_of(row: &AnyRow) -> Result<SessionSummary, StoreError> {
     })
 }
 
-/// The organisation ids as the list of an SQL `IN (...)`. The ids come from the database, so
-/// formatting them into a query is safe.
-fn in_list(orgs: &[OrganisationId]) -> String {
-    orgs.iter()
-        .map(|o| o.get().to_string())
-        .collect::<Vec<_>>()
-        .join(",")
+/// The organisation ids as a list of bound parameters starting at `$first`.
+fn in_list(first: usize, orgs: &[OrganisationId]) -> IdList {
+    IdList::new(first, orgs.iter().map(|o| o.get()))
 }
 
 fn training_of(row: &AnyRow, today: NaiveDate) -> Result<TrainingRecord, StoreError> {
@@ -294,7 +285,7 @@ impl Store {
         who: &Principal,
         worker: UserId,
         what: &str,
-    ) -> Result<(OrganisationId, String), CaseworkError> {
+    ) -> Result<(OrganisationId, String), ActionError> {
         let found = self.staff_member(worker).await?.and_then(|(p, name)| {
             supervising_organisation(who, &p).map(|organisation| (organisation, name))
         });
@@ -309,7 +300,7 @@ impl Store {
                     format!("supervision {what} for user {worker}: not their supervisor"),
                 )
                 .await?;
-                Err(CaseworkError::Denied)
+                Err(ActionError::Denied)
             }
         }
     }
@@ -322,10 +313,10 @@ impl Store {
         who: &Principal,
         worker: UserId,
         new: &NewSession,
-    ) -> Result<i64, CaseworkError> {
+    ) -> Result<i64, ActionError> {
         let (organisation, _) = self.supervision_of(who, worker, "record").await?;
         if new.next_on.is_some_and(|next| next <= new.held_on) {
-            return Err(CaseworkError::Refused(
+            return Err(ActionError::refused(
                 "The next session must be after this one".to_owned(),
             ));
         }
@@ -428,20 +419,24 @@ impl Store {
         if orgs.is_empty() {
             return Ok(Vec::new());
         }
-        let list = in_list(&orgs);
+        let ids = in_list(2, &orgs);
+        let list = ids.placeholders();
         let latest =
             "FROM supervision_sessions s WHERE s.worker_id = u.id AND s.supervisor_id = $1 \
              ORDER BY s.held_on DESC, s.id DESC LIMIT 1";
-        let rows = sqlx::query(&format!(
-            "SELECT u.id, u.display_name, (SELECT s.held_on {latest}) AS last_on, \
+        let rows = ids
+            .bind(
+                sqlx::query(&format!(
+                    "SELECT u.id, u.display_name, (SELECT s.held_on {latest}) AS last_on, \
              (SELECT s.next_on {latest}) AS next_on FROM users u \
              WHERE u.active = 1 AND u.id <> $1 AND EXISTS (SELECT 1 FROM memberships m \
              WHERE m.user_id = u.id AND m.role IN ('worker', 'supervisor') \
              AND m.organisation_id IN ({list})) ORDER BY u.display_name, u.id"
-        ))
-        .bind(who.user.get())
-        .fetch_all(&self.pool)
-        .await?;
+                ))
+                .bind(who.user.get()),
+            )
+            .fetch_all(&self.pool)
+            .await?;
         let supervisees = rows
             .iter()
             .map(|r| {
@@ -471,7 +466,7 @@ impl Store {
         &self,
         who: &Principal,
         worker: UserId,
-    ) -> Result<SuperviseeSessions, CaseworkError> {
+    ) -> Result<SuperviseeSessions, ActionError> {
         let (_, name) = self.supervision_of(who, worker, "list").await?;
         let rows = sqlx::query(&format!(
             "SELECT {SUMMARY_COLUMNS} WHERE s.worker_id = $1 AND s.supervisor_id = $2 \
@@ -503,7 +498,7 @@ impl Store {
         who: &Principal,
         id: i64,
         what: &str,
-    ) -> Result<SessionGrant, CaseworkError> {
+    ) -> Result<SessionGrant, ActionError> {
         let row = sqlx::query(
             "SELECT worker_id, supervisor_id, organisation_id FROM supervision_sessions WHERE id = $1",
         )
@@ -525,7 +520,7 @@ impl Store {
                     format!("supervision session {what}: not its worker or its supervisor"),
                 )
                 .await?;
-                Err(CaseworkError::Denied)
+                Err(ActionError::Denied)
             }
         }
     }
@@ -535,7 +530,7 @@ impl Store {
         &self,
         who: &Principal,
         id: i64,
-    ) -> Result<SessionView, CaseworkError> {
+    ) -> Result<SessionView, ActionError> {
         let grant = self.session_access(who, id, "read").await?;
         let r = sqlx::query(
             "SELECT s.*, w.display_name AS worker, v.display_name AS supervisor, \
@@ -596,7 +591,7 @@ impl Store {
         session: i64,
         action: i64,
         on: NaiveDate,
-    ) -> Result<(), CaseworkError> {
+    ) -> Result<(), ActionError> {
         let grant = self.session_access(who, session, "action done").await?;
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
@@ -609,7 +604,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
-            return Err(CaseworkError::Refused(
+            return Err(ActionError::refused(
                 "That action is already done, or is not on this session".to_owned(),
             ));
         }
@@ -635,7 +630,7 @@ impl Store {
         who: &Principal,
         staff: UserId,
         what: &str,
-    ) -> Result<(TrainingGrant, String), CaseworkError> {
+    ) -> Result<(TrainingGrant, String), ActionError> {
         let found = self
             .staff_member(staff)
             .await?
@@ -653,7 +648,7 @@ impl Store {
                     ),
                 )
                 .await?;
-                Err(CaseworkError::Denied)
+                Err(ActionError::Denied)
             }
         }
     }
@@ -665,7 +660,7 @@ impl Store {
         who: &Principal,
         staff: UserId,
         today: NaiveDate,
-    ) -> Result<StaffTraining, CaseworkError> {
+    ) -> Result<StaffTraining, ActionError> {
         let (grant, name) = self.training_access(who, staff, "read").await?;
         let mut records = sqlx::query(&format!(
             "SELECT {TRAINING_COLUMNS} WHERE t.user_id = $1 ORDER BY t.completed_on DESC, t.id DESC"
@@ -702,7 +697,7 @@ impl Store {
         who: &Principal,
         staff: UserId,
         new: &NewTraining,
-    ) -> Result<i64, CaseworkError> {
+    ) -> Result<i64, ActionError> {
         let (grant, _) = self.training_access(who, staff, "record").await?;
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
@@ -743,7 +738,7 @@ impl Store {
         &self,
         who: &Principal,
         today: NaiveDate,
-    ) -> Result<Vec<TeamMemberTraining>, CaseworkError> {
+    ) -> Result<Vec<TeamMemberTraining>, ActionError> {
         let orgs = training_team_organisations(who);
         if orgs.is_empty() {
             self.supervision_audit(
@@ -754,24 +749,27 @@ impl Store {
                 "team training: not a supervisor or an admin".to_owned(),
             )
             .await?;
-            return Err(CaseworkError::Denied);
+            return Err(ActionError::Denied);
         }
-        let list = in_list(&orgs);
+        let ids = in_list(1, &orgs);
+        let list = ids.placeholders();
         let members = format!(
             "SELECT DISTINCT m.user_id FROM memberships m WHERE m.organisation_id IN ({list})"
         );
-        let staff = sqlx::query(&format!(
+        let staff = ids
+            .bind(sqlx::query(&format!(
             "SELECT u.id, u.display_name FROM users u WHERE u.active = 1 AND u.id IN ({members}) \
              ORDER BY u.display_name, u.id"
-        ))
-        .fetch_all(&self.pool)
-        .await?;
-        let rows = sqlx::query(&format!(
-            "SELECT {TRAINING_COLUMNS} WHERE t.user_id IN ({members}) \
+        )))
+            .fetch_all(&self.pool)
+            .await?;
+        let rows = ids
+            .bind(sqlx::query(&format!(
+                "SELECT {TRAINING_COLUMNS} WHERE t.user_id IN ({members}) \
              ORDER BY t.user_id, t.completed_on, t.id"
-        ))
-        .fetch_all(&self.pool)
-        .await?;
+            )))
+            .fetch_all(&self.pool)
+            .await?;
         let mut by_user: std::collections::HashMap<i64, Vec<TrainingRecord>> =
             std::collections::HashMap::new();
         for r in &rows {

@@ -11,9 +11,10 @@ use careweave_domain::casework::{
 use careweave_domain::{NhsNumber, OrganisationId, OrganisationKind, PersonId, ServiceId, Sex};
 use careweave_store::audit::AuditFilter;
 use careweave_store::casework::{
-    CaseworkError, CaseworkSettings, Discharge, NewContact, NewReferral, PlanItem, PlanText,
-    ReferredPerson, Referrer, TriageDecision, WaitingFilter,
+    CaseworkSettings, Discharge, NewContact, NewReferral, PlanItem, PlanText, ReferredPerson,
+    Referrer, TriageDecision, WaitingFilter,
 };
+use careweave_store::change::ActionError;
 use careweave_store::people::{NewOrganisation, NewPerson};
 use careweave_store::records::RecordError;
 use careweave_store::testing::TestDatabase;
@@ -293,13 +294,13 @@ on_both_backends!(
         assert_eq!(seen.person, None, "the referrer is not told who matched");
         assert!(matches!(
             w.store.referral_for(&w.other_referrer, created.id).await,
-            Err(CaseworkError::Denied)
+            Err(ActionError::Denied)
         ));
         assert!(matches!(
             w.store
                 .triage(&w.referrer, created.id, &accept(None, None), today())
                 .await,
-            Err(CaseworkError::Refused(_))
+            Err(ActionError::Refused { .. })
         ));
         // Accepted with the caseworker as lead: the case is theirs, and so is the record.
         let case = w
@@ -322,7 +323,7 @@ on_both_backends!(
         assert!(w.store.read_person(&w.referrer, w.person).await.is_err());
         assert!(matches!(
             w.store.case_for(&w.referrer, case).await,
-            Err(CaseworkError::Denied)
+            Err(ActionError::Denied)
         ));
         // Every look at the referral was audited, the refusals too.
         let audit = w
@@ -374,7 +375,7 @@ on_both_backends!(
         r.known_person = Some(access);
         assert!(matches!(
             w.store.create_referral(&r).await,
-            Err(CaseworkError::Denied)
+            Err(ActionError::Denied)
         ));
         let mut r = referral(&w, w.social, &[], true);
         r.person.nhs_number = None;
@@ -437,7 +438,7 @@ on_both_backends!(
         assert!(w.store.read_person(&w.linkworker, w.person).await.is_err());
         assert!(matches!(
             w.store.case_for(&w.linkworker, case).await,
-            Err(CaseworkError::Denied)
+            Err(ActionError::Denied)
         ));
         let contact = NewContact {
             contact_type: ContactType::Phone,
@@ -449,7 +450,7 @@ on_both_backends!(
         };
         assert!(matches!(
             w.store.record_contact(&w.linkworker, case, &contact).await,
-            Err(CaseworkError::Denied)
+            Err(ActionError::Denied)
         ));
         assert!(
             w.store
@@ -483,7 +484,9 @@ on_both_backends!(
             )
             .await;
         match refused {
-            Err(CaseworkError::Refused(m)) => assert!(m.contains("Needs in 1 of 8 domains"), "{m}"),
+            Err(ActionError::Refused { reason: m, .. }) => {
+                assert!(m.contains("Needs in 1 of 8 domains"), "{m}")
+            }
             other => panic!("expected a refusal, got {other:?}"),
         }
         let case = w
@@ -561,7 +564,7 @@ on_both_backends!(
             )
             .await;
         assert!(
-            matches!(warned, Err(CaseworkError::OverCapacity(m)) if m.contains("practice already has 1"))
+            matches!(warned, Err(ActionError::OverCapacity(m)) if m.contains("practice already has 1"))
         );
     }
 );
@@ -592,7 +595,7 @@ on_both_backends!(
             w.store
                 .triage(&w.linkworker, created.id, &accept(None, None), today())
                 .await,
-            Err(CaseworkError::Refused(_))
+            Err(ActionError::Refused { .. })
         ));
         w.store
             .link_referral(&w.linkworker, created.id, w.person)
@@ -719,7 +722,7 @@ on_both_backends!(
             .store
             .save_plan(&w.linkworker, case, v0, &text("Something else"), today())
             .await;
-        assert!(matches!(second, Err(CaseworkError::Conflict)));
+        assert!(matches!(second, Err(ActionError::Conflict)));
         let stale_goal = w
             .store
             .change_plan(
@@ -733,7 +736,7 @@ on_both_backends!(
                 today(),
             )
             .await;
-        assert!(matches!(stale_goal, Err(CaseworkError::Conflict)));
+        assert!(matches!(stale_goal, Err(ActionError::Conflict)));
         let plan = w.store.case_for(&w.linkworker, case).await.unwrap().plan;
         assert_eq!(plan.what_matters, "Seeing my grandchildren");
         assert_eq!(plan.priorities[1], "Sort the boiler");
@@ -799,7 +802,7 @@ on_both_backends!(
             // link worker may still send the message to the GP for a while.
             assert!(matches!(
                 w.store.gp_message(&w.referrer, case).await,
-                Err(CaseworkError::Denied)
+                Err(ActionError::Denied)
             ));
             let seen = w.store.referral_for(&w.referrer, created.id).await.unwrap();
             assert_eq!(seen.case_status, Some(CaseStatus::Discharged));
@@ -829,7 +832,7 @@ on_both_backends!(
                         },
                     )
                     .await,
-                Err(CaseworkError::Denied)
+                Err(ActionError::Denied)
             ));
             // Reopening keeps the history and counts the re-entry.
             w.store

@@ -8,7 +8,8 @@ use careweave_domain::events::{EventGrant, EventKind};
 use careweave_domain::safeguarding::{ConcernCategory, RiskLevel};
 use careweave_domain::ServiceId;
 use careweave_store::audit::AuditFilter;
-use careweave_store::casework::{CaseworkError, CaseworkService};
+use careweave_store::casework::CaseworkService;
+use careweave_store::change::ActionError;
 use careweave_store::events::{NewEvent, ENTITY};
 use careweave_store::safeguarding::{LaReferral, NewConcern};
 use careweave_store::testing::{cross_employer_case, test_user, TestDatabase};
@@ -140,7 +141,7 @@ on_both_backends!(read_access_per_role, |w| {
                     ["Housing delays", "A service that failed someone"]
                 );
             }
-            (Err(CaseworkError::Denied), None) => {}
+            (Err(ActionError::Denied), None) => {}
             (other, g) => panic!("user {}: expected {g:?}, got {other:?}", who.user),
         }
         let listed = w.store.events_for(who).await.expect("list");
@@ -157,7 +158,7 @@ on_both_backends!(recording_is_for_people_who_work_the_service_and_case, |w| {
     for who in [&w.analyst, &w.admin, &w.referrer, &w.commissioner] {
         assert!(matches!(
             w.store.record_event(who, &event(&w, None, false)).await,
-            Err(CaseworkError::Denied)
+            Err(ActionError::Denied)
         ));
     }
     // A colleague of the charity may record on their own, but not from a case they do not work.
@@ -169,19 +170,19 @@ on_both_backends!(recording_is_for_people_who_work_the_service_and_case, |w| {
         w.store
             .record_event(&w.colleague, &event(&w, Some(w.case), false))
             .await,
-        Err(CaseworkError::Denied)
+        Err(ActionError::Denied)
     ));
     let mut wrong = event(&w, None, false);
     wrong.service = ServiceId::new(w.service.id.get() + 100);
     assert!(matches!(
         w.store.record_event(&w.lead, &wrong).await,
-        Err(CaseworkError::Denied)
+        Err(ActionError::Denied)
     ));
     let mut themeless = event(&w, None, false);
     themeless.themes = vec!["not_a_theme".into()];
     assert!(matches!(
         w.store.record_event(&w.lead, &themeless).await,
-        Err(CaseworkError::Refused(_))
+        Err(ActionError::Refused { .. })
     ));
     assert_eq!(denials(&w.store, None).await, 6);
 });
@@ -202,20 +203,20 @@ on_both_backends!(
         for who in [&w.lead, &w.coworker, &w.analyst] {
             assert!(matches!(
                 w.store.mark_taken_to_board(who, escalated, day(20)).await,
-                Err(CaseworkError::Denied)
+                Err(ActionError::Denied)
             ));
         }
         assert!(matches!(
             w.store
                 .mark_taken_to_board(&w.supervisor, plain, day(20))
                 .await,
-            Err(CaseworkError::Refused(_))
+            Err(ActionError::Refused { .. })
         ));
         assert!(matches!(
             w.store
                 .mark_taken_to_board(&w.supervisor, escalated, day(1))
                 .await,
-            Err(CaseworkError::Refused(_))
+            Err(ActionError::Refused { .. })
         ));
         w.store
             .mark_taken_to_board(&w.supervisor, escalated, day(20))
@@ -301,7 +302,7 @@ on_both_backends!(counts_by_month_theme_and_area, |w| {
 on_both_backends!(only_admins_configure_themes, |w| {
     assert!(matches!(
         w.store.add_event_theme(&w.supervisor, "Fuel poverty").await,
-        Err(CaseworkError::Denied)
+        Err(ActionError::Denied)
     ));
     let code = w
         .store

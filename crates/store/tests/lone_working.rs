@@ -7,7 +7,7 @@ use careweave_domain::casework::{CaseId, ContactType};
 use careweave_domain::lone_working::{PolicyRule, PolicyRuleKind, VisitStatus};
 use careweave_domain::OrganisationId;
 use careweave_store::audit::AuditFilter;
-use careweave_store::casework::CaseworkError;
+use careweave_store::change::ActionError;
 use careweave_store::lone_working::{NewVisit, VisitStep};
 use careweave_store::testing::{cross_employer_case, test_user, TestDatabase};
 use careweave_store::{Backend, Store};
@@ -122,7 +122,7 @@ on_both_backends!(
                 w.store
                     .add_visit_rule(who, w.charity, &nhs_rule(), day())
                     .await,
-                Err(CaseworkError::Denied)
+                Err(ActionError::Denied)
             ));
         }
         let by_admin = w
@@ -142,13 +142,13 @@ on_both_backends!(
             w.store
                 .add_visit_rule(&w.supervisor, w.charity, &evening, day())
                 .await,
-            Err(CaseworkError::Refused(_))
+            Err(ActionError::Refused { .. })
         ));
         assert_eq!(w.store.visit_rules().await.unwrap().len(), 2);
         for who in [&w.lead, &w.partner_supervisor, &w.analyst] {
             assert!(matches!(
                 w.store.end_visit_rule(who, by_admin, day()).await,
-                Err(CaseworkError::Denied)
+                Err(ActionError::Denied)
             ));
         }
         w.store
@@ -179,7 +179,7 @@ on_both_backends!(
             .await
             .unwrap();
         match w.store.plan_visit(&w.lead, w.case, &home_visit(None)).await {
-            Err(CaseworkError::NotAllowed(messages)) => {
+            Err(ActionError::NotAllowed(messages)) => {
                 assert_eq!(messages.len(), 1);
                 assert!(messages[0]
                     .contains("Riverside Community Trust's rule \"Accompanied home visits\""));
@@ -227,7 +227,7 @@ on_both_backends!(
             w.store
                 .raise_safety_flag(&w.coworker, w.case, true, "Dog loose in the garden", day())
                 .await,
-            Err(CaseworkError::Refused(_))
+            Err(ActionError::Refused { .. })
         ));
         for who in [&w.referrer, &w.analyst, &w.commissioner, &w.admin] {
             assert!(w
@@ -247,11 +247,12 @@ on_both_backends!(
             .raise_safety_flag(&w.coworker, w.case, true, "Dog loose in the garden", day())
             .await
             .unwrap();
-        let flags = w.store.safety_flags(person).await.unwrap();
+        let access = w.store.open_case(&w.coworker, w.case, false).await.unwrap();
+        let flags = w.store.safety_flags(&access).await.unwrap();
         assert_eq!(flags.len(), 1);
         assert!(flags[0].flag.on_address);
         match w.store.plan_visit(&w.lead, w.case, &home_visit(None)).await {
-            Err(CaseworkError::NotAllowed(messages)) => {
+            Err(ActionError::NotAllowed(messages)) => {
                 assert!(messages[0].contains("flag on the address"));
                 assert!(messages[0].contains("Dog loose in the garden"));
             }
@@ -277,7 +278,7 @@ on_both_backends!(
             w.store
                 .visit_step(&w.coworker, visit, VisitStep::CheckIn, at(9, 5))
                 .await,
-            Err(CaseworkError::Denied)
+            Err(ActionError::Denied)
         ));
         w.store
             .visit_step(&w.lead, visit, VisitStep::CheckIn, at(9, 5))
@@ -321,7 +322,7 @@ on_both_backends!(
         ] {
             assert!(matches!(
                 w.store.lone_working_board(who, at(10, 5)).await,
-                Err(CaseworkError::Denied)
+                Err(ActionError::Denied)
             ));
         }
         // A supervisor closes it by saying how they know the worker is safe; another employer's
@@ -330,13 +331,13 @@ on_both_backends!(
             w.store
                 .confirm_safe(&w.partner_supervisor, visit, "Phoned", at(10, 6))
                 .await,
-            Err(CaseworkError::Denied)
+            Err(ActionError::Denied)
         ));
         assert!(matches!(
             w.store
                 .confirm_safe(&w.supervisor, visit, "  ", at(10, 6))
                 .await,
-            Err(CaseworkError::Refused(_))
+            Err(ActionError::Refused { .. })
         ));
         w.store
             .confirm_safe(
@@ -371,7 +372,7 @@ on_both_backends!(
             w.store
                 .visit_step(&w.lead, second, VisitStep::CheckOut, at(9, 51))
                 .await,
-            Err(CaseworkError::Refused(_))
+            Err(ActionError::Refused { .. })
         ));
         assert_eq!(
             w.store
@@ -396,3 +397,67 @@ on_both_backends!(
         );
     }
 );
+
+on_both_backends!(
+    safety_flags_are_read_only_through_an_opened_case_and_every_refusal_is_audited,
+    |w| {
+        let person = w.store.case_for(&w.lead, w.case).await.unwrap().person;
+        w.store
+            .raise_safety_flag(
+                &w.coworker,
+                w.case,
+                false,
+                "Aggression towards staff",
+                day(),
+            )
+            .await
+            .unwrap();
+        // Before the fix the flags' free-text reasons came back for a bare person id, with no
+        // principal at all. Now they need the capability the access door gives, and the door
+        // refuses (and audits) everyone without a care relationship.
+        for who in [&w.analyst, &w.commissioner, &w.admin] {
+            let before = denied_rows(&w.store, person).await;
+            assert!(matches!(
+                w.store.open_case(who, w.case, false).await,
+                Err(ActionError::Denied)
+            ));
+            assert_eq!(
+                denied_rows(&w.store, person).await,
+                before + 1,
+                "the refusal is audited"
+            );
+        }
+        // The case view carries the capability it was read with; the flag read is audited too.
+        let view = w.store.case_for(&w.lead, w.case).await.unwrap();
+        assert_eq!(view.access.person(), person);
+        assert_eq!(view.access.user(), w.lead.user);
+        let flags = w.store.safety_flags(&view.access).await.unwrap();
+        assert_eq!(flags.len(), 1);
+        let audit = w
+            .store
+            .audit_entries(&AuditFilter {
+                entity: Some("person".into()),
+                entity_id: Some(person.get()),
+                limit: 50,
+            })
+            .await
+            .unwrap();
+        assert!(audit
+            .iter()
+            .any(|e| e.action == "read" && e.reason.starts_with("safety flags of case")));
+    }
+);
+
+async fn denied_rows(store: &Store, person: careweave_domain::PersonId) -> usize {
+    store
+        .audit_entries(&AuditFilter {
+            entity: Some("person".into()),
+            entity_id: Some(person.get()),
+            limit: 1000,
+        })
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.action == "denied")
+        .count()
+}

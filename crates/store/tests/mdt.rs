@@ -10,7 +10,7 @@ use careweave_domain::mdt::{
 };
 use careweave_domain::safeguarding::{ConcernCategory, RiskLevel};
 use careweave_store::audit::{AuditEntry, AuditFilter};
-use careweave_store::casework::CaseworkError;
+use careweave_store::change::ActionError;
 use careweave_store::mdt::{
     Invitee, NewCaseFlag, NewMdtAction, NewMeeting, Outcome, Told, ENTITY, FLAG_ENTITY,
 };
@@ -157,7 +157,7 @@ on_both_backends!(
         ] {
             assert!(matches!(
                 w.store.meeting_for(who, id).await,
-                Err(CaseworkError::Denied)
+                Err(ActionError::Denied)
             ));
             assert!(matches!(
                 w.store
@@ -171,13 +171,13 @@ on_both_backends!(
                         }
                     )
                     .await,
-                Err(CaseworkError::Denied)
+                Err(ActionError::Denied)
             ));
             assert!(matches!(
                 w.store
                     .plan_meeting(who, &meeting(w.team, &[], vec![]))
                     .await,
-                Err(CaseworkError::Denied)
+                Err(ActionError::Denied)
             ));
             assert!(w
                 .store
@@ -216,7 +216,7 @@ on_both_backends!(
             w.store
                 .plan_meeting(&w.lead, &meeting(w.team, &[], vec![w.admin.clone()]))
                 .await,
-            Err(CaseworkError::Refused(_))
+            Err(ActionError::Refused { .. })
         ));
     }
 );
@@ -306,7 +306,7 @@ on_both_backends!(the_agenda_is_built_from_the_chosen_lists_and_by_hand, |w| {
         w.store
             .clear_case_flag(&w.lead, w.case, discharge, today())
             .await,
-        Err(CaseworkError::Refused(_))
+        Err(ActionError::Refused { .. })
     ));
 });
 
@@ -330,7 +330,7 @@ on_both_backends!(
         assert_eq!((report.added, report.outside_access), (0, 1));
         assert!(matches!(
             w.store.add_case_to_meeting(&w.gp_worker, id, w.case).await,
-            Err(CaseworkError::Refused(_))
+            Err(ActionError::Refused { .. })
         ));
         // The lead, a core member, adds the case; the practice worker then sees only that an item
         // exists and why.
@@ -361,7 +361,7 @@ on_both_backends!(
             w.store
                 .agenda_item(&w.gp_worker, id, seen.items[0].id)
                 .await,
-            Err(CaseworkError::Denied)
+            Err(ActionError::Denied)
         ));
         let by_lead = w.store.meeting_for(&w.lead, id).await.unwrap();
         let detail = by_lead.items[0].detail.as_ref().unwrap();
@@ -377,7 +377,7 @@ on_both_backends!(
             w.store
                 .record_mdt_outcome(&w.gp_worker, id, item, &outcome)
                 .await,
-            Err(CaseworkError::Denied)
+            Err(ActionError::Denied)
         ));
         let log = audit_of(&w.store, ENTITY, Some(id.get())).await;
         assert!(log
@@ -449,7 +449,7 @@ on_both_backends!(
             w.store
                 .complete_mdt_action(&w.lead, id, item, action, today())
                 .await,
-            Err(CaseworkError::Refused(_))
+            Err(ActionError::Refused { .. })
         ));
         let m = w.store.meeting_for(&w.supervisor, id).await.unwrap();
         let detail = m.items[0].detail.as_ref().unwrap();
@@ -471,7 +471,7 @@ on_both_backends!(
             // Refused, not answered with an empty history, and the refusal is audited.
             assert!(matches!(
                 w.store.case_mdt(who, w.case).await,
-                Err(CaseworkError::Denied)
+                Err(ActionError::Denied)
             ));
             let refusals = audit_of(&w.store, "mdt_case_flag", Some(w.case.get())).await;
             assert!(
@@ -515,7 +515,7 @@ on_both_backends!(
                 w.store
                     .set_case_flag(who, w.case, &flag(CaseFlagKind::WorriedAbout, today()))
                     .await,
-                Err(CaseworkError::Denied)
+                Err(ActionError::Denied)
             ));
         }
         for who in [&w.lead, &w.coworker, &w.supervisor] {
@@ -544,7 +544,7 @@ on_both_backends!(
         assert!(
             matches!(
                 w.store.plan_meeting(&w.gp_worker, &planned).await,
-                Err(CaseworkError::Refused(_))
+                Err(ActionError::Refused { .. })
             ),
             "the worklist list needs a cohort"
         );
@@ -552,7 +552,7 @@ on_both_backends!(
         // The lead works for the charity, not the practice, so may not plan the practice's meeting.
         assert!(matches!(
             w.store.plan_meeting(&w.lead, &planned).await,
-            Err(CaseworkError::Denied)
+            Err(ActionError::Denied)
         ));
         let id = w.store.plan_meeting(&w.gp_worker, &planned).await.unwrap();
         // The lead is not a member of that meeting; as a core member of a second one they may
@@ -560,7 +560,7 @@ on_both_backends!(
         // risk, and no population run has been loaded.
         assert!(matches!(
             w.store.build_agenda(&w.lead, id, today()).await,
-            Err(CaseworkError::Denied)
+            Err(ActionError::Denied)
         ));
         let core = w
             .store

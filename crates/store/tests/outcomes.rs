@@ -7,7 +7,7 @@ use careweave_domain::casework::{CaseId, OutcomePoint};
 use careweave_domain::ServiceId;
 use careweave_instruments::{load, Answers, Catalogue, Instrument, Source};
 use careweave_store::audit::AuditFilter;
-use careweave_store::casework::CaseworkError;
+use careweave_store::change::ActionError;
 use careweave_store::outcomes::NewOutcome;
 use careweave_store::testing::{cross_employer_case, test_user, TestDatabase};
 use careweave_store::{Backend, Store};
@@ -157,7 +157,9 @@ on_both_backends!(
             )
             .await;
         match refused {
-            Err(CaseworkError::Refused(m)) => assert!(m.contains("satisfied"), "{m}"),
+            Err(ActionError::Refused { reason: m, .. }) => {
+                assert!(m.contains("satisfied"), "{m}")
+            }
             other => panic!("expected a refusal, got {other:?}"),
         }
         assert!(w
@@ -182,7 +184,7 @@ on_both_backends!(only_those_who_may_change_the_case_record_a_measure, |w| {
     for who in [&w.analyst, &w.admin, &w.referrer] {
         assert!(matches!(
             w.store.record_outcome(who, w.case, &new).await,
-            Err(CaseworkError::Denied)
+            Err(ActionError::Denied)
         ));
     }
     let id = w.store.record_outcome(&w.lead, w.case, &new).await.unwrap();
@@ -216,14 +218,14 @@ on_both_backends!(
                 w.store
                     .set_outcome_schedule(who, w.service, w.ons4(), Some(91), true)
                     .await,
-                Err(CaseworkError::Denied)
+                Err(ActionError::Denied)
             ));
         }
         assert!(matches!(
             w.store
                 .set_outcome_schedule(&w.supervisor, w.service, w.ons4(), Some(0), true)
                 .await,
-            Err(CaseworkError::Refused(_))
+            Err(ActionError::Refused { .. })
         ));
         w.store
             .set_outcome_schedule(&w.supervisor, w.service, w.ons4(), Some(91), true)
@@ -295,7 +297,7 @@ on_both_backends!(a_goal_attainment_record_keeps_every_rating_in_order, |w| {
                 today(),
             )
             .await,
-        Err(CaseworkError::NotFound(_))
+        Err(ActionError::NotFound(_))
     ));
     // Referrers follow but do not rate.
     assert!(matches!(
@@ -312,6 +314,6 @@ on_both_backends!(a_goal_attainment_record_keeps_every_rating_in_order, |w| {
                 today(),
             )
             .await,
-        Err(CaseworkError::Denied)
+        Err(ActionError::Denied)
     ));
 });

@@ -8,7 +8,7 @@ use careweave_domain::safeguarding::{
     ConcernCategory, ConcernGrant, ConcernId, ConcernStatus, RiskLevel,
 };
 use careweave_store::audit::{AuditEntry, AuditFilter};
-use careweave_store::casework::CaseworkError;
+use careweave_store::change::ActionError;
 use careweave_store::safeguarding::{LaReferral, NewConcern, NewConcernAction, ENTITY};
 use careweave_store::testing::{cross_employer_case, test_user, TestDatabase};
 use careweave_store::{Backend, Store};
@@ -136,7 +136,7 @@ on_both_backends!(
         ] {
             assert!(matches!(
                 w.store.concern_for(who, by_lead).await,
-                Err(CaseworkError::Denied)
+                Err(ActionError::Denied)
             ));
         }
         let count = |who: &Principal| {
@@ -153,7 +153,7 @@ on_both_backends!(
         // A concern that does not exist is refused in the same words as one that is not yours.
         assert!(matches!(
             w.store.concern_for(&w.lead, ConcernId::new(9999)).await,
-            Err(CaseworkError::Denied)
+            Err(ActionError::Denied)
         ));
     }
 );
@@ -164,7 +164,7 @@ on_both_backends!(
         for who in [&w.referrer, &w.admin, &w.analyst] {
             assert!(matches!(
                 w.store.raise_concern(who, w.case, &concern("x")).await,
-                Err(CaseworkError::Denied)
+                Err(ActionError::Denied)
             ));
         }
         let denied = audit_of(&w.store, None).await;
@@ -211,7 +211,7 @@ on_both_backends!(
             w.store
                 .complete_concern_action(&w.lead, id, action, today())
                 .await,
-            Err(CaseworkError::Refused(_))
+            Err(ActionError::Refused { .. })
         ));
         let referral = LaReferral {
             referred_on: today(),
@@ -223,14 +223,14 @@ on_both_backends!(
             .unwrap();
         assert!(matches!(
             w.store.record_la_referral(&w.lead, id, &referral).await,
-            Err(CaseworkError::Refused(_))
+            Err(ActionError::Refused { .. })
         ));
         // The co-worker did not raise it and does not lead, so cannot change it either.
         assert!(matches!(
             w.store
                 .close_concern(&w.coworker, id, "Done", today())
                 .await,
-            Err(CaseworkError::Denied)
+            Err(ActionError::Denied)
         ));
         let seen = w.store.concern_for(&w.supervisor, id).await.unwrap();
         assert_eq!(seen.status, ConcernStatus::Referred);
@@ -256,7 +256,7 @@ on_both_backends!(
                     },
                 )
                 .await,
-            Err(CaseworkError::Refused(_))
+            Err(ActionError::Refused { .. })
         ));
         let closed = w.store.concern_for(&w.lead, id).await.unwrap();
         assert_eq!(closed.status, ConcernStatus::Closed);

@@ -406,3 +406,42 @@ async fn sqlite_runs_in_wal_mode_with_foreign_keys_on() {
         .unwrap();
     assert_eq!(fk.0, 1);
 }
+
+/// The access policy is asked from one place: `src/access.rs`, the door that builds the
+/// capabilities. Any other module calling `can_read_person` or `can_change_case` would be a second
+/// door (issue 13), so this reads the sources and fails naming the file.
+#[test]
+fn only_the_access_door_asks_the_access_policy() {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    walk(&src, &mut files);
+    assert!(files.len() > 10, "the sources were found");
+    for file in files {
+        if file.ends_with("access.rs") && file.parent() == Some(src.as_path()) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        for call in ["can_read_person(", "can_change_case("] {
+            assert!(
+                !text.contains(call),
+                "{} calls {call}: ask the access door (store::access) instead",
+                file.display()
+            );
+        }
+        assert!(
+            !text.contains("use crate::casework::{") || !text.contains("record_change"),
+            "{} borrows change helpers from casework: take them from store::change",
+            file.display()
+        );
+    }
+}

@@ -8,7 +8,7 @@ use careweave_domain::supervision::{
     expiry_date, CpdHours, SessionGrant, TrainingKind, TrainingStatus,
 };
 use careweave_store::audit::{AuditEntry, AuditFilter};
-use careweave_store::casework::CaseworkError;
+use careweave_store::change::ActionError;
 use careweave_store::supervision::{
     NewSession, NewSupervisionAction, NewTraining, SESSION_ENTITY, TRAINING_ENTITY,
 };
@@ -147,7 +147,7 @@ on_both_backends!(
             assert!(
                 matches!(
                     w.store.supervision_session(who, id).await,
-                    Err(CaseworkError::Denied)
+                    Err(ActionError::Denied)
                 ),
                 "{who:?} must not read the session"
             );
@@ -164,7 +164,7 @@ on_both_backends!(
                     w.store
                         .record_supervision(who, w.worker.user, &session())
                         .await,
-                    Err(CaseworkError::Denied)
+                    Err(ActionError::Denied)
                 ),
                 "{who:?} must not record a session"
             );
@@ -207,7 +207,7 @@ on_both_backends!(
         let left = w.store.principal(w.supervisor.user).await.unwrap();
         assert!(matches!(
             w.store.supervision_session(&left, id).await,
-            Err(CaseworkError::Denied)
+            Err(ActionError::Denied)
         ));
         assert!(w.store.supervisees(&left).await.unwrap().is_empty());
         assert!(w.store.supervision_session(&w.worker, id).await.is_ok());
@@ -270,7 +270,7 @@ on_both_backends!(
         for who in [&w.partner_supervisor, &w.admin, &w.worker] {
             assert!(matches!(
                 w.store.sessions_with(who, w.worker.user).await,
-                Err(CaseworkError::Denied)
+                Err(ActionError::Denied)
             ));
         }
         for who in [&w.admin, &w.analyst, &w.worker, &w.referrer] {
@@ -295,7 +295,7 @@ on_both_backends!(
             w.store
                 .record_supervision(&w.supervisor, w.worker.user, &backwards)
                 .await,
-            Err(CaseworkError::Refused(_))
+            Err(ActionError::Refused { .. })
         ));
     }
 );
@@ -320,7 +320,7 @@ on_both_backends!(
                 w.store
                     .supervision_action_done(who, id, action, today())
                     .await,
-                Err(CaseworkError::Denied)
+                Err(ActionError::Denied)
             ));
         }
         w.store
@@ -331,7 +331,7 @@ on_both_backends!(
             w.store
                 .supervision_action_done(&w.supervisor, id, action, today())
                 .await,
-            Err(CaseworkError::Refused(_))
+            Err(ActionError::Refused { .. })
         ));
         let done = w
             .store
@@ -378,11 +378,11 @@ on_both_backends!(
                 w.store
                     .record_training(who, w.worker.user, &mhfa(today()))
                     .await,
-                Err(CaseworkError::Denied)
+                Err(ActionError::Denied)
             ));
             assert!(matches!(
                 w.store.training_for(who, w.worker.user, today()).await,
-                Err(CaseworkError::Denied)
+                Err(ActionError::Denied)
             ));
         }
         let t = w
@@ -470,7 +470,7 @@ on_both_backends!(
         for who in [&w.worker, &w.analyst, &w.commissioner, &w.referrer] {
             assert!(matches!(
                 w.store.team_training(who, today()).await,
-                Err(CaseworkError::Denied)
+                Err(ActionError::Denied)
             ));
         }
         let t = w

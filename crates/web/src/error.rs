@@ -7,6 +7,8 @@
 use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
+use careweave_store::change::ActionError;
+use careweave_store::directory::DirectoryError;
 use careweave_store::records::RecordError;
 use careweave_store::StoreError;
 
@@ -17,6 +19,10 @@ pub enum AppError {
     NotFound,
     #[error("forbidden")]
     Forbidden,
+    /// The store refused the action (its state does not allow it); shown as a 422 page with the
+    /// store's words, never as a server error. Forms catch refusals first and show them at a field.
+    #[error("refused: {0}")]
+    Refused(String),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -36,6 +42,32 @@ impl From<RecordError> for AppError {
     }
 }
 
+impl From<ActionError> for AppError {
+    fn from(e: ActionError) -> Self {
+        match e {
+            ActionError::Denied => Self::Forbidden,
+            ActionError::NotFound(_) => Self::NotFound,
+            ActionError::Store(e) => e.into(),
+            // A refusal reaching a handler's `?` is still the user's to fix, not a fault.
+            e @ (ActionError::Refused { .. }
+            | ActionError::Conflict
+            | ActionError::OverCapacity(_)
+            | ActionError::NotAllowed(_)) => Self::Refused(e.to_string()),
+        }
+    }
+}
+
+impl From<DirectoryError> for AppError {
+    fn from(e: DirectoryError) -> Self {
+        match e {
+            DirectoryError::Denied | DirectoryError::Refused(_) => Self::Forbidden,
+            DirectoryError::NotFound(_) => Self::NotFound,
+            DirectoryError::Store(s) => s.into(),
+            DirectoryError::Demo(e) => Self::Unexpected(e.into()),
+        }
+    }
+}
+
 impl From<askama::Error> for AppError {
     fn from(e: askama::Error) -> Self {
         Self::Unexpected(e.into())
@@ -44,15 +76,15 @@ impl From<askama::Error> for AppError {
 
 #[derive(Template)]
 #[template(path = "error.html")]
-struct ErrorPage {
+struct ErrorPage<'a> {
     title: &'static str,
-    message: &'static str,
+    message: &'a str,
 }
 
-fn error_page(status: StatusCode, title: &'static str, message: &'static str) -> Response {
+fn error_page(status: StatusCode, title: &'static str, message: &str) -> Response {
     let body = ErrorPage { title, message }
         .render()
-        .unwrap_or_else(|_| format!("<h1>{title}</h1><p>{message}</p>"));
+        .unwrap_or_else(|_| format!("<h1>{title}</h1>"));
     (status, Html(body)).into_response()
 }
 
@@ -65,6 +97,11 @@ impl IntoResponse for AppError {
                 "You do not have access to this page",
                 "Records are shared only with the people involved in someone's care. If you need \
                  access, ask the person's lead worker or your supervisor.",
+            ),
+            Self::Refused(reason) => error_page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "This could not be done",
+                &reason,
             ),
             Self::Unexpected(e) => {
                 // `{:#}` prints the whole cause chain. Store errors carry ids at most, never values.

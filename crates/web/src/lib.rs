@@ -16,6 +16,7 @@ pub mod forms;
 pub mod limits;
 pub mod pages;
 mod rate_limit;
+pub mod reporting;
 pub mod session;
 pub mod settings;
 mod startup;

@@ -35,6 +35,8 @@ pub async fn public_referrals(
         return next.run(request).await;
     }
     let limit = state.settings.refer_per_hour;
+    // The counter's windows are real instants the store compares with each other: the system
+    // clock, like sessions and the sign-in throttle (see `AppState::clock`).
     let now = chrono::Utc::now();
     let counted = state
         .store
@@ -42,9 +44,8 @@ pub async fn public_referrals(
         .await;
     match counted {
         Ok(None) => next.run(request).await,
-        Ok(Some(again)) => {
-            too_many(&csrf, limit, again, now).unwrap_or_else(IntoResponse::into_response)
-        }
+        Ok(Some(again)) => too_many(&csrf, limit, again, now, state.clock.zone())
+            .unwrap_or_else(IntoResponse::into_response),
         Err(e) => AppError::from(e).into_response(),
     }
 }
@@ -54,12 +55,10 @@ fn too_many(
     limit: i64,
     again: chrono::DateTime<chrono::Utc>,
     now: chrono::DateTime<chrono::Utc>,
+    zone: careweave_domain::clock::Tz,
 ) -> Result<Response, AppError> {
-    // Server-local wall-clock time, as elsewhere (a deployment sets TZ), in the NHS style "2:05pm".
-    let again_at = again
-        .with_timezone(&chrono::Local)
-        .format("%-I:%M%P")
-        .to_string();
+    // Wall-clock time in the deployment's time zone, as elsewhere, in the NHS style "2:05pm".
+    let again_at = again.with_timezone(&zone).format("%-I:%M%P").to_string();
     let mut response = html(&TooManyPage {
         chrome: Chrome::anonymous("Too many referrals sent", csrf),
         limit,

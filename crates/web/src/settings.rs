@@ -38,6 +38,10 @@ pub struct Settings {
     pub trust_forwarded_for: bool,
     /// How long a break-glass access keeps a record open, in hours.
     pub break_glass_hours: i64,
+    /// The deployment's time zone, a name from the IANA time-zone database. Every "today" and
+    /// "now" a person sees or types (a contact's date, a visit's times, what is overdue) is read in
+    /// it; an unknown name stops the service at start.
+    pub timezone: String,
 }
 
 impl Default for Settings {
@@ -54,6 +58,7 @@ impl Default for Settings {
             refer_per_hour: 20,
             trust_forwarded_for: false,
             break_glass_hours: 4,
+            timezone: careweave_domain::clock::DEFAULT_TIME_ZONE.to_owned(),
         }
     }
 }

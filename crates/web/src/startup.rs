@@ -9,6 +9,7 @@ use axum::extract::{MatchedPath, Request};
 use axum::http::{header, HeaderValue};
 use axum::routing::get;
 use axum::Router;
+use careweave_domain::clock::{parse_time_zone, Clock};
 use careweave_store::{DatabaseUrl, Store};
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -26,6 +27,12 @@ pub struct AppState {
     /// The outcome-measure instruments: the shipped ones and the deployment's folder, loaded once
     /// at start (see `careweave-instruments`).
     pub instruments: Arc<careweave_instruments::Catalogue>,
+    /// The one clock: every "today" and "now" a person sees or types (dates, visit times, what is
+    /// overdue) comes from it, in the deployment's time zone (the `timezone` setting). Tests and
+    /// the demo may fix it (see [`Application::with_clock`]). Security timers (sessions, the
+    /// sign-in throttle, the `/refer` limit, break-glass windows) stay on the system clock: the
+    /// store compares them with instants it takes itself, and a demo clock must not bend them.
+    pub clock: Clock,
 }
 
 /// A built service, bound to its port but not yet serving.
@@ -58,6 +65,7 @@ impl Application {
             .with_context(|| format!("could not listen on {address}"))?;
         let port = listener.local_addr()?.port();
         let instruments = load_instruments(&settings);
+        let zone = parse_time_zone(&settings.timezone).context("the timezone setting")?;
         Ok(Self {
             listener,
             port,
@@ -65,8 +73,23 @@ impl Application {
                 store,
                 settings: Arc::new(settings),
                 instruments: Arc::new(instruments),
+                clock: Clock::system(zone),
             },
         })
+    }
+
+    /// Replaces the clock: a fixed instant in tests, or the demo's `--clock` start. A deployment
+    /// never calls this; its clock is the system clock in its `timezone`.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.state.clock = clock;
+        self
+    }
+
+    /// The clock the pages read (the system clock in the `timezone` setting unless replaced).
+    #[must_use]
+    pub fn clock(&self) -> Clock {
+        self.state.clock
     }
 
     /// The port actually bound (useful when the settings asked for 0).

@@ -8,6 +8,7 @@ mod support;
 use careweave_domain::access::{Membership, Role};
 use careweave_domain::casework::{EligibilityRule, ReviewInterval, ServiceKind};
 use careweave_domain::casework::{NeedDomain, ReferralRoute, ReferralSource, Urgency};
+use careweave_domain::clock::{parse_time_zone, Clock};
 use careweave_domain::{NhsNumber, OrganisationId, OrganisationKind, Sex};
 use careweave_store::accounts::NewUser;
 use careweave_store::audit::AuditFilter;
@@ -46,6 +47,11 @@ impl std::ops::Deref for TestApp {
 
 impl TestApp {
     async fn spawn(backend: Backend) -> Self {
+        Self::spawn_at(backend, None).await
+    }
+
+    /// Like [`TestApp::spawn`], with the application's clock fixed when `clock` is given.
+    async fn spawn_at(backend: Backend, clock: Option<Clock>) -> Self {
         let db = TestDatabase::new(backend).await;
         let store = db.store.clone();
         let org = |name: &str, kind| NewOrganisation {
@@ -169,7 +175,10 @@ impl TestApp {
             )
             .await
             .unwrap();
-        let server = Server::start(&db, store.clone()).await;
+        let server = match clock {
+            Some(clock) => Server::start_at(&db, store.clone(), clock).await,
+            None => Server::start(&db, store.clone()).await,
+        };
         Self {
             server,
             store,
@@ -450,6 +459,75 @@ on_both_backends!(
         assert_eq!(r.status(), StatusCode::CONFLICT);
     }
 );
+
+/// Half past midnight on 16 June 2026 in London, in British Summer Time: still the 15th in UTC.
+fn half_past_midnight_bst() -> Clock {
+    let instant = chrono::DateTime::parse_from_rfc3339("2026-06-15T23:30:00Z")
+        .unwrap()
+        .to_utc();
+    Clock::fixed(instant, parse_time_zone("Europe/London").unwrap())
+}
+
+/// A contact dated today is accepted between midnight and one in the morning in summer time, when
+/// the UTC date is still yesterday (issue 13: "today" was read in UTC and refused it as in the
+/// future). The case opens, and the contact is dated, on the London date.
+async fn a_contact_dated_today_is_accepted_at_half_past_midnight_bst(backend: Backend) {
+    let app = TestApp::spawn_at(backend, Some(half_past_midnight_bst())).await;
+    let referral = app.refer(app.social, "yes", &[]).await;
+    let worker = app.sign_in("linkworker").await;
+    let lead = app.user_id("linkworker").await;
+    let case = app.accept(&worker, &referral, &lead).await;
+    let contact = |day: &'static str| {
+        let (app, worker, case) = (&app, &worker, case.clone());
+        async move {
+            app.post(
+                worker,
+                &format!("{case}/contacts"),
+                &[
+                    ("contact_type", "phone"),
+                    ("contact-day", day),
+                    ("contact-month", "6"),
+                    ("contact-year", "2026"),
+                    ("minutes", "15"),
+                    ("note", "Called just after midnight"),
+                ],
+            )
+            .await
+        }
+    };
+    // Tomorrow in London is still refused as in the future.
+    let (status, _, body) = contact("17").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("Contact date must be in the past"), "{body}");
+    let (status, location, body) = contact("16").await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert!(location.ends_with("#contacts"), "{location}");
+    let id = case.trim_start_matches("/cases/");
+    let json: serde_json::Value = worker
+        .get(format!("{}/api/v1/cases/{id}", app.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(json["opened_on"], "2026-06-16");
+    assert_eq!(json["contacts"][0]["on"], "2026-06-16");
+}
+
+mod a_contact_dated_today_is_accepted_at_half_past_midnight_bst {
+    use super::*;
+
+    #[tokio::test]
+    async fn sqlite() {
+        super::a_contact_dated_today_is_accepted_at_half_past_midnight_bst(Backend::Sqlite).await;
+    }
+
+    #[tokio::test]
+    async fn postgres() {
+        super::a_contact_dated_today_is_accepted_at_half_past_midnight_bst(Backend::Postgres).await;
+    }
+}
 
 on_both_backends!(
     the_waiting_list_shows_fifty_at_a_time_in_priority_order,
@@ -954,3 +1032,33 @@ on_both_backends!(the_public_form_never_names_a_person_by_id, |app| {
     assert!(page.contains("No one in the registry matches"), "{page}");
     assert!(!page.contains("Eligibility advice"), "not linked: {page}");
 });
+
+on_both_backends!(
+    an_acceptance_against_the_advice_is_refused_at_the_override_reason_field,
+    |app| {
+        // One need where the service's rule asks for two: accepting needs a reason. The store
+        // names the field of its refusal; the page used to find it by matching the message's
+        // words, so a reworded message would have moved the error to the wrong field.
+        let referral = app.refer(app.focused, "yes", &["housing"]).await;
+        let worker = app.sign_in("caseworker").await;
+        let lead = app.user_id("caseworker").await;
+        let (status, _, body) = app
+            .post(
+                &worker,
+                &format!("{referral}/triage"),
+                &[
+                    ("outcome", "accept"),
+                    ("reason", "Fits the service"),
+                    ("lead", &lead),
+                    ("intensity", "high"),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert!(body.contains("href=\"#override_reason\""), "{body}");
+        assert!(
+            body.contains("Give a reason for accepting anyway"),
+            "{body}"
+        );
+    }
+);

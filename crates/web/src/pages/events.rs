@@ -20,17 +20,16 @@ use careweave_domain::casework::CaseId;
 use careweave_domain::disclosure::SafeCount;
 use careweave_domain::events::EventKind;
 use careweave_domain::{OrganisationId, OrganisationKind, ServiceId};
-use careweave_store::casework::{CaseworkError, CaseworkService};
+use careweave_store::casework::CaseworkService;
+use careweave_store::change::ActionError;
 use careweave_store::events::{EventTheme, EventView, NewEvent};
 use chrono::NaiveDate;
 
-use super::casework::{
-    body_pairs, choice, count_text, date_from, errors_json, report_scope, Pairs,
-};
 use super::{html, invalid, Chrome};
 use crate::csrf::CsrfToken;
 use crate::error::AppError;
-use crate::forms::FormErrors;
+use crate::forms::{body_pairs, choice, date_from, errors_json, FormErrors, Pairs};
+use crate::reporting::{count_text, report_scope};
 use crate::session::CurrentUser;
 use crate::AppState;
 
@@ -52,10 +51,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/board", get(api_board))
 }
 
-fn today() -> NaiveDate {
-    chrono::Utc::now().date_naive()
-}
-
 fn require_caseload(who: &Principal) -> Result<(), AppError> {
     if access::has_caseload(who) {
         Ok(())
@@ -68,7 +63,11 @@ fn require_caseload(who: &Principal) -> Result<(), AppError> {
 
 /// Reads the "Record a significant event or good news" form (and its JSON twin, with the same
 /// names; the JSON API sends `themes` as an array and `occurred` as an ISO date).
-fn parse_event(p: &Pairs, services: &[CaseworkService]) -> Result<NewEvent, FormErrors> {
+fn parse_event(
+    p: &Pairs,
+    services: &[CaseworkService],
+    today: NaiveDate,
+) -> Result<NewEvent, FormErrors> {
     let mut e = FormErrors::default();
     let kind = choice(
         &mut e,
@@ -107,7 +106,7 @@ fn parse_event(p: &Pairs, services: &[CaseworkService]) -> Result<NewEvent, Form
             }
         },
     };
-    let occurred_on = date_from(&mut e, p, "occurred", "The date of the event", true);
+    let occurred_on = date_from(&mut e, p, "occurred", "The date of the event", Some(today));
     let themes: Vec<String> = p.all("themes").iter().map(|t| (*t).to_owned()).collect();
     if themes.is_empty() {
         e.add("themes", "Select at least one theme");
@@ -214,13 +213,13 @@ async fn run_create(
 ) -> Result<Result<i64, FormErrors>, AppError> {
     require_caseload(&user.principal)?;
     let services = state.store.services_worked_by(&user.principal).await?;
-    let new = match parse_event(p, &services) {
+    let new = match parse_event(p, &services, state.clock.today()) {
         Ok(n) => n,
         Err(e) => return Ok(Err(e)),
     };
     match state.store.record_event(&user.principal, &new).await {
         Ok(id) => Ok(Ok(id)),
-        Err(CaseworkError::Refused(m)) => {
+        Err(ActionError::Refused { reason: m, .. }) => {
             let mut e = FormErrors::default();
             e.add("themes", m);
             Ok(Err(e))
@@ -337,7 +336,14 @@ async fn run_board_mark(
     p: &Pairs,
 ) -> Result<Result<(), FormErrors>, AppError> {
     let mut e = FormErrors::default();
-    let Some(on) = date_from(&mut e, p, "board", "The date of the board meeting", true) else {
+    let today = state.clock.today();
+    let Some(on) = date_from(
+        &mut e,
+        p,
+        "board",
+        "The date of the board meeting",
+        Some(today),
+    ) else {
         return Ok(Err(e));
     };
     match state
@@ -346,7 +352,7 @@ async fn run_board_mark(
         .await
     {
         Ok(()) => Ok(Ok(())),
-        Err(CaseworkError::Refused(m)) => {
+        Err(ActionError::Refused { reason: m, .. }) => {
             e.add("board-day", m);
             Ok(Err(e))
         }
@@ -439,7 +445,10 @@ fn csv_of(t: &Table, suppress: bool) -> String {
 async fn board_tables(state: &AppState, who: &Principal) -> Result<(Vec<Table>, bool), AppError> {
     let (services, suppress) = report_scope(state, who).await?;
     let themes = state.store.event_theme_counts(&services).await?;
-    let counts = state.store.board_counts(&services, today()).await?;
+    let counts = state
+        .store
+        .board_counts(&services, state.clock.today())
+        .await?;
     let ids: Vec<ServiceId> = services.iter().map(|s| s.id).collect();
     let change = super::outcomes::change_rows(state, &ids).await?;
     let share = |r: &super::outcomes::ChangeRow| {
@@ -678,7 +687,7 @@ async fn api_theme_add(
             Json(serde_json::json!({ "code": code })),
         )
             .into_response()),
-        Err(CaseworkError::Refused(m)) => {
+        Err(ActionError::Refused { reason: m, .. }) => {
             let mut e = FormErrors::default();
             e.add("label", m);
             Ok(errors_json(StatusCode::UNPROCESSABLE_ENTITY, &e))

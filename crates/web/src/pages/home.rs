@@ -50,7 +50,7 @@ pub async fn home(
         },
         overdue_visits: state
             .store
-            .overdue_visit_count(p, super::lone_working::now())
+            .overdue_visit_count(p, state.clock.local_now())
             .await?,
     })
 }

@@ -3,8 +3,8 @@
 //! a safety flag are case actions (see `pages::casework`), so they share the case page's form
 //! handling and JSON API.
 //!
-//! Times are the server's local wall-clock time (`chrono::Local`): a deployment sets `TZ` to the
-//! place it serves (Europe/London), so that "back by 15:30" means what the worker meant.
+//! Times are wall-clock times in the deployment's time zone (the `timezone` setting, read through
+//! `AppState::clock`), so that "back by 15:30" means what the worker meant.
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -16,15 +16,14 @@ use careweave_domain::lone_working::{
     can_manage_visit_rules, watched_organisations, PolicyRule, PolicyRuleKind,
 };
 use careweave_domain::OrganisationId;
-use careweave_store::casework::CaseworkError;
+use careweave_store::change::ActionError;
 use careweave_store::lone_working::{LoneWorkingBoard, PlannedVisit, VisitRule, VisitStep};
 use chrono::NaiveDateTime;
 
-use super::casework::{body_pairs, choice, errors_json, required, time_from, Pairs};
 use super::{html, invalid, Chrome};
 use crate::csrf::CsrfToken;
 use crate::error::AppError;
-use crate::forms::FormErrors;
+use crate::forms::{body_pairs, choice, errors_json, required, time_from, FormErrors, Pairs};
 use crate::session::CurrentUser;
 use crate::AppState;
 
@@ -38,11 +37,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/visits/{id}/{step}", post(api_step))
         .route("/api/v1/visit-rules", get(api_rules).post(api_add_rule))
         .route("/api/v1/visit-rules/{id}/end", post(api_end_rule))
-}
-
-/// The wall-clock time where the service runs (see the module docs).
-pub(super) fn now() -> NaiveDateTime {
-    chrono::Local::now().naive_local()
 }
 
 /// A visit as the JSON API shows it.
@@ -85,7 +79,7 @@ async fn board_page(
     errors: FormErrors,
     failed: i64,
 ) -> Result<BoardPage, AppError> {
-    let now = now();
+    let now = state.clock.local_now();
     Ok(BoardPage {
         chrome: Chrome::signed_in("Lone working", csrf, user, "/casework"),
         board: state.store.lone_working_board(&user.principal, now).await?,
@@ -123,7 +117,7 @@ async fn run_step(
     step: &str,
     p: &Pairs,
 ) -> Result<Result<(), FormErrors>, AppError> {
-    let now = now();
+    let now = state.clock.local_now();
     let s = &state.store;
     let result = match step {
         "check-in" => {
@@ -142,7 +136,7 @@ async fn run_step(
     };
     match result {
         Ok(()) => Ok(Ok(())),
-        Err(CaseworkError::Refused(m)) => {
+        Err(ActionError::Refused { reason: m, .. }) => {
             let mut errors = FormErrors::default();
             errors.add(
                 if step == "confirm-safe" {
@@ -297,11 +291,11 @@ async fn run_add_rule(
     };
     match state
         .store
-        .add_visit_rule(&user.principal, employer, &rule, now().date())
+        .add_visit_rule(&user.principal, employer, &rule, state.clock.today())
         .await
     {
         Ok(id) => Ok(Ok(id)),
-        Err(CaseworkError::Refused(m)) => {
+        Err(ActionError::Refused { reason: m, .. }) => {
             let mut e = FormErrors::default();
             e.add("rule_name", m);
             Ok(Err(e))
@@ -332,7 +326,7 @@ async fn end_rule(
 ) -> Result<Response, AppError> {
     state
         .store
-        .end_visit_rule(&user.principal, id, now().date())
+        .end_visit_rule(&user.principal, id, state.clock.today())
         .await?;
     Ok(Redirect::to("/visit-rules").into_response())
 }
@@ -340,7 +334,7 @@ async fn end_rule(
 /// `GET /api/v1/lone-working`: the board as JSON, for a supervisor or an alerting system acting
 /// for one (for example one that sends a text message when a visit becomes overdue).
 async fn api_board(State(state): State<AppState>, user: CurrentUser) -> Result<Response, AppError> {
-    let now = now();
+    let now = state.clock.local_now();
     let b = state.store.lone_working_board(&user.principal, now).await?;
     Ok(Json(serde_json::json!({
         "now": now.format("%Y-%m-%dT%H:%M").to_string(),
@@ -411,7 +405,7 @@ async fn api_end_rule(
 ) -> Result<Response, AppError> {
     state
         .store
-        .end_visit_rule(&user.principal, id, now().date())
+        .end_visit_rule(&user.principal, id, state.clock.today())
         .await?;
     Ok(Json(serde_json::json!({ "ok": true })).into_response())
 }

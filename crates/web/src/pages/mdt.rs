@@ -17,7 +17,8 @@ use careweave_domain::access::Principal;
 use careweave_domain::casework::CaseId;
 use careweave_domain::mdt::{AgendaList, CaseFlagKind, MeetingHost, MeetingId, ToldHow};
 use careweave_domain::{OrganisationId, ServiceId};
-use careweave_store::casework::{CaseSummary, CaseworkError};
+use careweave_store::casework::CaseSummary;
+use careweave_store::change::ActionError;
 use careweave_store::mdt::{
     AgendaItem, CaseMdt, HostChoice, Invitee, MeetingSummary, MeetingView, NewCaseFlag,
     NewMdtAction, NewMeeting, Outcome, StaffChoice, Told,
@@ -25,11 +26,11 @@ use careweave_store::mdt::{
 use chrono::{NaiveDate, NaiveTime};
 use serde::Deserialize;
 
-use super::casework::{body_pairs, case_page, choice, date_from, errors_json, required, Pairs};
+use super::casework::case_page;
 use super::{html, invalid, Chrome};
 use crate::csrf::CsrfToken;
 use crate::error::AppError;
-use crate::forms::FormErrors;
+use crate::forms::{body_pairs, choice, date_from, errors_json, required, FormErrors, Pairs};
 use crate::session::CurrentUser;
 use crate::AppState;
 
@@ -53,10 +54,6 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/cases/{id}/mdt-flags/{flag}/clear",
             post(api_flag_clear),
         )
-}
-
-fn today() -> NaiveDate {
-    chrono::Utc::now().date_naive()
 }
 
 /// The form value of a host: `team-ID` or `practice-ID`.
@@ -103,7 +100,7 @@ fn parse_meeting(p: &Pairs, choices: &PlanChoices) -> Result<NewMeeting, FormErr
     if host.is_none() {
         errors.add("host", "Select the team or practice holding the meeting");
     }
-    let held_on = date_from(&mut errors, p, "held_on", "The date of the meeting", false);
+    let held_on = date_from(&mut errors, p, "held_on", "The date of the meeting", None);
     let starts_at = NaiveTime::parse_from_str(p.get("starts_at").trim(), "%H:%M").ok();
     if starts_at.is_none() {
         errors.add(
@@ -219,7 +216,11 @@ enum ItemChange {
     Done(i64),
 }
 
-fn parse_item_change(action: &str, p: &Pairs) -> Result<Option<ItemChange>, FormErrors> {
+fn parse_item_change(
+    action: &str,
+    p: &Pairs,
+    today: NaiveDate,
+) -> Result<Option<ItemChange>, FormErrors> {
     let mut errors = FormErrors::default();
     let change = match action {
         "outcome" => {
@@ -256,7 +257,7 @@ fn parse_item_change(action: &str, p: &Pairs) -> Result<Option<ItemChange>, Form
                     p,
                     "told_on",
                     "The date the person was told",
-                    true,
+                    Some(today),
                 );
                 how.zip(on).map(|(how, on)| Told { how, on })
             };
@@ -269,7 +270,7 @@ fn parse_item_change(action: &str, p: &Pairs) -> Result<Option<ItemChange>, Form
         "actions" => {
             let text = required(&mut errors, p, "action_text", "Describe the action");
             let owner = required(&mut errors, p, "action_owner", "Enter who will do it");
-            let due = date_from(&mut errors, p, "action_due", "The due date", false);
+            let due = date_from(&mut errors, p, "action_due", "The due date", None);
             match due {
                 Some(due_on) => ItemChange::AddAction(NewMdtAction {
                     text,
@@ -292,7 +293,7 @@ fn parse_item_change(action: &str, p: &Pairs) -> Result<Option<ItemChange>, Form
     }
 }
 
-fn parse_flag(p: &Pairs) -> Result<NewCaseFlag, FormErrors> {
+fn parse_flag(p: &Pairs, today: NaiveDate) -> Result<NewCaseFlag, FormErrors> {
     let mut errors = FormErrors::default();
     let kind = choice(
         &mut errors,
@@ -306,7 +307,7 @@ fn parse_flag(p: &Pairs) -> Result<NewCaseFlag, FormErrors> {
         p,
         "flag_on",
         "The date you became worried or the person left hospital",
-        true,
+        Some(today),
     );
     let reason = required(
         &mut errors,
@@ -344,7 +345,10 @@ async fn list(
     if !careweave_domain::access::has_caseload(&user.principal) {
         return Err(AppError::Forbidden);
     }
-    let (upcoming, past) = state.store.meetings_for(&user.principal, today()).await?;
+    let (upcoming, past) = state
+        .store
+        .meetings_for(&user.principal, state.clock.today())
+        .await?;
     html(&ListPage {
         chrome: Chrome::signed_in("MDT meetings", &csrf, &user, "/mdt"),
         upcoming,
@@ -529,7 +533,7 @@ async fn run_meeting_change(
         MeetingChange::Invite(i) => (s.invite_to_meeting(who, id, &i).await, "invite_name"),
         MeetingChange::AddCase(c) => (s.add_case_to_meeting(who, id, c).await, "case"),
         MeetingChange::Build => {
-            let report = s.build_agenda(who, id, today()).await?;
+            let report = s.build_agenda(who, id, state.clock.today()).await?;
             return Ok(Ok(Some(Some(BuiltQuery {
                 added: report.added,
                 outside: report.outside_access,
@@ -538,7 +542,7 @@ async fn run_meeting_change(
     };
     match result {
         Ok(()) => Ok(Ok(Some(None))),
-        Err(CaseworkError::Refused(m)) => {
+        Err(ActionError::Refused { reason: m, .. }) => {
             let mut errors = FormErrors::default();
             errors.add(field, m);
             Ok(Err(errors))
@@ -655,7 +659,7 @@ async fn item_page(
         told_year,
         form,
         errors,
-        today: today(),
+        today: state.clock.today(),
     })
 }
 
@@ -688,7 +692,7 @@ async fn run_item_change(
     action: &str,
     p: &Pairs,
 ) -> Result<Result<bool, FormErrors>, AppError> {
-    let change = match parse_item_change(action, p) {
+    let change = match parse_item_change(action, p, state.clock.today()) {
         Ok(Some(change)) => change,
         Ok(None) => return Ok(Ok(false)),
         Err(errors) => return Ok(Err(errors)),
@@ -698,13 +702,14 @@ async fn run_item_change(
         ItemChange::Outcome(o) => (s.record_mdt_outcome(who, id, item, &o).await, "discussion"),
         ItemChange::AddAction(a) => (s.add_mdt_action(who, id, item, &a).await, "action_text"),
         ItemChange::Done(a) => (
-            s.complete_mdt_action(who, id, item, a, today()).await,
+            s.complete_mdt_action(who, id, item, a, state.clock.today())
+                .await,
             "actions",
         ),
     };
     match result {
         Ok(()) => Ok(Ok(true)),
-        Err(CaseworkError::Refused(m)) => {
+        Err(ActionError::Refused { reason: m, .. }) => {
             let mut errors = FormErrors::default();
             errors.add(field, m);
             Ok(Err(errors))
@@ -741,7 +746,7 @@ async fn flag_set(
 ) -> Result<Response, AppError> {
     let case = CaseId::new(id);
     let form = Pairs(pairs);
-    match parse_flag(&form) {
+    match parse_flag(&form, state.clock.today()) {
         Ok(flag) => {
             state
                 .store
@@ -763,11 +768,11 @@ async fn flag_clear(
     let case = CaseId::new(id);
     match state
         .store
-        .clear_case_flag(&user.principal, case, flag, today())
+        .clear_case_flag(&user.principal, case, flag, state.clock.today())
         .await
     {
         Ok(()) => Ok(Redirect::to(&format!("/cases/{case}#mdt")).into_response()),
-        Err(CaseworkError::Refused(m)) => {
+        Err(ActionError::Refused { reason: m, .. }) => {
             let mut errors = FormErrors::default();
             errors.add("flag_kind", m);
             invalid(&case_page(&state, &csrf, &user, case, Pairs::default(), errors, false).await?)
@@ -842,7 +847,10 @@ async fn api_list(State(state): State<AppState>, user: CurrentUser) -> Result<Re
     if !careweave_domain::access::has_caseload(&user.principal) {
         return Err(AppError::Forbidden);
     }
-    let (upcoming, past) = state.store.meetings_for(&user.principal, today()).await?;
+    let (upcoming, past) = state
+        .store
+        .meetings_for(&user.principal, state.clock.today())
+        .await?;
     Ok(Json(serde_json::json!({
         "upcoming": upcoming.iter().map(summary_json).collect::<Vec<_>>(),
         "past": past.iter().map(summary_json).collect::<Vec<_>>(),
@@ -982,7 +990,7 @@ async fn api_flag_set(
         Ok(p) => p,
         Err(r) => return Ok(*r),
     };
-    match parse_flag(&p) {
+    match parse_flag(&p, state.clock.today()) {
         Ok(flag) => {
             let flag = state
                 .store
@@ -1006,14 +1014,14 @@ async fn api_flag_clear(
 ) -> Result<Response, AppError> {
     match state
         .store
-        .clear_case_flag(&user.principal, CaseId::new(id), flag, today())
+        .clear_case_flag(&user.principal, CaseId::new(id), flag, state.clock.today())
         .await
     {
         Ok(()) => Ok(Json(
             serde_json::json!({ "ok": true, "href": format!("/api/v1/cases/{id}/mdt") }),
         )
         .into_response()),
-        Err(CaseworkError::Refused(m)) => {
+        Err(ActionError::Refused { reason: m, .. }) => {
             let mut errors = FormErrors::default();
             errors.add("flag", m);
             Ok(errors_json(StatusCode::UNPROCESSABLE_ENTITY, &errors))

@@ -17,16 +17,16 @@ use careweave_domain::access::{self, Role};
 use careweave_domain::casework::{CaseId, OutcomePoint};
 use careweave_domain::ServiceId;
 use careweave_instruments::{Answers, Instrument, Outcome, ScaleKind};
-use careweave_store::casework::{CaseView, CaseworkError};
+use careweave_store::casework::CaseView;
+use careweave_store::change::ActionError;
 use careweave_store::outcomes::{NewOutcome, OutcomeRecord, OutcomeSchedule};
 use chrono::NaiveDate;
 use serde::Deserialize;
 
-use super::casework::{body_pairs, choice, date_from, errors_json, Pairs};
 use super::{html, invalid, Chrome};
 use crate::csrf::CsrfToken;
 use crate::error::AppError;
-use crate::forms::FormErrors;
+use crate::forms::{body_pairs, choice, date_from, errors_json, FormErrors, Pairs};
 use crate::session::CurrentUser;
 use crate::AppState;
 
@@ -45,10 +45,6 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/cases/{id}/outcomes",
             get(api_case_outcomes).post(api_record),
         )
-}
-
-fn today() -> NaiveDate {
-    chrono::Utc::now().date_naive()
 }
 
 // ----- The case page's section -----------------------------------------------------------------------
@@ -246,7 +242,11 @@ pub(super) async fn case_outcomes(
             if !done {
                 due.push(format!(
                     "{name}: the follow-up is due {}{}",
-                    if on <= today() { "since " } else { "on " },
+                    if on <= state.clock.today() {
+                        "since "
+                    } else {
+                        "on "
+                    },
                     on.format("%-d %B %Y")
                 ));
             }
@@ -407,7 +407,11 @@ async fn new_form(
 
 /// Reads the answers of `instrument` from a form or JSON body, checking each against the
 /// definition so that every problem is reported beside its question at once.
-fn parse_outcome<'a>(instrument: &'a Instrument, p: &Pairs) -> Result<NewOutcome<'a>, FormErrors> {
+fn parse_outcome<'a>(
+    instrument: &'a Instrument,
+    p: &Pairs,
+    today: NaiveDate,
+) -> Result<NewOutcome<'a>, FormErrors> {
     let mut e = FormErrors::default();
     let mut answers = Answers::new();
     for (n, item) in instrument.items().iter().enumerate() {
@@ -470,7 +474,13 @@ fn parse_outcome<'a>(instrument: &'a Instrument, p: &Pairs) -> Result<NewOutcome
             ),
         }
     }
-    let taken_on = date_from(&mut e, p, "taken", "The date the measure was taken", true);
+    let taken_on = date_from(
+        &mut e,
+        p,
+        "taken",
+        "The date the measure was taken",
+        Some(today),
+    );
     let point = choice(
         &mut e,
         p,
@@ -496,7 +506,7 @@ async fn run_record(
     instrument: &Instrument,
     p: &Pairs,
 ) -> Result<Result<i64, FormErrors>, AppError> {
-    let new = match parse_outcome(instrument, p) {
+    let new = match parse_outcome(instrument, p, state.clock.today()) {
         Ok(n) => n,
         Err(e) => return Ok(Err(e)),
     };
@@ -506,7 +516,7 @@ async fn run_record(
         .await
     {
         Ok(id) => Ok(Ok(id)),
-        Err(CaseworkError::Refused(m)) => {
+        Err(ActionError::Refused { reason: m, .. }) => {
             let mut e = FormErrors::default();
             e.add("point", m);
             Ok(Err(e))
@@ -704,7 +714,7 @@ async fn run_schedule(
         .await
     {
         Ok(()) => Ok(Ok(())),
-        Err(CaseworkError::Refused(m)) => {
+        Err(ActionError::Refused { reason: m, .. }) => {
             e.add("follow_up_days", m);
             Ok(Err(e))
         }

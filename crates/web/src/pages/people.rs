@@ -253,7 +253,7 @@ async fn record_page(
         .into_iter()
         .map(|(o, name)| (o.get(), name))
         .collect();
-    let age = age_on(record.person.date_of_birth, chrono::Utc::now().date_naive());
+    let age = age_on(record.person.date_of_birth, state.clock.today());
     let title = record.person.display_name();
     let casework = super::casework::person_section(state, &user.principal, id).await?;
     let form = form.unwrap_or_else(|| ConsentForm::from_current(consent.first()));
@@ -488,7 +488,12 @@ async fn new_form(
 }
 
 /// Checks every field and reports every problem at once, as the design system asks.
-fn validate(form: &PersonForm, practices: &[(i64, String)]) -> Result<NewPerson, FormErrors> {
+/// `today` is the deployment clock's date (a date of birth cannot be after it).
+fn validate(
+    form: &PersonForm,
+    practices: &[(i64, String)],
+    today: chrono::NaiveDate,
+) -> Result<NewPerson, FormErrors> {
     let mut errors = FormErrors::default();
     let nhs_number = errors.parse("nhs_number", form.nhs_number.parse::<NhsNumber>());
     if form.given_name.trim().is_empty() {
@@ -497,7 +502,6 @@ fn validate(form: &PersonForm, practices: &[(i64, String)]) -> Result<NewPerson,
     if form.family_name.trim().is_empty() {
         errors.add("family_name", "Enter a last name");
     }
-    let today = chrono::Utc::now().date_naive();
     let dob = errors.parse(
         "dob-day",
         parse_date_parts(
@@ -563,7 +567,7 @@ async fn create(
         practices,
         sexes: Sex::ALL,
     };
-    let person = match validate(&form, &practices) {
+    let person = match validate(&form, &practices, state.clock.today()) {
         Ok(p) => p,
         Err(errors) => return invalid(&page(form, errors, practices)),
     };
@@ -579,7 +583,7 @@ async fn create(
     let first_member = CareTeamMember {
         user: user.principal.user,
         employer,
-        started_on: chrono::Utc::now().date_naive(),
+        started_on: state.clock.today(),
     };
     let id = match state
         .store
@@ -604,6 +608,11 @@ async fn create(
 mod tests {
     use super::*;
 
+    /// A fixed "today" for the form checks.
+    fn today() -> chrono::NaiveDate {
+        chrono::NaiveDate::from_ymd_opt(2026, 6, 16).unwrap()
+    }
+
     fn good() -> PersonForm {
         PersonForm {
             nhs_number: "943 476 5919".into(),
@@ -620,7 +629,7 @@ mod tests {
 
     #[test]
     fn a_good_form_becomes_a_person() {
-        let p = validate(&good(), &[(1, "Riverside".into())]).unwrap();
+        let p = validate(&good(), &[(1, "Riverside".into())], today()).unwrap();
         assert_eq!(p.postcode.unwrap().as_str(), "LS1 4AP");
     }
 
@@ -633,7 +642,7 @@ mod tests {
             postcode: "nowhere".into(),
             ..good()
         };
-        let errors = validate(&form, &[(1, "Riverside".into())]).unwrap_err();
+        let errors = validate(&form, &[(1, "Riverside".into())], today()).unwrap_err();
         let fields: Vec<&str> = errors.entries().iter().map(|(f, _)| f.as_str()).collect();
         assert_eq!(fields, ["nhs_number", "dob-day", "postcode"]);
         assert!(errors.get("nhs_number").unwrap().contains("check digit"));
@@ -649,7 +658,7 @@ mod tests {
             practice: "99".into(),
             ..good()
         };
-        assert!(validate(&form, &[(1, "Riverside".into())])
+        assert!(validate(&form, &[(1, "Riverside".into())], today())
             .unwrap_err()
             .has("practice"));
     }

@@ -14,17 +14,17 @@ use axum::routing::{get, post};
 use axum::{Extension, Form, Json, Router};
 use careweave_domain::casework::CaseId;
 use careweave_domain::safeguarding::{ConcernCategory, ConcernId, RiskLevel};
-use careweave_store::casework::CaseworkError;
+use careweave_store::change::ActionError;
 use careweave_store::safeguarding::{
     ConcernSummary, ConcernView, LaReferral, NewConcern, NewConcernAction,
 };
 use chrono::NaiveDate;
 
-use super::casework::{body_pairs, case_page, choice, date_from, errors_json, required, Pairs};
+use super::casework::case_page;
 use super::{html, invalid, Chrome};
 use crate::csrf::CsrfToken;
 use crate::error::AppError;
-use crate::forms::FormErrors;
+use crate::forms::{body_pairs, choice, date_from, errors_json, required, FormErrors, Pairs};
 use crate::session::CurrentUser;
 use crate::AppState;
 
@@ -41,12 +41,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/safeguarding/{id}/{action}", post(api_act))
 }
 
-fn today() -> NaiveDate {
-    chrono::Utc::now().date_naive()
-}
-
 /// Reads the case page's "Raise a safeguarding concern" form.
-fn parse_concern(p: &Pairs) -> Result<NewConcern, FormErrors> {
+fn parse_concern(p: &Pairs, today: NaiveDate) -> Result<NewConcern, FormErrors> {
     let mut errors = FormErrors::default();
     let category = choice(
         &mut errors,
@@ -67,7 +63,7 @@ fn parse_concern(p: &Pairs) -> Result<NewConcern, FormErrors> {
         p,
         "sg_noticed",
         "The date you saw or heard it",
-        true,
+        Some(today),
     );
     let description = required(
         &mut errors,
@@ -97,7 +93,7 @@ async fn raise(
 ) -> Result<Response, AppError> {
     let case = CaseId::new(id);
     let form = Pairs(pairs);
-    match parse_concern(&form) {
+    match parse_concern(&form, state.clock.today()) {
         Ok(new) => {
             let concern = state
                 .store
@@ -138,7 +134,7 @@ async fn concern_page(
         k,
         form,
         errors,
-        today: today(),
+        today: state.clock.today(),
     })
 }
 
@@ -174,13 +170,14 @@ enum ConcernChange {
 fn parse_change(
     action: &str,
     p: &Pairs,
+    today: NaiveDate,
 ) -> Result<Option<(ConcernChange, &'static str)>, FormErrors> {
     let mut errors = FormErrors::default();
     let change = match action {
         "actions" => {
             let text = required(&mut errors, p, "sg_action_text", "Describe the action");
             let owner = required(&mut errors, p, "sg_action_owner", "Enter who will do it");
-            let due = date_from(&mut errors, p, "sg_action_due", "The due date", false);
+            let due = date_from(&mut errors, p, "sg_action_due", "The due date", None);
             due.map(|due_on| {
                 (
                     ConcernChange::AddAction(NewConcernAction {
@@ -197,7 +194,13 @@ fn parse_change(
             Err(_) => return Ok(None),
         },
         "la-referral" => {
-            let on = date_from(&mut errors, p, "sg_la_on", "The date of the referral", true);
+            let on = date_from(
+                &mut errors,
+                p,
+                "sg_la_on",
+                "The date of the referral",
+                Some(today),
+            );
             let reference = required(
                 &mut errors,
                 p,
@@ -260,20 +263,25 @@ async fn run_change(
 ) -> Result<Result<(), FormErrors>, AppError> {
     let who = &user.principal;
     let s = &state.store;
-    let (change, field) = match parse_change(action, form) {
+    let (change, field) = match parse_change(action, form, state.clock.today()) {
         Ok(None) => return Err(AppError::NotFound),
         Err(errors) => return Ok(Err(errors)),
         Ok(Some(c)) => c,
     };
     let result = match change {
         ConcernChange::AddAction(a) => s.add_concern_action(who, id, &a).await,
-        ConcernChange::Done(a) => s.complete_concern_action(who, id, a, today()).await,
+        ConcernChange::Done(a) => {
+            s.complete_concern_action(who, id, a, state.clock.today())
+                .await
+        }
         ConcernChange::Referral(r) => s.record_la_referral(who, id, &r).await,
-        ConcernChange::Close(reason) => s.close_concern(who, id, &reason, today()).await,
+        ConcernChange::Close(reason) => {
+            s.close_concern(who, id, &reason, state.clock.today()).await
+        }
     };
     match result {
         Ok(()) => Ok(Ok(())),
-        Err(CaseworkError::Refused(m)) => {
+        Err(ActionError::Refused { reason: m, .. }) => {
             let mut errors = FormErrors::default();
             errors.add(field, m);
             Ok(Err(errors))
@@ -325,7 +333,7 @@ async fn api_raise(
         Ok(p) => p,
         Err(r) => return Ok(*r),
     };
-    match parse_concern(&p) {
+    match parse_concern(&p, state.clock.today()) {
         Ok(new) => {
             let concern = state
                 .store

@@ -17,18 +17,17 @@ use careweave_domain::supervision::{
     expiry_date, training_team_organisations, CpdHours, TrainingKind, TrainingStatus, DUE_SOON_DAYS,
 };
 use careweave_domain::UserId;
-use careweave_store::casework::CaseworkError;
+use careweave_store::change::ActionError;
 use careweave_store::supervision::{
     NewSession, NewSupervisionAction, NewTraining, SessionSummary, SessionView, StaffTraining,
     Supervisee, SuperviseeSessions, TeamMemberTraining, TrainingRecord,
 };
 use chrono::NaiveDate;
 
-use super::casework::{body_pairs, choice, date_from, errors_json, Pairs};
 use super::{html, invalid, Chrome};
 use crate::csrf::CsrfToken;
 use crate::error::AppError;
-use crate::forms::FormErrors;
+use crate::forms::{body_pairs, choice, date_from, errors_json, FormErrors, Pairs};
 use crate::session::CurrentUser;
 use crate::AppState;
 
@@ -79,10 +78,6 @@ async fn openapi() -> Response {
         .into_response()
 }
 
-fn today() -> NaiveDate {
-    chrono::Utc::now().date_naive()
-}
-
 /// Whether a signed-in user has anything here: everyone who belongs to an organisation has
 /// training records, and may have supervision.
 pub(super) fn has_supervision(p: &careweave_domain::access::Principal) -> bool {
@@ -108,7 +103,7 @@ fn optional_date(
     if blank {
         None
     } else {
-        date_from(errors, p, prefix, what, false)
+        date_from(errors, p, prefix, what, None)
     }
 }
 
@@ -116,9 +111,15 @@ fn optional_date(
 const ACTION_ROWS: usize = 3;
 
 /// Reads the "Record a supervision session" form (and its JSON twin, with the same names).
-fn parse_session(p: &Pairs) -> Result<NewSession, FormErrors> {
+fn parse_session(p: &Pairs, today: NaiveDate) -> Result<NewSession, FormErrors> {
     let mut e = FormErrors::default();
-    let held_on = date_from(&mut e, p, "session_held", "The date of the session", true);
+    let held_on = date_from(
+        &mut e,
+        p,
+        "session_held",
+        "The date of the session",
+        Some(today),
+    );
     let caseload = p.trimmed("caseload");
     let wellbeing = p.trimmed("wellbeing");
     let development = p.trimmed("development");
@@ -169,7 +170,7 @@ fn parse_session(p: &Pairs) -> Result<NewSession, FormErrors> {
 }
 
 /// Reads the "Add a training record" form (and its JSON twin).
-fn parse_training(p: &Pairs) -> Result<NewTraining, FormErrors> {
+fn parse_training(p: &Pairs, today: NaiveDate) -> Result<NewTraining, FormErrors> {
     let mut e = FormErrors::default();
     let kind = choice(
         &mut e,
@@ -187,7 +188,7 @@ fn parse_training(p: &Pairs) -> Result<NewTraining, FormErrors> {
         p,
         "training_completed",
         "The date the training was completed",
-        true,
+        Some(today),
     );
     let entered = optional_date(&mut e, p, "training_expires", "The expiry date");
     let hours = p.trimmed("training_hours");
@@ -365,7 +366,7 @@ async fn run_session_create(
     worker: UserId,
     p: &Pairs,
 ) -> Result<Result<i64, FormErrors>, AppError> {
-    let new = match parse_session(p) {
+    let new = match parse_session(p, state.clock.today()) {
         Ok(n) => n,
         Err(e) => return Ok(Err(e)),
     };
@@ -375,7 +376,7 @@ async fn run_session_create(
         .await
     {
         Ok(id) => Ok(Ok(id)),
-        Err(CaseworkError::Refused(m)) => {
+        Err(ActionError::Refused { reason: m, .. }) => {
             let mut e = FormErrors::default();
             e.add("next_session-day", m);
             Ok(Err(e))
@@ -425,7 +426,7 @@ async fn session_show(
         chrome: Chrome::signed_in("Supervision session", &csrf, &user, "/supervision"),
         as_supervisor: s.worker_id != user.principal.user,
         s,
-        today: today(),
+        today: state.clock.today(),
     })
 }
 
@@ -438,10 +439,10 @@ async fn run_action_done(
 ) -> Result<(), AppError> {
     match state
         .store
-        .supervision_action_done(&user.principal, id, action, today())
+        .supervision_action_done(&user.principal, id, action, state.clock.today())
         .await
     {
-        Ok(()) | Err(CaseworkError::Refused(_)) => Ok(()),
+        Ok(()) | Err(ActionError::Refused { .. }) => Ok(()),
         Err(e) => Err(e.into()),
     }
 }
@@ -479,7 +480,7 @@ async fn training_page(
 ) -> Result<TrainingPage, AppError> {
     let t = state
         .store
-        .training_for(&user.principal, staff, today())
+        .training_for(&user.principal, staff, state.clock.today())
         .await?;
     let own = staff == user.principal.user;
     Ok(TrainingPage {
@@ -532,7 +533,7 @@ async fn run_training_add(
     staff: UserId,
     p: &Pairs,
 ) -> Result<Result<i64, FormErrors>, AppError> {
-    let new = match parse_training(p) {
+    let new = match parse_training(p, state.clock.today()) {
         Ok(n) => n,
         Err(e) => return Ok(Err(e)),
     };
@@ -575,7 +576,10 @@ async fn team(
 ) -> Result<Response, AppError> {
     html(&TeamPage {
         chrome: Chrome::signed_in("Team training", &csrf, &user, "/supervision"),
-        team: state.store.team_training(&user.principal, today()).await?,
+        team: state
+            .store
+            .team_training(&user.principal, state.clock.today())
+            .await?,
         due_soon_days: DUE_SOON_DAYS,
     })
 }
@@ -710,7 +714,7 @@ async fn api_training(
 ) -> Result<Response, AppError> {
     let t = state
         .store
-        .training_for(&user.principal, UserId::new(staff), today())
+        .training_for(&user.principal, UserId::new(staff), state.clock.today())
         .await?;
     Ok(Json(serde_json::json!({
         "user_id": t.user.get(),
@@ -740,7 +744,10 @@ async fn api_training_add(
 /// `GET /api/v1/training/team`: the team view. It names staff, so it stays with the supervisors
 /// and admins of their own organisations and is not an aggregate.
 async fn api_team(State(state): State<AppState>, user: CurrentUser) -> Result<Response, AppError> {
-    let team = state.store.team_training(&user.principal, today()).await?;
+    let team = state
+        .store
+        .team_training(&user.principal, state.clock.today())
+        .await?;
     Ok(Json(serde_json::json!({
         "due_soon_days": DUE_SOON_DAYS,
         "staff": team.iter().map(|m| serde_json::json!({

@@ -3,6 +3,7 @@
 //! test once for both database backends. Each file keeps its own `TestApp` with the data its
 //! tests need; `TestApp` dereferences to [`Server`] so `app.get(…)` reads the same everywhere.
 
+use careweave_domain::clock::Clock;
 use careweave_store::testing::TestDatabase;
 use careweave_store::Store;
 use careweave_web::{Application, Settings};
@@ -41,6 +42,21 @@ impl Server {
         store: Store,
         change: impl FnOnce(&mut Settings),
     ) -> Self {
+        Self::launch(db, store, change, None).await
+    }
+
+    /// Like [`Server::start`], with the application's clock fixed (an instant in a time zone).
+    #[allow(dead_code)]
+    pub async fn start_at(db: &TestDatabase, store: Store, clock: Clock) -> Self {
+        Self::launch(db, store, |_| {}, Some(clock)).await
+    }
+
+    async fn launch(
+        db: &TestDatabase,
+        store: Store,
+        change: impl FnOnce(&mut Settings),
+        clock: Option<Clock>,
+    ) -> Self {
         let mut settings = Settings {
             database_url: db.url.redacted(),
             host: "127.0.0.1".into(),
@@ -52,9 +68,12 @@ impl Server {
             ..Settings::default()
         };
         change(&mut settings);
-        let app = Application::build_with_store(settings, store)
+        let mut app = Application::build_with_store(settings, store)
             .await
             .unwrap();
+        if let Some(clock) = clock {
+            app = app.with_clock(clock);
+        }
         let base = format!("http://127.0.0.1:{}", app.port());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(app.run_until(async {

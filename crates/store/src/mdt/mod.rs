@@ -6,14 +6,17 @@
 //!
 //! Access has two layers. Seeing a meeting at all is [`can_see_meeting`] (workers and supervisors
 //! of the host's organisations, and core members). Each agenda case is then shown with its
-//! details only to a viewer whom [`can_read_person`] allows for that person; anyone else sees that
+//! details only to a viewer whom the access door ([`crate::access`]) allows for that person; anyone else sees that
 //! an item exists and why it is on the agenda, never who it is. Adding a case (by hand or from a
 //! list) and recording an outcome need the right to change the case (any grant but a referrer's),
 //! so nobody can put a stranger's case on an agenda to read it. Every read, list, write and
 //! refusal writes an audit row (entity [`ENTITY`] or [`FLAG_ENTITY`]); writes do so in the same
 //! transaction.
 
-use careweave_domain::access::{can_read_person, Decision, Grant, Principal, Role};
+mod agenda;
+mod case_flags;
+
+use careweave_domain::access::{Decision, Grant, Principal, Role};
 use careweave_domain::casework::CaseId;
 use careweave_domain::mdt::{
     can_plan_meeting, can_see_meeting, AgendaList, AgendaReason, CaseFlagKind, MeetingFacts,
@@ -25,8 +28,8 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::audit::{audit_with, AuditAction, AuditEvent};
-use crate::casework::{change_audited, Bind, CaseworkError};
-use crate::{get_date, get_i64, now_text, parse_date, Store, StoreError};
+use crate::change::{change_audited, opt_date, ActionError, Bind};
+use crate::{get_date, get_i64, now_text, Store, StoreError};
 
 /// The audit log's name for meetings and everything on them.
 pub const ENTITY: &str = "mdt_meeting";
@@ -219,12 +222,6 @@ pub struct CaseMdt {
     pub flags: Vec<CaseFlag>,
 }
 
-fn opt_date(row: &AnyRow, column: &'static str) -> Result<Option<NaiveDate>, StoreError> {
-    row.try_get::<Option<String>, _>(column)?
-        .map(|d| parse_date(column, &d))
-        .transpose()
-}
-
 fn reasons_of(text: &str) -> Result<Vec<AgendaReason>, StoreError> {
     text.split(',')
         .filter(|c| !c.is_empty())
@@ -287,12 +284,12 @@ impl Store {
         entity: &'static str,
         id: Option<i64>,
         reason: String,
-    ) -> CaseworkError {
+    ) -> ActionError {
         match self
             .mdt_audit(who, AuditAction::Denied, entity, id, reason)
             .await
         {
-            Ok(()) => CaseworkError::Denied,
+            Ok(()) => ActionError::Denied,
             Err(e) => e.into(),
         }
     }
@@ -378,7 +375,7 @@ impl Store {
         who: &Principal,
         id: MeetingId,
         what: &str,
-    ) -> Result<(MeetingHost, MeetingGrant), CaseworkError> {
+    ) -> Result<(MeetingHost, MeetingGrant), ActionError> {
         let allowed = self
             .meeting_facts(id)
             .await?
@@ -411,12 +408,10 @@ impl Store {
             return Ok(None);
         };
         let person = PersonId::new(get_i64(&row, "person_id")?);
-        Ok(
-            match can_read_person(who, &self.care_facts(person).await?) {
-                Decision::Allow(g) => Some((person, g)),
-                _ => None,
-            },
-        )
+        Ok(match self.person_decision(who, person).await?.0 {
+            Decision::Allow(g) => Some((person, g)),
+            _ => None,
+        })
     }
 
     /// The hosts `who` may plan a meeting for: the casework services whose provider or partner
@@ -484,7 +479,7 @@ impl Store {
         &self,
         who: &Principal,
         new: &NewMeeting,
-    ) -> Result<MeetingId, CaseworkError> {
+    ) -> Result<MeetingId, ActionError> {
         if !can_plan_meeting(who, &self.host_organisations(new.host).await?) {
             return Err(self
                 .refuse(
@@ -496,7 +491,7 @@ impl Store {
                 .await);
         }
         if new.lists.contains(&AgendaList::Worklist) && new.cohort.is_none() {
-            return Err(CaseworkError::Refused(
+            return Err(ActionError::refused(
                 "Choose the population worklist the agenda should draw on".to_owned(),
             ));
         }
@@ -532,7 +527,7 @@ impl Store {
         let id = MeetingId::new(get_i64(&row, "id")?);
         for user in &new.core_members {
             let Some(s) = staff.iter().find(|s| s.user == *user) else {
-                return Err(CaseworkError::Refused(
+                return Err(ActionError::refused(
                     "Core members must be workers or supervisors with a careweave account"
                         .to_owned(),
                 ));
@@ -570,7 +565,7 @@ impl Store {
         who: &Principal,
         id: MeetingId,
         invitee: &Invitee,
-    ) -> Result<(), CaseworkError> {
+    ) -> Result<(), ActionError> {
         let (_, grant) = self.meeting_access(who, id, "invite").await?;
         let mut tx = self.pool.begin().await?;
         sqlx::query(
@@ -678,7 +673,7 @@ impl Store {
         &self,
         who: &Principal,
         id: MeetingId,
-    ) -> Result<MeetingView, CaseworkError> {
+    ) -> Result<MeetingView, ActionError> {
         let (host, grant) = self.meeting_access(who, id, "read").await?;
         let m = sqlx::query(&format!("SELECT {MEETING_FROM} WHERE m.id = $1"))
             .bind(id.get())
@@ -715,7 +710,7 @@ impl Store {
         for r in &rows {
             let item = get_i64(r, "id")?;
             let person = PersonId::new(get_i64(r, "person_id")?);
-            let detail = match can_read_person(who, &self.care_facts(person).await?) {
+            let detail = match self.person_decision(who, person).await?.0 {
                 Decision::Allow(g) => {
                     let case = CaseId::new(get_i64(r, "case_id")?);
                     shown.push(format!("{case} ({})", g.code()));
@@ -790,658 +785,5 @@ impl Store {
             .await?;
         }
         Ok(view)
-    }
-
-    /// One agenda case of a meeting, for a viewer allowed to read its person; a viewer the policy
-    /// refuses for that person is refused here too, and the refusal is audited.
-    pub async fn agenda_item(
-        &self,
-        who: &Principal,
-        id: MeetingId,
-        item: i64,
-    ) -> Result<(MeetingView, AgendaItem), CaseworkError> {
-        let view = self.meeting_for(who, id).await?;
-        let found = view
-            .items
-            .iter()
-            .find(|i| i.id == item)
-            .cloned()
-            .ok_or(CaseworkError::NotFound("agenda item"))?;
-        if found.detail.is_none() {
-            return Err(self
-                .refuse(
-                    who,
-                    ENTITY,
-                    Some(id.get()),
-                    format!("mdt open item {item}: no care relationship"),
-                )
-                .await);
-        }
-        Ok((view, found))
-    }
-
-    async fn item_actions(&self, item: i64) -> Result<Vec<MdtAction>, StoreError> {
-        sqlx::query(
-            "SELECT id, text, owner, due_on, done_on FROM mdt_actions WHERE item_id = $1 \
-             ORDER BY due_on, id",
-        )
-        .bind(item)
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|a| {
-            Ok(MdtAction {
-                id: get_i64(a, "id")?,
-                text: a.try_get("text")?,
-                owner: a.try_get("owner")?,
-                due_on: get_date(a, "due_on")?,
-                done_on: opt_date(a, "done_on")?,
-            })
-        })
-        .collect()
-    }
-
-    /// Puts `case` on the agenda for `reason`, or adds the reason to the item already there.
-    /// Returns whether the case is new to the agenda. The caller has checked access and audits.
-    async fn put_on_agenda(
-        &self,
-        who: &Principal,
-        id: MeetingId,
-        case: CaseId,
-        reason: AgendaReason,
-        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    ) -> Result<bool, StoreError> {
-        let existing =
-            sqlx::query("SELECT id, reasons FROM mdt_items WHERE meeting_id = $1 AND case_id = $2")
-                .bind(id.get())
-                .bind(case.get())
-                .fetch_optional(&mut **tx)
-                .await?;
-        match existing {
-            Some(r) => {
-                let mut reasons = reasons_of(&r.try_get::<String, _>("reasons")?)?;
-                if !reasons.contains(&reason) {
-                    reasons.push(reason);
-                    reasons.sort();
-                    sqlx::query("UPDATE mdt_items SET reasons = $2 WHERE id = $1")
-                        .bind(get_i64(&r, "id")?)
-                        .bind(reasons_text(&reasons))
-                        .execute(&mut **tx)
-                        .await?;
-                }
-                Ok(false)
-            }
-            None => {
-                sqlx::query(
-                    "INSERT INTO mdt_items (meeting_id, case_id, reasons, added_by, added_at) \
-                     VALUES ($1, $2, $3, $4, $5)",
-                )
-                .bind(id.get())
-                .bind(case.get())
-                .bind(reason.code())
-                .bind(who.user.get())
-                .bind(now_text())
-                .execute(&mut **tx)
-                .await?;
-                Ok(true)
-            }
-        }
-    }
-
-    /// Adds a case to the agenda by hand. The adder must be allowed to change the case, so that no
-    /// one can put a stranger's case on an agenda to read it there.
-    pub async fn add_case_to_meeting(
-        &self,
-        who: &Principal,
-        id: MeetingId,
-        case: CaseId,
-    ) -> Result<(), CaseworkError> {
-        let (_, grant) = self.meeting_access(who, id, "add case").await?;
-        if self.changeable_case(who, case).await?.is_none() {
-            self.mdt_audit(
-                who,
-                AuditAction::Denied,
-                ENTITY,
-                Some(id.get()),
-                format!("mdt add case {case}: may not change this case"),
-            )
-            .await?;
-            return Err(CaseworkError::Refused(
-                "You can only add cases you work on or supervise: ask the case's lead worker to add it"
-                    .to_owned(),
-            ));
-        }
-        let mut tx = self.pool.begin().await?;
-        let new = self
-            .put_on_agenda(who, id, case, AgendaReason::ByHand, &mut tx)
-            .await?;
-        audit_with(
-            &mut *tx,
-            &AuditEvent {
-                user: Some(who.user),
-                action: AuditAction::Update,
-                entity: ENTITY,
-                entity_id: Some(id.get()),
-                reason: format!(
-                    "case {case} added by hand{} ({})",
-                    if new { "" } else { " (already on the agenda)" },
-                    grant.code()
-                ),
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// The active cases in the host's scope that `list` picks for a meeting on `held_on` whose
-    /// agenda is built on `from`: (case, person). A team's scope is its service's cases; a practice's, the cases of people
-    /// registered with it.
-    async fn list_matches(
-        &self,
-        host: MeetingHost,
-        list: AgendaList,
-        from: NaiveDate,
-        held_on: NaiveDate,
-        cohort: Option<&str>,
-    ) -> Result<Vec<(CaseId, PersonId)>, StoreError> {
-        let (scope, host_id) = match host {
-            MeetingHost::Team(s) => ("c.service_id = $1", s.get()),
-            MeetingHost::Practice(p) => ("p.registered_practice_id = $1", p.get()),
-        };
-        // Each list's condition, with the text values it binds as $2, $3, …
-        let (condition, binds): (&str, Vec<String>) = match list {
-            // High risk: the referral was urgent or flagged a safeguarding risk or a recent crisis,
-            // or a safeguarding concern at high or immediate risk is open. The agenda shows only
-            // "High risk", never which, because a concern is seen by fewer people than the case.
-            AgendaList::HighRisk => (
-                "(r.urgency = 'urgent' OR ',' || r.risk_flags || ',' LIKE '%,safeguarding,%' \
-                 OR ',' || r.risk_flags || ',' LIKE '%,recent_crisis,%' \
-                 OR EXISTS (SELECT 1 FROM safeguarding_concerns sc WHERE sc.case_id = c.id \
-                 AND sc.status <> 'closed' AND sc.risk IN ('high', 'immediate')))",
-                vec![],
-            ),
-            AgendaList::HospitalDischarge => (
-                "EXISTS (SELECT 1 FROM mdt_case_flags f WHERE f.case_id = c.id \
-                 AND f.kind = 'hospital_discharge' AND f.cleared_on IS NULL \
-                 AND f.noted_on >= $2 AND f.noted_on <= $3)",
-                vec![
-                    (from - chrono::Duration::days(RECENT_HOSPITAL_DISCHARGE_DAYS)).to_string(),
-                    held_on.to_string(),
-                ],
-            ),
-            AgendaList::WorriedAbout => (
-                "EXISTS (SELECT 1 FROM mdt_case_flags f WHERE f.case_id = c.id \
-                 AND f.kind = 'worried_about' AND f.cleared_on IS NULL)",
-                vec![],
-            ),
-            AgendaList::ReviewDue => ("c.review_due_on <= $2", vec![held_on.to_string()]),
-            AgendaList::Worklist => match cohort {
-                Some(cohort) => (
-                    "p.nhs_number IN (SELECT w.nhs_number FROM population_worklist w \
-                     WHERE w.cohort = $2 AND w.run_id = (SELECT MAX(id) FROM population_runs))",
-                    vec![cohort.to_owned()],
-                ),
-                None => return Ok(Vec::new()),
-            },
-        };
-        let sql = format!(
-            "SELECT c.id, c.person_id FROM casework_cases c JOIN people p ON p.id = c.person_id \
-             JOIN casework_referrals r ON r.id = c.referral_id \
-             WHERE c.status <> 'discharged' AND {scope} AND {condition} ORDER BY c.id"
-        );
-        let mut q = sqlx::query(&sql).bind(host_id);
-        for b in binds {
-            q = q.bind(b);
-        }
-        q.fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| {
-                Ok((
-                    CaseId::new(get_i64(r, "id")?),
-                    PersonId::new(get_i64(r, "person_id")?),
-                ))
-            })
-            .collect()
-    }
-
-    /// Builds (or brings up to date) the agenda from the meeting's chosen lists. Only cases the
-    /// builder may change are added; the others are counted, not named, so a supervisor or a
-    /// worker on those cases can add them.
-    ///
-    /// "Recently discharged from hospital" counts discharges in the four weeks before the earlier
-    /// of `today` and the meeting day, so an agenda built a week ahead still finds last week's.
-    pub async fn build_agenda(
-        &self,
-        who: &Principal,
-        id: MeetingId,
-        today: NaiveDate,
-    ) -> Result<BuildReport, CaseworkError> {
-        let (host, grant) = self.meeting_access(who, id, "build agenda").await?;
-        let m = sqlx::query("SELECT held_on, lists, cohort FROM mdt_meetings WHERE id = $1")
-            .bind(id.get())
-            .fetch_one(&self.pool)
-            .await?;
-        let held_on = get_date(&m, "held_on")?;
-        let cohort: Option<String> = m.try_get("cohort")?;
-        let lists: Vec<AgendaList> = m
-            .try_get::<String, _>("lists")?
-            .split(',')
-            .filter_map(AgendaList::from_code)
-            .collect();
-        let mut picked: Vec<(CaseId, PersonId, AgendaList)> = Vec::new();
-        for list in lists {
-            for (case, person) in self
-                .list_matches(host, list, held_on.min(today), held_on, cohort.as_deref())
-                .await?
-            {
-                picked.push((case, person, list));
-            }
-        }
-        // The policy is asked once per case, before the transaction opens.
-        let mut report = BuildReport::default();
-        let mut allowed: Vec<(CaseId, bool)> = Vec::new();
-        for (case, person, _) in &picked {
-            if allowed.iter().all(|(c, _)| c != case) {
-                let may = matches!(
-                    can_read_person(who, &self.care_facts(*person).await?),
-                    Decision::Allow(_)
-                );
-                if !may {
-                    report.outside_access += 1;
-                }
-                allowed.push((*case, may));
-            }
-        }
-        let mut added: Vec<String> = Vec::new();
-        let mut tx = self.pool.begin().await?;
-        for (case, _, list) in picked {
-            if !allowed.iter().any(|(c, may)| *c == case && *may) {
-                continue;
-            }
-            let new = self
-                .put_on_agenda(who, id, case, AgendaReason::List(list), &mut tx)
-                .await?;
-            if new {
-                report.added += 1;
-                added.push(case.to_string());
-            }
-        }
-        report.already = allowed.iter().filter(|(_, may)| *may).count() - report.added;
-        audit_with(
-            &mut *tx,
-            &AuditEvent {
-                user: Some(who.user),
-                action: AuditAction::Update,
-                entity: ENTITY,
-                entity_id: Some(id.get()),
-                reason: format!(
-                    "agenda built from lists: added cases {}; {} outside the builder's access ({})",
-                    if added.is_empty() {
-                        "none".to_owned()
-                    } else {
-                        added.join(",")
-                    },
-                    report.outside_access,
-                    grant.code()
-                ),
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(report)
-    }
-
-    /// Checks that `item` is on meeting `id` and that `who` may see the meeting and change the
-    /// item's case; returns the case and the grant for the audit row. Refusals are audited.
-    async fn item_access(
-        &self,
-        who: &Principal,
-        id: MeetingId,
-        item: i64,
-        what: &str,
-    ) -> Result<(CaseId, Grant), CaseworkError> {
-        self.meeting_access(who, id, what).await?;
-        let case = sqlx::query("SELECT case_id FROM mdt_items WHERE id = $1 AND meeting_id = $2")
-            .bind(item)
-            .bind(id.get())
-            .fetch_optional(&self.pool)
-            .await?
-            .map(|r| get_i64(&r, "case_id").map(CaseId::new))
-            .transpose()?;
-        let allowed = match case {
-            Some(case) => self
-                .changeable_case(who, case)
-                .await?
-                .map(|(_, g)| (case, g)),
-            None => None,
-        };
-        match allowed {
-            Some(ok) => Ok(ok),
-            None => Err(self
-                .refuse(
-                    who,
-                    ENTITY,
-                    Some(id.get()),
-                    format!("mdt {what} on item {item}: may not change the case"),
-                )
-                .await),
-        }
-    }
-
-    /// Runs one change to an agenda item after [`Store::item_access`], with its audit row in the
-    /// same transaction. `sql` takes the item as `$1` and then `binds` (text or integers).
-    async fn change_item(
-        &self,
-        who: &Principal,
-        id: MeetingId,
-        item: i64,
-        (what, stale): (&str, &str),
-        sql: &str,
-        binds: Vec<Bind>,
-    ) -> Result<(), CaseworkError> {
-        let (case, grant) = self.item_access(who, id, item, what).await?;
-        change_audited(
-            &self.pool,
-            sql,
-            item,
-            binds,
-            stale,
-            &AuditEvent {
-                user: Some(who.user),
-                action: AuditAction::Update,
-                entity: ENTITY,
-                entity_id: Some(id.get()),
-                reason: format!("case {case}: {what} ({})", grant.code()),
-            },
-        )
-        .await
-    }
-
-    /// Records (or corrects) the discussion, the decision and how the person was told.
-    pub async fn record_mdt_outcome(
-        &self,
-        who: &Principal,
-        id: MeetingId,
-        item: i64,
-        outcome: &Outcome,
-    ) -> Result<(), CaseworkError> {
-        self.change_item(
-            who,
-            id,
-            item,
-            ("outcome recorded", "The outcome could not be saved"),
-            "UPDATE mdt_items SET discussion = $2, decision = $3, told_how = $4, told_on = $5, \
-             recorded_by = $6, recorded_at = $7 WHERE id = $1",
-            vec![
-                Bind::Text(outcome.discussion.clone()),
-                Bind::Text(outcome.decision.clone()),
-                Bind::OptText(outcome.told.map(|t| t.how.code().to_owned())),
-                Bind::OptText(outcome.told.map(|t| t.on.to_string())),
-                Bind::Int(who.user.get()),
-                Bind::Text(now_text()),
-            ],
-        )
-        .await
-    }
-
-    /// Adds an action agreed for a case, with its owner and due date.
-    pub async fn add_mdt_action(
-        &self,
-        who: &Principal,
-        id: MeetingId,
-        item: i64,
-        action: &NewMdtAction,
-    ) -> Result<(), CaseworkError> {
-        self.change_item(
-            who,
-            id,
-            item,
-            ("action added", "The action could not be added"),
-            "INSERT INTO mdt_actions (item_id, text, owner, due_on, added_by, added_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-            vec![
-                Bind::Text(action.text.clone()),
-                Bind::Text(action.owner.clone()),
-                Bind::Text(action.due_on.to_string()),
-                Bind::Int(who.user.get()),
-                Bind::Text(now_text()),
-            ],
-        )
-        .await
-    }
-
-    /// Marks one of an item's actions done.
-    pub async fn complete_mdt_action(
-        &self,
-        who: &Principal,
-        id: MeetingId,
-        item: i64,
-        action: i64,
-        on: NaiveDate,
-    ) -> Result<(), CaseworkError> {
-        self.change_item(
-            who,
-            id,
-            item,
-            (
-                "action done",
-                "That action is already done or is not on this case",
-            ),
-            "UPDATE mdt_actions SET done_on = $2 WHERE item_id = $1 AND id = $3 AND done_on IS NULL",
-            vec![Bind::Text(on.to_string()), Bind::Int(action)],
-        )
-        .await
-    }
-
-    /// The meetings a case went to and its current flags, for anyone who may change the case;
-    /// others (a referrer following it) get nothing. A non-empty answer is audited as one list.
-    pub async fn case_mdt(&self, who: &Principal, case: CaseId) -> Result<CaseMdt, CaseworkError> {
-        if self.changeable_case(who, case).await?.is_none() {
-            // Refused in the same words whether or not the case exists, and audited.
-            return Err(self
-                .refuse(
-                    who,
-                    "mdt_case_flag",
-                    Some(case.get()),
-                    format!("case {case} MDT history: no care relationship"),
-                )
-                .await);
-        }
-        Ok(self.case_mdt_rows(who, case).await?)
-    }
-
-    /// [`Store::case_mdt`] for a case already opened through the policy by [`Store::case_for`]:
-    /// the view carries the decision (whether `who` may change the case), so the case page does
-    /// not ask the policy a second time.
-    pub async fn case_mdt_of(
-        &self,
-        who: &Principal,
-        view: &crate::casework::CaseView,
-    ) -> Result<CaseMdt, StoreError> {
-        if !view.can_edit {
-            return Ok(CaseMdt::default());
-        }
-        self.case_mdt_rows(who, view.id).await
-    }
-
-    async fn case_mdt_rows(&self, who: &Principal, case: CaseId) -> Result<CaseMdt, StoreError> {
-        let mut meetings = sqlx::query(
-            "SELECT m.id, m.title, m.held_on, i.reasons, i.decision, i.told_how, i.told_on \
-             FROM mdt_items i JOIN mdt_meetings m ON m.id = i.meeting_id \
-             WHERE i.case_id = $1 ORDER BY m.held_on DESC, m.id DESC",
-        )
-        .bind(case.get())
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(CaseMeeting {
-                meeting: MeetingId::new(get_i64(r, "id")?),
-                title: r.try_get("title")?,
-                held_on: get_date(r, "held_on")?,
-                reasons: reasons_of(&r.try_get::<String, _>("reasons")?)?,
-                decision: r.try_get("decision")?,
-                told: told_of(r)?,
-                can_open: false,
-            })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-        for m in &mut meetings {
-            m.can_open = self
-                .meeting_facts(m.meeting)
-                .await?
-                .is_some_and(|(_, facts)| can_see_meeting(who, &facts).is_some());
-        }
-        let flags = sqlx::query(
-            "SELECT f.id, f.kind, f.noted_on, f.reason, u.display_name FROM mdt_case_flags f \
-             JOIN users u ON u.id = f.set_by WHERE f.case_id = $1 AND f.cleared_on IS NULL \
-             ORDER BY f.noted_on DESC, f.id DESC",
-        )
-        .bind(case.get())
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| {
-            let kind: String = r.try_get("kind")?;
-            Ok(CaseFlag {
-                id: get_i64(r, "id")?,
-                kind: CaseFlagKind::from_code(&kind).ok_or(StoreError::Corrupt {
-                    column: "mdt_case_flags.kind",
-                    detail: kind,
-                })?,
-                noted_on: get_date(r, "noted_on")?,
-                reason: r.try_get("reason")?,
-                set_by: r.try_get("display_name")?,
-            })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-        if !meetings.is_empty() || !flags.is_empty() {
-            let ids: Vec<String> = meetings.iter().map(|m| m.meeting.to_string()).collect();
-            self.mdt_audit(
-                who,
-                AuditAction::List,
-                ENTITY,
-                None,
-                format!(
-                    "case {case}: meetings {}; {} flags",
-                    ids.join(","),
-                    flags.len()
-                ),
-            )
-            .await?;
-        }
-        Ok(CaseMdt { meetings, flags })
-    }
-
-    /// Sets a flag on a case ("worried about", or a discharge from hospital) for the next MDT.
-    /// Anyone who may change the case may; the refusal is audited.
-    pub async fn set_case_flag(
-        &self,
-        who: &Principal,
-        case: CaseId,
-        flag: &NewCaseFlag,
-    ) -> Result<i64, CaseworkError> {
-        let Some((_, grant)) = self.changeable_case(who, case).await? else {
-            return Err(self
-                .refuse(
-                    who,
-                    FLAG_ENTITY,
-                    None,
-                    format!("flag on case {case}: may not change this case"),
-                )
-                .await);
-        };
-        let mut tx = self.pool.begin().await?;
-        let row = sqlx::query(
-            "INSERT INTO mdt_case_flags (case_id, kind, noted_on, reason, set_by, set_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-        )
-        .bind(case.get())
-        .bind(flag.kind.code())
-        .bind(flag.noted_on.to_string())
-        .bind(&flag.reason)
-        .bind(who.user.get())
-        .bind(now_text())
-        .fetch_one(&mut *tx)
-        .await?;
-        let id = get_i64(&row, "id")?;
-        audit_with(
-            &mut *tx,
-            &AuditEvent {
-                user: Some(who.user),
-                action: AuditAction::Create,
-                entity: FLAG_ENTITY,
-                entity_id: Some(id),
-                reason: format!("{} on case {case} ({})", flag.kind.code(), grant.code()),
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(id)
-    }
-
-    /// Clears a flag: the worry has passed, or the discharge has been followed up.
-    pub async fn clear_case_flag(
-        &self,
-        who: &Principal,
-        case: CaseId,
-        flag: i64,
-        on: NaiveDate,
-    ) -> Result<(), CaseworkError> {
-        let Some((_, grant)) = self.changeable_case(who, case).await? else {
-            return Err(self
-                .refuse(
-                    who,
-                    FLAG_ENTITY,
-                    Some(flag),
-                    format!("clear flag on case {case}: may not change this case"),
-                )
-                .await);
-        };
-        let mut tx = self.pool.begin().await?;
-        let done = sqlx::query(
-            "UPDATE mdt_case_flags SET cleared_on = $3, cleared_by = $4 \
-             WHERE id = $1 AND case_id = $2 AND cleared_on IS NULL",
-        )
-        .bind(flag)
-        .bind(case.get())
-        .bind(on.to_string())
-        .bind(who.user.get())
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(CaseworkError::Refused(
-                "That flag is already cleared or is not on this case".to_owned(),
-            ));
-        }
-        audit_with(
-            &mut *tx,
-            &AuditEvent {
-                user: Some(who.user),
-                action: AuditAction::Update,
-                entity: FLAG_ENTITY,
-                entity_id: Some(flag),
-                reason: format!("cleared on case {case} ({})", grant.code()),
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// The cohorts of the latest population run as (name, title), for the "population worklist"
-    /// agenda list.
-    pub async fn worklist_cohorts(&self) -> Result<Vec<(String, String)>, StoreError> {
-        sqlx::query(
-            "SELECT name, title FROM population_cohorts \
-             WHERE run_id = (SELECT MAX(id) FROM population_runs) ORDER BY title, name",
-        )
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| Ok((r.try_get("name")?, r.try_get("title")?)))
-        .collect()
     }
 }

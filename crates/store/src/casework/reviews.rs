@@ -1,0 +1,297 @@
+//! Reviews, putting a case on hold, discharge, reopening and carers.
+
+use super::*;
+
+impl Store {
+    /// Records a review, sets the intensity and the next review date from the service's interval.
+    pub async fn record_review(
+        &self,
+        who: &Principal,
+        case: CaseId,
+        on: NaiveDate,
+        intensity: Intensity,
+        summary: &str,
+    ) -> Result<NaiveDate, ActionError> {
+        let (person, service, status, _) = self.case_access(who, case, "review", true).await?;
+        if !status.is_active() {
+            return Err(ActionError::refused("This case is discharged".to_owned()));
+        }
+        let episode = get_date(
+            &sqlx::query("SELECT episode_started_on FROM casework_cases WHERE id = $1")
+                .bind(case.get())
+                .fetch_one(&self.pool)
+                .await?,
+            "episode_started_on",
+        )?;
+        let due = review_due(episode, Some(on), service.settings.review_interval);
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO casework_reviews (case_id, reviewed_on, user_id, intensity, summary) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(case.get())
+        .bind(on.to_string())
+        .bind(who.user.get())
+        .bind(intensity.code())
+        .bind(summary)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE casework_cases SET last_review_on = $1, review_due_on = $2, intensity = $3 WHERE id = $4",
+        )
+        .bind(on.to_string())
+        .bind(due.to_string())
+        .bind(intensity.code())
+        .bind(case.get())
+        .execute(&mut *tx)
+        .await?;
+        record_change(
+            &mut tx,
+            &CaseChange {
+                case,
+                person,
+                by: who.user,
+                on,
+                kind: "review",
+                summary: &format!("Reviewed: {}; next review due {due}", intensity.label()),
+                action: AuditAction::Update,
+                audit: format!("casework case {case}: review"),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(due)
+    }
+
+    /// Puts an active case on hold ("backburner") or takes it off hold, with a reason.
+    pub async fn set_on_hold(
+        &self,
+        who: &Principal,
+        case: CaseId,
+        hold: bool,
+        reason: &str,
+        today: NaiveDate,
+    ) -> Result<(), ActionError> {
+        let (person, _, status, _) = self.case_access(who, case, "hold", true).await?;
+        // The states the change starts from, bound as parameters (holding starts from either
+        // active state; resuming only from on hold, named twice to keep one statement).
+        let (from, to) = if hold {
+            ([CaseStatus::Open, CaseStatus::Reopened], CaseStatus::OnHold)
+        } else {
+            ([CaseStatus::OnHold, CaseStatus::OnHold], CaseStatus::Open)
+        };
+        if !status.is_active() || (status == CaseStatus::OnHold) == hold {
+            return Err(ActionError::refused(format!(
+                "This case is {}",
+                status.label().to_lowercase()
+            )));
+        }
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE casework_cases SET status = $1 WHERE id = $2 AND status IN ($3, $4)")
+            .bind(to.code())
+            .bind(case.get())
+            .bind(from[0].code())
+            .bind(from[1].code())
+            .execute(&mut *tx)
+            .await?;
+        record_change(
+            &mut tx,
+            &CaseChange {
+                case,
+                person,
+                by: who.user,
+                on: today,
+                kind: "status",
+                summary: &format!(
+                    "{}: {reason}",
+                    if hold {
+                        "Put on hold"
+                    } else {
+                        "Taken off hold"
+                    }
+                ),
+                action: AuditAction::Update,
+                audit: format!("casework case {case}: {}", to.code()),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Discharges a case: records reason, destination and the GP's agreement, ends the workers'
+    /// part in the care team (unless another active case keeps them there).
+    pub async fn discharge(
+        &self,
+        who: &Principal,
+        case: CaseId,
+        d: &Discharge,
+    ) -> Result<(), ActionError> {
+        let (person, _, status, _) = self.case_access(who, case, "discharge", true).await?;
+        if !status.is_active() {
+            return Err(ActionError::refused(
+                "This case is already discharged".to_owned(),
+            ));
+        }
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE casework_cases SET status = 'discharged', discharged_on = $1, discharge_reason = $2, \
+             discharge_destination = $3, gp_agreement = $4, discharge_summary = $5 WHERE id = $6",
+        )
+        .bind(d.on.to_string())
+        .bind(d.reason.code())
+        .bind(d.destination.code())
+        .bind(d.gp.code())
+        .bind(&d.summary)
+        .bind(case.get())
+        .execute(&mut *tx)
+        .await?;
+        let workers = sqlx::query(
+            "SELECT DISTINCT user_id FROM casework_workers WHERE case_id = $1 AND ended_on IS NULL",
+        )
+        .bind(case.get())
+        .fetch_all(&mut *tx)
+        .await?;
+        for w in workers {
+            end_worker(
+                &mut tx,
+                case,
+                person,
+                UserId::new(get_i64(&w, "user_id")?),
+                None,
+                d.on,
+            )
+            .await?;
+        }
+        record_change(
+            &mut tx,
+            &CaseChange {
+                case,
+                person,
+                by: who.user,
+                on: d.on,
+                kind: "discharge",
+                summary: &format!(
+                    "Discharged: {}; {}; {}",
+                    d.reason.label(),
+                    d.destination.label(),
+                    d.gp.label()
+                ),
+                action: AuditAction::Update,
+                audit: format!("casework case {case}: discharged"),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Reopens a discharged case after a crisis: the history stays, the re-entry is counted, the
+    /// reopening worker becomes lead. Allowed to whoever works the service's list, since the
+    /// discharged person's care team has ended.
+    pub async fn reopen(
+        &self,
+        who: &Principal,
+        case: CaseId,
+        reason: &str,
+        today: NaiveDate,
+    ) -> Result<(), ActionError> {
+        let r =
+            sqlx::query("SELECT person_id, service_id, status FROM casework_cases WHERE id = $1")
+                .bind(case.get())
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or(ActionError::Denied)?;
+        let person = PersonId::new(get_i64(&r, "person_id")?);
+        let service = self
+            .casework_service(ServiceId::new(get_i64(&r, "service_id")?))
+            .await?;
+        let allowed = Self::may_triage(who, &service)
+            || matches!(
+                self.casework_grant(who, person, "reopen").await,
+                Ok(Grant::CareTeamMember | Grant::SupervisesCareTeam)
+            );
+        if !allowed {
+            return Err(ActionError::Denied);
+        }
+        if get_code(&r, "status", CaseStatus::from_code)? != CaseStatus::Discharged {
+            return Err(ActionError::refused(
+                "Only a discharged case can be reopened".to_owned(),
+            ));
+        }
+        let org = self.worker_org(&service, who.user).await?;
+        let due = review_due(today, None, service.settings.review_interval);
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE casework_cases SET status = 'reopened', reopen_count = reopen_count + 1, \
+             episode_started_on = $1, review_due_on = $2, discharged_on = NULL, discharge_reason = NULL, \
+             discharge_destination = NULL, gp_agreement = NULL, discharge_summary = NULL WHERE id = $3",
+        )
+        .bind(today.to_string())
+        .bind(due.to_string())
+        .bind(case.get())
+        .execute(&mut *tx)
+        .await?;
+        add_worker(&mut tx, case, person, who.user, org, CaseRole::Lead, today).await?;
+        record_change(
+            &mut tx,
+            &CaseChange {
+                case,
+                person,
+                by: who.user,
+                on: today,
+                kind: "reopened",
+                summary: &format!("Reopened: {reason}"),
+                action: AuditAction::Update,
+                audit: format!("casework case {case}: reopened"),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records a carer and whether the person wants them involved.
+    pub async fn add_carer(
+        &self,
+        who: &Principal,
+        case: CaseId,
+        carer: &Carer,
+        today: NaiveDate,
+    ) -> Result<(), ActionError> {
+        let (person, _, _, _) = self.case_access(who, case, "carer", true).await?;
+        if !["yes", "no", "ask"].contains(&carer.involve.as_str()) {
+            return Err(ActionError::refused(
+                "Say whether the person wants the carer involved".to_owned(),
+            ));
+        }
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO casework_carers (person_id, name, relationship, contact, involve, recorded_by) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(person.get())
+        .bind(&carer.name)
+        .bind(&carer.relationship)
+        .bind(&carer.contact)
+        .bind(&carer.involve)
+        .bind(who.user.get())
+        .execute(&mut *tx)
+        .await?;
+        record_change(
+            &mut tx,
+            &CaseChange {
+                case,
+                person,
+                by: who.user,
+                on: today,
+                kind: "carer",
+                summary: "Carer recorded",
+                action: AuditAction::Create,
+                audit: format!("casework case {case}: carer"),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
