@@ -121,7 +121,16 @@ pub fn cluster_sums(
         let weight = 1.0 / s.comparators.len() as f64;
         for &p in &s.comparators {
             let censor = first_support.get(&p).copied();
-            add_person(panel, p, s.start, w, weight, units, censor, &mut cl.values[block..]);
+            add_person(
+                panel,
+                p,
+                s.start,
+                w,
+                weight,
+                units,
+                censor,
+                &mut cl.values[block..],
+            );
         }
     }
     clusters
@@ -294,11 +303,11 @@ pub fn estimate(
     let point = figures(&sum, w);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let k = Outcome::COUNT;
-    let mut did = vec![Vec::with_capacity(replicates); k];
-    let mut rel = vec![Vec::with_capacity(replicates); k];
-    let mut naive = vec![Vec::with_capacity(replicates); k];
-    let mut naive_rel = vec![Vec::with_capacity(replicates); k];
-    let mut es = vec![vec![Vec::with_capacity(replicates); w.months()]; k];
+    let mut did = vec![Vec::new(); k];
+    let mut rel = vec![Vec::new(); k];
+    let mut naive = vec![Vec::new(); k];
+    let mut naive_rel = vec![Vec::new(); k];
+    let mut es = vec![vec![Vec::new(); w.months()]; k];
     let mut avoided = Vec::with_capacity(replicates);
     let mut ret = Vec::with_capacity(replicates);
     let mut times = vec![0u32; n];

@@ -169,7 +169,10 @@ fn eligible(
 ) -> bool {
     // Not yet supported: someone supported later is a fair comparator until then (excluding them
     // would keep only people whose use did not peak later, a look into the future).
-    if first_support.get(&person).is_some_and(|&first| first <= start) {
+    if first_support
+        .get(&person)
+        .is_some_and(|&first| first <= start)
+    {
         return false;
     }
     let Some(day) = panel.month_date(start) else {

@@ -124,7 +124,7 @@ impl Panel {
         history_start: NaiveDate,
         extract_date: NaiveDate,
     ) -> Self {
-        uses.sort_by(|a, b| (a.0, a.1.month).cmp(&(b.0, b.1.month)));
+        uses.sort_by_key(|u| (u.0, u.1.month));
         let mut flat = Vec::with_capacity(uses.len());
         let mut k = 0;
         for (i, p) in people.iter_mut().enumerate() {
@@ -308,8 +308,7 @@ pub async fn read_extract(
     // from the persons file (typed or text), and a value that is not a date counts as
     // "registered throughout". The file is the one ingest read: Parquet first, then CSV.
     register_registration(ctx, input).await?;
-    let people_sql = format!(
-        "SELECT p.nhs_number, p.date_of_birth, p.sex, p.ethnicity, p.practice, pr.pcn, \
+    let people_sql = "SELECT p.nhs_number, p.date_of_birth, p.sex, p.ethnicity, p.practice, pr.pcn, \
            CAST((l.imd_decile + 1) / 2 AS BIGINT) AS imd_quintile, p.date_of_death, r.registration, \
            f.ltc_count, f.efi, f.charlson_quan_2011 AS charlson \
          FROM patients p \
@@ -317,9 +316,8 @@ pub async fn read_extract(
          LEFT JOIN lsoas l ON l.lsoa = p.lsoa \
          LEFT JOIN eval_registration r ON r.person_id = p.person_id \
          LEFT JOIN person_features f ON f.nhs_number = p.nhs_number \
-         ORDER BY p.person_id"
-    );
-    let batches = ctx.sql(&people_sql).await?.collect().await?;
+         ORDER BY p.person_id";
+    let batches = ctx.sql(people_sql).await?.collect().await?;
     let mut people = Vec::new();
     for b in &batches {
         let nhs = strings(b, "nhs_number")?;

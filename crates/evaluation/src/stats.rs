@@ -1,6 +1,9 @@
 //! The statistics the evaluation needs, written out so that each formula is visible and tested
 //! against hand-worked examples (docs/evaluation.md gives the maths).
 
+// Matrix code reads most clearly with the indices of the formulas it implements.
+#![allow(clippy::needless_range_loop)]
+
 /// A logistic regression fitted by Newton–Raphson (iteratively reweighted least squares).
 ///
 /// Columns are standardised before fitting (mean 0, SD 1) for a well-conditioned Hessian, and a

@@ -31,7 +31,7 @@ async fn the_interval_covers_the_truth_in_90_to_99_percent_of_seeds() {
             .with_intervention(Intervention::default());
         careweave_synth::write_dataset(&config, &data, &WriteOptions::default()).unwrap();
         let table = exposures::read_csv(&data.join("exposures.csv")).unwrap();
-        let lists = careweave_population::Codelists::load(&[repo.clone()]).unwrap();
+        let lists = careweave_population::Codelists::load(std::slice::from_ref(&repo)).unwrap();
         let settings = Settings {
             bootstrap: 500,
             seed,

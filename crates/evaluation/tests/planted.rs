@@ -50,14 +50,18 @@ async fn a_planted_effect_is_recovered_and_the_naive_figure_overstates_it() {
     let (e, data, dir) = planted(40_000, 11, Intervention::default(), settings()).await;
     let (z, _, _d) = planted(40_000, 11, null, settings()).await;
     let manifest: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(data.join("manifest.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(data.join("manifest.json")).unwrap())
+            .unwrap();
     let truth = &manifest["intervention"]["relative_effects"];
     assert_eq!(truth["emergency_admissions"], -0.2);
     assert_eq!(truth["gp_appointments"], -0.1);
     let episodes = manifest["intervention"]["episodes"].as_u64().unwrap();
     assert_eq!(episodes, e.exposures.accepted());
     assert_eq!(episodes, z.exposures.accepted());
-    assert!(episodes > 150, "too few planted episodes to test: {episodes}");
+    assert!(
+        episodes > 150,
+        "too few planted episodes to test: {episodes}"
+    );
 
     let est = e.estimates.as_ref().expect("episodes were matched");
     let zero = z.estimates.as_ref().expect("episodes were matched");
@@ -77,7 +81,11 @@ async fn a_planted_effect_is_recovered_and_the_naive_figure_overstates_it() {
     assert!((picked_up(gp) + 0.1).abs() < 0.04, "{}", picked_up(gp));
     // Referred at a peak, the supported people's use falls a long way anyway: the naive
     // before/after is well beyond the truth and the estimate.
-    assert!(est.naive_relative[em].estimate < -0.35, "{:?}", est.naive_relative[em]);
+    assert!(
+        est.naive_relative[em].estimate < -0.35,
+        "{:?}",
+        est.naive_relative[em]
+    );
     assert!(est.naive_relative[em].estimate < est.relative[em].estimate - 0.1);
     // Matching balances every variable, including the peak the referrals were selected on.
     for b in &e.matching.balance {
@@ -95,7 +103,10 @@ async fn a_planted_effect_is_recovered_and_the_naive_figure_overstates_it() {
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains("Notional, not cashable"));
     assert!(html.contains("<svg"));
-    assert!(html.contains("Emergency admissions fell by") || html.contains("Emergency admissions changed by"));
+    assert!(
+        html.contains("Emergency admissions fell by")
+            || html.contains("Emergency admissions changed by")
+    );
     let estimates = std::fs::read_to_string(out.join("estimates.csv")).unwrap();
     assert!(estimates.starts_with("outcome,supported_rate_before"));
 
@@ -124,7 +135,11 @@ async fn the_interval_covers_the_planted_effect_and_zero_when_there_is_none() {
     };
     let (e, _, _dir) = planted(40_000, 12, plan, settings()).await;
     let est = e.estimates.as_ref().unwrap();
-    for o in [Outcome::EmergencyAdmissions, Outcome::GpAppointments, Outcome::AeAttendances] {
+    for o in [
+        Outcome::EmergencyAdmissions,
+        Outcome::GpAppointments,
+        Outcome::AeAttendances,
+    ] {
         assert!(est.relative[o.index()].covers(0.0), "{o:?}");
     }
 }
