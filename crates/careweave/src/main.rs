@@ -10,6 +10,7 @@ mod demo_mdt;
 mod demo_supervision;
 mod demo_workforce;
 mod directory_cmd;
+mod evaluation_cmd;
 mod person_cmd;
 mod population_cmd;
 mod retention_cmd;
@@ -56,6 +57,10 @@ enum Command {
     /// Here `--config` names a workforce configuration (see docs/workforce.md).
     #[command(subcommand)]
     Workforce(workforce_cmd::WorkforceCommand),
+    /// Impact evaluation: matched comparison, difference-in-differences, value and the board pack.
+    /// Here `--config` names evaluation settings (see docs/evaluation.md).
+    #[command(subcommand)]
+    Evaluation(evaluation_cmd::EvaluationCommand),
     /// Serve the web application with the configured database.
     Serve,
     /// Database maintenance.
@@ -118,6 +123,9 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Workforce(cmd) => {
             return workforce_cmd::main(cmd, cli.config.as_deref()).map(|()| ExitCode::SUCCESS)
         }
+        Command::Evaluation(cmd) => {
+            return evaluation_cmd::main(cmd, cli.config.as_deref()).map(|()| ExitCode::SUCCESS)
+        }
         command => Cli { command, ..cli },
     };
     let settings = config::load(cli.config.as_deref())?;
@@ -129,8 +137,8 @@ fn run() -> anyhow::Result<ExitCode> {
         match cli.command {
             Command::Demo(args) => demo::run(settings, args).await,
             // Handled above, before the web settings are read.
-            Command::Population(_) => {
-                anyhow::bail!("the population command runs without web settings")
+            Command::Population(_) | Command::Evaluation(_) => {
+                anyhow::bail!("the population and evaluation commands run without web settings")
             }
             Command::Workforce(_) => {
                 anyhow::bail!("the workforce command runs without web settings")

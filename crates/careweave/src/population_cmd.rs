@@ -86,7 +86,7 @@ fn settings(config: Option<&Path>) -> anyhow::Result<RunSettings> {
 /// The codelists of a run: the built-in lists, then the folders the configuration names, then the
 /// `--codelists` folders. Nothing depends on the working directory or on where the binary was
 /// built: the shipped lists are compiled in. A folder or list that does not load stops the run.
-fn codelists(settings: &RunSettings, extra: &[PathBuf]) -> anyhow::Result<Codelists> {
+pub(crate) fn codelists(settings: &RunSettings, extra: &[PathBuf]) -> anyhow::Result<Codelists> {
     let folders: Vec<PathBuf> = settings
         .config
         .codelists

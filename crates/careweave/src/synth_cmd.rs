@@ -28,6 +28,18 @@ pub struct SynthArgs {
     /// read, so that `synth --help` does not offer it and giving it is refused.
     #[arg(long, hide = true, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Plant support episodes with a known true effect (written to exposures.csv, the truth to the manifest).
+    #[arg(long)]
+    plant_effect: bool,
+    /// The planted relative change in emergency admissions, in per cent (0 or less).
+    #[arg(long, default_value_t = -20, allow_negative_numbers = true, value_parser = clap::value_parser!(i32).range(-100..=0))]
+    effect_emergency_admissions: i32,
+    /// The planted relative change in GP appointments, in per cent (0 or less).
+    #[arg(long, default_value_t = -10, allow_negative_numbers = true, value_parser = clap::value_parser!(i32).range(-100..=0))]
+    effect_gp_appointments: i32,
+    /// How many whole months the planted effect lasts from the referral month.
+    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=24))]
+    effect_months: u32,
 }
 
 /// Validates the arguments, generates the dataset and prints a summary.
@@ -37,7 +49,15 @@ pub fn run(args: SynthArgs) -> anyhow::Result<()> {
         "careweave synth reads no settings file: give --people, --seed, --profile and --out on the command line"
     );
     let profile: Profile = args.profile.parse()?;
-    let config = SynthConfig::new(args.people, args.seed, profile)?;
+    let mut config = SynthConfig::new(args.people, args.seed, profile)?;
+    if args.plant_effect {
+        config = config.with_intervention(careweave_synth::Intervention {
+            emergency_admissions_percent: args.effect_emergency_admissions,
+            gp_appointments_percent: args.effect_gp_appointments,
+            months: args.effect_months,
+            ..careweave_synth::Intervention::default()
+        });
+    }
     let options = WriteOptions {
         overwrite: args.force,
         progress: true,

@@ -181,7 +181,10 @@ mod tests {
         );
         place.dims.insert(
             "charlson".into(),
-            vec![("none recorded".into(), Some(100)), ("1 to 2".into(), Some(20))],
+            vec![
+                ("none recorded".into(), Some(100)),
+                ("1 to 2".into(), Some(20)),
+            ],
         );
         let html = render("practice", "P1", &place, "2025-03-31", "Quan 2011 weights");
         assert!(html.contains("7 or fewer"));

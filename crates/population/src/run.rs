@@ -300,6 +300,13 @@ impl Engine {
         &self.ctx
     }
 
+    /// The reference tables the session was built with, for callers that run single stages
+    /// (the evaluation reads features through them).
+    #[must_use]
+    pub fn reference(&self) -> &Reference {
+        &self.reference
+    }
+
     /// The settings of this engine.
     #[must_use]
     pub fn settings(&self) -> &RunSettings {

@@ -57,8 +57,8 @@ pub mod supervision;
 #[cfg(feature = "test-support")]
 pub mod testing;
 pub mod throttle;
-pub mod worklists;
 pub mod workforce;
+pub mod worklists;
 
 use std::path::PathBuf;
 use std::str::FromStr;

@@ -89,6 +89,7 @@ pub struct SynthConfig {
     seed: u64,
     profile: Profile,
     extract_date: NaiveDate,
+    intervention: Option<crate::Intervention>,
 }
 
 impl SynthConfig {
@@ -119,6 +120,7 @@ impl SynthConfig {
             seed,
             profile,
             extract_date: Self::default_extract_date(),
+            intervention: None,
         })
     }
 
@@ -127,6 +129,20 @@ impl SynthConfig {
     pub fn with_extract_date(mut self, date: NaiveDate) -> Self {
         self.extract_date = date;
         self
+    }
+
+    /// The same config with planted support episodes (see `Intervention`); without one the
+    /// output is exactly what it was before interventions existed.
+    #[must_use]
+    pub fn with_intervention(mut self, plan: crate::Intervention) -> Self {
+        self.intervention = Some(plan);
+        self
+    }
+
+    /// The planted intervention, if any.
+    #[must_use]
+    pub fn intervention(&self) -> Option<crate::Intervention> {
+        self.intervention
     }
 
     /// The number of people (including those who died during the history window).

@@ -979,10 +979,17 @@ fn outpatient_specialty(
 pub struct PersonHistory {
     pub clinical: Clinical,
     pub events: Events,
+    /// A planted support episode, when the config plants an intervention and this person was referred.
+    pub episode: Option<crate::intervention::Episode>,
 }
 
 pub(crate) fn history(config: &SynthConfig, ctx: &Context) -> PersonHistory {
     let clinical = clinical(config, ctx);
-    let events = events(config, ctx, &clinical);
-    PersonHistory { clinical, events }
+    let mut events = events(config, ctx, &clinical);
+    let episode = crate::intervention::plant(config, ctx, clinical.date_of_death, &mut events);
+    PersonHistory {
+        clinical,
+        events,
+        episode,
+    }
 }

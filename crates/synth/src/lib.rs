@@ -33,6 +33,7 @@ mod codes;
 mod config;
 mod fhir;
 mod history;
+mod intervention;
 mod names;
 mod population;
 mod registry;
@@ -46,6 +47,7 @@ pub use history::{
     Admission, AeAttendance, Clinical, ConditionRecord, Contact, DeficitRecord, Events,
     GpAppointment, Outpatient, PersonHistory, SocialNeedRecord,
 };
+pub use intervention::{Episode, Intervention, EXPOSURE_COLUMNS, PLANTED_SERVICE};
 pub use population::{HouseholdKind, Lsoa, Pcn, PostcodeUnit, Practice, ETHNIC_CATEGORIES};
 pub use registry::{
     generate_registry, person_history, Registry, RegistryHousehold, RegistryPerson,

@@ -14,6 +14,7 @@ pub(crate) enum Stream {
     Households = 2,
     Clinical = 3,
     Events = 4,
+    Intervention = 5,
 }
 
 /// SplitMix64: a well-mixed hash of the seed parts into one 64-bit seed.

@@ -52,11 +52,13 @@ pub struct Manifest {
     pub table_rows: BTreeMap<String, u64>,
     /// Lines per FHIR resource type (`fhir/<Type>.ndjson`).
     pub fhir_resources: BTreeMap<String, u64>,
+    /// The planted intervention's truth (effects, window, episodes), when one was planted.
+    pub intervention: Option<serde_json::Value>,
 }
 
 impl Manifest {
     fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
+        let mut json = serde_json::json!({
             "generator": "careweave-synth",
             "generator_version": self.generator_version,
             "schema_version": self.schema_version,
@@ -67,7 +69,11 @@ impl Manifest {
             "history_start": self.history_start,
             "tables": self.table_rows,
             "fhir": self.fhir_resources,
-        })
+        });
+        if let Some(truth) = &self.intervention {
+            json["intervention"] = truth.clone();
+        }
+        json
     }
 }
 
@@ -106,6 +112,9 @@ struct Chunk {
     csv: Vec<Vec<u8>>,
     batches: Vec<arrow_array::RecordBatch>,
     fhir: FhirBuf,
+    /// `exposures.csv` rows of the planted episodes (empty without an intervention).
+    exposures: String,
+    episodes: u64,
     people: usize,
 }
 
@@ -245,6 +254,8 @@ fn make_chunk(
 ) -> Result<Chunk, SynthError> {
     let mut t: Vec<TableBuf<'_>> = PERSON_TABLES.iter().map(|s| TableBuf::new(s)).collect();
     let mut fhir = FhirBuf::default();
+    let mut exposures = careweave_csv::Writer::new();
+    let mut episodes = 0;
     let ends = year_ends(config);
     let mut nhs_digits: Vec<String> = Vec::with_capacity(range.len());
     for i in range.clone() {
@@ -339,6 +350,13 @@ fn make_chunk(
         for x in &e.mental_health_contacts {
             t[11].push(&[V::I(id), V::D(x.date), V::S(x.service)]);
         }
+        if let Some(episode) = &h.episode {
+            exposures.record(crate::intervention::exposure_row(
+                &nhs_digits[i - range.start],
+                episode,
+            ));
+            episodes += 1;
+        }
         fhir::person(pop, &ctx, &h, &mut fhir).map_err(|source| SynthError::Io {
             path: "<fhir buffer>".into(),
             source,
@@ -356,6 +374,8 @@ fn make_chunk(
         csv,
         batches,
         fhir,
+        exposures: exposures.finish(),
+        episodes,
         people: range.len(),
     })
 }
@@ -391,6 +411,17 @@ fn write_into(
     fhir::organisations(&pop, &mut orgs).map_err(io(dir))?;
     fhir_files[0].write_all(&orgs.lines[0]).map_err(io(dir))?;
     fhir_counts[0] = orgs.counts[0];
+    // Planted episodes go to `exposures.csv` beside the manifest, in the layout a deployment supplies.
+    let mut exposures = match config.intervention() {
+        Some(_) => {
+            let mut f = create(dir.join("exposures.csv"))?;
+            let header = careweave_csv::Writer::with_header(crate::EXPOSURE_COLUMNS).finish();
+            f.write_all(header.as_bytes()).map_err(io(dir))?;
+            Some(f)
+        }
+        None => None,
+    };
+    let mut episodes = 0u64;
 
     let bar = if options.progress {
         indicatif::ProgressBar::with_draw_target(
@@ -452,6 +483,10 @@ fn write_into(
                         f.write_all(&chunk.fhir.lines[k]).map_err(io(dir))?;
                         fhir_counts[k] += chunk.fhir.counts[k];
                     }
+                    if let Some(f) = exposures.as_mut() {
+                        f.write_all(chunk.exposures.as_bytes()).map_err(io(dir))?;
+                    }
+                    episodes += chunk.episodes;
                     Ok(())
                 };
                 if let Err(e) = step() {
@@ -475,7 +510,7 @@ fn write_into(
     for (spec, files) in PERSON_TABLES.iter().zip(person_files) {
         table_rows.insert(spec.name.to_owned(), close(files, dir)?);
     }
-    for mut f in fhir_files {
+    for mut f in fhir_files.into_iter().chain(exposures) {
         f.flush().map_err(io(dir))?;
     }
     let manifest = Manifest {
@@ -492,6 +527,9 @@ fn write_into(
             .zip(fhir_counts)
             .map(|(r, c)| ((*r).to_owned(), c))
             .collect(),
+        intervention: config
+            .intervention()
+            .map(|plan| crate::intervention::truth_json(&plan, episodes)),
     };
     let path = dir.join("manifest.json");
     let mut f = create(path.clone())?;

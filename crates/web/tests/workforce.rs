@@ -101,6 +101,7 @@ impl TestApp {
                     index_date: NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
                     disclosure_control: true,
                     cohorts: vec![],
+                    criteria: vec![],
                     profiles: vec![
                         cell("all", "all", Some(2000)),
                         cell("segment", "Long-term frailty", Some(200)),

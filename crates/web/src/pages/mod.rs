@@ -16,8 +16,8 @@ mod people;
 mod population;
 mod safeguarding;
 mod supervision;
-mod worklists;
 mod workforce;
+mod worklists;
 
 use askama::Template;
 use axum::extract::State;
