@@ -36,7 +36,8 @@ fn icd10_term(code: &str) -> Option<&'static str> {
     TERMS
         .get_or_init(|| {
             use crate::codes::{
-                exacerbation_icd10, Condition, ACUTE_DIAGNOSES, ELECTIVE_DIAGNOSES,
+                exacerbation_icd10, external_cause_icd10, Condition, ACUTE_DIAGNOSES,
+                ELECTIVE_DIAGNOSES,
             };
             let mut all: Vec<(&'static str, &'static str)> = ACUTE_DIAGNOSES
                 .iter()
@@ -46,6 +47,10 @@ fn icd10_term(code: &str) -> Option<&'static str> {
             for c in Condition::ALL {
                 all.extend((0..c.snomed().len()).map(|v| c.icd10(v)));
                 all.extend(exacerbation_icd10(c));
+                // Secondary codes an admission carries: a cancer's metastatic site and an
+                // overdose's external cause.
+                all.extend((0..c.snomed().len()).filter_map(|v| c.metastasis_icd10(v)));
+                all.extend(external_cause_icd10(c));
             }
             all.into_iter().collect()
         })
