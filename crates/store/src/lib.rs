@@ -189,6 +189,9 @@ pub struct Store {
     backend: Backend,
     settings: std::sync::Arc<cache::SettingsCache>,
     audit_queue: audit::AuditQueue,
+    // The deployment's clock, so that a date the policy or a list decides on ("discharged in the
+    // last 90 days") is a date in the deployment's time zone, not in UTC.
+    clock: careweave_domain::clock::Clock,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -262,7 +265,22 @@ impl Store {
             pool,
             backend: url.backend,
             settings: std::sync::Arc::default(),
+            clock: careweave_domain::clock::Clock::default(),
         })
+    }
+
+    /// This store reading "today" from `clock` (the deployment's clock in its `timezone`, or a
+    /// fixed instant in tests) instead of the system clock in Europe/London.
+    #[must_use]
+    pub fn with_clock(mut self, clock: careweave_domain::clock::Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The clock this store reads "today" from.
+    #[must_use]
+    pub fn clock(&self) -> careweave_domain::clock::Clock {
+        self.clock
     }
 
     /// Applies every pending migration for this backend.
