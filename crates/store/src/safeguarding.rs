@@ -8,13 +8,13 @@
 //! `safeguarding_concern`; writes do so in the same transaction. Nothing goes on the case timeline,
 //! which everyone on the case reads.
 
-use careweave_domain::access::{Decision, Principal};
+use careweave_domain::access::Principal;
 use careweave_domain::casework::CaseId;
 use careweave_domain::safeguarding::{
     can_see_concern, ConcernCategory, ConcernFacts, ConcernGrant, ConcernId, ConcernStatus,
     RiskLevel,
 };
-use careweave_domain::{OrganisationId, PersonId, UserId};
+use careweave_domain::{OrganisationId, UserId};
 use chrono::NaiveDate;
 use sqlx::any::AnyRow;
 use sqlx::Row;

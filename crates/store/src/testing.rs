@@ -289,8 +289,12 @@ pub async fn cross_employer_case(store: &Store, password: &str) -> CrossEmployer
         .await
         .expect("triage")
         .expect("a case");
+    let access = store
+        .open_case(&lead, case, true)
+        .await
+        .expect("the lead opens the case");
     store
-        .allocate(&lead, case, coworker.user, CaseRole::CoWorker, false, today)
+        .allocate(&access, coworker.user, CaseRole::CoWorker, false, today)
         .await
         .expect("allocate the co-worker");
     CrossEmployerCase {
