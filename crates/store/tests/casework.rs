@@ -460,7 +460,10 @@ on_both_backends!(
                 .can_edit
         );
         w.store
-            .record_contact(&w.store.open_case(&w.caseworker, case, true).await.unwrap(), &contact)
+            .record_contact(
+                &w.store.open_case(&w.caseworker, case, true).await.unwrap(),
+                &contact,
+            )
             .await
             .unwrap();
     }
@@ -717,7 +720,12 @@ on_both_backends!(
         assert_eq!(v1, v0 + 1);
         let second = w
             .store
-            .save_plan(&w.store.open_case(&w.linkworker, case, true).await.unwrap(), v0, &text("Something else"), today())
+            .save_plan(
+                &w.store.open_case(&w.linkworker, case, true).await.unwrap(),
+                v0,
+                &text("Something else"),
+                today(),
+            )
             .await;
         assert!(matches!(second, Err(ActionError::Conflict)));
         let stale_goal = w

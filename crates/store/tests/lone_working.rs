@@ -225,7 +225,12 @@ on_both_backends!(
         // Without a recorded address there is nothing to flag but the person.
         assert!(matches!(
             w.store
-                .raise_safety_flag(&w.store.open_case(&w.coworker, w.case, true).await.unwrap(), true, "Dog loose in the garden", day())
+                .raise_safety_flag(
+                    &w.store.open_case(&w.coworker, w.case, true).await.unwrap(),
+                    true,
+                    "Dog loose in the garden",
+                    day()
+                )
                 .await,
             Err(ActionError::Refused { .. })
         ));
@@ -244,7 +249,12 @@ on_both_backends!(
             .await
             .unwrap();
         w.store
-            .raise_safety_flag(&w.store.open_case(&w.coworker, w.case, true).await.unwrap(), true, "Dog loose in the garden", day())
+            .raise_safety_flag(
+                &w.store.open_case(&w.coworker, w.case, true).await.unwrap(),
+                true,
+                "Dog loose in the garden",
+                day(),
+            )
             .await
             .unwrap();
         let access = w.store.open_case(&w.coworker, w.case, false).await.unwrap();

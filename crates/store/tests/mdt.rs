@@ -281,7 +281,11 @@ on_both_backends!(the_agenda_is_built_from_the_chosen_lists_and_by_hand, |w| {
 
     // A cleared flag feeds no list, and a discharge long before the meeting is not recent.
     w.store
-        .clear_case_flag(&w.store.open_case(&w.lead, w.case, false).await.unwrap(), discharge, today())
+        .clear_case_flag(
+            &w.store.open_case(&w.lead, w.case, false).await.unwrap(),
+            discharge,
+            today(),
+        )
         .await
         .unwrap();
     let later = w
@@ -302,7 +306,11 @@ on_both_backends!(the_agenda_is_built_from_the_chosen_lists_and_by_hand, |w| {
     );
     assert!(matches!(
         w.store
-            .clear_case_flag(&w.store.open_case(&w.lead, w.case, false).await.unwrap(), discharge, today())
+            .clear_case_flag(
+                &w.store.open_case(&w.lead, w.case, false).await.unwrap(),
+                discharge,
+                today()
+            )
             .await,
         Err(ActionError::Refused { .. })
     ));
@@ -521,7 +529,10 @@ on_both_backends!(
         assert_eq!(denied_rows(&w.store, person).await, before + 5);
         for who in [&w.lead, &w.coworker, &w.supervisor] {
             w.store
-                .set_case_flag(&w.store.open_case(who, w.case, false).await.unwrap(), &flag(CaseFlagKind::WorriedAbout, today()))
+                .set_case_flag(
+                    &w.store.open_case(who, w.case, false).await.unwrap(),
+                    &flag(CaseFlagKind::WorriedAbout, today()),
+                )
                 .await
                 .unwrap();
         }

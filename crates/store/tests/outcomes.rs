@@ -106,7 +106,10 @@ on_both_backends!(
             point: OutcomePoint::Baseline,
         };
         w.store
-            .record_outcome(&w.store.open_case(&w.lead, w.case, true).await.unwrap(), &baseline)
+            .record_outcome(
+                &w.store.open_case(&w.lead, w.case, true).await.unwrap(),
+                &baseline,
+            )
             .await
             .unwrap();
         let follow_up = NewOutcome {
@@ -116,7 +119,10 @@ on_both_backends!(
             ..baseline
         };
         w.store
-            .record_outcome(&w.store.open_case(&w.coworker, w.case, true).await.unwrap(), &follow_up)
+            .record_outcome(
+                &w.store.open_case(&w.coworker, w.case, true).await.unwrap(),
+                &follow_up,
+            )
             .await
             .unwrap();
         let case = w.store.case_for(&w.lead, w.case).await.unwrap();
@@ -186,7 +192,14 @@ on_both_backends!(only_those_who_may_change_the_case_record_a_measure, |w| {
             Err(ActionError::Denied)
         ));
     }
-    let id = w.store.record_outcome(&w.store.open_case(&w.lead, w.case, true).await.unwrap(), &new).await.unwrap();
+    let id = w
+        .store
+        .record_outcome(
+            &w.store.open_case(&w.lead, w.case, true).await.unwrap(),
+            &new,
+        )
+        .await
+        .unwrap();
     assert!(id > 0);
     let person = w.store.case_for(&w.lead, w.case).await.unwrap().person;
     let audit = w

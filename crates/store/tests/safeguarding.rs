@@ -108,12 +108,18 @@ on_both_backends!(
     |w| {
         let by_coworker = w
             .store
-            .raise_concern(&w.store.open_case(&w.coworker, w.case, false).await.unwrap(), &concern("Son takes her pension"))
+            .raise_concern(
+                &w.store.open_case(&w.coworker, w.case, false).await.unwrap(),
+                &concern("Son takes her pension"),
+            )
             .await
             .unwrap();
         let by_lead = w
             .store
-            .raise_concern(&w.store.open_case(&w.lead, w.case, false).await.unwrap(), &concern("Bruises on her arms"))
+            .raise_concern(
+                &w.store.open_case(&w.lead, w.case, false).await.unwrap(),
+                &concern("Bruises on her arms"),
+            )
             .await
             .unwrap();
         for (who, grant) in [
@@ -186,7 +192,10 @@ on_both_backends!(
     |w| {
         let id = w
             .store
-            .raise_concern(&w.store.open_case(&w.lead, w.case, false).await.unwrap(), &concern("Son takes her pension"))
+            .raise_concern(
+                &w.store.open_case(&w.lead, w.case, false).await.unwrap(),
+                &concern("Son takes her pension"),
+            )
             .await
             .unwrap();
         w.store

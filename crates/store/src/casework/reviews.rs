@@ -129,11 +129,7 @@ impl Store {
     ///
     /// `access` must come from [`Store::open_case`] opened for change; a read-only one is
     /// refused and the refusal audited.
-    pub async fn discharge(
-        &self,
-        access: &CaseAccess,
-        d: &Discharge,
-    ) -> Result<(), ActionError> {
+    pub async fn discharge(&self, access: &CaseAccess, d: &Discharge) -> Result<(), ActionError> {
         let (_, status) = self.changing(access, "discharge").await?;
         let (case, person) = (access.case(), access.person());
         if !status.is_active() {

@@ -187,7 +187,6 @@ async fn change_case(
 ) -> (Result<(), ActionError>, &'static str) {
     let s = &state.store;
     match action {
-
         CaseAction::Allocate {
             user,
             role,
@@ -199,7 +198,10 @@ async fn change_case(
         ),
         CaseAction::Contact(c) => (s.record_contact(access, &c).await, "contact_type"),
         // A refused visit is put right by choosing a colleague to go too, so the errors point there.
-        CaseAction::Visit(v) => (s.plan_visit(who, access.case(), &v).await.map(|_| ()), "companion"),
+        CaseAction::Visit(v) => (
+            s.plan_visit(who, access.case(), &v).await.map(|_| ()),
+            "companion",
+        ),
         CaseAction::Flag { on_address, reason } => (
             s.raise_safety_flag(access, on_address, &reason, state.clock.today())
                 .await,
