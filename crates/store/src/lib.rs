@@ -17,15 +17,20 @@
 //! - [`audit`]: the append-only, hash-chained audit log and its group-commit queue.
 //! - `cache`: configuration read on every page, cached in the process (never personal data).
 //! - [`accounts`] (users, memberships, password checks, sessions), [`account_admin`] (taking
-//!   access away) and [`throttle`] (sign-in and public-form counters).
+//!   access away), [`throttle`] (sign-in and public-form counters), [`mfa`] (authenticator
+//!   secrets, recovery codes and the organisation's requirement), [`oidc`] (links to identity
+//!   providers and sign-ins in flight) and [`api_tokens`] (the FHIR API's bearer tokens).
 //! - [`people`]: places, organisations, households, people, staff and care teams.
 //! - [`records`]: a person's record and caseload lists, read through the door and audited.
 //! - [`consent`]: sharing preferences and break-glass accesses.
+//! - [`lookup`]: finding a person by NHS number through [`records`].
 //!
 //! Then one module per context: [`casework`] (referrals to discharge, a folder by feature),
 //! [`safeguarding`], [`lone_working`], [`outcomes`], [`mdt`], [`supervision`], [`events`]
 //! (significant events and the board), [`directory`] (the service directory, signposting and
-//! referrals to it), [`population`] (population runs loaded from the engine) and [`worklists`] (case-finding worklists as a team works them: pages, filters, export, set-aside). Last,
+//! referrals to it), [`population`] (population runs loaded from the engine), [`worklists`]
+//! (case-finding worklists as a team works them: pages, filters, export, set-aside) and
+//! [`workforce`] (staff in post and the activity casework measures, for workforce planning). Last,
 //! [`subject_access`] and [`retention`] (information rights over everything above) and
 //! `testing` (feature `test-support`, a fresh database per test on either backend).
 
