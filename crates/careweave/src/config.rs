@@ -45,12 +45,16 @@ pub fn load(file: Option<&Path>) -> anyhow::Result<Settings> {
         .context("invalid settings")
 }
 
-/// Opens the configured database (without migrating it).
+/// Opens the configured database (without migrating it), reading "today" on the system clock
+/// in the `timezone` setting so that commands decide dates as the running service does.
 pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
     let url = DatabaseUrl::from_str(&settings.database_url)?;
-    Store::connect(&url)
+    let zone = careweave_domain::clock::parse_time_zone(&settings.timezone)
+        .context("the timezone setting")?;
+    Ok(Store::connect(&url)
         .await
-        .with_context(|| format!("could not open the database at {}", url.redacted()))
+        .with_context(|| format!("could not open the database at {}", url.redacted()))?
+        .with_clock(careweave_domain::clock::Clock::system(zone)))
 }
 
 #[cfg(test)]

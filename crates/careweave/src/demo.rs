@@ -153,6 +153,8 @@ pub async fn run(mut settings: careweave_web::Settings, args: DemoArgs) -> anyho
         Some(start) => Clock::starting_at(start, zone),
         None => Clock::system(zone),
     };
+    // The demo's data is dated on its own clock, and so is what the store decides about dates.
+    let store = store.with_clock(clock);
     let summary = load(&store, &registry, &clock).await?;
     let fhir_token = demo_fhir_token(&store).await?;
 

@@ -270,8 +270,7 @@ pub async fn load(
         if n == 6 {
             store
                 .set_on_hold(
-                    worker,
-                    case,
+                    &store.open_case(worker, case, true).await?,
                     true,
                     "In hospital after a fall; resume on discharge home",
                     today - Duration::days(4),
@@ -285,8 +284,7 @@ pub async fn load(
             // Focused Care case.
             store
                 .allocate(
-                    &team.linkworker,
-                    case,
+                    &store.open_case(&team.linkworker, case, true).await?,
                     team.caseworker.user,
                     CaseRole::CoWorker,
                     true,
@@ -371,8 +369,7 @@ pub async fn load(
         .await?;
         store
             .discharge(
-                worker,
-                case,
+                &store.open_case(worker, case, true).await?,
                 &Discharge {
                     on: today - Duration::days(10),
                     reason,
@@ -409,8 +406,7 @@ pub async fn load(
         .await?;
         store
             .discharge(
-                &team.caseworker,
-                case,
+                &store.open_case(&team.caseworker, case, true).await?,
                 &Discharge {
                     on: today - Duration::days(60),
                     reason: DischargeReason::GoalsMet,
@@ -500,8 +496,7 @@ async fn outcome_measures(
     ] {
         store
             .record_outcome(
-                worker,
-                case,
+                &store.open_case(worker, case, true).await?,
                 &NewOutcome {
                     instrument: ons4,
                     answers,
@@ -538,8 +533,7 @@ async fn lone_working(
         .await?;
     store
         .raise_safety_flag(
-            &team.linkworker,
-            case,
+            &store.open_case(&team.linkworker, case, true).await?,
             false,
             "Large dog in the house: ask for it to be shut in another room before going in",
             today,
@@ -689,8 +683,7 @@ async fn history(
         .collect::<Result<_, careweave_domain::casework::DomainScoreError>>()?;
     store
         .record_assessment(
-            worker,
-            case,
+            &store.open_case(worker, case, true).await?,
             &NewAssessment {
                 on: opened + Duration::days(7),
                 scores: baseline.clone(),
@@ -700,8 +693,7 @@ async fn history(
         .await?;
     let v = store
         .save_plan(
-            worker,
-            case,
+            &store.open_case(worker, case, true).await?,
             0,
             &PlanText {
                 what_matters: "Staying in my own home and seeing my grandchildren at weekends".to_owned(),
@@ -713,8 +705,7 @@ async fn history(
         .await?;
     let v = store
         .change_plan(
-            worker,
-            case,
+            &store.open_case(worker, case, true).await?,
             v,
             &PlanItem::Goal {
                 text: "Join the Tuesday lunch club".to_owned(),
@@ -725,8 +716,7 @@ async fn history(
         .await?;
     let v = store
         .change_plan(
-            worker,
-            case,
+            &store.open_case(worker, case, true).await?,
             v,
             &PlanItem::Action {
                 text: "Ask the landlord to fix the damp".to_owned(),
@@ -738,8 +728,7 @@ async fn history(
         .await?;
     let v = store
         .change_plan(
-            worker,
-            case,
+            &store.open_case(worker, case, true).await?,
             v,
             &PlanItem::Action {
                 text: "Bring the last three energy bills".to_owned(),
@@ -751,8 +740,7 @@ async fn history(
         .await?;
     let v = store
         .change_plan(
-            worker,
-            case,
+            &store.open_case(worker, case, true).await?,
             v,
             &PlanItem::Step {
                 week: 1,
@@ -763,8 +751,7 @@ async fn history(
         .await?;
     store
         .change_plan(
-            worker,
-            case,
+            &store.open_case(worker, case, true).await?,
             v,
             &PlanItem::Step {
                 week: 2,
@@ -785,8 +772,7 @@ async fn history(
     while on <= until {
         store
             .record_contact(
-                worker,
-                case,
+                &store.open_case(worker, case, true).await?,
                 &NewContact {
                     contact_type: types[(k + n as usize) % types.len()],
                     on,
@@ -804,8 +790,7 @@ async fn history(
         outcome_measures(store, worker, case, opened, n).await?;
         store
             .record_review(
-                worker,
-                case,
+                &store.open_case(worker, case, true).await?,
                 opened + Duration::days(88),
                 Intensity::Low,
                 "Going out weekly; moving to low intensity.",
@@ -817,8 +802,7 @@ async fn history(
             .collect::<Result<_, careweave_domain::casework::DomainScoreError>>()?;
         store
             .record_assessment(
-                worker,
-                case,
+                &store.open_case(worker, case, true).await?,
                 &NewAssessment {
                     on: opened + Duration::days(90),
                     scores: later,

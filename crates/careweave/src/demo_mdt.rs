@@ -160,8 +160,7 @@ pub async fn load(
     // Next week: the team's lists, fed by a "worried about" flag and a hospital discharge.
     store
         .set_case_flag(
-            team.supervisor,
-            third,
+            &store.open_case(team.supervisor, third, false).await?,
             &NewCaseFlag {
                 kind: CaseFlagKind::WorriedAbout,
                 noted_on: today - Duration::days(2),
@@ -172,8 +171,7 @@ pub async fn load(
         .await?;
     store
         .set_case_flag(
-            team.linkworker,
-            second,
+            &store.open_case(team.linkworker, second, false).await?,
             &NewCaseFlag {
                 kind: CaseFlagKind::HospitalDischarge,
                 noted_on: today - Duration::days(5),

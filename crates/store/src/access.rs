@@ -321,6 +321,39 @@ impl Store {
         Ok((access, service, status))
     }
 
+    /// The service and status of the case a capability opened, for a function that changes it:
+    /// a capability opened only for reading is refused here, and the refusal audited, so that a
+    /// read proof can never be spent on a change.
+    pub(crate) async fn changing(
+        &self,
+        access: &CaseAccess,
+        what: &str,
+    ) -> Result<(CaseworkService, CaseStatus), ActionError> {
+        if !access.change {
+            self.audit(AuditEvent {
+                user: Some(access.user),
+                action: AuditAction::Denied,
+                entity: "person",
+                entity_id: Some(access.person.get()),
+                reason: format!(
+                    "casework {what}: case {} was opened for reading only",
+                    access.case
+                ),
+            })
+            .await?;
+            return Err(ActionError::Denied);
+        }
+        let r = sqlx::query("SELECT service_id, status FROM casework_cases WHERE id = $1")
+            .bind(access.case.get())
+            .fetch_one(&self.pool)
+            .await?;
+        let service = self
+            .casework_service(ServiceId::new(get_i64(&r, "service_id")?))
+            .await?;
+        let status = get_code(&r, "status", CaseStatus::from_code)?;
+        Ok((service, status))
+    }
+
     /// Opens a case through the policy (for changing it when `change`), returning the
     /// capability; audited either way (`read` naming the grant, or `denied`), and refused in the
     /// same words whether or not the case exists.

@@ -17,15 +17,20 @@
 //! - [`audit`]: the append-only, hash-chained audit log and its group-commit queue.
 //! - `cache`: configuration read on every page, cached in the process (never personal data).
 //! - [`accounts`] (users, memberships, password checks, sessions), [`account_admin`] (taking
-//!   access away) and [`throttle`] (sign-in and public-form counters).
+//!   access away), [`throttle`] (sign-in and public-form counters), [`mfa`] (authenticator
+//!   secrets, recovery codes and the organisation's requirement), [`oidc`] (links to identity
+//!   providers and sign-ins in flight) and [`api_tokens`] (the FHIR API's bearer tokens).
 //! - [`people`]: places, organisations, households, people, staff and care teams.
 //! - [`records`]: a person's record and caseload lists, read through the door and audited.
 //! - [`consent`]: sharing preferences and break-glass accesses.
+//! - [`lookup`]: finding a person by NHS number through [`records`].
 //!
 //! Then one module per context: [`casework`] (referrals to discharge, a folder by feature),
 //! [`safeguarding`], [`lone_working`], [`outcomes`], [`mdt`], [`supervision`], [`events`]
 //! (significant events and the board), [`directory`] (the service directory, signposting and
-//! referrals to it), [`population`] (population runs loaded from the engine) and [`worklists`] (case-finding worklists as a team works them: pages, filters, export, set-aside). Last,
+//! referrals to it), [`population`] (population runs loaded from the engine), [`worklists`]
+//! (case-finding worklists as a team works them: pages, filters, export, set-aside) and
+//! [`workforce`] (staff in post and the activity casework measures, for workforce planning). Last,
 //! [`subject_access`] and [`retention`] (information rights over everything above) and
 //! `testing` (feature `test-support`, a fresh database per test on either backend).
 
@@ -189,6 +194,9 @@ pub struct Store {
     backend: Backend,
     settings: std::sync::Arc<cache::SettingsCache>,
     audit_queue: audit::AuditQueue,
+    // The deployment's clock, so that a date the policy or a list decides on ("discharged in the
+    // last 90 days") is a date in the deployment's time zone, not in UTC.
+    clock: careweave_domain::clock::Clock,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -262,7 +270,22 @@ impl Store {
             pool,
             backend: url.backend,
             settings: std::sync::Arc::default(),
+            clock: careweave_domain::clock::Clock::default(),
         })
+    }
+
+    /// This store reading "today" from `clock` (the deployment's clock in its `timezone`, or a
+    /// fixed instant in tests) instead of the system clock in Europe/London.
+    #[must_use]
+    pub fn with_clock(mut self, clock: careweave_domain::clock::Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The clock this store reads "today" from.
+    #[must_use]
+    pub fn clock(&self) -> careweave_domain::clock::Clock {
+        self.clock
     }
 
     /// Applies every pending migration for this backend.

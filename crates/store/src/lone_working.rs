@@ -361,15 +361,18 @@ impl Store {
 
     /// Raises a safety flag on the person of a case, or on their address (their household). Anyone
     /// who may change the case may raise one; it is written with an audit row and a timeline entry.
+    ///
+    /// `access` must come from [`Store::open_case`] opened for change; a read-only one is
+    /// refused and the refusal audited.
     pub async fn raise_safety_flag(
         &self,
-        who: &Principal,
-        case: CaseId,
+        access: &CaseAccess,
         on_address: bool,
         reason: &str,
         today: NaiveDate,
     ) -> Result<(), ActionError> {
-        let (person, _, _, _) = self.case_access(who, case, "safety flag", true).await?;
+        self.changing(access, "safety flag").await?;
+        let (case, person) = (access.case(), access.person());
         if reason.trim().is_empty() {
             return Err(ActionError::refused(
                 "Enter what colleagues need to know before visiting".to_owned(),
@@ -397,7 +400,7 @@ impl Store {
         .bind(if on_address { None } else { Some(person.get()) })
         .bind(household)
         .bind(reason.trim())
-        .bind(who.user.get())
+        .bind(access.user().get())
         .bind(today.to_string())
         .execute(&mut *tx)
         .await?;
@@ -406,7 +409,7 @@ impl Store {
             &CaseChange {
                 case,
                 person,
-                by: who.user,
+                by: access.user(),
                 on: today,
                 kind: "safety flag",
                 summary: if on_address {

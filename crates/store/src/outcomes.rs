@@ -17,6 +17,7 @@ use chrono::NaiveDate;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use crate::access::CaseAccess;
 use crate::audit::{audit_with, AuditAction, AuditEvent};
 use crate::change::{get_code, record_change, ActionError, CaseChange};
 use crate::{get_date, get_i64, now_text, Store, StoreError};
@@ -183,13 +184,16 @@ impl Store {
     /// Records an outcome measure on a case after scoring it with `new.instrument`; answers that
     /// cannot be scored (an answer not among an item's options, a missing item, an external score
     /// out of range) are refused with the message naming the item, and nothing is written.
+    ///
+    /// `access` must come from [`Store::open_case`] opened for change; a read-only one is
+    /// refused and the refusal audited.
     pub async fn record_outcome(
         &self,
-        who: &Principal,
-        case: CaseId,
+        access: &CaseAccess,
         new: &NewOutcome<'_>,
     ) -> Result<i64, ActionError> {
-        let (person, _, status, _) = self.case_access(who, case, "outcome", true).await?;
+        let (_, status) = self.changing(access, "outcome").await?;
+        let (case, person) = (access.case(), access.person());
         if !status.is_active() && new.point != OutcomePoint::Discharge {
             return Err(ActionError::refused(
                 "This case is discharged: reopen it to record a measure".to_owned(),
@@ -213,7 +217,7 @@ impl Store {
             .bind(new.taken_on.to_string())
             .bind(new.point.code())
             .bind(answers_text(&new.answers))
-            .bind(who.user.get())
+            .bind(access.user().get())
             .bind(now_text())
             .fetch_one(&mut *tx)
             .await?,
@@ -243,7 +247,7 @@ impl Store {
             &CaseChange {
                 case,
                 person,
-                by: who.user,
+                by: access.user(),
                 on: new.taken_on,
                 kind: "outcome measure",
                 summary: &format!(

@@ -71,8 +71,8 @@ impl Store {
         // (for a discharge or a directory referral's acceptance; instants stored as RFC 3339 text
         // compare with it as text), `$3` the organisation kind of a PCN and `$4` the instant now
         // (a break-glass access counts until it expires).
-        let since = chrono::Utc::now().date_naive()
-            - chrono::Duration::days(crate::casework::RECENTLY_DISCHARGED_DAYS);
+        let since =
+            self.clock.today() - chrono::Duration::days(crate::casework::RECENTLY_DISCHARGED_DAYS);
         let rows = sqlx::query(&format!(
             "SELECT 'team' AS kind, user_id, organisation_id AS org FROM care_team \
              WHERE person_id = $1 AND ended_on IS NULL \

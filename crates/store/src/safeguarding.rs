@@ -8,17 +8,18 @@
 //! `safeguarding_concern`; writes do so in the same transaction. Nothing goes on the case timeline,
 //! which everyone on the case reads.
 
-use careweave_domain::access::{Decision, Principal};
+use careweave_domain::access::Principal;
 use careweave_domain::casework::CaseId;
 use careweave_domain::safeguarding::{
     can_see_concern, ConcernCategory, ConcernFacts, ConcernGrant, ConcernId, ConcernStatus,
     RiskLevel,
 };
-use careweave_domain::{OrganisationId, PersonId, UserId};
+use careweave_domain::{OrganisationId, UserId};
 use chrono::NaiveDate;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use crate::access::CaseAccess;
 use crate::audit::{audit_with, AuditAction, AuditEvent};
 use crate::change::{change_audited, opt_date, ActionError, Bind};
 use crate::{get_date, get_i64, now_text, Store, StoreError};
@@ -184,38 +185,15 @@ impl Store {
         }
     }
 
-    /// Raises a concern on a case. Anyone who may change the case may raise one (a referrer, who
-    /// only follows the case, may not); the refusal is audited.
+    /// Raises a concern on a case. Anyone who may open the case may raise one (a read capability
+    /// suffices: a worry about someone must never wait for the right to change their case); a
+    /// refusal was audited when the case was opened.
     pub async fn raise_concern(
         &self,
-        who: &Principal,
-        case: CaseId,
+        access: &CaseAccess,
         new: &NewConcern,
     ) -> Result<ConcernId, ActionError> {
-        let case_row = sqlx::query("SELECT person_id FROM casework_cases WHERE id = $1")
-            .bind(case.get())
-            .fetch_optional(&self.pool)
-            .await?;
-        let grant = match &case_row {
-            Some(r) => {
-                let person = PersonId::new(get_i64(r, "person_id")?);
-                match self.person_decision(who, person).await?.0 {
-                    Decision::Allow(g) => Some((person, g)),
-                    _ => None,
-                }
-            }
-            None => None,
-        };
-        let Some((person, grant)) = grant else {
-            self.concern_audit(
-                who,
-                AuditAction::Denied,
-                None,
-                format!("safeguarding raise on case {case}: may not change this case"),
-            )
-            .await?;
-            return Err(ActionError::Denied);
-        };
+        let (case, person, grant) = (access.case(), access.person(), access.grant());
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
             "INSERT INTO safeguarding_concerns (case_id, person_id, category, risk, status, noticed_on, \
@@ -227,7 +205,7 @@ impl Store {
         .bind(new.risk.code())
         .bind(new.noticed_on.to_string())
         .bind(&new.description)
-        .bind(who.user.get())
+        .bind(access.user().get())
         .bind(now_text())
         .fetch_one(&mut *tx)
         .await?;
@@ -235,7 +213,7 @@ impl Store {
         audit_with(
             &mut *tx,
             &AuditEvent {
-                user: Some(who.user),
+                user: Some(access.user()),
                 action: AuditAction::Create,
                 entity: ENTITY,
                 entity_id: Some(id.get()),

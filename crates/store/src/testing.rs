@@ -23,6 +23,25 @@ use crate::casework::{CaseworkSettings, NewReferral, ReferredPerson, Referrer, T
 use crate::people::{NewOrganisation, NewPerson};
 use crate::{Backend, DatabaseUrl, Store};
 
+/// The `denied` audit rows about one person, so that a test can prove a refusal was recorded.
+///
+/// # Panics
+///
+/// Panics when the audit log cannot be read, which fails the test that asked.
+pub async fn denied_rows(store: &Store, person: careweave_domain::PersonId) -> usize {
+    store
+        .audit_entries(&crate::audit::AuditFilter {
+            entity: Some("person".into()),
+            entity_id: Some(person.get()),
+            limit: 1000,
+        })
+        .await
+        .expect("the audit log reads")
+        .iter()
+        .filter(|e| e.action == "denied")
+        .count()
+}
+
 /// The variable naming a PostgreSQL server (a URL to any database on it) for tests.
 pub const POSTGRES_ENV: &str = "CAREWEAVE_TEST_POSTGRES_URL";
 
@@ -226,7 +245,7 @@ pub async fn cross_employer_case(store: &Store, password: &str) -> CrossEmployer
         .expect("person");
     let lead = test_user(store, "lead", Role::Worker, charity, password).await;
     let coworker = test_user(store, "coworker", Role::Worker, pcn, password).await;
-    let today = chrono::Utc::now().date_naive();
+    let today = store.clock().today();
     let referral = store
         .create_referral(&NewReferral {
             service,
@@ -270,8 +289,12 @@ pub async fn cross_employer_case(store: &Store, password: &str) -> CrossEmployer
         .await
         .expect("triage")
         .expect("a case");
+    let access = store
+        .open_case(&lead, case, true)
+        .await
+        .expect("the lead opens the case");
     store
-        .allocate(&lead, case, coworker.user, CaseRole::CoWorker, false, today)
+        .allocate(&access, coworker.user, CaseRole::CoWorker, false, today)
         .await
         .expect("allocate the co-worker");
     CrossEmployerCase {

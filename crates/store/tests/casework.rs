@@ -17,7 +17,7 @@ use careweave_store::casework::{
 use careweave_store::change::ActionError;
 use careweave_store::people::{NewOrganisation, NewPerson};
 use careweave_store::records::RecordError;
-use careweave_store::testing::TestDatabase;
+use careweave_store::testing::{denied_rows, TestDatabase};
 use careweave_store::{accounts::NewUser, Backend, Store};
 use chrono::NaiveDate;
 use secrecy::SecretString;
@@ -449,7 +449,7 @@ on_both_backends!(
             sensitive: None,
         };
         assert!(matches!(
-            w.store.record_contact(&w.linkworker, case, &contact).await,
+            w.store.open_case(&w.linkworker, case, true).await,
             Err(ActionError::Denied)
         ));
         assert!(
@@ -460,7 +460,10 @@ on_both_backends!(
                 .can_edit
         );
         w.store
-            .record_contact(&w.caseworker, case, &contact)
+            .record_contact(
+                &w.store.open_case(&w.caseworker, case, true).await.unwrap(),
+                &contact,
+            )
             .await
             .unwrap();
     }
@@ -631,8 +634,7 @@ on_both_backends!(
         assert_eq!(leads().await, Some(0));
         w.store
             .allocate(
-                &w.linkworker,
-                case,
+                &w.store.open_case(&w.linkworker, case, true).await.unwrap(),
                 w.linkworker.user,
                 CaseRole::Lead,
                 false,
@@ -659,8 +661,7 @@ on_both_backends!(
             .is_empty());
         w.store
             .discharge(
-                &w.linkworker,
-                case,
+                &w.store.open_case(&w.linkworker, case, true).await.unwrap(),
                 &Discharge {
                     on: today(),
                     reason: DischargeReason::GoalsMet,
@@ -709,8 +710,7 @@ on_both_backends!(
         let v1 = w
             .store
             .save_plan(
-                &w.linkworker,
-                case,
+                &w.store.open_case(&w.linkworker, case, true).await.unwrap(),
                 v0,
                 &text("Seeing my grandchildren"),
                 today(),
@@ -720,14 +720,18 @@ on_both_backends!(
         assert_eq!(v1, v0 + 1);
         let second = w
             .store
-            .save_plan(&w.linkworker, case, v0, &text("Something else"), today())
+            .save_plan(
+                &w.store.open_case(&w.linkworker, case, true).await.unwrap(),
+                v0,
+                &text("Something else"),
+                today(),
+            )
             .await;
         assert!(matches!(second, Err(ActionError::Conflict)));
         let stale_goal = w
             .store
             .change_plan(
-                &w.linkworker,
-                case,
+                &w.store.open_case(&w.linkworker, case, true).await.unwrap(),
                 v0,
                 &PlanItem::Goal {
                     text: "Walk to the shop".into(),
@@ -766,8 +770,7 @@ on_both_backends!(
                 .unwrap();
             w.store
                 .record_contact(
-                    &w.linkworker,
-                    case,
+                    &w.store.open_case(&w.linkworker, case, true).await.unwrap(),
                     &NewContact {
                         contact_type: ContactType::HomeVisit,
                         on: today(),
@@ -781,8 +784,7 @@ on_both_backends!(
                 .unwrap();
             w.store
                 .discharge(
-                    &w.linkworker,
-                    case,
+                    &w.store.open_case(&w.linkworker, case, true).await.unwrap(),
                     &Discharge {
                         on: today(),
                         reason: DischargeReason::Declined,
@@ -817,11 +819,20 @@ on_both_backends!(
                 !share,
                 "detail only with consent"
             );
+            // The referrer follows the case but may not change it: opening it for change is
+            // refused. A capability opened only for reading cannot be spent on a change either,
+            // even by the lead worker. Both refusals are audited.
+            let before = denied_rows(&w.store, w.person).await;
+            assert!(matches!(
+                w.store.open_case(&w.referrer, case, true).await,
+                Err(ActionError::Denied)
+            ));
+            let read = w.store.open_case(&w.linkworker, case, false).await.unwrap();
+            assert!(!read.may_change());
             assert!(matches!(
                 w.store
                     .record_contact(
-                        &w.referrer,
-                        case,
+                        &read,
                         &NewContact {
                             contact_type: ContactType::Phone,
                             on: today(),
@@ -834,6 +845,7 @@ on_both_backends!(
                     .await,
                 Err(ActionError::Denied)
             ));
+            assert_eq!(denied_rows(&w.store, w.person).await, before + 2);
             // Reopening keeps the history and counts the re-entry.
             w.store
                 .reopen(&w.linkworker, case, "Crisis after a fall", today())
@@ -846,8 +858,7 @@ on_both_backends!(
             assert!(view.timeline.iter().any(|e| e.kind == "discharge"));
             w.store
                 .discharge(
-                    &w.linkworker,
-                    case,
+                    &w.store.open_case(&w.linkworker, case, true).await.unwrap(),
                     &Discharge {
                         on: today(),
                         reason: DischargeReason::GoalsMet,

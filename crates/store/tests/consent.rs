@@ -368,8 +368,9 @@ on_both_backends!(
         };
         // The PCN co-worker writes a domestic abuse note; the charity's lead writes another.
         s.record_contact(
-            &w.shared.coworker,
-            w.shared.case,
+            &s.open_case(&w.shared.coworker, w.shared.case, true)
+                .await
+                .unwrap(),
             &note(
                 "Disclosed abuse at home",
                 Some(SensitiveCategory::DomesticAbuse),
@@ -378,15 +379,21 @@ on_both_backends!(
         .await
         .unwrap();
         s.record_contact(
-            &w.shared.lead,
-            w.shared.case,
+            &s.open_case(&w.shared.lead, w.shared.case, true)
+                .await
+                .unwrap(),
             &note("Clinic visit", Some(SensitiveCategory::SexualHealth)),
         )
         .await
         .unwrap();
-        s.record_contact(&w.shared.lead, w.shared.case, &note("Lunch club", None))
-            .await
-            .unwrap();
+        s.record_contact(
+            &s.open_case(&w.shared.lead, w.shared.case, true)
+                .await
+                .unwrap(),
+            &note("Lunch club", None),
+        )
+        .await
+        .unwrap();
         let seen = |view: careweave_store::casework::CaseView| {
             let mut notes: Vec<(String, bool)> = view
                 .contacts

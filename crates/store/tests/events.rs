@@ -330,11 +330,17 @@ on_both_backends!(
         };
         let first = w
             .store
-            .raise_concern(&w.lead, w.case, &concern)
+            .raise_concern(
+                &w.store.open_case(&w.lead, w.case, false).await.unwrap(),
+                &concern,
+            )
             .await
             .expect("raised");
         w.store
-            .raise_concern(&w.lead, w.case, &concern)
+            .raise_concern(
+                &w.store.open_case(&w.lead, w.case, false).await.unwrap(),
+                &concern,
+            )
             .await
             .expect("raised");
         w.store

@@ -9,7 +9,7 @@ use careweave_domain::OrganisationId;
 use careweave_store::audit::AuditFilter;
 use careweave_store::change::ActionError;
 use careweave_store::lone_working::{NewVisit, VisitStep};
-use careweave_store::testing::{cross_employer_case, test_user, TestDatabase};
+use careweave_store::testing::{cross_employer_case, denied_rows, test_user, TestDatabase};
 use careweave_store::{Backend, Store};
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 
@@ -225,16 +225,21 @@ on_both_backends!(
         // Without a recorded address there is nothing to flag but the person.
         assert!(matches!(
             w.store
-                .raise_safety_flag(&w.coworker, w.case, true, "Dog loose in the garden", day())
+                .raise_safety_flag(
+                    &w.store.open_case(&w.coworker, w.case, true).await.unwrap(),
+                    true,
+                    "Dog loose in the garden",
+                    day()
+                )
                 .await,
             Err(ActionError::Refused { .. })
         ));
         for who in [&w.referrer, &w.analyst, &w.commissioner, &w.admin] {
-            assert!(w
-                .store
-                .raise_safety_flag(who, w.case, false, "Aggression", day())
-                .await
-                .is_err());
+            // None of them may open the case for change, so none can raise a flag on it.
+            assert!(matches!(
+                w.store.open_case(who, w.case, true).await,
+                Err(ActionError::Denied)
+            ));
         }
         let household = w.store.insert_household(None, None).await.unwrap();
         sqlx::query("UPDATE people SET household_id = $1 WHERE id = $2")
@@ -244,7 +249,12 @@ on_both_backends!(
             .await
             .unwrap();
         w.store
-            .raise_safety_flag(&w.coworker, w.case, true, "Dog loose in the garden", day())
+            .raise_safety_flag(
+                &w.store.open_case(&w.coworker, w.case, true).await.unwrap(),
+                true,
+                "Dog loose in the garden",
+                day(),
+            )
             .await
             .unwrap();
         let access = w.store.open_case(&w.coworker, w.case, false).await.unwrap();
@@ -404,8 +414,7 @@ on_both_backends!(
         let person = w.store.case_for(&w.lead, w.case).await.unwrap().person;
         w.store
             .raise_safety_flag(
-                &w.coworker,
-                w.case,
+                &w.store.open_case(&w.coworker, w.case, true).await.unwrap(),
                 false,
                 "Aggression towards staff",
                 day(),
@@ -447,17 +456,3 @@ on_both_backends!(
             .any(|e| e.action == "read" && e.reason.starts_with("safety flags of case")));
     }
 );
-
-async fn denied_rows(store: &Store, person: careweave_domain::PersonId) -> usize {
-    store
-        .audit_entries(&AuditFilter {
-            entity: Some("person".into()),
-            entity_id: Some(person.get()),
-            limit: 1000,
-        })
-        .await
-        .unwrap()
-        .iter()
-        .filter(|e| e.action == "denied")
-        .count()
-}

@@ -106,7 +106,10 @@ on_both_backends!(
             point: OutcomePoint::Baseline,
         };
         w.store
-            .record_outcome(&w.lead, w.case, &baseline)
+            .record_outcome(
+                &w.store.open_case(&w.lead, w.case, true).await.unwrap(),
+                &baseline,
+            )
             .await
             .unwrap();
         let follow_up = NewOutcome {
@@ -116,7 +119,10 @@ on_both_backends!(
             ..baseline
         };
         w.store
-            .record_outcome(&w.coworker, w.case, &follow_up)
+            .record_outcome(
+                &w.store.open_case(&w.coworker, w.case, true).await.unwrap(),
+                &follow_up,
+            )
             .await
             .unwrap();
         let case = w.store.case_for(&w.lead, w.case).await.unwrap();
@@ -146,8 +152,7 @@ on_both_backends!(
         let refused = w
             .store
             .record_outcome(
-                &w.lead,
-                w.case,
+                &w.store.open_case(&w.lead, w.case, true).await.unwrap(),
                 &NewOutcome {
                     instrument: w.ons4(),
                     answers: ons4_answers(11, 5, 5, 5),
@@ -183,11 +188,18 @@ on_both_backends!(only_those_who_may_change_the_case_record_a_measure, |w| {
     // supervisor of a care-team member's employer may act on the case like any supervisor.)
     for who in [&w.analyst, &w.admin, &w.referrer] {
         assert!(matches!(
-            w.store.record_outcome(who, w.case, &new).await,
+            w.store.open_case(who, w.case, true).await,
             Err(ActionError::Denied)
         ));
     }
-    let id = w.store.record_outcome(&w.lead, w.case, &new).await.unwrap();
+    let id = w
+        .store
+        .record_outcome(
+            &w.store.open_case(&w.lead, w.case, true).await.unwrap(),
+            &new,
+        )
+        .await
+        .unwrap();
     assert!(id > 0);
     let person = w.store.case_for(&w.lead, w.case).await.unwrap().person;
     let audit = w
@@ -249,8 +261,7 @@ on_both_backends!(a_goal_attainment_record_keeps_every_rating_in_order, |w| {
     let version = w
         .store
         .change_plan(
-            &w.lead,
-            w.case,
+            &w.store.open_case(&w.lead, w.case, true).await.unwrap(),
             0,
             &PlanItem::Goal {
                 text: "Go to the walking group every week".into(),
@@ -266,8 +277,7 @@ on_both_backends!(a_goal_attainment_record_keeps_every_rating_in_order, |w| {
         version = w
             .store
             .change_plan(
-                &w.coworker,
-                w.case,
+                &w.store.open_case(&w.coworker, w.case, true).await.unwrap(),
                 version,
                 &PlanItem::Attainment {
                     goal,
@@ -286,8 +296,7 @@ on_both_backends!(a_goal_attainment_record_keeps_every_rating_in_order, |w| {
     assert!(matches!(
         w.store
             .change_plan(
-                &w.lead,
-                w.case,
+                &w.store.open_case(&w.lead, w.case, true).await.unwrap(),
                 version,
                 &PlanItem::Attainment {
                     goal: goal + 1000,
@@ -299,21 +308,9 @@ on_both_backends!(a_goal_attainment_record_keeps_every_rating_in_order, |w| {
             .await,
         Err(ActionError::NotFound(_))
     ));
-    // Referrers follow but do not rate.
+    // Referrers follow but do not rate: they cannot open the case for change.
     assert!(matches!(
-        w.store
-            .change_plan(
-                &w.referrer,
-                w.case,
-                version,
-                &PlanItem::Attainment {
-                    goal,
-                    rating: GoalAttainment::Expected,
-                    on: today(),
-                },
-                today(),
-            )
-            .await,
+        w.store.open_case(&w.referrer, w.case, true).await,
         Err(ActionError::Denied)
     ));
 });

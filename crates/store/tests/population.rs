@@ -404,48 +404,39 @@ on_both_backends!(
         let today = NaiveDate::from_ymd_opt(2025, 4, 1).expect("date");
         let someone = nhs(1000);
         let review = NaiveDate::from_ymd_opt(2025, 6, 1).expect("date");
-        let refused = store
-            .set_aside_on_worklist(
-                &worker,
-                run,
-                "core20plus5",
-                someone,
-                SetAsideKind::Snoozed,
-                " ",
-                review,
-                today,
-            )
-            .await
-            .expect("store");
-        assert_eq!(refused.map_err(|r| r.field), Err("reason"));
-        let refused = store
-            .set_aside_on_worklist(
-                &worker,
-                run,
-                "core20plus5",
-                someone,
-                SetAsideKind::Snoozed,
-                "In hospital",
-                today,
-                today,
-            )
-            .await
-            .expect("store");
-        assert_eq!(refused.map_err(|r| r.field), Err("review"));
-        store
-            .set_aside_on_worklist(
-                &worker,
-                run,
-                "core20plus5",
-                someone,
-                SetAsideKind::Snoozed,
-                "In hospital",
-                review,
-                today,
-            )
-            .await
-            .expect("store")
-            .expect("set aside");
+        let refused = set_aside(
+            &store,
+            &worker,
+            run,
+            someone,
+            SetAsideKind::Snoozed,
+            " ",
+            (review, today),
+        )
+        .await;
+        assert_eq!(refused, Err("reason"));
+        let refused = set_aside(
+            &store,
+            &worker,
+            run,
+            someone,
+            SetAsideKind::Snoozed,
+            "In hospital",
+            (today, today),
+        )
+        .await;
+        assert_eq!(refused, Err("review"));
+        set_aside(
+            &store,
+            &worker,
+            run,
+            someone,
+            SetAsideKind::Snoozed,
+            "In hospital",
+            (review, today),
+        )
+        .await
+        .expect("set aside");
         let list = store
             .worklist_page(
                 &worker,
@@ -507,20 +498,17 @@ on_both_backends!(
             .await
             .expect("charity");
         let outsider = user(&store, "outsider", Role::Worker, charity).await;
-        let refused = store
-            .set_aside_on_worklist(
-                &outsider,
-                run,
-                "core20plus5",
-                nhs(1007),
-                SetAsideKind::NotSuitable,
-                "x",
-                review,
-                today,
-            )
-            .await
-            .expect("store");
-        assert_eq!(refused.map_err(|r| r.field), Err("person"));
+        let refused = set_aside(
+            &store,
+            &outsider,
+            run,
+            nhs(1007),
+            SetAsideKind::NotSuitable,
+            "x",
+            (review, today),
+        )
+        .await;
+        assert_eq!(refused, Err("person"));
         let decisions = store
             .audit_entries(&AuditFilter {
                 entity: Some("worklist_decision".into()),
@@ -561,3 +549,21 @@ on_both_backends!(a_gp_sees_their_own_practices_worklist, |store| {
         .expect("audit");
     assert!(audit.iter().any(|a| a.action == "export"), "{audit:?}");
 });
+
+/// Sets someone aside on the `core20plus5` list of `run` as the worklist page does, on the
+/// `(review, today)` dates, answering with the field a refusal is about.
+async fn set_aside(
+    store: &Store,
+    who: &Principal,
+    run: i64,
+    person: NhsNumber,
+    kind: SetAsideKind,
+    reason: &str,
+    (review, today): (NaiveDate, NaiveDate),
+) -> Result<(), &'static str> {
+    store
+        .set_aside_on_worklist(who, run, "core20plus5", person, kind, reason, review, today)
+        .await
+        .expect("store")
+        .map_err(|r| r.field)
+}

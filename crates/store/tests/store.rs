@@ -412,20 +412,8 @@ async fn sqlite_runs_in_wal_mode_with_foreign_keys_on() {
 /// door (issue 13), so this reads the sources and fails naming the file.
 #[test]
 fn only_the_access_door_asks_the_access_policy() {
-    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                walk(&path, out);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                out.push(path);
-            }
-        }
-    }
     let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = Vec::new();
-    walk(&src, &mut files);
-    assert!(files.len() > 10, "the sources were found");
+    let files = rust_files(&src);
     for file in files {
         if file.ends_with("access.rs") && file.parent() == Some(src.as_path()) {
             continue;
@@ -443,5 +431,108 @@ fn only_the_access_door_asks_the_access_policy() {
             "{} borrows change helpers from casework: take them from store::change",
             file.display()
         );
+    }
+}
+
+/// The Rust source files below `dir`, failing when there are too few to be the real tree.
+fn rust_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(dir, &mut files);
+    assert!(
+        files.len() > 10,
+        "the sources below {} were found",
+        dir.display()
+    );
+    files
+}
+
+/// Everything each `casework::` path in `text` names, up to the end of its statement, so that a
+/// multi-line `use super::casework::{…};` is read whole.
+fn casework_paths(text: &str) -> Vec<&str> {
+    text.match_indices("casework::")
+        .map(|(at, _)| {
+            let rest = &text[at..];
+            &rest[..rest.find([';', ')', '\n']).map_or(rest.len(), |end| {
+                // A braced list runs to its closing brace, across lines.
+                if rest.starts_with("casework::{") {
+                    rest.find('}').unwrap_or(end)
+                } else {
+                    end
+                }
+            })]
+        })
+        .collect()
+}
+
+/// No feature module borrows casework's helpers (issue 13): the audited change helpers live in
+/// `store::change` and the form and error helpers in `web::forms` and `web::error`, so a new
+/// context never has to reach into casework. A module may still use casework's own types (a
+/// case page, a service); this reads the sources of the store and the web crates and fails
+/// naming the file and the helper.
+#[test]
+fn no_module_borrows_helpers_from_casework() {
+    let crates = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let rules: [(&str, &str, &[&str]); 2] = [
+        (
+            "store/src",
+            "store/src/casework",
+            &[
+                "record_change",
+                "change_audited",
+                "Bind",
+                "audit_tx",
+                "get_code",
+                "display_name",
+                "ActionError",
+                "CaseworkError",
+            ],
+        ),
+        (
+            "web/src",
+            "web/src/pages/casework",
+            &[
+                "Pairs",
+                "FormErrors",
+                "date_from",
+                "required",
+                "choice",
+                "errors_json",
+                "body_pairs",
+                "AppError",
+            ],
+        ),
+    ];
+    for (tree, feature, helpers) in rules {
+        for file in rust_files(&crates.join(tree)) {
+            if file.starts_with(crates.join(feature)) {
+                continue;
+            }
+            let text = std::fs::read_to_string(&file).unwrap();
+            for path in casework_paths(&text) {
+                for helper in helpers {
+                    let named = path
+                        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                        .any(|word| word == *helper);
+                    assert!(
+                        !named,
+                        "{} takes {helper} from casework ({path}): take it from the shared module",
+                        file.display()
+                    );
+                }
+            }
+        }
     }
 }

@@ -69,8 +69,7 @@ on_both_backends!(activity_is_measured_from_casework, |store| {
     for minutes in [60, 30, 30] {
         store
             .record_contact(
-                &case.lead,
-                case.case,
+                &store.open_case(&case.lead, case.case, true).await.unwrap(),
                 &NewContact {
                     contact_type: ContactType::Phone,
                     on: today,
@@ -95,8 +94,7 @@ on_both_backends!(activity_is_measured_from_casework, |store| {
     assert!((a.weeks - 1.0).abs() < 1e-12);
     store
         .discharge(
-            &case.lead,
-            case.case,
+            &store.open_case(&case.lead, case.case, true).await.unwrap(),
             &Discharge {
                 on: today,
                 reason: DischargeReason::GoalsMet,

@@ -709,8 +709,7 @@ async fn seed_cases(seed: &Seed<'_>, plan: &[Planned]) {
             history(store, &worker.principal, case, opened, closed, k).await;
             store
                 .discharge(
-                    &worker.principal,
-                    case,
+                    &store.open_case(&worker.principal, case, true).await?,
                     &Discharge {
                         on: closed,
                         reason: DischargeReason::GoalsMet,
@@ -749,8 +748,7 @@ async fn history(
         .collect();
     store
         .record_assessment(
-            worker,
-            case,
+            &store.open_case(worker, case, true).await?,
             &NewAssessment {
                 on: opened + Days::days(7),
                 scores,
@@ -762,8 +760,7 @@ async fn history(
     let plan_on = opened + Days::days(8);
     let v = store
         .save_plan(
-            worker,
-            case,
+            &store.open_case(worker, case, true).await?,
             0,
             &PlanText {
                 what_matters: "Staying in my own home and seeing my grandchildren".to_owned(),
@@ -780,8 +777,7 @@ async fn history(
         .expect("a plan");
     let v = store
         .change_plan(
-            worker,
-            case,
+            &store.open_case(worker, case, true).await?,
             v,
             &PlanItem::Goal {
                 text: "Join the Tuesday lunch club".to_owned(),
@@ -793,8 +789,7 @@ async fn history(
         .expect("a goal");
     store
         .change_plan(
-            worker,
-            case,
+            &store.open_case(worker, case, true).await?,
             v,
             &PlanItem::Action {
                 text: "Ask the landlord to fix the damp".to_owned(),
@@ -815,8 +810,7 @@ async fn history(
     while on <= until && n < 4 {
         store
             .record_contact(
-                worker,
-                case,
+                &store.open_case(worker, case, true).await?,
                 &NewContact {
                     contact_type: types[(n + k) % types.len()],
                     on,
@@ -834,8 +828,7 @@ async fn history(
     if until - opened > Days::days(90) {
         store
             .record_review(
-                worker,
-                case,
+                &store.open_case(worker, case, true).await?,
                 opened + Days::days(88),
                 Intensity::Low,
                 "Going out weekly; moving to low intensity.",

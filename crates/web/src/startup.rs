@@ -86,7 +86,9 @@ impl Application {
             listener,
             port,
             state: AppState {
-                store,
+                // The store decides dates (such as the policy's "recently discharged") on the
+                // same clock as the pages.
+                store: store.with_clock(Clock::system(zone)),
                 settings: Arc::new(settings),
                 instruments: Arc::new(instruments),
                 mfa_key,
@@ -101,6 +103,7 @@ impl Application {
     #[must_use]
     pub fn with_clock(mut self, clock: Clock) -> Self {
         self.state.clock = clock;
+        self.state.store = self.state.store.with_clock(clock);
         self
     }
 

@@ -218,8 +218,7 @@ impl TestApp {
             .unwrap();
         store
             .change_plan(
-                &caseworker,
-                case,
+                &store.open_case(&caseworker, case, true).await.unwrap(),
                 0,
                 &PlanItem::Goal {
                     text: "Join the walking group".into(),
@@ -232,8 +231,7 @@ impl TestApp {
         for on in [day(2026, 1, 8), day(2026, 2, 9)] {
             store
                 .record_contact(
-                    &caseworker,
-                    case,
+                    &store.open_case(&caseworker, case, true).await.unwrap(),
                     &NewContact {
                         contact_type: ContactType::HomeVisit,
                         on,
@@ -255,8 +253,7 @@ impl TestApp {
             .answer("anxious", 7);
         store
             .record_outcome(
-                &caseworker,
-                case,
+                &store.open_case(&caseworker, case, true).await.unwrap(),
                 &careweave_store::outcomes::NewOutcome {
                     instrument: catalogue.get("ons4").expect("ONS4 ships"),
                     answers,

@@ -108,6 +108,22 @@ impl TestApp {
         (client, location)
     }
 
+    /// Posts a multi-factor code on the code page, asking to go to `next` afterwards.
+    async fn code(
+        &self,
+        client: &reqwest::Client,
+        code: &str,
+        next: &str,
+    ) -> (StatusCode, String, String) {
+        self.post(
+            client,
+            "/sign-in",
+            "/sign-in/code",
+            &[("code", code), ("next", next)],
+        )
+        .await
+    }
+
     async fn sign_out(&self, client: &reqwest::Client) {
         let (status, _, _) = self.post(client, "/sign-in", "/sign-out", &[]).await;
         assert_eq!(status, StatusCode::SEE_OTHER);
@@ -219,24 +235,10 @@ on_both_backends!(enrol_then_sign_in_with_a_code, |app| {
     let (status, page) = app.get(&client, "/sign-in/code?next=%2Fpeople").await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("autocomplete=\"one-time-code\""));
-    let (status, _, _) = app
-        .post(
-            &client,
-            "/sign-in",
-            "/sign-in/code",
-            &[("code", "000000"), ("next", "/people")],
-        )
-        .await;
+    let (status, _, _) = app.code(&client, "000000", "/people").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let code = next_code(&key, 1);
-    let (status, location, _) = app
-        .post(
-            &client,
-            "/sign-in",
-            "/sign-in/code",
-            &[("code", &code), ("next", "/people")],
-        )
-        .await;
+    let (status, location, _) = app.code(&client, &code, "/people").await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(location, "/people");
     let (status, _) = app.get(&client, "/").await;
@@ -245,57 +247,22 @@ on_both_backends!(enrol_then_sign_in_with_a_code, |app| {
 
     // The same code again (a replay within its window) is refused; a recovery code works once.
     let (client, _) = app.password("worker").await;
-    let (status, _, _) = app
-        .post(
-            &client,
-            "/sign-in",
-            "/sign-in/code",
-            &[("code", &code), ("next", "/")],
-        )
-        .await;
+    let (status, _, _) = app.code(&client, &code, "/").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    let (status, location, _) = app
-        .post(
-            &client,
-            "/sign-in",
-            "/sign-in/code",
-            &[("code", &codes[0]), ("next", "/")],
-        )
-        .await;
+    let (status, location, _) = app.code(&client, &codes[0], "/").await;
     assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, "/"));
     app.sign_out(&client).await;
     let (client, _) = app.password("worker").await;
-    let (status, _, _) = app
-        .post(
-            &client,
-            "/sign-in",
-            "/sign-in/code",
-            &[("code", &codes[0]), ("next", "/")],
-        )
-        .await;
+    let (status, _, _) = app.code(&client, &codes[0], "/").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 
     // Wrong codes count in the sign-in throttle like wrong passwords: the password and four
     // wrong codes use the five free attempts, then even the right code has to wait.
     for _ in 0..3 {
-        let (status, _, _) = app
-            .post(
-                &client,
-                "/sign-in",
-                "/sign-in/code",
-                &[("code", "000000"), ("next", "/")],
-            )
-            .await;
+        let (status, _, _) = app.code(&client, "000000", "/").await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     }
-    let (status, _, page) = app
-        .post(
-            &client,
-            "/sign-in",
-            "/sign-in/code",
-            &[("code", &codes[1]), ("next", "/")],
-        )
-        .await;
+    let (status, _, page) = app.code(&client, &codes[1], "/").await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{page}");
     assert!(page.contains("too many attempts"));
 

@@ -22,16 +22,19 @@ impl Store {
     }
 
     /// Adds a lead, co-worker or covering supervisor to a case; a new lead replaces the old one.
+    ///
+    /// `access` must come from [`Store::open_case`] opened for change; a read-only one is
+    /// refused and the refusal audited.
     pub async fn allocate(
         &self,
-        who: &Principal,
-        case: CaseId,
+        access: &CaseAccess,
         user: UserId,
         role: CaseRole,
         confirm_over_capacity: bool,
         today: NaiveDate,
     ) -> Result<(), ActionError> {
-        let (person, service, status, _) = self.case_access(who, case, "allocation", true).await?;
+        let (service, status) = self.changing(access, "allocation").await?;
+        let (case, person) = (access.case(), access.person());
         if !status.is_active() {
             return Err(ActionError::refused(
                 "Reopen the case before allocating workers".to_owned(),
@@ -65,7 +68,7 @@ impl Store {
             &CaseChange {
                 case,
                 person,
-                by: who.user,
+                by: access.user(),
                 on: today,
                 kind: "allocation",
                 summary: &format!("{} allocated", role.label()),

@@ -4,13 +4,16 @@ use super::*;
 
 impl Store {
     /// Records a contact on an active case.
+    ///
+    /// `access` must come from [`Store::open_case`] opened for change; a read-only one is
+    /// refused and the refusal audited.
     pub async fn record_contact(
         &self,
-        who: &Principal,
-        case: CaseId,
+        access: &CaseAccess,
         contact: &NewContact,
     ) -> Result<(), ActionError> {
-        let (person, _, status, _) = self.case_access(who, case, "contact", true).await?;
+        let (_, status) = self.changing(access, "contact").await?;
+        let (case, person) = (access.case(), access.person());
         if !status.is_active() {
             return Err(ActionError::refused(
                 "This case is discharged: reopen it to record a contact".to_owned(),
@@ -27,7 +30,7 @@ impl Store {
         .bind(i64::from(contact.minutes))
         .bind(&contact.present)
         .bind(&contact.note)
-        .bind(who.user.get())
+        .bind(access.user().get())
         .bind(now_text())
         .bind(contact.sensitive.map(SensitiveCategory::code))
         .execute(&mut *tx)
@@ -37,7 +40,7 @@ impl Store {
             &CaseChange {
                 case,
                 person,
-                by: who.user,
+                by: access.user(),
                 on: contact.on,
                 kind: "contact",
                 summary: &format!(
@@ -55,13 +58,16 @@ impl Store {
     }
 
     /// Records a holistic assessment; the first is the baseline, later ones show change.
+    ///
+    /// `access` must come from [`Store::open_case`] opened for change; a read-only one is
+    /// refused and the refusal audited.
     pub async fn record_assessment(
         &self,
-        who: &Principal,
-        case: CaseId,
+        access: &CaseAccess,
         a: &NewAssessment,
     ) -> Result<(), ActionError> {
-        let (person, _, status, _) = self.case_access(who, case, "assessment", true).await?;
+        let (_, status) = self.changing(access, "assessment").await?;
+        let (case, person) = (access.case(), access.person());
         if !status.is_active() {
             return Err(ActionError::refused("This case is discharged".to_owned()));
         }
@@ -79,7 +85,7 @@ impl Store {
         )
         .bind(case.get())
         .bind(a.on.to_string())
-        .bind(who.user.get())
+        .bind(access.user().get())
         .bind(&a.strengths)
         .fetch_one(&mut *tx)
         .await?;
@@ -99,7 +105,7 @@ impl Store {
             &CaseChange {
                 case,
                 person,
-                by: who.user,
+                by: access.user(),
                 on: a.on,
                 kind: "assessment",
                 summary: &format!("Holistic assessment across {} life domains", a.scores.len()),

@@ -51,6 +51,7 @@ use crate::change::{
     u32_of, CaseChange,
 };
 
+use crate::access::CaseAccess;
 use crate::records::PersonAccess;
 use crate::{get_date, get_i64, now_text, parse_column, Store, StoreError};
 

@@ -24,15 +24,18 @@ impl Store {
     }
 
     /// Saves the words of the plan, if nobody else saved since `version` was read.
+    ///
+    /// `access` must come from [`Store::open_case`] opened for change; a read-only one is
+    /// refused and the refusal audited.
     pub async fn save_plan(
         &self,
-        who: &Principal,
-        case: CaseId,
+        access: &CaseAccess,
         version: i64,
         text: &PlanText,
         today: NaiveDate,
     ) -> Result<i64, ActionError> {
-        let (person, _, _, _) = self.case_access(who, case, "plan", true).await?;
+        self.changing(access, "plan").await?;
+        let (case, person) = (access.case(), access.person());
         let mut tx = self.pool.begin().await?;
         let new = Self::claim_plan_version(&mut tx, case, version).await?;
         sqlx::query(
@@ -49,7 +52,7 @@ impl Store {
             &CaseChange {
                 case,
                 person,
-                by: who.user,
+                by: access.user(),
                 on: today,
                 kind: "plan",
                 summary: "Care and support plan updated",
@@ -63,15 +66,18 @@ impl Store {
     }
 
     /// Adds to or updates the plan's goals, actions and graded steps, versioned like the plan.
+    ///
+    /// `access` must come from [`Store::open_case`] opened for change; a read-only one is
+    /// refused and the refusal audited.
     pub async fn change_plan(
         &self,
-        who: &Principal,
-        case: CaseId,
+        access: &CaseAccess,
         version: i64,
         item: &PlanItem,
         today: NaiveDate,
     ) -> Result<i64, ActionError> {
-        let (person, _, _, _) = self.case_access(who, case, "plan", true).await?;
+        self.changing(access, "plan").await?;
+        let (case, person) = (access.case(), access.person());
         let mut tx = self.pool.begin().await?;
         let new = Self::claim_plan_version(&mut tx, case, version).await?;
         let (query, summary) = match item {
@@ -98,7 +104,7 @@ impl Store {
                 )
                 .bind(on.to_string())
                 .bind(rating.level())
-                .bind(who.user.get())
+                .bind(access.user().get())
                 .bind(*goal)
                 .bind(case.get()),
                 format!("Goal attainment rated {}", rating.label().to_lowercase()),
@@ -138,7 +144,7 @@ impl Store {
             &CaseChange {
                 case,
                 person,
-                by: who.user,
+                by: access.user(),
                 on: today,
                 kind: "plan",
                 summary: &summary,

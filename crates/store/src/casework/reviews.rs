@@ -4,15 +4,18 @@ use super::*;
 
 impl Store {
     /// Records a review, sets the intensity and the next review date from the service's interval.
+    ///
+    /// `access` must come from [`Store::open_case`] opened for change; a read-only one is
+    /// refused and the refusal audited.
     pub async fn record_review(
         &self,
-        who: &Principal,
-        case: CaseId,
+        access: &CaseAccess,
         on: NaiveDate,
         intensity: Intensity,
         summary: &str,
     ) -> Result<NaiveDate, ActionError> {
-        let (person, service, status, _) = self.case_access(who, case, "review", true).await?;
+        let (service, status) = self.changing(access, "review").await?;
+        let (case, person) = (access.case(), access.person());
         if !status.is_active() {
             return Err(ActionError::refused("This case is discharged".to_owned()));
         }
@@ -30,7 +33,7 @@ impl Store {
         )
         .bind(case.get())
         .bind(on.to_string())
-        .bind(who.user.get())
+        .bind(access.user().get())
         .bind(intensity.code())
         .bind(summary)
         .execute(&mut *tx)
@@ -49,7 +52,7 @@ impl Store {
             &CaseChange {
                 case,
                 person,
-                by: who.user,
+                by: access.user(),
                 on,
                 kind: "review",
                 summary: &format!("Reviewed: {}; next review due {due}", intensity.label()),
@@ -63,15 +66,18 @@ impl Store {
     }
 
     /// Puts an active case on hold ("backburner") or takes it off hold, with a reason.
+    ///
+    /// `access` must come from [`Store::open_case`] opened for change; a read-only one is
+    /// refused and the refusal audited.
     pub async fn set_on_hold(
         &self,
-        who: &Principal,
-        case: CaseId,
+        access: &CaseAccess,
         hold: bool,
         reason: &str,
         today: NaiveDate,
     ) -> Result<(), ActionError> {
-        let (person, _, status, _) = self.case_access(who, case, "hold", true).await?;
+        let (_, status) = self.changing(access, "hold").await?;
+        let (case, person) = (access.case(), access.person());
         // The states the change starts from, bound as parameters (holding starts from either
         // active state; resuming only from on hold, named twice to keep one statement).
         let (from, to) = if hold {
@@ -98,7 +104,7 @@ impl Store {
             &CaseChange {
                 case,
                 person,
-                by: who.user,
+                by: access.user(),
                 on: today,
                 kind: "status",
                 summary: &format!(
@@ -120,13 +126,12 @@ impl Store {
 
     /// Discharges a case: records reason, destination and the GP's agreement, ends the workers'
     /// part in the care team (unless another active case keeps them there).
-    pub async fn discharge(
-        &self,
-        who: &Principal,
-        case: CaseId,
-        d: &Discharge,
-    ) -> Result<(), ActionError> {
-        let (person, _, status, _) = self.case_access(who, case, "discharge", true).await?;
+    ///
+    /// `access` must come from [`Store::open_case`] opened for change; a read-only one is
+    /// refused and the refusal audited.
+    pub async fn discharge(&self, access: &CaseAccess, d: &Discharge) -> Result<(), ActionError> {
+        let (_, status) = self.changing(access, "discharge").await?;
+        let (case, person) = (access.case(), access.person());
         if !status.is_active() {
             return Err(ActionError::refused(
                 "This case is already discharged".to_owned(),
@@ -167,7 +172,7 @@ impl Store {
             &CaseChange {
                 case,
                 person,
-                by: who.user,
+                by: access.user(),
                 on: d.on,
                 kind: "discharge",
                 summary: &format!(
@@ -251,14 +256,17 @@ impl Store {
     }
 
     /// Records a carer and whether the person wants them involved.
+    ///
+    /// `access` must come from [`Store::open_case`] opened for change; a read-only one is
+    /// refused and the refusal audited.
     pub async fn add_carer(
         &self,
-        who: &Principal,
-        case: CaseId,
+        access: &CaseAccess,
         carer: &Carer,
         today: NaiveDate,
     ) -> Result<(), ActionError> {
-        let (person, _, _, _) = self.case_access(who, case, "carer", true).await?;
+        self.changing(access, "carer").await?;
+        let (case, person) = (access.case(), access.person());
         if !["yes", "no", "ask"].contains(&carer.involve.as_str()) {
             return Err(ActionError::refused(
                 "Say whether the person wants the carer involved".to_owned(),
@@ -274,7 +282,7 @@ impl Store {
         .bind(&carer.relationship)
         .bind(&carer.contact)
         .bind(&carer.involve)
-        .bind(who.user.get())
+        .bind(access.user().get())
         .execute(&mut *tx)
         .await?;
         record_change(
@@ -282,7 +290,7 @@ impl Store {
             &CaseChange {
                 case,
                 person,
-                by: who.user,
+                by: access.user(),
                 on: today,
                 kind: "carer",
                 summary: "Carer recorded",

@@ -420,7 +420,7 @@ impl Store {
     ) -> Result<(ImportReport, ImportOutcome), StoreError> {
         let postcodes = careweave_directory::postcodes_in(format, text);
         let table = self.postcode_table_for(&postcodes).await?;
-        let report = careweave_directory::parse(format, text, &table, Utc::now());
+        let report = careweave_directory::parse(format, text, &table, self.clock().now_utc());
         let mut report = report;
         let outcome = self
             .import_directory(who, owner, &report.accepted, source)
@@ -837,7 +837,7 @@ impl Store {
         .await?;
         if approve {
             let mut s = proposal.proposed;
-            s.last_modified = Utc::now();
+            s.last_modified = self.clock().now_utc();
             s.last_reviewed = Some(today);
             self.republish(who.user, &s, &format!("approved proposal {id}"))
                 .await?;
@@ -859,7 +859,7 @@ impl Store {
                 table.insert(p, at);
             }
         }
-        let demo = careweave_directory::demo::generate(seed, 300, &table, Utc::now().date_naive())?;
+        let demo = careweave_directory::demo::generate(seed, 300, &table, self.clock().today())?;
         self.load_postcodes(&demo.postcodes).await?;
         let owner = sqlx::query("SELECT id FROM organisations WHERE name = $1")
             .bind(careweave_directory::demo::PROVIDERS[1])

@@ -201,7 +201,7 @@ impl Store {
         who: &Principal,
         status: ReferralStatus,
     ) -> Result<Vec<Referral>, StoreError> {
-        let since = chrono::Utc::now().date_naive()
+        let since = self.clock().today()
             - chrono::Duration::days(crate::casework::RECENTLY_DISCHARGED_DAYS);
         let mut out = Vec::new();
         for org in clinical_orgs(who) {

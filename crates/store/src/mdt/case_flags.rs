@@ -1,6 +1,7 @@
 //! A case's MDT history and its flag for discussion, and the worklist cohorts.
 
 use super::*;
+use crate::access::CaseAccess;
 
 impl Store {
     /// The meetings a case went to and its current flags, for anyone who may change the case;
@@ -108,23 +109,14 @@ impl Store {
     }
 
     /// Sets a flag on a case ("worried about", or a discharge from hospital) for the next MDT.
-    /// Anyone who may change the case may; the refusal is audited.
+    /// Anyone who may open the case may (a read capability suffices: flagging asks the team to
+    /// talk about the case, it changes nothing on it); a refusal was audited when it was opened.
     pub async fn set_case_flag(
         &self,
-        who: &Principal,
-        case: CaseId,
+        access: &CaseAccess,
         flag: &NewCaseFlag,
     ) -> Result<i64, ActionError> {
-        let Some((_, grant)) = self.changeable_case(who, case).await? else {
-            return Err(self
-                .refuse(
-                    who,
-                    FLAG_ENTITY,
-                    None,
-                    format!("flag on case {case}: may not change this case"),
-                )
-                .await);
-        };
+        let (case, grant) = (access.case(), access.grant());
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
             "INSERT INTO mdt_case_flags (case_id, kind, noted_on, reason, set_by, set_at) \
@@ -134,7 +126,7 @@ impl Store {
         .bind(flag.kind.code())
         .bind(flag.noted_on.to_string())
         .bind(&flag.reason)
-        .bind(who.user.get())
+        .bind(access.user().get())
         .bind(now_text())
         .fetch_one(&mut *tx)
         .await?;
@@ -142,7 +134,7 @@ impl Store {
         audit_with(
             &mut *tx,
             &AuditEvent {
-                user: Some(who.user),
+                user: Some(access.user()),
                 action: AuditAction::Create,
                 entity: FLAG_ENTITY,
                 entity_id: Some(id),
@@ -154,24 +146,15 @@ impl Store {
         Ok(id)
     }
 
-    /// Clears a flag: the worry has passed, or the discharge has been followed up.
+    /// Clears a flag: the worry has passed, or the discharge has been followed up. Anyone who may
+    /// open the case may, as for setting one.
     pub async fn clear_case_flag(
         &self,
-        who: &Principal,
-        case: CaseId,
+        access: &CaseAccess,
         flag: i64,
         on: NaiveDate,
     ) -> Result<(), ActionError> {
-        let Some((_, grant)) = self.changeable_case(who, case).await? else {
-            return Err(self
-                .refuse(
-                    who,
-                    FLAG_ENTITY,
-                    Some(flag),
-                    format!("clear flag on case {case}: may not change this case"),
-                )
-                .await);
-        };
+        let (case, grant) = (access.case(), access.grant());
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE mdt_case_flags SET cleared_on = $3, cleared_by = $4 \
@@ -180,7 +163,7 @@ impl Store {
         .bind(flag)
         .bind(case.get())
         .bind(on.to_string())
-        .bind(who.user.get())
+        .bind(access.user().get())
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
@@ -191,7 +174,7 @@ impl Store {
         audit_with(
             &mut *tx,
             &AuditEvent {
-                user: Some(who.user),
+                user: Some(access.user()),
                 action: AuditAction::Update,
                 entity: FLAG_ENTITY,
                 entity_id: Some(flag),

@@ -748,10 +748,8 @@ async fn flag_set(
     let form = Pairs(pairs);
     match parse_flag(&form, state.clock.today()) {
         Ok(flag) => {
-            state
-                .store
-                .set_case_flag(&user.principal, case, &flag)
-                .await?;
+            let access = state.store.open_case(&user.principal, case, false).await?;
+            state.store.set_case_flag(&access, &flag).await?;
             Ok(Redirect::to(&format!("/cases/{case}#mdt")).into_response())
         }
         Err(errors) => invalid(&case_page(&state, &csrf, &user, case, form, errors, false).await?),
@@ -766,9 +764,10 @@ async fn flag_clear(
     Path((id, flag)): Path<(i64, i64)>,
 ) -> Result<Response, AppError> {
     let case = CaseId::new(id);
+    let access = state.store.open_case(&user.principal, case, false).await?;
     match state
         .store
-        .clear_case_flag(&user.principal, case, flag, state.clock.today())
+        .clear_case_flag(&access, flag, state.clock.today())
         .await
     {
         Ok(()) => Ok(Redirect::to(&format!("/cases/{case}#mdt")).into_response()),
@@ -992,10 +991,11 @@ async fn api_flag_set(
     };
     match parse_flag(&p, state.clock.today()) {
         Ok(flag) => {
-            let flag = state
+            let access = state
                 .store
-                .set_case_flag(&user.principal, CaseId::new(id), &flag)
+                .open_case(&user.principal, CaseId::new(id), false)
                 .await?;
+            let flag = state.store.set_case_flag(&access, &flag).await?;
             Ok((
                 StatusCode::CREATED,
                 Json(serde_json::json!({ "id": flag, "href": format!("/api/v1/cases/{id}/mdt") })),
@@ -1012,9 +1012,13 @@ async fn api_flag_clear(
     user: CurrentUser,
     Path((id, flag)): Path<(i64, i64)>,
 ) -> Result<Response, AppError> {
+    let access = state
+        .store
+        .open_case(&user.principal, CaseId::new(id), false)
+        .await?;
     match state
         .store
-        .clear_case_flag(&user.principal, CaseId::new(id), flag, state.clock.today())
+        .clear_case_flag(&access, flag, state.clock.today())
         .await
     {
         Ok(()) => Ok(Json(

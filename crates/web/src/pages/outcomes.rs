@@ -510,11 +510,8 @@ async fn run_record(
         Ok(n) => n,
         Err(e) => return Ok(Err(e)),
     };
-    match state
-        .store
-        .record_outcome(&user.principal, case, &new)
-        .await
-    {
+    let access = state.store.open_case(&user.principal, case, true).await?;
+    match state.store.record_outcome(&access, &new).await {
         Ok(id) => Ok(Ok(id)),
         Err(ActionError::Refused { reason: m, .. }) => {
             let mut e = FormErrors::default();

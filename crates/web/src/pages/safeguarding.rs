@@ -95,10 +95,8 @@ async fn raise(
     let form = Pairs(pairs);
     match parse_concern(&form, state.clock.today()) {
         Ok(new) => {
-            let concern = state
-                .store
-                .raise_concern(&user.principal, case, &new)
-                .await?;
+            let access = state.store.open_case(&user.principal, case, false).await?;
+            let concern = state.store.raise_concern(&access, &new).await?;
             Ok(Redirect::to(&format!("/safeguarding/{concern}")).into_response())
         }
         Err(errors) => invalid(&case_page(&state, &csrf, &user, case, form, errors, false).await?),
@@ -335,10 +333,11 @@ async fn api_raise(
     };
     match parse_concern(&p, state.clock.today()) {
         Ok(new) => {
-            let concern = state
+            let access = state
                 .store
-                .raise_concern(&user.principal, CaseId::new(id), &new)
+                .open_case(&user.principal, CaseId::new(id), false)
                 .await?;
+            let concern = state.store.raise_concern(&access, &new).await?;
             Ok((
                 StatusCode::CREATED,
                 Json(serde_json::json!({ "id": concern.get(), "href": format!("/api/v1/safeguarding/{concern}") })),

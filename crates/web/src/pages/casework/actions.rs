@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form, Json};
 use careweave_domain::access::Principal;
 use careweave_domain::casework::{CaseId, CaseRole, Intensity};
+use careweave_store::access::CaseAccess;
 use careweave_store::casework::{Carer, Discharge, NewAssessment, NewContact, PlanItem, PlanText};
 use careweave_store::change::ActionError;
 use careweave_store::lone_working::NewVisit;
@@ -134,61 +135,18 @@ async fn run_case_action(
         Err(errors) => return Ok(Err(Refusal::Invalid(errors))),
     };
     let s = &state.store;
+    // Reopening has its own rule (the triage team may reopen a case they do not work), and a
+    // discharged case cannot be opened for change, so it asks the policy itself; every other
+    // action opens the case for change first, which audits a refusal.
     let (result, field) = match parsed {
-        CaseAction::Allocate {
-            user,
-            role,
-            confirm,
-        } => (
-            s.allocate(who, id, user, role, confirm, state.clock.today())
-                .await,
-            "confirm_over_capacity",
-        ),
-        CaseAction::Contact(c) => (s.record_contact(who, id, &c).await, "contact_type"),
-        // A refused visit is put right by choosing a colleague to go too, so the errors point there.
-        CaseAction::Visit(v) => (s.plan_visit(who, id, &v).await.map(|_| ()), "companion"),
-        CaseAction::Flag { on_address, reason } => (
-            s.raise_safety_flag(who, id, on_address, &reason, state.clock.today())
-                .await,
-            "safety_reason",
-        ),
-        CaseAction::Assessment(a) => (s.record_assessment(who, id, &a).await, "assessed-day"),
-        CaseAction::Plan { version, text } => (
-            s.save_plan(who, id, version, &text, state.clock.today())
-                .await
-                .map(|_| ()),
-            "what_matters",
-        ),
-        CaseAction::PlanItem { version, item } => (
-            s.change_plan(who, id, version, &item, state.clock.today())
-                .await
-                .map(|_| ()),
-            "what_matters",
-        ),
-        CaseAction::Review {
-            on,
-            intensity,
-            summary,
-        } => (
-            s.record_review(who, id, on, intensity, &summary)
-                .await
-                .map(|_| ()),
-            "review_summary",
-        ),
-        CaseAction::Hold { hold, reason } => (
-            s.set_on_hold(who, id, hold, &reason, state.clock.today())
-                .await,
-            "hold_reason",
-        ),
-        CaseAction::Discharge(d) => (s.discharge(who, id, &d).await, "discharge_reason"),
         CaseAction::Reopen(reason) => (
             s.reopen(who, id, &reason, state.clock.today()).await,
             "reopen_reason",
         ),
-        CaseAction::Carer(c) => (
-            s.add_carer(who, id, &c, state.clock.today()).await,
-            "carer_name",
-        ),
+        action => match s.open_case(who, id, true).await {
+            Ok(access) => change_case(state, who, &access, action).await,
+            Err(e) => (Err(e), ""),
+        },
     };
     let mut errors = FormErrors::default();
     match result {
@@ -216,6 +174,75 @@ async fn run_case_action(
             Ok(Err(Refusal::Invalid(errors)))
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// Runs an action that changes a case the policy let the user change, returning the store's
+/// answer and the form field a refusal belongs to.
+async fn change_case(
+    state: &AppState,
+    who: &Principal,
+    access: &CaseAccess,
+    action: CaseAction,
+) -> (Result<(), ActionError>, &'static str) {
+    let s = &state.store;
+    match action {
+        CaseAction::Allocate {
+            user,
+            role,
+            confirm,
+        } => (
+            s.allocate(access, user, role, confirm, state.clock.today())
+                .await,
+            "confirm_over_capacity",
+        ),
+        CaseAction::Contact(c) => (s.record_contact(access, &c).await, "contact_type"),
+        // A refused visit is put right by choosing a colleague to go too, so the errors point there.
+        CaseAction::Visit(v) => (
+            s.plan_visit(who, access.case(), &v).await.map(|_| ()),
+            "companion",
+        ),
+        CaseAction::Flag { on_address, reason } => (
+            s.raise_safety_flag(access, on_address, &reason, state.clock.today())
+                .await,
+            "safety_reason",
+        ),
+        CaseAction::Assessment(a) => (s.record_assessment(access, &a).await, "assessed-day"),
+        CaseAction::Plan { version, text } => (
+            s.save_plan(access, version, &text, state.clock.today())
+                .await
+                .map(|_| ()),
+            "what_matters",
+        ),
+        CaseAction::PlanItem { version, item } => (
+            s.change_plan(access, version, &item, state.clock.today())
+                .await
+                .map(|_| ()),
+            "what_matters",
+        ),
+        CaseAction::Review {
+            on,
+            intensity,
+            summary,
+        } => (
+            s.record_review(access, on, intensity, &summary)
+                .await
+                .map(|_| ()),
+            "review_summary",
+        ),
+        CaseAction::Hold { hold, reason } => (
+            s.set_on_hold(access, hold, &reason, state.clock.today())
+                .await,
+            "hold_reason",
+        ),
+        CaseAction::Discharge(d) => (s.discharge(access, &d).await, "discharge_reason"),
+        // Reopening is decided before a case is opened for change (a discharged case cannot
+        // be), so it never arrives here.
+        CaseAction::Reopen(_) => (Err(ActionError::Denied), "reopen_reason"),
+        CaseAction::Carer(c) => (
+            s.add_carer(access, &c, state.clock.today()).await,
+            "carer_name",
+        ),
     }
 }
 
