@@ -448,8 +448,10 @@ impl Schedule {
 
 fn parse_nth_day(text: &str) -> Option<(i8, Weekday)> {
     let t = text.trim();
+    // The day is the last two bytes; text with a multi-byte character there is not a day, and
+    // must be refused rather than split inside the character (which panics).
     let split = t.len().checked_sub(2)?;
-    let (n, d) = t.split_at(split);
+    let (n, d) = (t.get(..split)?, t.get(split..)?);
     let n: i8 = n.parse().ok()?;
     let valid = (1..=5).contains(&n) || n == -1;
     valid.then_some(())?;
@@ -515,6 +517,15 @@ mod tests {
 
     fn id() -> RecordId {
         "s".parse().unwrap()
+    }
+
+    /// Found by the fuzz target (tests/fuzz.rs): a numbered day ending in a multi-byte character
+    /// made the monthly-day parser split inside it and panic, which an uploaded sheet could reach.
+    #[test]
+    fn a_numbered_day_ending_in_a_multi_byte_character_is_refused() {
+        assert!(parse_compact(&id(), "\u{17f0}0\u{a0}-").is_err());
+        assert!(parse_compact(&id(), "1\u{17f0} 09:00-10:00").is_err());
+        assert_eq!(parse_nth_day("1\u{17f0}"), None);
     }
 
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {

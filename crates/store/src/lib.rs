@@ -50,6 +50,7 @@ pub mod lookup;
 pub mod mdt;
 pub mod mfa;
 pub mod oidc;
+pub mod operations;
 pub mod outcomes;
 pub mod people;
 pub mod population;

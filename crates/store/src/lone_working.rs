@@ -120,7 +120,7 @@ const VISIT_FROM: &str = "FROM casework_visits v JOIN casework_cases c ON c.id =
      JOIN people p ON p.id = c.person_id JOIN users u ON u.id = v.user_id \
      LEFT JOIN users cu ON cu.id = v.companion_user_id";
 
-fn opt_time(r: &AnyRow, column: &'static str) -> Result<Option<NaiveTime>, StoreError> {
+pub(crate) fn opt_time(r: &AnyRow, column: &'static str) -> Result<Option<NaiveTime>, StoreError> {
     r.try_get::<Option<String>, _>(column)?
         .map(|t| {
             NaiveTime::parse_from_str(&t, "%H:%M").map_err(|_| StoreError::Corrupt {

@@ -60,6 +60,17 @@ impl TestDatabase {
     /// # Panics
     /// When the database cannot be created, or PostgreSQL is asked for without `CAREWEAVE_TEST_POSTGRES_URL`.
     pub async fn new(backend: Backend) -> Self {
+        let db = Self::unmigrated(backend).await;
+        db.store.migrate().await.expect("migrate the test database");
+        db
+    }
+
+    /// Creates a fresh, empty database on `backend` without running any migration, for the
+    /// upgrade test, which builds an older release's schema first.
+    ///
+    /// # Panics
+    /// As [`TestDatabase::new`].
+    pub async fn unmigrated(backend: Backend) -> Self {
         let (url, dir) = match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temporary directory");
@@ -73,7 +84,6 @@ impl TestDatabase {
         let store = Store::connect(&url)
             .await
             .expect("connect to the test database");
-        store.migrate().await.expect("migrate the test database");
         Self {
             url,
             store,

@@ -15,6 +15,7 @@ pub mod csrf;
 pub mod error;
 pub mod forms;
 pub mod limits;
+pub mod metrics;
 mod mfa;
 mod oidc;
 pub mod pages;

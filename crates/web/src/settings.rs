@@ -50,6 +50,10 @@ pub struct Settings {
     /// "now" a person sees or types (a contact's date, a visit's times, what is overdue) is read in
     /// it; an unknown name stops the service at start.
     pub timezone: String,
+    /// A bearer token Prometheus must send to read `/metrics`. Without it the metrics are served
+    /// to anyone who reaches the path, so the proxy in front must keep it to the monitoring
+    /// network (the figures hold no personal data, but they describe the service).
+    pub metrics_token: Option<Secret>,
 }
 
 /// A setting that must never be printed (a key or a client secret): `Debug` shows stars.
@@ -101,6 +105,7 @@ impl Default for Settings {
             mfa_issuer: "careweave".to_owned(),
             oidc_providers: Vec::new(),
             timezone: careweave_domain::clock::DEFAULT_TIME_ZONE.to_owned(),
+            metrics_token: None,
         }
     }
 }

@@ -37,6 +37,8 @@ pub struct AppState {
     /// sign-in throttle, the `/refer` limit, break-glass windows) stay on the system clock: the
     /// store compares them with instants it takes itself, and a demo clock must not bend them.
     pub clock: Clock,
+    /// Request counts and latencies for `/metrics` (see [`crate::metrics`]).
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// A built service, bound to its port but not yet serving.
@@ -94,6 +96,7 @@ impl Application {
                 mfa_key,
                 oidc,
                 clock: Clock::system(zone),
+                metrics: Arc::default(),
             },
         })
     }
@@ -160,6 +163,8 @@ pub fn router(state: AppState) -> Router {
     );
     Router::new()
         .route("/health", get(pages::health))
+        .route("/live", get(pages::live))
+        .route("/metrics", get(crate::metrics::scrape))
         .route("/assets/{*path}", get(assets::serve))
         .route(
             "/sign-in",
@@ -206,6 +211,11 @@ pub fn router(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(limits::IMPORT_LIMIT_BYTES))
         .layer(axum::middleware::from_fn(limits::refuse_oversized))
         .layer(CatchPanicLayer::custom(error::panic_response))
+        // Outside the panic catcher, so a request that panicked is counted with its 500.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::metrics::record,
+        ))
         .layer(
             // Spans name the route template (`/people/{id}`), never the concrete path or query,
             // so that no identifier typed into a URL reaches the logs.

@@ -216,6 +216,15 @@ on_both_backends!(
         assert_eq!(board["overdue"][0]["status"], "checked_in");
         let (_, home) = app.get(&supervisor, "/").await;
         assert!(home.contains("1 visit has not been checked out in time"));
+        // The monitoring system sees the same overdue visit as a count for the worker's employer,
+        // so an alert can page someone outside the app; nothing in it names the person.
+        let (status, metrics) = app.get(&support::new_client(), "/metrics").await;
+        assert_eq!(status, StatusCode::OK);
+        let line = format!(
+            "careweave_lone_working_overdue_visits{{organisation=\"{}\"}} 1",
+            app.charity
+        );
+        assert!(metrics.contains(&line), "{metrics}");
         // No one else sees the board or the alert.
         for name in ["lead", "coworker", "admin", "analyst"] {
             let client = app.sign_in(name).await;

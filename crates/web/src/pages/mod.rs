@@ -287,7 +287,15 @@ pub fn routes() -> Router<AppState> {
         .merge(events::routes())
 }
 
-/// `GET /health`: whether the service and its database answer. No personal data, no sign-in.
+/// `GET /live`: the process is up and answering, whatever the database's state. A supervisor
+/// (systemd, Kubernetes) restarts the service when this fails; `/health` is the readiness check,
+/// which also asks the database, so a load balancer stops sending requests while it is down.
+pub async fn live() -> Response {
+    Json(serde_json::json!({ "status": "ok" })).into_response()
+}
+
+/// `GET /health`: whether the service and its database answer (readiness). No personal data, no
+/// sign-in.
 pub async fn health(State(state): State<AppState>) -> Response {
     match state.store.ping().await {
         Ok(()) => Json(serde_json::json!({ "status": "ok", "database": "ok" })).into_response(),

@@ -185,6 +185,8 @@ impl Server {
 }
 
 /// Writes a test once and runs it on SQLite and on PostgreSQL, each with a fresh `TestApp`.
+// The fuzz test runs on SQLite only and does not use it.
+#[allow(unused_macros)]
 macro_rules! on_both_backends {
     ($name:ident, |$app:ident| $body:block) => {
         mod $name {
