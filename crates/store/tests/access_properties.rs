@@ -16,7 +16,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use careweave_domain::access::{can_read_person, CareFacts, Decision, Membership, Principal, Role};
-use careweave_domain::{OrganisationId, OrganisationKind, PersonId, Sex, UserId};
+use careweave_domain::{OrganisationKind, PersonId, Sex, UserId};
 use careweave_store::account_admin::AccountActor;
 use careweave_store::accounts::NewUser;
 use careweave_store::people::{NewOrganisation, NewPerson};
