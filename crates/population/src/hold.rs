@@ -7,8 +7,11 @@
 //! as Parquet by the executors and read back from it. The stages themselves do not change.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use datafusion::dataframe::DataFrameWriteOptions;
+use datafusion::error::DataFusionError;
+use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionContext};
 
 use crate::PopulationError;
@@ -61,6 +64,16 @@ pub(crate) async fn hold(
             let url = format!("{}/", dir.display());
             df.write_parquet(&url, DataFrameWriteOptions::new(), None)
                 .await?;
+            // An empty result writes no file, and a table of no files has no partitions, which
+            // some of DataFusion's operators (a sort with a limit) refuse; one empty file gives
+            // the table one empty partition, as in memory.
+            if std::fs::read_dir(&dir).map_err(io)?.next().is_none() {
+                let path = dir.join("empty.parquet");
+                let file = std::fs::File::create(&path).map_err(io)?;
+                ArrowWriter::try_new(file, Arc::new(schema.clone()), None)
+                    .and_then(ArrowWriter::close)
+                    .map_err(DataFusionError::from)?;
+            }
             ctx.read_parquet(url, ParquetReadOptions::default().schema(&schema))
                 .await?
                 .into_view()
