@@ -116,7 +116,13 @@ mod tests {
                 port: 50050
             }
         );
-        for bad in ["scheduler:50050", "df://scheduler", "df://:50050", "df://h:0", "df://h:x"] {
+        for bad in [
+            "scheduler:50050",
+            "df://scheduler",
+            "df://:50050",
+            "df://h:0",
+            "df://h:x",
+        ] {
             assert!(SchedulerAddress::parse(bad).is_err(), "{bad}");
         }
     }

@@ -67,6 +67,11 @@ pub async fn run_scheduler(options: SchedulerOptions) -> Result<(), ClusterError
         grpc_server_max_decoding_message_size: MAX_MESSAGE_BYTES,
         grpc_server_max_encoding_message_size: MAX_MESSAGE_BYTES,
         grpc_client_max_message_size: MAX_MESSAGE_BYTES,
+        // Executors heartbeat every 5 seconds (see `run_executor`). Ballista's defaults wait three
+        // minutes before calling an executor lost and as long again for a replacement; a run
+        // that has lost every executor should fail within a minute, naming the loss, instead.
+        executor_timeout_seconds: 30,
+        no_executors_grace_period_seconds: 30,
         ..SchedulerConfig::default()
     };
     let cluster = BallistaCluster::new_from_config(&config)

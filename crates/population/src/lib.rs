@@ -42,8 +42,7 @@ pub use config::RunSettings;
 pub use hold::SharedScratch;
 pub use run::{
     peak_rss_kib, read_place_profiles, session_config, Engine, Explanation, ProfileExport,
-    RunSummary, Stage,
-    StageTiming, WorklistExport,
+    RunSummary, Stage, StageTiming, WorklistExport,
 };
 
 /// Why a run could not be completed. Problems with single rows are not errors: they are

@@ -256,9 +256,10 @@ pub fn session_config() -> SessionConfig {
 /// The folder a run writes into before its outputs move to `out`: a hidden sibling, so that the
 /// move is a rename on the same file system.
 fn staging_folder(out: &Path) -> PathBuf {
-    let name = out
-        .file_name()
-        .map_or_else(|| "outputs".to_owned(), |n| n.to_string_lossy().into_owned());
+    let name = out.file_name().map_or_else(
+        || "outputs".to_owned(),
+        |n| n.to_string_lossy().into_owned(),
+    );
     out.with_file_name(format!(".{name}.partial-{}", std::process::id()))
 }
 

@@ -20,14 +20,17 @@ async fn a_failed_run_leaves_the_earlier_outputs_and_nothing_half_written() {
     .expect("synth");
     let mut settings = RunSettings::defaults().expect("defaults");
     settings.config.index_date = config.extract_date();
-    let engine = Engine::new(settings.clone(), Codelists::load(&[]).expect("codelists"))
-        .expect("engine");
+    let engine =
+        Engine::new(settings.clone(), Codelists::load(&[]).expect("codelists")).expect("engine");
     let out = tmp.path().join("out");
     let first = engine
         .run(&extract.join("parquet"), &out, &mut |_| {})
         .await
         .expect("first run");
-    assert!(first.outputs.iter().all(|p| p.starts_with(&out) && p.is_file()));
+    assert!(first
+        .outputs
+        .iter()
+        .all(|p| p.starts_with(&out) && p.is_file()));
     let before: Vec<_> = first
         .outputs
         .iter()
