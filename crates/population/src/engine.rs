@@ -72,10 +72,7 @@ async fn run(ctx: &SessionContext, sql: &str) -> Result<(), PopulationError> {
 
 /// Runs `sql` and registers its result, computed once and held in memory, as `name`.
 async fn materialise(ctx: &SessionContext, name: &str, sql: &str) -> Result<(), PopulationError> {
-    let df = ctx.sql(sql).await?.cache().await?;
-    ctx.deregister_table(name)?;
-    ctx.register_table(name, df.into_view())?;
-    Ok(())
+    crate::hold::hold(ctx, name, ctx.sql(sql).await?).await
 }
 
 /// Builds `population` and `person_features` from the accepted extract tables.

@@ -454,19 +454,18 @@ pub async fn ingest(
             }
         }
         let sql = check_sql(spec, &raw, extract_date, line_offset);
-        let checked = ctx.sql(&sql).await?.cache().await?;
-        ctx.register_table(format!("checked_{}", spec.name), checked.into_view())?;
+        let checked = format!("checked_{}", spec.name);
+        crate::hold::hold(ctx, &checked, ctx.sql(&sql).await?).await?;
 
         let cols: Vec<&str> = spec.columns.iter().map(|c| c.name).collect();
+        let x = format!("x_{}", spec.name);
         let accepted = ctx
             .sql(&format!(
-                "SELECT {} FROM checked_{} WHERE problem IS NULL",
+                "SELECT {} FROM {checked} WHERE problem IS NULL",
                 cols.join(", "),
-                spec.name
             ))
-            .await?
-            .collect()
             .await?;
+        crate::hold::hold(ctx, &x, accepted).await?;
         let file_name = sql_str(&file.display().to_string());
         let diag = ctx
             .sql(&format!(
@@ -497,24 +496,8 @@ pub async fn ingest(
             ),
         )
         .await?;
-        let accepted_n: u64 = accepted.iter().map(|b| b.num_rows() as u64).sum();
-        let schema = match accepted.first() {
-            Some(b) => b.schema(),
-            None => ctx
-                .sql(&format!(
-                    "SELECT {} FROM checked_{} LIMIT 0",
-                    cols.join(", "),
-                    spec.name
-                ))
-                .await?
-                .schema()
-                .inner()
-                .clone(),
-        };
-        let x = format!("x_{}", spec.name);
-        ctx.deregister_table(x.as_str())?;
-        ctx.register_table(x, Arc::new(MemTable::try_new(schema, vec![accepted])?))?;
-        ctx.deregister_table(format!("checked_{}", spec.name).as_str())?;
+        let accepted_n = count(ctx, &format!("SELECT count(*) FROM {x}")).await?;
+        ctx.deregister_table(checked.as_str())?;
         ctx.deregister_table(raw.as_str())?;
         report.diagnostics.extend(diag);
         report.tables.push(TableSummary {

@@ -27,6 +27,7 @@
 pub mod codelists;
 pub mod config;
 pub mod engine;
+pub mod hold;
 pub mod icd10;
 pub mod ingest;
 pub mod places;
@@ -38,9 +39,10 @@ pub mod udf;
 
 pub use codelists::Codelists;
 pub use config::RunSettings;
+pub use hold::SharedScratch;
 pub use run::{
-    peak_rss_kib, read_place_profiles, Engine, Explanation, ProfileExport, RunSummary, Stage,
-    StageTiming, WorklistExport,
+    peak_rss_kib, read_place_profiles, session_config, Engine, Explanation, ProfileExport,
+    RunSummary, Stage, StageTiming, WorklistExport,
 };
 
 /// Why a run could not be completed. Problems with single rows are not errors: they are

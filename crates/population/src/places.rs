@@ -90,13 +90,8 @@ pub async fn build_place_profiles(
         base.push_str(&format!(", c_{0}.nhs_number IS NOT NULL AS on_{0}", c.name));
         joins.push_str(&format!(" LEFT JOIN (SELECT DISTINCT nhs_number FROM cohort_{0}) c_{0} ON c_{0}.nhs_number = p.nhs_number", c.name));
     }
-    let base = ctx
-        .sql(&format!("{base} FROM person p{joins}"))
-        .await?
-        .cache()
-        .await?;
-    ctx.deregister_table("profile_base")?;
-    ctx.register_table("profile_base", base.into_view())?;
+    let base = ctx.sql(&format!("{base} FROM person p{joins}")).await?;
+    crate::hold::hold(ctx, "profile_base", base).await?;
     let mut parts = Vec::new();
     for (level, code, name) in LEVELS {
         for (dim, category) in &dims {
@@ -123,8 +118,6 @@ pub async fn build_place_profiles(
             ));
         }
     }
-    let df = ctx.sql(&parts.join(" UNION ALL ")).await?.cache().await?;
-    ctx.deregister_table("place_profiles")?;
-    ctx.register_table("place_profiles", df.into_view())?;
-    Ok(())
+    let df = ctx.sql(&parts.join(" UNION ALL ")).await?;
+    crate::hold::hold(ctx, "place_profiles", df).await
 }

@@ -234,6 +234,35 @@ impl fmt::Display for Explanation {
     }
 }
 
+/// The session settings every run uses, on one machine or on a cluster.
+#[must_use]
+pub fn session_config() -> SessionConfig {
+    // One file scan per file keeps row order, which the diagnostics' line numbers rely on.
+    //
+    // Text is held as plain `Utf8`, not DataFusion's default `Utf8View`: a view array made by
+    // a join or a filter still points at every data buffer of its input, and gathering such
+    // batches copies those buffers once per batch. Through the chain of per-person joins in
+    // `person_features` that multiplied memory at every join (a 100,000-person run went past
+    // 24 GB and was killed); with plain strings each join copies only the values it keeps.
+    SessionConfig::new()
+        .set_bool("datafusion.optimizer.repartition_file_scans", false)
+        .set_bool(
+            "datafusion.execution.parquet.schema_force_view_types",
+            false,
+        )
+        .set_bool("datafusion.sql_parser.map_string_types_to_utf8view", false)
+}
+
+/// The folder a run writes into before its outputs move to `out`: a hidden sibling, so that the
+/// move is a rename on the same file system.
+fn staging_folder(out: &Path) -> PathBuf {
+    let name = out.file_name().map_or_else(
+        || "outputs".to_owned(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    out.with_file_name(format!(".{name}.partial-{}", std::process::id()))
+}
+
 /// A DataFusion session set up for one run.
 pub struct Engine {
     ctx: SessionContext,
@@ -258,21 +287,21 @@ impl Engine {
     /// # Errors
     /// Only if DataFusion refuses a table.
     pub fn new(settings: RunSettings, codelists: Codelists) -> Result<Self, PopulationError> {
-        // One file scan per file keeps row order, which the diagnostics' line numbers rely on.
-        //
-        // Text is held as plain `Utf8`, not DataFusion's default `Utf8View`: a view array made by
-        // a join or a filter still points at every data buffer of its input, and gathering such
-        // batches copies those buffers once per batch. Through the chain of per-person joins in
-        // `person_features` that multiplied memory at every join (a 100,000-person run went past
-        // 24 GB and was killed); with plain strings each join copies only the values it keeps.
-        let config = SessionConfig::new()
-            .set_bool("datafusion.optimizer.repartition_file_scans", false)
-            .set_bool(
-                "datafusion.execution.parquet.schema_force_view_types",
-                false,
-            )
-            .set_bool("datafusion.sql_parser.map_string_types_to_utf8view", false);
-        let ctx = SessionContext::new_with_config(config);
+        let ctx = SessionContext::new_with_config(session_config());
+        Self::with_context(settings, codelists, ctx)
+    }
+
+    /// The same as [`Engine::new`] on a session the caller built, such as one whose queries run on
+    /// a cluster. The session should start from [`session_config`]; careweave's functions,
+    /// reference tables and codelists are registered on it here.
+    ///
+    /// # Errors
+    /// Only if DataFusion refuses a table.
+    pub fn with_context(
+        settings: RunSettings,
+        codelists: Codelists,
+        ctx: SessionContext,
+    ) -> Result<Self, PopulationError> {
         udf::register_all(&ctx);
         let reference = Reference::shipped()?;
         reference.register(&ctx)?;
@@ -372,7 +401,52 @@ impl Engine {
     ///
     /// # Errors
     /// See [`PopulationError`].
+    ///
+    /// Every file is written first to a sibling folder of `out` and moved into `out` only when the
+    /// whole run has succeeded, so a run that fails part way (a lost cluster executor, a full
+    /// disk) leaves no output that looks complete; the sibling folder is removed on failure.
     pub async fn run(
+        &self,
+        input: &Path,
+        out: &Path,
+        on_stage: &mut dyn FnMut(Stage),
+    ) -> Result<RunSummary, PopulationError> {
+        let staging = staging_folder(out);
+        let io = |path: &Path, source: std::io::Error| PopulationError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        if staging.exists() {
+            std::fs::remove_dir_all(&staging).map_err(|e| io(&staging, e))?;
+        }
+        let mut summary = match self.write_run(input, &staging, on_stage).await {
+            Ok(summary) => summary,
+            Err(e) => {
+                // The partial outputs are useless and may be large; the error is what matters, so
+                // a failure to remove them is not reported over it.
+                let _ = std::fs::remove_dir_all(&staging);
+                return Err(e);
+            }
+        };
+        if let Err(e) = std::fs::create_dir_all(out) {
+            let _ = std::fs::remove_dir_all(&staging);
+            return Err(io(out, e));
+        }
+        for path in &mut summary.outputs {
+            let rel = path.strip_prefix(&staging).unwrap_or(path).to_path_buf();
+            let target = out.join(&rel);
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
+            }
+            std::fs::rename(&*path, &target).map_err(|e| io(&target, e))?;
+            *path = target;
+        }
+        std::fs::remove_dir_all(&staging).map_err(|e| io(&staging, e))?;
+        Ok(summary)
+    }
+
+    /// The run itself, writing every output under `out`.
+    async fn write_run(
         &self,
         input: &Path,
         out: &Path,

@@ -21,15 +21,26 @@ use datafusion::prelude::SessionContext;
 
 /// Registers every function of this module with `ctx`.
 pub fn register_all(ctx: &SessionContext) {
-    for f in [
+    for f in all() {
+        ctx.register_udf(f);
+    }
+}
+
+/// Every function of this module. A cluster's scheduler and executors need the same functions as
+/// the session that plans a run, so they take them from here rather than a list of their own.
+#[must_use]
+pub fn all() -> Vec<ScalarUDF> {
+    let mut fns: Vec<ScalarUDF> = [
         TextFn::NhsNumberProblem,
         TextFn::NhsNumberDigits,
         TextFn::Icd10Normalise,
         TextFn::SnomedProblem,
-    ] {
-        ctx.register_udf(ScalarUDF::new_from_impl(TextUdf::new(f)));
-    }
-    ctx.register_udf(ScalarUDF::new_from_impl(SafeCountUdf::new()));
+    ]
+    .into_iter()
+    .map(|f| ScalarUDF::new_from_impl(TextUdf::new(f)))
+    .collect();
+    fns.push(ScalarUDF::new_from_impl(SafeCountUdf::new()));
+    fns
 }
 
 /// The text-to-text functions, which share one implementation shape.
