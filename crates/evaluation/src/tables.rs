@@ -46,7 +46,12 @@ fn counts(
         columns.push(label.to_owned());
     }
     let keys: Vec<&String> = match total {
-        Some((_, t)) => t.keys().chain(rows.keys()).collect::<std::collections::BTreeSet<_>>().into_iter().collect(),
+        Some((_, t)) => t
+            .keys()
+            .chain(rows.keys())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect(),
         None => rows.keys().collect(),
     };
     let rows = keys
@@ -178,7 +183,10 @@ pub fn adoption_and_implementation(e: &Evaluation) -> Vec<Table> {
         caption: "How support was delivered".to_owned(),
         columns: vec!["Measure".to_owned(), "Value".to_owned()],
         rows: vec![
-            vec!["Contacts per episode (median)".to_owned(), med(&mut contacts)],
+            vec![
+                "Contacts per episode (median)".to_owned(),
+                med(&mut contacts),
+            ],
             vec![
                 "Days from referral to first contact (median)".to_owned(),
                 med(&mut wait),

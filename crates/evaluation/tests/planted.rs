@@ -38,7 +38,8 @@ fn settings() -> Settings {
 }
 
 #[tokio::test]
-async fn a_planted_effect_is_recovered_and_the_naive_figure_overstates_it() {
+async fn a_planted_effect_is_recovered_its_interval_covers_the_truth_and_the_naive_figure_overstates_it(
+) {
     // The same people twice: once with the planted effect and once with none. Selection draws do
     // not depend on the effect, so the episodes are the same and the difference between the two
     // estimates is the effect the evaluation picks up.
@@ -77,6 +78,19 @@ async fn a_planted_effect_is_recovered_and_the_naive_figure_overstates_it() {
         est.relative[gp],
         zero.relative[gp],
     );
+    // The 95% intervals cover the truth, and on the null run they cover zero. Until the generator
+    // referred people month by month the null run gave +0.28 here (docs/evaluation.md, "The bias
+    // that was fixed"). One seed is a check, not a coverage figure: tests/coverage.rs is that.
+    assert!(est.relative[em].covers(-0.2), "{:?}", est.relative[em]);
+    assert!(est.relative[gp].covers(-0.1), "{:?}", est.relative[gp]);
+    for o in [
+        Outcome::EmergencyAdmissions,
+        Outcome::GpAppointments,
+        Outcome::AeAttendances,
+    ] {
+        let r = &zero.relative[o.index()];
+        assert!(r.covers(0.0), "{o:?}: {r:?}");
+    }
     assert!((picked_up(em) + 0.2).abs() < 0.08, "{}", picked_up(em));
     assert!((picked_up(gp) + 0.1).abs() < 0.04, "{}", picked_up(gp));
     // Referred at a peak, the supported people's use falls a long way anyway: the naive
@@ -116,36 +130,3 @@ async fn a_planted_effect_is_recovered_and_the_naive_figure_overstates_it() {
     assert_eq!(again.estimates.unwrap().relative[em], est.relative[em]);
     assert_eq!(again.matching.sets, e.matching.sets);
 }
-
-/// The interval's coverage of the truth on one planted run and one null run. It failed while the
-/// generator gave each person a single candidate month for referral (the null run gave +0.28): see
-/// docs/evaluation.md, "The bias that was fixed".
-#[tokio::test]
-async fn the_interval_covers_the_planted_effect_and_zero_when_there_is_none() {
-    let (e, _, _dir) = planted(40_000, 11, Intervention::default(), settings()).await;
-    let est = e.estimates.as_ref().unwrap();
-    let em = &est.relative[Outcome::EmergencyAdmissions.index()];
-    assert!(em.covers(-0.2), "{em:?}");
-    let gp = &est.relative[Outcome::GpAppointments.index()];
-    assert!(gp.covers(-0.1), "{gp:?}");
-    // The naive before/after is visibly larger than the truth.
-    let naive = &est.naive_relative[Outcome::EmergencyAdmissions.index()];
-    assert!(naive.high < -0.3, "{naive:?}");
-    let plan = Intervention {
-        emergency_admissions_percent: 0,
-        gp_appointments_percent: 0,
-        ..Intervention::default()
-    };
-    let (e, _, _dir) = planted(40_000, 12, plan, settings()).await;
-    let est = e.estimates.as_ref().unwrap();
-
-    for o in [
-        Outcome::EmergencyAdmissions,
-        Outcome::GpAppointments,
-        Outcome::AeAttendances,
-    ] {
-        let r = &est.relative[o.index()];
-        assert!(r.covers(0.0), "{o:?}: {r:?}");
-    }
-}
-

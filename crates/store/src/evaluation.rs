@@ -120,11 +120,9 @@ impl Store {
         actor: Option<UserId>,
         summary: &Summary,
     ) -> Result<i64, StoreError> {
-        let text = serde_json::to_string(summary).map_err(|e| {
-            StoreError::Corrupt {
+        let text = serde_json::to_string(summary).map_err(|e| StoreError::Corrupt {
             column: "evaluation_results.summary",
             detail: format!("the summary cannot be written as JSON: {e}"),
-        }
         })?;
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
@@ -164,11 +162,9 @@ impl Store {
             return Ok(None);
         };
         let text: String = row.try_get("summary")?;
-        let summary = serde_json::from_str(&text).map_err(|e| {
-            StoreError::Corrupt {
+        let summary = serde_json::from_str(&text).map_err(|e| StoreError::Corrupt {
             column: "evaluation_results.summary",
             detail: e.to_string(),
-        }
         })?;
         Ok(Some(StoredEvaluation {
             id: get_i64(&row, "id")?,

@@ -31,38 +31,43 @@ macro_rules! on_both_backends {
     };
 }
 
-on_both_backends!(casework_episodes_export_as_exposures_and_each_person_is_audited, |store| {
-    let shared = cross_employer_case(&store, PASSWORD).await;
-    let rows = store
-        .export_exposures(None, "IG ref EV-1")
-        .await
-        .unwrap();
-    assert_eq!(rows.len(), 1, "{rows:?}");
-    let row = &rows[0];
-    assert_eq!(row.nhs_number.len(), 10, "NHS number as digits");
-    assert!(!row.service.is_empty());
-    assert_eq!(row.referral_date.len(), 10, "an ISO date: {}", row.referral_date);
-    assert_eq!(row.discharge_date, None, "the case is open");
-    let person = store
-        .case_for(&shared.lead, shared.case)
-        .await
-        .unwrap()
-        .person;
-    let audit = store
-        .audit_entries(&AuditFilter {
-            entity: Some("person".into()),
-            entity_id: Some(person.get()),
-            limit: 50,
-        })
-        .await
-        .unwrap();
-    assert!(
-        audit
-            .iter()
-            .any(|e| e.action == "export" && e.reason.contains("IG ref EV-1")),
-        "{audit:?}"
-    );
-});
+on_both_backends!(
+    casework_episodes_export_as_exposures_and_each_person_is_audited,
+    |store| {
+        let shared = cross_employer_case(&store, PASSWORD).await;
+        let rows = store.export_exposures(None, "IG ref EV-1").await.unwrap();
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        let row = &rows[0];
+        assert_eq!(row.nhs_number.len(), 10, "NHS number as digits");
+        assert!(!row.service.is_empty());
+        assert_eq!(
+            row.referral_date.len(),
+            10,
+            "an ISO date: {}",
+            row.referral_date
+        );
+        assert_eq!(row.discharge_date, None, "the case is open");
+        let person = store
+            .case_for(&shared.lead, shared.case)
+            .await
+            .unwrap()
+            .person;
+        let audit = store
+            .audit_entries(&AuditFilter {
+                entity: Some("person".into()),
+                entity_id: Some(person.get()),
+                limit: 50,
+            })
+            .await
+            .unwrap();
+        assert!(
+            audit
+                .iter()
+                .any(|e| e.action == "export" && e.reason.contains("IG ref EV-1")),
+            "{audit:?}"
+        );
+    }
+);
 
 on_both_backends!(a_stored_result_reads_back_as_it_was_written, |store| {
     assert_eq!(store.latest_evaluation().await.unwrap(), None);
@@ -95,7 +100,10 @@ on_both_backends!(a_stored_result_reads_back_as_it_was_written, |store| {
             high: Some(0.1)
         }
     );
-    assert!(stored.summary.other.contains_key("episodes"), "nothing is lost");
+    assert!(
+        stored.summary.other.contains_key("episodes"),
+        "nothing is lost"
+    );
     let audit = store
         .audit_entries(&AuditFilter {
             entity: Some("evaluation_result".into()),

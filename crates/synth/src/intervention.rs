@@ -156,7 +156,8 @@ pub(crate) fn plant(
     // look past the start to choose whom it evaluates); their contact is on the day they die
     // at the latest.
     let first_contact = (referral + Days::new(rng.gen_range(1..14))).min(stop.max(referral));
-    let discharge = (first_contact + Days::new(rng.gen_range(60..180))).min(stop.max(first_contact));
+    let discharge =
+        (first_contact + Days::new(rng.gen_range(60..180))).min(stop.max(first_contact));
     Some(Episode {
         start_month: start,
         referral,

@@ -159,47 +159,59 @@ on_both_backends!(the_page_says_when_nothing_is_stored_yet, |app| {
     );
 });
 
-on_both_backends!(the_latest_result_is_shown_in_plain_english_with_the_naive_figure, |app| {
-    app.store.store_evaluation(None, &summary()).await.unwrap();
-    for who in ["analyst", "commissioner", "manager"] {
-        let client = app.sign_in(who).await;
-        let (status, body) = app.get(&client, "/evaluation").await;
-        assert_eq!(status, StatusCode::OK, "{who}: {body}");
-        assert!(body.contains("href=\"/evaluation\""), "{who} has the menu entry");
-        assert!(body.contains("Emergency admissions fell by 0.21 per person-year"));
-        // The naive figure sits beside the estimate, with its relative change.
-        assert!(body.contains("−0.90 (−55%)"), "{body}");
-        assert!(body.contains("−0.21 (−0.34 to −0.08)"));
-        assert!(body.contains("Notional, not cashable"));
-        assert!(body.contains("<svg"), "the month-by-month chart is drawn");
-        assert!(body.contains("not estimable"), "a missing figure is said in words");
-        assert!(body.contains("People supported by IMD quintile"));
-        assert!(body.contains("/evaluation/csv/reach_imd"));
+on_both_backends!(
+    the_latest_result_is_shown_in_plain_english_with_the_naive_figure,
+    |app| {
+        app.store.store_evaluation(None, &summary()).await.unwrap();
+        for who in ["analyst", "commissioner", "manager"] {
+            let client = app.sign_in(who).await;
+            let (status, body) = app.get(&client, "/evaluation").await;
+            assert_eq!(status, StatusCode::OK, "{who}: {body}");
+            assert!(
+                body.contains("href=\"/evaluation\""),
+                "{who} has the menu entry"
+            );
+            assert!(body.contains("Emergency admissions fell by 0.21 per person-year"));
+            // The naive figure sits beside the estimate, with its relative change.
+            assert!(body.contains("−0.90 (−55%)"), "{body}");
+            assert!(body.contains("−0.21 (−0.34 to −0.08)"));
+            assert!(body.contains("Notional, not cashable"));
+            assert!(body.contains("<svg"), "the month-by-month chart is drawn");
+            assert!(
+                body.contains("not estimable"),
+                "a missing figure is said in words"
+            );
+            assert!(body.contains("People supported by IMD quintile"));
+            assert!(body.contains("/evaluation/csv/reach_imd"));
+        }
+        let analyst = app.sign_in("analyst").await;
+        for (key, header) in [
+            ("estimates", "Outcome,Supported before"),
+            ("event_study", "Outcome,Month from the start"),
+            ("balance", "Variable,Supported mean"),
+            ("reach_imd", "IMD quintile,Supported"),
+        ] {
+            let (status, csv) = app.get(&analyst, &format!("/evaluation/csv/{key}")).await;
+            assert_eq!(status, StatusCode::OK, "{key}");
+            assert!(csv.starts_with(header), "{key}: {csv}");
+        }
+        let (_, csv) = app.get(&analyst, "/evaluation/csv/reach_imd").await;
+        assert!(
+            csv.contains("'=cmd"),
+            "a formula-like cell is defused: {csv}"
+        );
+        assert_eq!(
+            app.get(&analyst, "/evaluation/csv/nothing").await.0,
+            StatusCode::NOT_FOUND
+        );
+        // A newer result replaces the older one on the page.
+        let mut newer = summary();
+        newer.service = "Social prescribing".into();
+        app.store.store_evaluation(None, &newer).await.unwrap();
+        let (_, body) = app.get(&analyst, "/evaluation").await;
+        assert!(body.contains("Social prescribing"));
     }
-    let analyst = app.sign_in("analyst").await;
-    for (key, header) in [
-        ("estimates", "Outcome,Supported before"),
-        ("event_study", "Outcome,Month from the start"),
-        ("balance", "Variable,Supported mean"),
-        ("reach_imd", "IMD quintile,Supported"),
-    ] {
-        let (status, csv) = app.get(&analyst, &format!("/evaluation/csv/{key}")).await;
-        assert_eq!(status, StatusCode::OK, "{key}");
-        assert!(csv.starts_with(header), "{key}: {csv}");
-    }
-    let (_, csv) = app.get(&analyst, "/evaluation/csv/reach_imd").await;
-    assert!(csv.contains("'=cmd"), "a formula-like cell is defused: {csv}");
-    assert_eq!(
-        app.get(&analyst, "/evaluation/csv/nothing").await.0,
-        StatusCode::NOT_FOUND
-    );
-    // A newer result replaces the older one on the page.
-    let mut newer = summary();
-    newer.service = "Social prescribing".into();
-    app.store.store_evaluation(None, &newer).await.unwrap();
-    let (_, body) = app.get(&analyst, "/evaluation").await;
-    assert!(body.contains("Social prescribing"));
-});
+);
 
 on_both_backends!(workers_are_refused_the_evaluation_pages, |app| {
     app.store.store_evaluation(None, &summary()).await.unwrap();

@@ -74,12 +74,7 @@ fn percent(x: Option<f64>) -> String {
 }
 
 fn with_interval(i: &Interval, show: impl Fn(Option<f64>) -> String) -> String {
-    format!(
-        "{} ({} to {})",
-        show(i.estimate),
-        show(i.low),
-        show(i.high)
-    )
+    format!("{} ({} to {})", show(i.estimate), show(i.low), show(i.high))
 }
 
 /// One row of the estimates table, formatted.
@@ -268,7 +263,11 @@ fn estimates_table(s: &Summary) -> Table {
 /// The event studies as one long table, for the CSV.
 fn event_study_table(s: &Summary) -> Table {
     let mut rows = Vec::new();
-    for o in s.outcomes.iter().filter(|o| CHARTED.contains(&o.outcome.as_str())) {
+    for o in s
+        .outcomes
+        .iter()
+        .filter(|o| CHARTED.contains(&o.outcome.as_str()))
+    {
         for r in event_study(s, o).rows {
             let [month, estimate, interval] = r;
             rows.push(vec![o.label.clone(), month, estimate, interval]);
@@ -277,9 +276,14 @@ fn event_study_table(s: &Summary) -> Table {
     Table {
         key: "event_study".to_owned(),
         caption: "Difference from comparators by month from the start".to_owned(),
-        columns: ["Outcome", "Month from the start", "Difference per person-year", "95% CI"]
-            .map(str::to_owned)
-            .to_vec(),
+        columns: [
+            "Outcome",
+            "Month from the start",
+            "Difference per person-year",
+            "95% CI",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
         rows,
     }
 }
