@@ -89,7 +89,8 @@ pub fn explain(e: &Evaluation, nhs_number: &NhsNumber) -> Option<String> {
             .collect();
         let mut header = format!("  {:<30}{:>14}", "profile before the start", "this person");
         for c in 1..rows.len() {
-            let _ = write!(header, "{:>14}", format!("comparator {c}"));
+            let label = format!("comparator {c}");
+            let _ = write!(header, "{label:>14}");
         }
         let _ = writeln!(out, "{header}");
         for (j, variable) in COVARIATES.iter().enumerate() {
