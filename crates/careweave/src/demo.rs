@@ -144,7 +144,10 @@ pub async fn run(mut settings: careweave_web::Settings, args: DemoArgs) -> anyho
         "Generating a synthetic neighbourhood of {} people (seed {})…",
         args.people, args.seed
     );
-    let config = SynthConfig::new(i64::from(args.people), args.seed, Profile::DeprivedUrban)?;
+    // The neighbourhood carries planted support episodes with a known effect, so that the
+    // evaluation page has a real estimate to show on first sign-in.
+    let config = SynthConfig::new(i64::from(args.people), args.seed, Profile::DeprivedUrban)?
+        .with_intervention(careweave_synth::Intervention::default());
     let registry = careweave_synth::generate_registry(&config)
         .context("could not generate the neighbourhood")?;
     let zone = careweave_domain::clock::parse_time_zone(&settings.timezone)

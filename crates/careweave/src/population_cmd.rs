@@ -306,5 +306,10 @@ pub async fn load_demo(
         summary.people,
         summary.cohorts.len()
     );
+    // The demo neighbourhood carries planted support episodes, so the evaluation page shows a
+    // real estimate on first sign-in; the evaluation reads the same extract.
+    if config.intervention().is_some() {
+        crate::evaluation_cmd::load_demo(store, &extract).await?;
+    }
     Ok(())
 }

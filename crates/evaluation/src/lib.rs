@@ -16,6 +16,7 @@
 
 pub mod config;
 pub mod estimate;
+pub mod explain;
 pub mod exposures;
 pub mod matching;
 pub mod outcome;
@@ -25,6 +26,7 @@ mod report;
 mod report_charts;
 mod run;
 pub mod stats;
+pub mod tables;
 
 pub use config::{Method, Settings};
 pub use outcome::Outcome;

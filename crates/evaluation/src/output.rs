@@ -193,6 +193,10 @@ pub fn write(e: &Evaluation, out: &Path) -> Result<Vec<PathBuf>, EvaluationError
     }
     write_file(out, "balance.csv", &w.finish(), &mut written)?;
 
+    // Every RE-AIM table of the board pack, as CSV beside it.
+    for t in crate::tables::all(e) {
+        write_file(out, &format!("{}.csv", t.key), &t.csv(), &mut written)?;
+    }
     let mut w = careweave_csv::Writer::with_header(["reason", "episodes"]);
     for (why, n) in e.not_evaluated() {
         w.record([why.to_owned(), published(e, n)]);
@@ -304,6 +308,7 @@ pub fn summary(e: &Evaluation) -> serde_json::Value {
             "not_evaluated": e.not_evaluated().into_iter().map(|(k, n)| (k.to_owned(), published(e, n))).collect::<std::collections::BTreeMap<_, _>>(),
         },
         "balance": e.matching.balance,
+        "tables": crate::tables::all(e),
         "outcomes": outcomes,
         "value": e.estimates.as_ref().map(|est| serde_json::json!({
             "avoided_cost": est.avoided_cost,

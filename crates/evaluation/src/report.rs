@@ -2,12 +2,12 @@
 //! sections as far as the extract and the exposures allow, the estimates beside the naive figure,
 //! the balance table and a print stylesheet. Every count is published through disclosure control.
 
-use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 
 use crate::outcome::Outcome;
-use crate::output::{published, sentence};
-use crate::run::{EpisodeStatus, Evaluation};
+use crate::output::sentence;
+use crate::run::Evaluation;
+use crate::tables::{self, Table};
 
 use careweave_charts::escape as esc;
 
@@ -35,41 +35,27 @@ fn pct(x: f64) -> String {
     }
 }
 
-/// A table of counts by a label, published through disclosure control.
-fn count_table(
-    e: &Evaluation,
-    caption: &str,
-    head: &str,
-    rows: &BTreeMap<String, u64>,
-    total: Option<&BTreeMap<String, u64>>,
-) -> String {
-    let mut h = format!("<table><caption>{}</caption><thead><tr><th scope=\"col\">{}</th><th scope=\"col\" class=\"n\">Supported</th>", esc(caption), esc(head));
-    if total.is_some() {
-        h.push_str("<th scope=\"col\" class=\"n\">Adults registered</th>");
+/// A table of published cells: the first column heads each row, the others are figures.
+fn table_html(t: &Table) -> String {
+    let mut h = format!("<table><caption>{}</caption><thead><tr>", esc(&t.caption));
+    for (k, c) in t.columns.iter().enumerate() {
+        let class = if k == 0 { "" } else { " class=\"n\"" };
+        let _ = write!(h, "<th scope=\"col\"{class}>{}</th>", esc(c));
     }
     h.push_str("</tr></thead><tbody>");
-    for (k, n) in rows {
-        let _ = write!(
-            h,
-            "<tr><th scope=\"row\">{}</th><td class=\"n\">{}</td>",
-            esc(k),
-            published(e, *n)
-        );
-        if let Some(t) = total {
-            let _ = write!(
-                h,
-                "<td class=\"n\">{}</td>",
-                published(e, t.get(k).copied().unwrap_or(0))
-            );
+    for row in &t.rows {
+        h.push_str("<tr>");
+        for (k, cell) in row.iter().enumerate() {
+            if k == 0 {
+                let _ = write!(h, "<th scope=\"row\">{}</th>", esc(cell));
+            } else {
+                let _ = write!(h, "<td class=\"n\">{}</td>", esc(cell));
+            }
         }
         h.push_str("</tr>");
     }
     h.push_str("</tbody></table>");
     h
-}
-
-fn median(v: &mut [f64]) -> Option<f64> {
-    (!v.is_empty()).then(|| crate::stats::quantile(v, 0.5))
 }
 
 /// The whole report.
@@ -164,157 +150,34 @@ fn value(e: &Evaluation, h: &mut String) {
 
 fn reach(e: &Evaluation, h: &mut String) {
     h.push_str("<h2 id=\"reach\">Reach: who was supported?</h2>");
-    let people: HashSet<usize> = e
-        .statuses
-        .iter()
-        .filter_map(|s| match s {
-            EpisodeStatus::Evaluated { person, .. } => Some(*person),
-            EpisodeStatus::Excluded(_) => None,
-        })
-        .collect();
-    let on = e.panel.extract_date;
-    let mut by_imd: BTreeMap<String, u64> = BTreeMap::new();
-    let mut all_imd: BTreeMap<String, u64> = BTreeMap::new();
-    let mut by_eth: BTreeMap<String, u64> = BTreeMap::new();
-    let quintile = |q: u8| match q {
-        1 => "1 (most deprived, Core20)".to_owned(),
-        0 => "Not known".to_owned(),
-        q => q.to_string(),
-    };
-    for (i, p) in e.panel.people.iter().enumerate() {
-        let adult = careweave_domain::dates::age_on(p.date_of_birth, on) >= e.settings.min_age;
-        if adult && p.death.is_none() {
-            *all_imd.entry(quintile(p.imd_quintile)).or_insert(0) += 1;
-        }
-        if people.contains(&i) {
-            *by_imd.entry(quintile(p.imd_quintile)).or_insert(0) += 1;
-            *by_eth
-                .entry(ethnic_group(p.ethnicity.as_deref()).to_owned())
-                .or_insert(0) += 1;
-        }
-    }
-    let _ = write!(
-        h,
-        "<p>{} people were supported and evaluated.</p>",
-        published(e, people.len() as u64)
-    );
-    h.push_str(&count_table(
-        e,
-        "People supported by IMD quintile, against adults registered at the extract date",
-        "IMD quintile",
-        &by_imd,
-        Some(&all_imd),
-    ));
-    h.push_str(&count_table(
-        e,
-        "People supported by ethnic group",
-        "Ethnic group",
-        &by_eth,
-        None,
-    ));
-}
-
-/// The five broad groups of the NHS Data Dictionary ethnic category.
-fn ethnic_group(code: Option<&str>) -> &'static str {
-    match code.unwrap_or("").chars().next() {
-        Some('A'..='C') => "White",
-        Some('D'..='G') => "Mixed or multiple",
-        Some('H'..='L') => "Asian or Asian British",
-        Some('M'..='P') => "Black, Black British, Caribbean or African",
-        Some('R' | 'S') => "Other ethnic group",
-        _ => "Not stated",
+    let (lead, tables) = tables::reach(e);
+    let _ = write!(h, "<p>{}</p>", esc(&lead));
+    for t in &tables {
+        h.push_str(&table_html(t));
     }
 }
 
 fn adoption_and_implementation(e: &Evaluation, h: &mut String) {
+    let tables = tables::adoption_and_implementation(e);
     h.push_str("<h2 id=\"adoption\">Adoption: where referrals came from</h2>");
-    let mut by_practice: BTreeMap<String, u64> = BTreeMap::new();
-    let mut by_quarter: BTreeMap<String, u64> = BTreeMap::new();
-    let mut per_person: BTreeMap<usize, u64> = BTreeMap::new();
-    let (mut contacts, mut wait, mut length) = (Vec::new(), Vec::new(), Vec::new());
-    for (ep, s) in e.exposures.episodes.iter().zip(&e.statuses) {
-        use chrono::Datelike;
-        let q = (ep.referral.month0() / 3) + 1;
-        *by_quarter
-            .entry(format!("{} Q{q}", ep.referral.year()))
-            .or_insert(0) += 1;
-        if let EpisodeStatus::Evaluated { person, .. } = s {
-            *by_practice
-                .entry(e.panel.people[*person].practice.clone())
-                .or_insert(0) += 1;
-            *per_person.entry(*person).or_insert(0) += 1;
-        }
-        if let Some(c) = ep.contacts {
-            contacts.push(f64::from(c));
-        }
-        if let Some(f) = ep.first_contact {
-            wait.push((f - ep.referral).num_days() as f64);
-        }
-        if let Some(d) = ep.discharge {
-            length.push((d - ep.referral).num_days() as f64);
-        }
+    h.push_str(&table_html(&tables[0]));
+    h.push_str("<h2 id=\"implementation\">Implementation and maintenance</h2>");
+    for t in &tables[1..] {
+        h.push_str(&table_html(t));
     }
-    h.push_str(&count_table(
-        e,
-        "Evaluated episodes by registered practice",
-        "Practice",
-        &by_practice,
-        None,
-    ));
-    h.push_str("<h2 id=\"implementation\">Implementation and maintenance</h2><table><caption>How support was delivered</caption><tbody>");
-    let med = |v: &mut Vec<f64>| median(v).map_or("not recorded".to_owned(), |m| format!("{m:.0}"));
-    let _ = write!(
-        h,
-        "<tr><th scope=\"row\">Contacts per episode (median)</th><td class=\"n\">{}</td></tr>\
-         <tr><th scope=\"row\">Days from referral to first contact (median)</th><td class=\"n\">{}</td></tr>\
-         <tr><th scope=\"row\">Days from referral to discharge (median)</th><td class=\"n\">{}</td></tr>\
-         <tr><th scope=\"row\">People with more than one episode (re-entries)</th><td class=\"n\">{}</td></tr></tbody></table>",
-        med(&mut contacts),
-        med(&mut wait),
-        med(&mut length),
-        published(e, per_person.values().filter(|n| **n > 1).count() as u64)
-    );
-    h.push_str(&count_table(
-        e,
-        "Referrals by quarter",
-        "Quarter",
-        &by_quarter,
-        None,
-    ));
 }
 
 fn comparison_group(e: &Evaluation, h: &mut String) {
     let m = &e.matching;
-    let (pre, post) = e.shortened();
     let _ = write!(
         h,
-        "<h2 id=\"comparison\">The comparison group</h2><p>Method: {}. Up to {} comparators per supported episode, chosen from people never supported who were registered, alive and aged {} or over at the same start month.</p>\
-         <table><caption>Episodes</caption><tbody>\
-         <tr><th scope=\"row\">Rows in the exposure file</th><td class=\"n\">{}</td></tr>\
-         <tr><th scope=\"row\">Rows refused (see exposure_diagnostics.csv)</th><td class=\"n\">{}</td></tr>\
-         <tr><th scope=\"row\">Episodes matched</th><td class=\"n\">{}</td></tr>\
-         <tr><th scope=\"row\">Matched with fewer comparators than asked</th><td class=\"n\">{}</td></tr>\
-         <tr><th scope=\"row\">Before-period cut short by the start of the extract</th><td class=\"n\">{}</td></tr>\
-         <tr><th scope=\"row\">After-period cut short by the extract date</th><td class=\"n\">{}</td></tr>",
+        "<h2 id=\"comparison\">The comparison group</h2><p>Method: {}. Up to {} comparators per supported episode, chosen from people not yet supported who were registered, alive and aged {} or over at the same start month.</p>{}",
         esc(e.settings.method.describe()),
         e.settings.comparators,
         e.settings.min_age,
-        published(e, e.exposures.read),
-        published(e, e.exposures.rejected),
-        published(e, m.sets.len() as u64),
-        published(e, m.fewer_than_asked as u64),
-        published(e, pre),
-        published(e, post)
+        table_html(&tables::episodes(e)),
     );
-    for (why, n) in e.not_evaluated() {
-        let _ = write!(
-            h,
-            "<tr><th scope=\"row\">Not evaluated: {}</th><td class=\"n\">{}</td></tr>",
-            esc(why),
-            published(e, n)
-        );
-    }
-    h.push_str("</tbody></table><table><caption>Balance: standardised mean differences before and after matching (target below 0.1 in size)</caption><thead><tr>\
+    h.push_str("<table><caption>Balance: standardised mean differences before and after matching (target below 0.1 in size)</caption><thead><tr>\
         <th scope=\"col\">Variable</th><th scope=\"col\" class=\"n\">Supported mean</th><th scope=\"col\" class=\"n\">Others, before</th><th scope=\"col\" class=\"n\">Comparators</th>\
         <th scope=\"col\" class=\"n\">SMD before</th><th scope=\"col\" class=\"n\">SMD after</th></tr></thead><tbody>");
     for b in &m.balance {

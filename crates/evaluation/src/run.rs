@@ -37,6 +37,8 @@ pub struct Evaluation {
     pub window: Window,
     pub cost_per_episode: f64,
     pub timings: Vec<(&'static str, Duration)>,
+    /// The month each supported person was first referred (from the history's first month).
+    pub first_support: HashMap<usize, i32>,
 }
 
 impl Evaluation {
@@ -53,6 +55,24 @@ impl Evaluation {
             *out.entry(*why).or_insert(0) += 1;
         }
         out
+    }
+
+    /// Comparator places (a comparator in one matched set) whose person was referred themselves
+    /// during that set's after-period. They stay in the comparison (see docs/evaluation.md,
+    /// "Comparators supported later"), so this says how far the comparison is diluted.
+    #[must_use]
+    pub fn comparators_supported_later(&self) -> u64 {
+        let after = i32::try_from(self.settings.months_after).unwrap_or(i32::MAX);
+        self.matching
+            .sets
+            .iter()
+            .flat_map(|s| s.comparators.iter().map(move |c| (s.start, c)))
+            .filter(|(start, c)| {
+                self.first_support
+                    .get(*c)
+                    .is_some_and(|&f| f > *start && f < start.saturating_add(after))
+            })
+            .count() as u64
     }
 
     /// Evaluated episodes whose pre-period or post-period was cut short by the extract's edges.
@@ -220,5 +240,6 @@ pub fn evaluate(
         window,
         cost_per_episode,
         timings,
+        first_support,
     })
 }

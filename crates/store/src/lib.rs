@@ -44,6 +44,7 @@ pub mod casework;
 pub mod change;
 pub mod consent;
 pub mod directory;
+pub mod evaluation;
 pub mod events;
 pub mod lone_working;
 pub mod lookup;

@@ -345,6 +345,107 @@ impl Store {
     }
 }
 
+/// One scale's paired change across a service's cases: how many people have a baseline and a
+/// later measure, how many of them improved by the instrument's meaningful change, and the summed
+/// change (follow-up less baseline), for the mean.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangeRow {
+    pub instrument: String,
+    pub scale: String,
+    pub pairs: u64,
+    pub improved: u64,
+    pub stayed: u64,
+    pub worsened: u64,
+    pub change_sum: f64,
+}
+
+impl ChangeRow {
+    /// Whether the figures derived from this row must be hidden: no pairs, or so few that they
+    /// would identify people when the report leaves the team.
+    fn hidden(&self, suppress: bool) -> bool {
+        self.pairs == 0
+            || (suppress && self.pairs <= careweave_domain::disclosure::SUPPRESS_AT_OR_BELOW)
+    }
+
+    /// The share improved as shown: hidden with the counts when they would identify people.
+    #[must_use]
+    pub fn share_text(&self, suppress: bool) -> String {
+        if self.hidden(suppress) {
+            return "Not shown".to_owned();
+        }
+        #[allow(clippy::cast_precision_loss)] // Counts of people are far below 2^52.
+        let share = self.improved as f64 * 100.0 / self.pairs as f64;
+        format!("{share:.0}%")
+    }
+
+    /// The mean change (follow-up less baseline), hidden like the share.
+    #[must_use]
+    pub fn mean_change_text(&self, suppress: bool) -> String {
+        if self.hidden(suppress) {
+            return "Not shown".to_owned();
+        }
+        #[allow(clippy::cast_precision_loss)] // Counts of people are far below 2^52.
+        let mean = self.change_sum / self.pairs as f64;
+        format!("{mean:+.2}").replace('-', "−")
+    }
+}
+
+/// The paired change per instrument scale of `pairs` (from [`Store::outcome_pairs`]): each case's
+/// baseline against its latest later measure, judged by the instrument's direction and meaningful
+/// change. Shared by the service reports and the impact evaluation's stored results.
+#[must_use]
+pub fn paired_change(
+    pairs: &[(OutcomeRecord, OutcomeRecord)],
+    catalogue: &careweave_instruments::Catalogue,
+) -> Vec<ChangeRow> {
+    use careweave_instruments::Outcome;
+    let mut rows: Vec<ChangeRow> = Vec::new();
+    for (baseline, latest) in pairs {
+        let definition = catalogue.get(&baseline.instrument);
+        for score in &baseline.scores {
+            let (Some(b), Some(l)) = (
+                baseline.reported(&score.scale),
+                latest.reported(&score.scale),
+            ) else {
+                continue;
+            };
+            let Some(outcome) = definition
+                .and_then(|d| d.scale(&score.scale))
+                .map(|s| s.outcome(b, l))
+            else {
+                continue;
+            };
+            let at = match rows
+                .iter()
+                .position(|r| r.instrument == baseline.instrument_name && r.scale == score.name)
+            {
+                Some(i) => i,
+                None => {
+                    rows.push(ChangeRow {
+                        instrument: baseline.instrument_name.clone(),
+                        scale: score.name.clone(),
+                        pairs: 0,
+                        improved: 0,
+                        stayed: 0,
+                        worsened: 0,
+                        change_sum: 0.0,
+                    });
+                    rows.len() - 1
+                }
+            };
+            let row = &mut rows[at];
+            row.pairs += 1;
+            row.change_sum += l - b;
+            match outcome {
+                Outcome::Improved => row.improved += 1,
+                Outcome::Stayed => row.stayed += 1,
+                Outcome::Worsened => row.worsened += 1,
+            }
+        }
+    }
+    rows
+}
+
 fn score_from_row(r: &AnyRow) -> Result<StoredScore, StoreError> {
     Ok(StoredScore {
         scale: r.try_get("scale_id")?,

@@ -3,11 +3,16 @@
 //!
 //! Real referrals come at a peak of need: a person is referred after a run of admissions or
 //! A&E visits, and would often have used less care afterwards anyway (regression to the mean).
-//! The generator copies that. Each adult gets one candidate start month, drawn from their own
-//! random stream; their chance of being referred then rises with the square of their recent use
+//! The generator copies that as a monthly chance of referral, the way a service meets people: in
+//! every calendar month of the referral span, each adult who is registered, alive and not yet
+//! referred may be referred, with a chance that rises with the square of their recent use
 //! (emergency admissions count double, A&E attendances once, every three GP appointments once, in
-//! the six months before). A referred person's events in the `months` whole calendar months from
-//! the start month are thinned: each emergency admission is removed with probability
+//! the six months before). Everyone faces the same monthly chance throughout, so a person referred
+//! in month `s` and a person not (yet) referred by then have both passed the earlier months
+//! unreferred; an earlier design gave each person one candidate month, which emptied the pool of
+//! high users at later months (they had been referred at theirs) in a way no evaluation can see.
+//! A referred person's events in the `months` whole calendar months from the start month are
+//! thinned: each emergency admission is removed with probability
 //! `emergency_admissions_percent / 100`, each GP appointment with `gp_appointments_percent / 100`,
 //! so the expected rates fall by exactly those shares while everything else stays as generated.
 //! The truth (the effects, the window and the number of episodes) goes into the manifest.
@@ -29,8 +34,9 @@ pub struct Intervention {
     pub gp_appointments_percent: i32,
     /// Whole calendar months the effect lasts, counted from the first day of the start month.
     pub months: u32,
-    /// Referral intensity in thousandths: the chance of referral for a recent-use score of one.
-    pub referral_per_mille: u32,
+    /// Referral intensity: the chance, per 100,000, that a person with a recent-use score of one
+    /// is referred in a given month.
+    pub referral_per_100k: u32,
 }
 
 impl Default for Intervention {
@@ -40,7 +46,7 @@ impl Default for Intervention {
             emergency_admissions_percent: -20,
             gp_appointments_percent: -10,
             months: 12,
-            referral_per_mille: 40,
+            referral_per_100k: 150,
         }
     }
 }
@@ -79,40 +85,47 @@ pub(crate) fn plant(
     let first = month_start(config.history_start()).checked_add_months(Months::new(18))?;
     let last =
         month_start(config.extract_date()).checked_sub_months(Months::new(plan.months.max(1)))?;
-    let span = (last.year() - first.year()) * 12 + last.month() as i32 - first.month() as i32;
-    if span < 0 {
-        return None;
-    }
-    let offset = rng.gen_range(0..=span as u32);
-    let start = first.checked_add_months(Months::new(offset))?;
-    let adult = careweave_domain::dates::age_on(ctx.dob, start) >= 18;
-    let alive = date_of_death.is_none_or(|d| d > start + Days::new(31));
-    let draw: f64 = rng.gen();
-    if !adult || !alive || ctx.registration > start {
-        return None;
-    }
-    let since = start.checked_sub_months(Months::new(6))?;
-    let recent = |d: NaiveDate| d >= since && d < start;
-    let admissions = events
-        .admissions
-        .iter()
-        .filter(|a| a.emergency && recent(a.admitted))
-        .count();
-    let ae = events
-        .ae_attendances
-        .iter()
-        .filter(|a| !a.admitted && recent(a.date))
-        .count();
-    let gp = events
-        .gp_appointments
-        .iter()
-        .filter(|a| a.date >= start - Days::new(91) && a.date < start)
-        .count();
-    let score = (2 * admissions + ae + gp / 3) as f64;
-    let chance = (f64::from(plan.referral_per_mille) / 1000.0 * score * score).min(0.9);
-    if draw >= chance {
-        return None;
-    }
+    let recent_use = |start: NaiveDate| -> Option<f64> {
+        let since = start.checked_sub_months(Months::new(6))?;
+        let recent = |d: NaiveDate| d >= since && d < start;
+        let admissions = events
+            .admissions
+            .iter()
+            .filter(|a| a.emergency && recent(a.admitted))
+            .count();
+        let ae = events
+            .ae_attendances
+            .iter()
+            .filter(|a| !a.admitted && recent(a.date))
+            .count();
+        let gp = events
+            .gp_appointments
+            .iter()
+            .filter(|a| a.date >= start - Days::new(91) && a.date < start)
+            .count();
+        Some((2 * admissions + ae + gp / 3) as f64)
+    };
+    let mut month = first;
+    let (start, referral) = loop {
+        if month > last {
+            return None;
+        }
+        // Both draws are taken every month, whoever the person is, so that each month's draws
+        // are the same whatever the planted effect and whoever else is referred.
+        let draw: f64 = rng.gen();
+        let day: u64 = rng.gen_range(0..14);
+        let referral = month + Days::new(day);
+        let adult = careweave_domain::dates::age_on(ctx.dob, month) >= 18;
+        let alive = date_of_death.is_none_or(|d| d > referral);
+        if adult && alive && ctx.registration <= month {
+            let score = recent_use(month)?;
+            let chance = (f64::from(plan.referral_per_100k) / 100_000.0 * score * score).min(0.5);
+            if draw < chance {
+                break (month, referral);
+            }
+        }
+        month = month.checked_add_months(Months::new(1))?;
+    };
     let end = start.checked_add_months(Months::new(plan.months))?;
     let within = |d: NaiveDate| d >= start && d < end;
     let keep = |rng: &mut rand_chacha::ChaCha8Rng, percent: i32| {
@@ -136,12 +149,15 @@ pub(crate) fn plant(
         .gp_appointments
         .retain(|a| !within(a.date) || keep(&mut rng, plan.gp_appointments_percent));
 
-    let referral = start + Days::new(rng.gen_range(0..14));
-    let first_contact = referral + Days::new(rng.gen_range(1..14));
     let stop = date_of_death
         .unwrap_or(config.extract_date())
         .min(config.extract_date());
-    let discharge = (first_contact + Days::new(rng.gen_range(60..180))).min(stop);
+    // A person who dies soon after the referral is still a referral (the evaluation must not
+    // look past the start to choose whom it evaluates); their contact is on the day they die
+    // at the latest.
+    let first_contact = (referral + Days::new(rng.gen_range(1..14))).min(stop.max(referral));
+    let discharge =
+        (first_contact + Days::new(rng.gen_range(60..180))).min(stop.max(first_contact));
     Some(Episode {
         start_month: start,
         referral,
@@ -185,7 +201,7 @@ pub(crate) fn truth_json(plan: &Intervention, episodes: u64) -> serde_json::Valu
             "emergency_admissions": f64::from(plan.emergency_admissions_percent) / 100.0,
             "gp_appointments": f64::from(plan.gp_appointments_percent) / 100.0,
         },
-        "selection": "adults at a recent peak of use: chance of referral rises with the square of emergency admissions (x2), A&E attendances and GP appointments (/3) in the months before",
-        "referral_per_mille": plan.referral_per_mille,
+        "selection": "adults at a recent peak of use: every month, the chance of referral rises with the square of emergency admissions (x2), A&E attendances and GP appointments (/3) in the months before",
+        "referral_per_100k_per_month": plan.referral_per_100k,
     })
 }

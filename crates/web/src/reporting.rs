@@ -31,3 +31,21 @@ pub fn count_text(n: u64, suppress: bool) -> String {
         n.to_string()
     }
 }
+
+/// A CSV file as a download, named `name`. The body comes from the one CSV writer
+/// (careweave-csv), so every report's download quotes and defuses cells the same way.
+pub fn csv_download(name: &str, body: String) -> axum::response::Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}

@@ -7,6 +7,7 @@ mod admin;
 mod api_tokens;
 mod casework;
 mod directory;
+mod evaluation;
 mod events;
 mod home;
 mod lone_working;
@@ -76,6 +77,7 @@ const MODULES: &[Module] = &[
         careweave_store::population::can_read_worklists,
     ),
     ("/workforce", "Workforce", access::can_read_aggregates),
+    ("/evaluation", "Evaluation", evaluation::can_see),
     (
         "/directory/gaps",
         "Service gaps",
@@ -275,6 +277,7 @@ pub fn routes() -> Router<AppState> {
         .merge(population::routes())
         .merge(worklists::routes())
         .merge(workforce::routes())
+        .merge(evaluation::routes())
         .merge(admin::routes())
         .merge(api_tokens::routes())
         .merge(casework::routes())

@@ -871,17 +871,7 @@ async fn api_record(
 
 // ----- The service's paired change, for team and board reports ------------------------------------------
 
-/// One scale's paired change across a service's cases: how many people have a baseline and a
-/// later measure, and how many of them improved.
-#[derive(Debug, Clone)]
-pub struct ChangeRow {
-    pub instrument: String,
-    pub scale: String,
-    pub pairs: u64,
-    pub improved: u64,
-    pub stayed: u64,
-    pub worsened: u64,
-}
+pub use careweave_store::outcomes::ChangeRow;
 
 /// The paired change per instrument scale for `services`: each case's baseline against its latest
 /// later measure, judged by the instrument's direction and meaningful change.
@@ -890,62 +880,8 @@ pub(super) async fn change_rows(
     services: &[ServiceId],
 ) -> Result<Vec<ChangeRow>, AppError> {
     let pairs = state.store.outcome_pairs(services).await?;
-    let mut rows: Vec<ChangeRow> = Vec::new();
-    for (baseline, latest) in &pairs {
-        let definition = state.instruments.get(&baseline.instrument);
-        for score in &baseline.scores {
-            let (Some(b), Some(l)) = (
-                baseline.reported(&score.scale),
-                latest.reported(&score.scale),
-            ) else {
-                continue;
-            };
-            let Some(outcome) = definition
-                .and_then(|d| d.scale(&score.scale))
-                .map(|s| s.outcome(b, l))
-            else {
-                continue;
-            };
-            let at = match rows
-                .iter()
-                .position(|r| r.instrument == baseline.instrument_name && r.scale == score.name)
-            {
-                Some(i) => i,
-                None => {
-                    rows.push(ChangeRow {
-                        instrument: baseline.instrument_name.clone(),
-                        scale: score.name.clone(),
-                        pairs: 0,
-                        improved: 0,
-                        stayed: 0,
-                        worsened: 0,
-                    });
-                    rows.len() - 1
-                }
-            };
-            let row = &mut rows[at];
-            row.pairs += 1;
-            match outcome {
-                Outcome::Improved => row.improved += 1,
-                Outcome::Stayed => row.stayed += 1,
-                Outcome::Worsened => row.worsened += 1,
-            }
-        }
-    }
-    Ok(rows)
-}
-
-impl ChangeRow {
-    /// The share improved as shown: hidden with the counts when they would identify people.
-    #[must_use]
-    pub fn share_text(&self, suppress: bool) -> String {
-        if self.pairs == 0
-            || (suppress && self.pairs <= careweave_domain::disclosure::SUPPRESS_AT_OR_BELOW)
-        {
-            return "Not shown".to_owned();
-        }
-        #[allow(clippy::cast_precision_loss)] // Counts of people are far below 2^52.
-        let share = self.improved as f64 * 100.0 / self.pairs as f64;
-        format!("{share:.0}%")
-    }
+    Ok(careweave_store::outcomes::paired_change(
+        &pairs,
+        &state.instruments,
+    ))
 }
