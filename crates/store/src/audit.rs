@@ -8,6 +8,9 @@ mod chain;
 
 pub use chain::{BrokenLink, ChainHead, ChainReport, ExportRow, GENESIS};
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
 use careweave_domain::UserId;
 use chrono::{DateTime, Utc};
 use sqlx::{AnyConnection, AnyPool, Row};
@@ -239,6 +242,8 @@ async fn append_all(
 #[derive(Debug, Clone)]
 pub(crate) struct AuditQueue {
     sender: mpsc::UnboundedSender<Queued>,
+    /// Rows sent and not yet written, for the operations metric (`Store::audit_queue_depth`).
+    pending: Arc<AtomicUsize>,
 }
 
 #[derive(Debug)]
@@ -257,12 +262,20 @@ impl AuditQueue {
     /// holding the queue is dropped.
     pub(crate) fn start(pool: AnyPool) -> Self {
         let (sender, receiver) = mpsc::unbounded_channel();
-        tokio::spawn(write_batches(pool, receiver));
-        Self { sender }
+        let pending = Arc::new(AtomicUsize::new(0));
+        tokio::spawn(write_batches(pool, receiver, pending.clone()));
+        Self { sender, pending }
+    }
+
+    /// How many read audit rows wait to be written now. It stays near zero; a queue that grows
+    /// means the database cannot keep up, and every page that reads personal data is waiting.
+    pub(crate) fn depth(&self) -> usize {
+        self.pending.load(Ordering::Relaxed)
     }
 
     async fn append(&self, event: AuditEvent) -> Result<(), StoreError> {
         let (committed, outcome) = oneshot::channel();
+        self.pending.fetch_add(1, Ordering::Relaxed);
         self.sender
             .send(Queued {
                 at: now_text(),
@@ -274,9 +287,14 @@ impl AuditQueue {
     }
 }
 
-async fn write_batches(pool: AnyPool, mut receiver: mpsc::UnboundedReceiver<Queued>) {
+async fn write_batches(
+    pool: AnyPool,
+    mut receiver: mpsc::UnboundedReceiver<Queued>,
+    pending: Arc<AtomicUsize>,
+) {
     let mut batch = Vec::with_capacity(MOST_PER_COMMIT);
     while receiver.recv_many(&mut batch, MOST_PER_COMMIT).await > 0 {
+        let taken = batch.len();
         if write_batch(&pool, &batch).await.is_ok() {
             for queued in batch.drain(..) {
                 // A caller that has gone away (its client disconnected) needs no answer.
@@ -290,6 +308,7 @@ async fn write_batches(pool: AnyPool, mut receiver: mpsc::UnboundedReceiver<Queu
                 let _ = queued.committed.send(outcome);
             }
         }
+        pending.fetch_sub(taken, Ordering::Relaxed);
     }
 }
 

@@ -13,6 +13,12 @@ use crate::lone_working::opt_time;
 use crate::{get_date, get_i64, Store, StoreError};
 
 impl Store {
+    /// Read audit rows waiting to be written (see `audit`'s group-commit queue).
+    #[must_use]
+    pub fn audit_queue_depth(&self) -> usize {
+        self.audit_queue.depth()
+    }
+
     /// Lone-working visits overdue at `now` (the deployment's wall-clock time), counted by the
     /// visiting worker's employers. The alert documented in docs/operations.md pages someone when
     /// this stays above zero, so an overdue visit is noticed even when no supervisor has the app

@@ -55,6 +55,7 @@ pub struct Metrics {
     latency: LatencyFamily,
     pool: Family<PoolLabels, Gauge<i64, AtomicI64>>,
     overdue_visits: Family<OrganisationLabels, Gauge<i64, AtomicI64>>,
+    audit_queue: Gauge<i64, AtomicI64>,
     scrape_errors: Counter,
 }
 
@@ -97,6 +98,12 @@ impl Default for Metrics {
             "Lone-working visits past their back-by time with no check-out, by the visiting worker's employer",
             overdue_visits.clone(),
         );
+        let audit_queue = Gauge::<i64, AtomicI64>::default();
+        registry.register(
+            "careweave_audit_queue_depth",
+            "Audit rows of reads waiting to be written; pages that read personal data wait for theirs",
+            audit_queue.clone(),
+        );
         let scrape_errors = Counter::default();
         registry.register(
             "careweave_metrics_scrape_errors",
@@ -109,6 +116,7 @@ impl Default for Metrics {
             latency,
             pool,
             overdue_visits,
+            audit_queue,
             scrape_errors,
         }
     }
@@ -211,6 +219,9 @@ async fn refresh(state: &AppState) {
         .pool
         .get_or_create(&PoolLabels { state: "in_use" })
         .set((size - idle).max(0));
+    metrics
+        .audit_queue
+        .set(i64::try_from(state.store.audit_queue_depth()).unwrap_or(i64::MAX));
     match state
         .store
         .overdue_visits_by_organisation(state.clock.local_now())

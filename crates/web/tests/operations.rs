@@ -64,6 +64,7 @@ on_both_backends!(requests_are_counted_by_route_template_never_by_path, |app| {
         r#"careweave_http_requests_total{method="GET",route="unmatched",status="404"} 1"#,
         r#"careweave_http_request_duration_seconds_count{method="GET",route="/sign-in"} 1"#,
         "careweave_db_pool_connections{state=\"idle\"}",
+        "careweave_audit_queue_depth 0",
         "# EOF",
     ] {
         assert!(metrics.contains(line), "missing {line} in\n{metrics}");
