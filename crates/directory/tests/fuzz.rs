@@ -53,23 +53,46 @@ fn mutate(text: &str, edits: &[(usize, char)], cut: usize) -> String {
             chars[i] = c;
         }
     }
-    let keep = if chars.is_empty() { 0 } else { cut % (chars.len() + 1) };
+    let keep = if chars.is_empty() {
+        0
+    } else {
+        cut % (chars.len() + 1)
+    };
     chars.truncate(keep.max(chars.len() / 2));
     chars.into_iter().collect()
 }
 
 fn reconciles(report: &ImportReport) -> Result<(), TestCaseError> {
-    prop_assert_eq!(report.read, report.accepted.len() + report.rejected, "read = accepted + rejected");
+    prop_assert_eq!(
+        report.read,
+        report.accepted.len() + report.rejected,
+        "read = accepted + rejected"
+    );
     prop_assert_eq!(report.accepted.len(), report.accepted_at.len());
     if report.rejected > 0 {
-        prop_assert!(!report.diagnostics.is_empty(), "a rejected record has no diagnostic");
+        prop_assert!(
+            !report.diagnostics.is_empty(),
+            "a rejected record has no diagnostic"
+        );
     }
     Ok(())
 }
 
 fn edits() -> impl Strategy<Value = Vec<(usize, char)>> {
     proptest::collection::vec(
-        (any::<usize>(), prop_oneof![Just('"'), Just(','), Just('{'), Just(']'), Just('\n'), Just('x'), Just('9'), any::<char>()]),
+        (
+            any::<usize>(),
+            prop_oneof![
+                Just('"'),
+                Just(','),
+                Just('{'),
+                Just(']'),
+                Just('\n'),
+                Just('x'),
+                Just('9'),
+                any::<char>()
+            ],
+        ),
         0..6,
     )
 }
@@ -111,6 +134,11 @@ fn the_seed_inputs_are_accepted_whole() {
     let (demo, feed, sheet) = demo();
     for (format, text) in [(Format::Json, feed), (Format::Csv, sheet)] {
         let report = parse(format, text, &demo.postcodes, now());
-        assert_eq!(report.accepted.len(), demo.services.len(), "{format:?}: {:?}", report.diagnostics);
+        assert_eq!(
+            report.accepted.len(),
+            demo.services.len(),
+            "{format:?}: {:?}",
+            report.diagnostics
+        );
     }
 }

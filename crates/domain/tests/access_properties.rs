@@ -45,7 +45,8 @@ fn principal() -> impl Strategy<Value = Principal> {
     (
         user(),
         proptest::collection::vec(
-            (organisation(), role()).prop_map(|(organisation, role)| Membership { organisation, role }),
+            (organisation(), role())
+                .prop_map(|(organisation, role)| Membership { organisation, role }),
             0..4,
         ),
     )

@@ -31,11 +31,7 @@ fn config() -> ProptestConfig {
 /// Text a person or a file might plausibly hold in a code field: digits, letters, separators and
 /// the odd stray character, mixed with fully arbitrary strings.
 fn code_like() -> impl Strategy<Value = String> {
-    prop_oneof![
-        "[0-9A-Za-z .\\-Xx]{0,24}",
-        "\\PC{0,40}",
-        any::<String>(),
-    ]
+    prop_oneof!["[0-9A-Za-z .\\-Xx]{0,24}", "\\PC{0,40}", any::<String>(),]
 }
 
 /// Parses, and when the parser accepts, checks that its own display form parses to the same value.

@@ -23,7 +23,10 @@ fn check(text: &str) -> Result<(), TestCaseError> {
     if let Err(errors) = Instrument::from_toml("fuzzed.toml", text) {
         prop_assert!(!errors.errors().is_empty(), "refused without an error");
         for e in errors.errors() {
-            prop_assert!(e.to_string().contains("fuzzed.toml"), "error does not name the file: {e}");
+            prop_assert!(
+                e.to_string().contains("fuzzed.toml"),
+                "error does not name the file: {e}"
+            );
         }
     }
     Ok(())

@@ -79,7 +79,13 @@ async fn opens_as_the_policy_says(
     let expected = matches!(can_read_person(who, facts), Decision::Allow(_));
     let denied_before = denied_count(store, who.user, person).await;
     let opened = store.open_person(who, person).await.is_ok();
-    prop_assert_eq!(opened, expected, "user {:?} with {:?}", who.user, who.memberships);
+    prop_assert_eq!(
+        opened,
+        expected,
+        "user {:?} with {:?}",
+        who.user,
+        who.memberships
+    );
     let denied_after = denied_count(store, who.user, person).await;
     prop_assert_eq!(
         denied_after - denied_before,
@@ -183,7 +189,11 @@ async fn check(store: &Store, s: Scenario) -> Result<(), TestCaseError> {
     // organisation keeps its last administrator, so not an admin role).
     let user = users[s.ends_membership];
     let before = store.principal(user).await.unwrap();
-    let endable = before.memberships.iter().find(|m| m.role != Role::Admin).copied();
+    let endable = before
+        .memberships
+        .iter()
+        .find(|m| m.role != Role::Admin)
+        .copied();
     if let (true, Some(ended)) = (before.memberships.len() > 1, endable) {
         store
             .remove_membership(AccountActor::CommandLine, user, ended)

@@ -141,7 +141,10 @@ async fn upgrade_keeps_every_record(backend: Backend) {
             .get(table)
             .unwrap_or_else(|| panic!("table {table} was dropped by the upgrade"));
         for c in columns {
-            assert!(kept.contains(c), "column {table}.{c} was dropped by the upgrade");
+            assert!(
+                kept.contains(c),
+                "column {table}.{c} was dropped by the upgrade"
+            );
         }
         assert_eq!(
             rows(&store, table, columns).await,
@@ -181,7 +184,10 @@ async fn upgrade_keeps_every_record(backend: Backend) {
     assert_eq!(record.care_team.len(), 1);
     let case = CaseId::new(id("SELECT MIN(id) FROM casework_cases").await);
     let view = store.case_for(&worker, case).await.unwrap();
-    assert_eq!(view.plan.what_matters, "Getting out to the lunch club again.");
+    assert_eq!(
+        view.plan.what_matters,
+        "Getting out to the lunch club again."
+    );
     assert_eq!(view.plan.goals.len(), 1);
     let gp = Principal {
         user: UserId::new(id("SELECT id FROM users WHERE username = 'gp@example.org'").await),

@@ -37,15 +37,69 @@ const CASE_ACTIONS: &[&str] = &[
 
 /// Field names the forms read; a generated body takes any of them.
 const FIELDS: &[&str] = &[
-    "contact_type", "contact-day", "contact-month", "contact-year", "minutes", "present", "note",
-    "visit_type", "visit-day", "visit-month", "visit-year", "visit_start", "visit_back",
-    "visit_place", "companion", "text", "goal", "goal_id", "progress", "target-day",
-    "target-month", "target-year", "owner", "due-day", "due-month", "due-year", "week",
-    "summary", "intensity", "reason", "destination", "gp_agreement", "what_matters", "priorities",
-    "escalation", "worker", "role", "name", "relationship", "contact", "involve", "flag", "score",
-    "strengths", "nhs_number", "given_name", "family_name", "dob-day", "dob-month", "dob-year",
-    "service", "urgency", "needs", "consent", "source", "practice", "postcode", "title", "date",
-    "attendees", "scale", "action", "id",
+    "contact_type",
+    "contact-day",
+    "contact-month",
+    "contact-year",
+    "minutes",
+    "present",
+    "note",
+    "visit_type",
+    "visit-day",
+    "visit-month",
+    "visit-year",
+    "visit_start",
+    "visit_back",
+    "visit_place",
+    "companion",
+    "text",
+    "goal",
+    "goal_id",
+    "progress",
+    "target-day",
+    "target-month",
+    "target-year",
+    "owner",
+    "due-day",
+    "due-month",
+    "due-year",
+    "week",
+    "summary",
+    "intensity",
+    "reason",
+    "destination",
+    "gp_agreement",
+    "what_matters",
+    "priorities",
+    "escalation",
+    "worker",
+    "role",
+    "name",
+    "relationship",
+    "contact",
+    "involve",
+    "flag",
+    "score",
+    "strengths",
+    "nhs_number",
+    "given_name",
+    "family_name",
+    "dob-day",
+    "dob-month",
+    "dob-year",
+    "service",
+    "urgency",
+    "needs",
+    "consent",
+    "source",
+    "practice",
+    "postcode",
+    "title",
+    "date",
+    "attendees",
+    "scale",
+    "action",
+    "id",
 ];
 
 fn value() -> impl Strategy<Value = String> {
@@ -122,8 +176,14 @@ fn no_form_body_causes_a_server_error() {
         .map(|a| format!("{case_page}/{a}"))
         .collect();
     paths.extend(
-        ["/referrals/new", "/people/new", "/mdt/new", "/refer", "/directory/unmet-needs"]
-            .map(str::to_owned),
+        [
+            "/referrals/new",
+            "/people/new",
+            "/mdt/new",
+            "/refer",
+            "/directory/unmet-needs",
+        ]
+        .map(str::to_owned),
     );
     let mut runner = TestRunner::new(Config {
         cases,
@@ -138,7 +198,11 @@ fn no_form_body_causes_a_server_error() {
         |(path, body)| {
             rt.block_on(async {
                 let contact = format!("{case_page}/contacts");
-                let path = if matches!(body, Body::Contact(_)) { &contact } else { &path };
+                let path = if matches!(body, Body::Contact(_)) {
+                    &contact
+                } else {
+                    &path
+                };
                 let encoded = match &body {
                     Body::Fields(fields) => {
                         let mut form: Vec<(&str, &str)> = vec![("csrf_token", token.as_str())];
@@ -174,7 +238,12 @@ fn no_form_body_causes_a_server_error() {
                 prop_assert!(
                     !status.is_server_error(),
                     "{status} from {path} for {body:?}: {}",
-                    r.text().await.unwrap_or_default().chars().take(400).collect::<String>()
+                    r.text()
+                        .await
+                        .unwrap_or_default()
+                        .chars()
+                        .take(400)
+                        .collect::<String>()
                 );
                 Ok(())
             })
