@@ -23,6 +23,13 @@ fn config() -> ProptestConfig {
     ProptestConfig {
         cases,
         failure_persistence: None,
+        // A fixed seed in the test suite, so a run is repeatable; scripts/fuzz picks a new one.
+        rng_seed: proptest::test_runner::RngSeed::Fixed(
+            std::env::var("CAREWEAVE_FUZZ_SEED")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(2026),
+        ),
         ..ProptestConfig::default()
     }
 }

@@ -216,6 +216,13 @@ fn run_on(backend: Backend) {
     let mut runner = TestRunner::new(Config {
         cases,
         failure_persistence: None,
+        // A fixed seed in the test suite, so a run is repeatable; scripts/fuzz picks a new one.
+        rng_seed: proptest::test_runner::RngSeed::Fixed(
+            std::env::var("CAREWEAVE_FUZZ_SEED")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(2026),
+        ),
         ..Config::default()
     });
     let result = runner.run(&scenario(), |s| rt.block_on(check(&db.store, s)));

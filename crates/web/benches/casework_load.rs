@@ -709,7 +709,10 @@ async fn seed_cases(seed: &Seed<'_>, plan: &[Planned]) {
             history(store, &worker.principal, case, opened, closed, k).await;
             store
                 .discharge(
-                    &store.open_case(&worker.principal, case, true).await?,
+                    &store
+                        .open_case(&worker.principal, case, true)
+                        .await
+                        .expect("open the case for change"),
                     &Discharge {
                         on: closed,
                         reason: DischargeReason::GoalsMet,
@@ -748,7 +751,10 @@ async fn history(
         .collect();
     store
         .record_assessment(
-            &store.open_case(worker, case, true).await?,
+            &store
+                .open_case(worker, case, true)
+                .await
+                .expect("open the case for change"),
             &NewAssessment {
                 on: opened + Days::days(7),
                 scores,
@@ -760,7 +766,10 @@ async fn history(
     let plan_on = opened + Days::days(8);
     let v = store
         .save_plan(
-            &store.open_case(worker, case, true).await?,
+            &store
+                .open_case(worker, case, true)
+                .await
+                .expect("open the case for change"),
             0,
             &PlanText {
                 what_matters: "Staying in my own home and seeing my grandchildren".to_owned(),
@@ -777,7 +786,10 @@ async fn history(
         .expect("a plan");
     let v = store
         .change_plan(
-            &store.open_case(worker, case, true).await?,
+            &store
+                .open_case(worker, case, true)
+                .await
+                .expect("open the case for change"),
             v,
             &PlanItem::Goal {
                 text: "Join the Tuesday lunch club".to_owned(),
@@ -789,7 +801,10 @@ async fn history(
         .expect("a goal");
     store
         .change_plan(
-            &store.open_case(worker, case, true).await?,
+            &store
+                .open_case(worker, case, true)
+                .await
+                .expect("open the case for change"),
             v,
             &PlanItem::Action {
                 text: "Ask the landlord to fix the damp".to_owned(),
@@ -810,7 +825,10 @@ async fn history(
     while on <= until && n < 4 {
         store
             .record_contact(
-                &store.open_case(worker, case, true).await?,
+                &store
+                    .open_case(worker, case, true)
+                    .await
+                    .expect("open the case for change"),
                 &NewContact {
                     contact_type: types[(n + k) % types.len()],
                     on,
@@ -828,7 +846,10 @@ async fn history(
     if until - opened > Days::days(90) {
         store
             .record_review(
-                &store.open_case(worker, case, true).await?,
+                &store
+                    .open_case(worker, case, true)
+                    .await
+                    .expect("open the case for change"),
                 opened + Days::days(88),
                 Intensity::Low,
                 "Going out weekly; moving to low intensity.",

@@ -188,6 +188,13 @@ fn no_form_body_causes_a_server_error() {
     let mut runner = TestRunner::new(Config {
         cases,
         failure_persistence: None,
+        // A fixed seed in the test suite, so a run is repeatable; scripts/fuzz picks a new one.
+        rng_seed: proptest::test_runner::RngSeed::Fixed(
+            std::env::var("CAREWEAVE_FUZZ_SEED")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(2026),
+        ),
         ..Config::default()
     });
     // What the service answered, so the test fails if every body was refused before its form was

@@ -10,6 +10,8 @@ use careweave_web::{Application, Settings};
 use reqwest::StatusCode;
 
 /// The password of every test account.
+// Each test file compiles this module on its own, and the operations test signs nobody in.
+#[allow(dead_code)]
 pub const PASSWORD: &str = "a long demo passphrase";
 
 /// The real application serving one test database until dropped.
@@ -164,6 +166,7 @@ impl Server {
     }
 
     /// Signs in as `{name}@test` and returns the signed-in client.
+    #[allow(dead_code)]
     pub async fn sign_in(&self, name: &str) -> reqwest::Client {
         let client = new_client();
         let token = self.csrf(&client, "/sign-in").await;
