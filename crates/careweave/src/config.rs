@@ -19,8 +19,15 @@ const SETTINGS_KEYS: &[&str] = &[
     "port",
     "session_hours",
     "secure_cookies",
-    // A key is better kept in the environment than in a file beside the database.
+    "sign_in_backoff_cap_seconds",
+    "refer_per_hour",
+    "trust_forwarded_for",
+    "instruments_dir",
+    "break_glass_hours",
+    "timezone",
+    // Keys and tokens are better kept in the environment than in a file beside the database.
     "mfa_secret_key",
+    "metrics_token",
 ];
 
 /// Loads settings. A `--config` file that does not exist is an error; the default file is optional.
@@ -69,10 +76,17 @@ mod tests {
             jail.create_file("custom.toml", "port = 9000\nhost = \"0.0.0.0\"\n")?;
             jail.set_env("CAREWEAVE_PORT", "9100");
             jail.set_env("CAREWEAVE_BIN", "/somewhere/else");
+            // Every setting the README lists with a variable can be set by it.
+            jail.set_env("CAREWEAVE_TIMEZONE", "Europe/Dublin");
+            jail.set_env("CAREWEAVE_METRICS_TOKEN", "scrape");
+            jail.set_env("CAREWEAVE_REFER_PER_HOUR", "5");
             let s = load(Some(Path::new("custom.toml"))).expect("settings load");
             assert_eq!(s.host, "0.0.0.0");
             assert_eq!(s.port, 9100);
             assert_eq!(s.database_url, Settings::default().database_url);
+            assert_eq!(s.timezone, "Europe/Dublin");
+            assert_eq!(s.refer_per_hour, 5);
+            assert!(s.metrics_token.is_some());
             Ok(())
         });
     }
