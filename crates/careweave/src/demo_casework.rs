@@ -543,7 +543,7 @@ async fn lone_working(
     store
         .plan_visit(
             &team.linkworker,
-            case,
+            &store.open_case(&team.linkworker, case, true).await?,
             &NewVisit {
                 contact_type: ContactType::JointVisit,
                 on: today,
@@ -821,7 +821,7 @@ async fn history(
         let visit = store
             .plan_visit(
                 worker,
-                case,
+                &store.open_case(worker, case, true).await?,
                 &NewVisit {
                     contact_type: ContactType::HomeVisit,
                     on: today,

@@ -56,6 +56,15 @@ pub struct RunArgs {
     /// incomplete (overrides `max_rejected_share`; default 0.01, one per cent).
     #[arg(long, value_name = "SHARE")]
     max_rejected_share: Option<f64>,
+    /// Run the stages on an Apache Ballista cluster whose scheduler is at `df://HOST:PORT` (started
+    /// with `careweave cluster scheduler`, executors with `careweave cluster executor`). The input,
+    /// the output and `--scratch` must be paths every node reads and writes at the same place.
+    #[arg(long, value_name = "ADDR")]
+    cluster: Option<String>,
+    /// Where a cluster run keeps its intermediate tables (default: a `.scratch` folder beside
+    /// `--out`); removed when the run ends.
+    #[arg(long, value_name = "DIR", requires = "cluster")]
+    scratch: Option<PathBuf>,
     /// Exit with status 0 even when the run is incomplete (rejections over the limit, a named
     /// codelist missing). The summary still lists every problem.
     #[arg(long)]
@@ -132,7 +141,28 @@ async fn run(
         );
         settings.config.max_rejected_share = share;
     }
-    let engine = Engine::new(settings, lists)?;
+    let scratch = args.scratch.clone().unwrap_or_else(|| {
+        let mut name = args.out.file_name().unwrap_or_default().to_os_string();
+        name.push(".scratch");
+        args.out.with_file_name(name)
+    });
+    let engine = match &args.cluster {
+        None => Engine::new(settings, lists)?,
+        Some(address) => {
+            let address = careweave_cluster::SchedulerAddress::parse(address)?;
+            std::fs::create_dir_all(&scratch)
+                .with_context(|| format!("could not create {}", scratch.display()))?;
+            match careweave_cluster::engine(&address, &scratch, settings, lists).await {
+                Ok(engine) => engine,
+                Err(e) => {
+                    if args.scratch.is_none() {
+                        let _ = std::fs::remove_dir_all(&scratch);
+                    }
+                    return Err(e.into());
+                }
+            }
+        }
+    };
     let bars = indicatif::MultiProgress::new();
     let mut current: Option<indicatif::ProgressBar> = None;
     let style = indicatif::ProgressStyle::with_template("{spinner} {prefix:<24} {elapsed_precise}")
@@ -155,6 +185,10 @@ async fn run(
         .context("the population run failed")?;
     if let Some(bar) = current.take() {
         bar.finish();
+    }
+    if args.cluster.is_some() && args.scratch.is_none() {
+        // The default scratch folder is the run's own; one the user named is theirs to keep.
+        let _ = std::fs::remove_dir_all(&scratch);
     }
     println!("{summary}");
     println!(

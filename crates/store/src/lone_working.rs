@@ -170,10 +170,15 @@ impl Store {
     pub async fn plan_visit(
         &self,
         who: &Principal,
-        case: CaseId,
+        access: &CaseAccess,
         visit: &NewVisit,
     ) -> Result<i64, ActionError> {
-        let (person, service, status, _) = self.case_access(who, case, "visit", true).await?;
+        // The capability must be the planner's own: the employer's rules are read from `who`.
+        if access.user() != who.user {
+            return Err(ActionError::Denied);
+        }
+        let (service, status) = self.changing(access, "visit").await?;
+        let (case, person) = (access.case(), access.person());
         if !status.is_active() {
             return Err(ActionError::refused("This case is discharged".to_owned()));
         }

@@ -245,10 +245,16 @@ async fn record_page(
         Err(RecordError::Denied) => return Ok(None),
         Err(e) => return Err(e.into()),
     };
-    let consent = state.store.consent_history(&user.principal, id).await?;
+    // The record was read through the door above; the consent functions take the person's
+    // capability, which a refusal here (only if the record was closed meanwhile) audits.
+    let access = state
+        .store
+        .person_for(&user.principal, id, "consent: ")
+        .await?;
+    let consent = state.store.consent_history(&access).await?;
     let organisations = state
         .store
-        .consent_organisations(&user.principal, id)
+        .consent_organisations(&access)
         .await?
         .into_iter()
         .map(|(o, name)| (o.get(), name))
@@ -299,20 +305,20 @@ async fn record_consent(
 ) -> Result<Response, AppError> {
     let id = PersonId::new(id);
     let form = ConsentForm::from_pairs(&pairs);
+    let access = state
+        .store
+        .person_for(&user.principal, id, "recording consent: ")
+        .await?;
     let organisations: Vec<(i64, String)> = state
         .store
-        .consent_organisations(&user.principal, id)
+        .consent_organisations(&access)
         .await?
         .into_iter()
         .map(|(o, name)| (o.get(), name))
         .collect();
     let errors = match validate_consent(&form, &organisations) {
         Ok((consent, version)) => {
-            match state
-                .store
-                .record_consent(&user.principal, id, &consent, version)
-                .await
-            {
+            match state.store.record_consent(&access, &consent, version).await {
                 Ok(_) => return Ok(Redirect::to(&format!("/people/{id}#consent")).into_response()),
                 Err(ConsentError::Stale) => {
                     let mut errors = FormErrors::default();

@@ -102,7 +102,10 @@ pub(in crate::pages) async fn case_page(
         })
         .collect();
     let open_actions = c.plan.actions.iter().any(|a| a.done_on.is_none());
-    let concerns = state.store.concerns_on_case(&user.principal, id).await?;
+    let concerns = state
+        .store
+        .concerns_on_case(&user.principal, &c.access)
+        .await?;
     let open_concerns = concerns.iter().filter(|k| k.status.is_open()).count();
     // The flags need the capability `case_for` returned with the case (and their read is audited).
     let flags = state.store.safety_flags(&c.access).await?;
