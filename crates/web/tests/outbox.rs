@@ -227,7 +227,10 @@ on_both_backends!(a_discharge_is_dropped_in_the_practice_folder, |app| {
         // The acceptance was written before the practice's ODS code was recorded, and is sent
         // as it was written; the discharge names the code.
         if header["eventCoding"]["code"] == "discharge" {
-            assert_eq!(header["destination"][0]["endpoint"], "urn:nhs-ods:Y00001");
+            assert_eq!(
+                header["destination"][0]["endpoint"],
+                "https://directory.spineservices.nhs.uk/ORD/2-0-0/organisations/Y00001"
+            );
             discharge_letter = letter;
         }
     }

@@ -207,9 +207,16 @@ pub fn build(m: &GpMessage, message_id: &str, now: DateTime<Utc>) -> Value {
             "section": sections,
         }),
     );
+    // `endpoint` is a `url`: the practice's record in the NHS's Organisation Data Service names
+    // it; without an ODS code, an address in the reserved `.invalid` domain says there is none.
     let destination_endpoint = match &m.practice_ods {
-        Some(ods) => format!("urn:nhs-ods:{ods}"),
-        None => format!("urn:careweave:organisation:{}", m.practice_id.get()),
+        Some(ods) => {
+            format!("https://directory.spineservices.nhs.uk/ORD/2-0-0/organisations/{ods}")
+        }
+        None => format!(
+            "https://careweave.invalid/organisation/{}",
+            m.practice_id.get()
+        ),
     };
     let header = Entry::new(
         "MessageHeader",
@@ -226,7 +233,7 @@ pub fn build(m: &GpMessage, message_id: &str, now: DateTime<Utc>) -> Value {
             }],
             "sender": provider.reference(Some(&m.provider)),
             "author": author_ref,
-            "source": { "name": "careweave", "endpoint": "urn:careweave" },
+            "source": { "name": "careweave", "endpoint": "https://careweave.invalid/fhir" },
             "focus": [composition.reference(None)],
         }),
     );
