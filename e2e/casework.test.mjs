@@ -271,12 +271,13 @@ test('Focused Care: GP referral → waiting list → triage → allocation → a
   await assertAccessible(page, 'casework case discharged');
   const before = await timeline(page);
 
-  // The message back to the GP: detail, because the person agreed to share it; no national code
-  // applies to Focused Care.
+  // The message back to the GP, as it was written and sent at discharge: detail, because the
+  // person agreed to share it; a Focused Care discharge carries "Patient discharge".
   await submit(page, `a[href="/cases/${caseId}/gp-message"]`);
   const message = await page.textContent('main');
   assert.match(message, /Focused Care/);
-  assert.match(message, /No national codes apply to this service/);
+  assert.match(message, /SNOMED CT 58000006: Patient discharge/);
+  assert.match(message, /Completed by/);
   assert.match(message, /Keeping a roof over the children’s heads/);
   assert.match(message, /Facing eviction/);
   assert.match(message, /Lead worker: Casey Caseworker/);
@@ -292,7 +293,7 @@ test('Focused Care: GP referral → waiting list → triage → allocation → a
   assert.equal(m.referral_details.service_type, 'Focused Care');
   assert.equal(m.referral_details.referrer, 'Dr Rae Referrer');
   assert.equal(m.consent.share_detail_with_gp, true);
-  assert.deepEqual(m.coded_entries, []);
+  assert.deepEqual(m.coded_entries.map((c) => c.code), ['58000006']);
   assert.equal(m.what_matters_to_me, 'Keeping a roof over the children’s heads');
   assert.equal(m.support_offered.lead_worker, 'Casey Caseworker');
   assert.equal(m.support_offered.total_contacts, 1);
@@ -466,7 +467,8 @@ test('social prescribing: referral without consent to share → triage with a le
   await page.goto(caseUrl);
   assert.match(await page.textContent('.nhsuk-summary-list'), /1 open concern/);
 
-  // She chose to stop; the GP is told the dates and national codes, nothing more.
+  // She chose to stop part-way (a goal agreed): the GP is told the dates and the referral code,
+  // nothing more, and not "declined", which means the offer itself was declined.
   await page.selectOption('#discharge_reason', 'declined');
   await page.selectOption('#destination', 'community_group');
   await page.selectOption('#gp_agreement', 'not_asked');
@@ -478,7 +480,7 @@ test('social prescribing: referral without consent to share → triage with a le
   const message = await page.textContent('main');
   assert.match(message, /did not agree to share details/);
   assert.match(message, /871731000000106/);
-  assert.match(message, /871711000000103/);
+  assert.ok(!message.includes('871711000000103'));
   for (const secret of ['Having someone to talk to', 'Lonely since a bereavement', 'Private words', 'Go to a befriending group', 'Rent arrears']) {
     assert.ok(!message.includes(secret), `the message leaves out "${secret}"`);
   }
@@ -487,7 +489,6 @@ test('social prescribing: referral without consent to share → triage with a le
   assert.equal(m.consent.share_detail_with_gp, false);
   assert.deepEqual(m.coded_entries.map((c) => [c.system, c.code]), [
     ['http://snomed.info/sct', '871731000000106'],
-    ['http://snomed.info/sct', '871711000000103'],
   ]);
   assert.equal(m.referral_details.service_type, 'Social prescribing');
   assert.equal(m.what_matters_to_me, null);

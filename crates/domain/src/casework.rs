@@ -539,6 +539,9 @@ pub mod snomed {
     pub const REFERRAL_TO_SOCIAL_PRESCRIBING: &str = "871731000000106";
     /// "Social prescribing declined".
     pub const SOCIAL_PRESCRIBING_DECLINED: &str = "871711000000103";
+    /// "Patient discharge" (a procedure): the discharge code of a Focused Care or other
+    /// personalised care service, which has no concept of its own.
+    pub const PATIENT_DISCHARGE: &str = "58000006";
 }
 
 #[cfg(test)]

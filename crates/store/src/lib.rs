@@ -52,6 +52,7 @@ pub mod mdt;
 pub mod mfa;
 pub mod oidc;
 pub mod operations;
+pub mod outbox;
 pub mod outcomes;
 pub mod people;
 pub mod population;

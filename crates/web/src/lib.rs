@@ -18,6 +18,7 @@ pub mod limits;
 pub mod metrics;
 mod mfa;
 mod oidc;
+pub mod outbox;
 pub mod pages;
 mod rate_limit;
 pub mod reporting;

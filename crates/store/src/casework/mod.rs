@@ -543,19 +543,31 @@ pub enum PlanItem {
     },
 }
 
-/// The message back to the GP and the referrer at discharge, aligned to the PRSB Social Prescribing
-/// Information Standard's headings. When the person did not agree to share detail, only the coded
-/// and administrative parts are filled.
+/// The message back to the GP and the referrer (on discharge, and when a referral is accepted or
+/// declined), aligned to the PRSB Social Prescribing Information Standard's headings. When the
+/// person did not agree to share detail, only the coded and administrative parts are filled.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GpMessage {
-    pub case: CaseId,
+    pub event: crate::outbox::MessageKind,
+    /// The case, once there is one (a declined referral has none).
+    pub case: Option<CaseId>,
+    pub referral: ReferralId,
+    pub person: PersonId,
     pub person_name: String,
+    pub given_name: String,
+    pub family_name: String,
     pub nhs_number: NhsNumber,
     pub date_of_birth: NaiveDate,
+    pub sex: careweave_domain::Sex,
+    /// The person's address as the registry holds it: a postcode only.
+    pub postcode: Option<String>,
     pub practice: String,
+    pub practice_id: OrganisationId,
+    pub practice_ods: Option<String>,
     pub service: String,
     pub service_kind: ServiceKind,
     pub provider: String,
+    pub provider_ods: Option<String>,
     pub referral_received_on: NaiveDate,
     pub referral_source: ReferralSource,
     pub referrer: String,
@@ -565,14 +577,45 @@ pub struct GpMessage {
     pub reason: Option<String>,
     pub needs: Option<String>,
     pub what_matters: Option<String>,
+    /// The triage decision's reason on an acceptance or decline, when detail is shared.
+    pub decision: Option<String>,
     /// Support offered: contacts by type.
     pub contacts: Vec<(ContactType, u32)>,
     pub total_contacts: u32,
     pub outcomes: Vec<DomainResult>,
+    /// Outcome measures recorded on the case (ONS4 and others), when detail is shared.
+    pub measures: Vec<MeasureLine>,
     pub goals: Vec<Goal>,
+    /// Community services the person was signposted or referred to during the episode.
+    pub connected_services: Vec<String>,
+    /// Actions on the plan that the GP practice was asked to take, not yet done.
+    pub gp_actions: Vec<String>,
     pub lead_worker: Option<String>,
+    /// Who completed the message: the worker whose change produced it.
+    pub author: Option<MessageAuthor>,
     pub discharge: Option<Discharge>,
-    pub episode_started_on: NaiveDate,
+    pub episode_started_on: Option<NaiveDate>,
+}
+
+/// One outcome measure as the message reports it: the measure, when, and each scale's score.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeasureLine {
+    pub instrument: String,
+    pub taken_on: NaiveDate,
+    pub point: String,
+    /// Each scale's name and score as text (a score is shown as recorded, e.g. `7`).
+    pub scores: Vec<(String, String)>,
+}
+
+/// The person who completed a message (PRSB "person completing record").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageAuthor {
+    pub user: UserId,
+    pub name: String,
+    pub role: String,
+    pub organisation: String,
+    /// How to reach them: their account's email address.
+    pub contact: String,
 }
 
 /// Raw counts for team reports; pages apply disclosure control when they leave the team.

@@ -137,6 +137,15 @@ impl Store {
                 "This case is already discharged".to_owned(),
             ));
         }
+        // The message back to the GP is built from the case as discharged, before the
+        // transaction (its reads go through the pool), and queued inside it, so the discharge
+        // and its message are committed together or not at all.
+        let who = self.principal(access.user()).await?;
+        let mut view = self.case_for(&who, case).await?;
+        view.discharge = Some(d.clone());
+        let message = self
+            .message_from_case(&view, crate::outbox::MessageKind::Discharge, Some(who.user))
+            .await?;
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "UPDATE casework_cases SET status = 'discharged', discharged_on = $1, discharge_reason = $2, \
@@ -186,6 +195,7 @@ impl Store {
             },
         )
         .await?;
+        self.queue_message(&mut tx, &message, who.user).await?;
         tx.commit().await?;
         Ok(())
     }

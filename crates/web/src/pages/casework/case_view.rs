@@ -62,6 +62,8 @@ pub(in crate::pages) struct CasePage {
     gp_agreements: &'static [GpAgreement],
     roles: &'static [CaseRole],
     attainment_levels: &'static [careweave_domain::casework::GoalAttainment],
+    /// The messages the case sent to the GP practice, with their delivery.
+    messages: Vec<super::gp_message::MessageLine>,
 }
 
 pub(in crate::pages) async fn case_page(
@@ -111,6 +113,10 @@ pub(in crate::pages) async fn case_page(
     let flags = state.store.safety_flags(&c.access).await?;
     let outcomes = crate::pages::outcomes::case_outcomes(state, &c).await?;
     let mdt = state.store.case_mdt_of(&user.principal, &c).await?;
+    let messages = super::gp_message::message_lines(
+        &state.store.case_messages(&c.access).await?,
+        state.clock.zone(),
+    );
     Ok(CasePage {
         chrome: Chrome::signed_in(
             &format!("{} – case", c.person_name),
@@ -146,6 +152,7 @@ pub(in crate::pages) async fn case_page(
         gp_agreements: GpAgreement::ALL,
         roles: CaseRole::ALL,
         attainment_levels: careweave_domain::casework::GoalAttainment::ALL,
+        messages,
     })
 }
 

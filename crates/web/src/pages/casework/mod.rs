@@ -67,6 +67,14 @@ pub fn routes() -> Router<AppState> {
             "/cases/{id}/gp-message.json",
             get(gp_message::gp_message_json),
         )
+        .route(
+            "/cases/{id}/messages/{message}",
+            get(gp_message::message_page),
+        )
+        .route(
+            "/cases/{id}/messages/{message}/bundle.json",
+            get(gp_message::message_bundle),
+        )
         .route("/cases/{id}/{action}", post(actions::case_action))
         .route("/casework/reports", get(reports::reports))
         .route("/api/v1/referrals", post(referrals::api_referral_create))
