@@ -26,10 +26,7 @@ struct HomePage {
     overdue_visits: usize,
     /// Every group of pages the user may open, with its pages (address, name, what it is for):
     /// the whole of what the header's grouped items lead to, on one page.
-    sections: Vec<(
-        &'static str,
-        Vec<(&'static str, &'static str, &'static str)>,
-    )>,
+    sections: Vec<(&'static str, Vec<super::MenuPage>)>,
 }
 
 /// `GET /`.

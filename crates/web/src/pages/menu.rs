@@ -26,7 +26,7 @@ struct LandingPage {
     heading: &'static str,
     intro: &'static str,
     /// (address, name, what it is for).
-    pages: Vec<(&'static str, &'static str, &'static str)>,
+    pages: Vec<super::MenuPage>,
 }
 
 /// `GET /menu/{key}`: refused (403) to a user who may open none of the group's pages, and 404 for

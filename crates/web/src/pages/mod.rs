@@ -205,12 +205,11 @@ fn group_of(href: &str) -> Option<&'static Group> {
         .find(|g| g.pages.iter().any(|(page, _)| *page == href))
 }
 
-/// One group's pages that `user` may open, as a landing page lists them: (address, name, what it
-/// is for).
-pub fn group_pages(
-    group: &Group,
-    user: &CurrentUser,
-) -> Vec<(&'static str, &'static str, &'static str)> {
+/// A page as a landing page lists it: (address, name, what it is for).
+pub type MenuPage = (&'static str, &'static str, &'static str);
+
+/// One group's pages that `user` may open, as a landing page lists them.
+pub fn group_pages(group: &Group, user: &CurrentUser) -> Vec<MenuPage> {
     allowed_pages(user)
         .into_iter()
         .filter_map(|(href, label)| {
