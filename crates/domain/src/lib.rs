@@ -24,6 +24,7 @@ pub mod lone_working;
 pub mod mdt;
 mod nhs_number;
 pub mod safeguarding;
+pub mod search;
 pub mod supervision;
 
 pub use codes::{

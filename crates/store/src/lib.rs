@@ -59,6 +59,7 @@ pub mod population;
 pub mod records;
 pub mod retention;
 pub mod safeguarding;
+pub mod search;
 mod sql;
 pub mod subject_access;
 pub mod supervision;

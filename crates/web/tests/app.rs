@@ -248,10 +248,11 @@ on_both_backends!(every_role_gets_its_pages_and_only_those, |app| {
             &["/", "/people", "/population"],
             &["/admin/users"],
         ),
+        // A GP (a referrer at a practice) sees their own practice's population profile (issue 16).
         (
             "referrer",
-            &["/"],
-            &["/people", "/population", "/admin/users"],
+            &["/", "/population"],
+            &["/people", "/admin/users"],
         ),
         (
             "analyst",

@@ -452,6 +452,51 @@ pub struct CaseSummary {
     pub review_due_on: NaiveDate,
 }
 
+/// Which of a worker's cases "My cases" lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CaseListFilter {
+    #[default]
+    Open,
+    /// Discharged recently enough that the worker may still open and reopen them.
+    Discharged,
+    All,
+}
+
+impl CaseListFilter {
+    /// Every filter, in the order a page offers them.
+    pub const ALL: [Self; 3] = [Self::Open, Self::Discharged, Self::All];
+
+    /// The value in a page's query string.
+    #[must_use]
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Discharged => "discharged",
+            Self::All => "all",
+        }
+    }
+
+    /// The words a worker reads.
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Open => "Open",
+            Self::Discharged => "Discharged",
+            Self::All => "All",
+        }
+    }
+
+    /// Reads a query-string value; anything unknown lists the open cases.
+    #[must_use]
+    pub fn from_code(code: &str) -> Self {
+        match code {
+            "discharged" => Self::Discharged,
+            "all" => Self::All,
+            _ => Self::Open,
+        }
+    }
+}
+
 /// A referral as the person who made it follows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SentReferral {

@@ -24,6 +24,9 @@ struct HomePage {
     sent: Option<Vec<SentReferral>>,
     /// For supervisors: their staff's visits not checked out in time (see `pages::lone_working`).
     overdue_visits: usize,
+    /// Every group of pages the user may open, with its pages (address, name, what it is for):
+    /// the whole of what the header's grouped items lead to, on one page.
+    sections: Vec<(&'static str, Vec<super::MenuPage>)>,
 }
 
 /// `GET /`.
@@ -52,5 +55,10 @@ pub async fn home(
             .store
             .overdue_visit_count(p, state.clock.local_now())
             .await?,
+        sections: super::GROUPS
+            .iter()
+            .map(|g| (g.label, super::group_pages(g, &user)))
+            .filter(|(_, pages)| !pages.is_empty())
+            .collect(),
     })
 }

@@ -46,19 +46,51 @@ fn require_caseload(user: &CurrentUser) -> Result<(), AppError> {
 struct ListPage {
     chrome: Chrome,
     people: Vec<PersonSummary>,
+    /// How many are in the caseload before the filter.
+    all: usize,
+    q: String,
+    errors: FormErrors,
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ListQuery {
+    q: String,
+}
+
+/// `GET /people`: the caseload, filtered by name, NHS number or date of birth when `q` is given
+/// (read the way every search box reads it, `domain::search`).
 async fn list(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
+    axum::extract::Query(query): axum::extract::Query<ListQuery>,
     user: CurrentUser,
 ) -> Result<Response, AppError> {
     require_caseload(&user)?;
-    let people = state.store.my_people(&user.principal).await?;
-    html(&ListPage {
+    let mut people = state.store.my_people(&user.principal).await?;
+    let all = people.len();
+    let mut errors = FormErrors::default();
+    if !query.q.trim().is_empty() {
+        match careweave_domain::search::PersonQuery::parse(&query.q) {
+            Ok(q) => people.retain(|p| {
+                let (family, given) = p.display_name.split_once(", ").unwrap_or(("", ""));
+                q.matches(given, family, Some(&p.nhs_number), Some(p.date_of_birth))
+            }),
+            Err(e) => errors.add("q", e.to_string()),
+        }
+    }
+    let page = ListPage {
         chrome: Chrome::signed_in("My people", &csrf, &user, "/people"),
         people,
-    })
+        all,
+        q: query.q,
+        errors,
+    };
+    if page.errors.is_empty() {
+        html(&page)
+    } else {
+        invalid(&page)
+    }
 }
 
 #[derive(Template)]

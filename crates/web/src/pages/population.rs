@@ -1,6 +1,8 @@
 //! The population pages.
 //!
-//! - `/population`: the dashboard for analysts, commissioners and supervisors. Aggregates only:
+//! - `/population`: the dashboard for analysts, commissioners and supervisors (every place), and
+//!   for practice staff and managers (their own practices, and their PCN: `store::population_scope`,
+//!   so a GP sees their practice's profile, never another's). Aggregates only:
 //!   registered list sizes per practice and, once the population engine has been run and loaded,
 //!   a place picker with the age/sex pyramid, Bridges to Health segments, risk tiers and equity
 //!   breakdowns (segments by deprivation quintile and by ethnic group). Every count was suppressed
@@ -16,9 +18,8 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::{Extension, Router};
 use careweave_charts::{bar_chart, pyramid, shown};
-use careweave_domain::access;
 use careweave_domain::disclosure::SafeCount;
-use careweave_store::population::{PlaceChoice, ProfileCell};
+use careweave_store::population::{PlaceChoice, PopulationScope, ProfileCell};
 use serde::Deserialize;
 
 use super::{html, Chrome};
@@ -26,6 +27,11 @@ use crate::csrf::CsrfToken;
 use crate::error::AppError;
 use crate::session::CurrentUser;
 use crate::AppState;
+
+/// Whether the menu offers the page to `user` (the page itself asks the store for the scope).
+pub fn can_see(user: &CurrentUser) -> bool {
+    careweave_store::population::sees_population(&user.principal, &user.organisation_kinds)
+}
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/population", get(overview))
@@ -140,10 +146,21 @@ async fn overview(
     Query(query): Query<PlaceQuery>,
     user: CurrentUser,
 ) -> Result<Response, AppError> {
-    if !access::can_read_aggregates(&user.principal) {
+    let Some(scope) = state.store.population_scope(&user.principal).await? else {
         return Err(AppError::Forbidden);
-    }
-    let sizes = state.store.practice_list_sizes().await?;
+    };
+    let sizes: Vec<_> = state
+        .store
+        .practice_list_sizes()
+        .await?
+        .into_iter()
+        .filter(|s| {
+            s.ods_code
+                .as_deref()
+                .is_some_and(|c| scope.includes("practice", c))
+                || scope == PopulationScope::Everywhere
+        })
+        .collect();
     // The total is suppressed and rounded on its own, from the raw sum, never from rounded cells.
     let total = SafeCount::from_raw(sizes.iter().map(|s| s.people).sum());
     let rows = sizes
@@ -164,13 +181,20 @@ async fn overview(
         breakdowns: Vec::new(),
     };
     if let Some(run) = state.store.latest_population_run().await? {
-        let places = state.store.population_places(run.id).await?;
+        let places: Vec<PlaceChoice> = state
+            .store
+            .population_places(run.id)
+            .await?
+            .into_iter()
+            .filter(|p| scope.includes(&p.level, &p.place))
+            .collect();
         // The PCN is the natural first view; practices, LSOAs and localities are a choice away.
         let chosen = query
             .place
             .as_deref()
             .and_then(|q| places.iter().find(|p| place_value(p) == q))
             .or_else(|| places.iter().find(|p| p.level == "pcn"))
+            .or_else(|| places.iter().find(|p| p.level == "practice"))
             .or_else(|| places.first());
         if let Some(chosen) = chosen {
             let cells = state
