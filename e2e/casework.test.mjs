@@ -522,9 +522,11 @@ test('public self-referral without an account → matched at triage → redirect
   await page.fill('#reason', 'I would like to get out more and meet people');
   await submit(page, 'form[action="/refer"] button[type=submit]');
   const summary = await page.textContent('.nhsuk-error-summary');
-  assert.match(summary, /Date of birth must be a real date/);
+  // The public form speaks to the person themself (issue 16, item 10).
+  assert.match(summary, /Your date of birth must be a real date/);
   assert.match(summary, /Confirm that you agree to this referral/);
-  assert.match(summary, /Select whether the person agreed to share details with their GP/);
+  assert.match(summary, /Select whether we can share details of your support with your GP/);
+  assert.doesNotMatch(summary, /the person|their GP/);
   assert.equal(await page.inputValue('#family_name'), person.family);
   assert.equal(await page.inputValue('#dob-day'), '31');
   assert.equal(await page.inputValue('#reason'), 'I would like to get out more and meet people');

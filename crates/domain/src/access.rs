@@ -126,6 +126,31 @@ impl Grant {
             Self::BreakGlass => "break_glass",
         }
     }
+
+    /// Every grant, for readers of the audit log that turn stored codes back into words.
+    pub const ALL: [Self; 6] = [
+        Self::CareTeamMember,
+        Self::CaseAwaitsWorkerWithMyOrganisation,
+        Self::ReferralAcceptedByMyOrganisation,
+        Self::SupervisesCareTeam,
+        Self::CaseFindingWorklist,
+        Self::BreakGlass,
+    ];
+
+    /// The reason in words, as an administrator reads it in the audit log.
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::CareTeamMember => "Member of the care team",
+            Self::CaseAwaitsWorkerWithMyOrganisation => {
+                "Case waiting for a worker in their organisation"
+            }
+            Self::ReferralAcceptedByMyOrganisation => "Referral accepted by their organisation",
+            Self::SupervisesCareTeam => "Supervises the care team",
+            Self::CaseFindingWorklist => "On a case-finding worklist they may use",
+            Self::BreakGlass => "Emergency access (break glass)",
+        }
+    }
 }
 
 /// The outcome of asking whether a principal may read a person's record.

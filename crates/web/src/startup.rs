@@ -200,7 +200,9 @@ pub fn router(state: AppState) -> Router {
         // bearer token, which no browser adds to a forged cross-site request, and no cookie
         // (see `api::fhir`). Every layer below still wraps it.
         .merge(crate::api::fhir::routes())
-        .layer(SetResponseHeaderLayer::overriding(
+        // Every response gets the strict policy unless its handler set a stricter one of its own:
+        // only the board pack does (`pages::evaluation`), to allow its inline stylesheet by hash.
+        .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             csp,
         ))

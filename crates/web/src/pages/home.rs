@@ -1,4 +1,6 @@
-//! The home page: what this user can do, by role.
+//! The home page: for a signed-in user, what they can do by role; for anyone else, what the
+//! neighbourhood's services are and who they help, in plain words, with the way to ask for support
+//! and the way for staff to sign in.
 
 use askama::Template;
 use axum::extract::State;
@@ -60,5 +62,29 @@ pub async fn home(
             .map(|g| (g.label, super::group_pages(g, &user)))
             .filter(|(_, pages)| !pages.is_empty())
             .collect(),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "welcome.html")]
+struct WelcomePage {
+    chrome: Chrome,
+    /// The services a person can ask for by name (public: the self-referral form lists them too),
+    /// with who provides each.
+    services: Vec<(String, String)>,
+}
+
+/// `GET /` when nobody is signed in. It shows nothing personal, so it needs no session.
+pub async fn welcome(state: &AppState, csrf: &CsrfToken) -> Result<Response, AppError> {
+    let services = state
+        .store
+        .casework_services()
+        .await?
+        .into_iter()
+        .map(|s| (s.name, s.provider_name))
+        .collect();
+    html(&WelcomePage {
+        chrome: Chrome::anonymous("Support in your neighbourhood", csrf),
+        services,
     })
 }

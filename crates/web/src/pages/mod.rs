@@ -403,7 +403,7 @@ pub fn invalid(page: &impl Template) -> Result<Response, AppError> {
     Ok(response)
 }
 
-/// `GET /`: the home page, or for an Open Referral UK client the API's description (see
+/// `GET /`: the home page (the public one when nobody is signed in), or for an Open Referral UK client the API's description (see
 /// `directory::wants_api_description`), which needs no sign-in because the directory holds no
 /// personal data.
 async fn root(
@@ -420,6 +420,9 @@ async fn root(
     }
     match user {
         Ok(user) => home::home(state, csrf, user).await,
+        // Nobody signed in: the public home page, not a bare sign-in form, so a person who finds
+        // the address learns what the services are and how to ask for support.
+        Err(crate::session::NotSignedIn::Redirect(_)) => home::welcome(&state, &csrf).await,
         Err(not_signed_in) => Ok(not_signed_in.into_response()),
     }
 }

@@ -67,8 +67,17 @@ fn parse_referral(
         .ok()
         .map(ServiceId::new)
         .filter(|s| choices.services.iter().any(|c| c.id == *s));
+    // The public form speaks to the person themself; the professional form speaks of them.
+    let words =
+        |to_them: &'static str, of_them: &'static str| if public { to_them } else { of_them };
     if service.is_none() {
-        errors.add("service", "Select the service to refer to");
+        errors.add(
+            "service",
+            words(
+                "Select the service you would like",
+                "Select the service to refer to",
+            ),
+        );
     }
     let nhs_text = p.trimmed("nhs_number");
     let nhs_number = if nhs_text.is_empty() && public {
@@ -76,9 +85,25 @@ fn parse_referral(
     } else {
         errors.parse("nhs_number", nhs_text.parse::<NhsNumber>())
     };
-    let given = required(&mut errors, p, "given_name", "Enter a first name");
-    let family = required(&mut errors, p, "family_name", "Enter a last name");
-    let dob = date_from(&mut errors, p, "dob", "Date of birth", Some(today));
+    let given = required(
+        &mut errors,
+        p,
+        "given_name",
+        words("Enter your first name", "Enter a first name"),
+    );
+    let family = required(
+        &mut errors,
+        p,
+        "family_name",
+        words("Enter your last name", "Enter a last name"),
+    );
+    let dob = date_from(
+        &mut errors,
+        p,
+        "dob",
+        words("Your date of birth", "Date of birth"),
+        Some(today),
+    );
     let practice = p
         .get("practice")
         .trim()
@@ -96,7 +121,10 @@ fn parse_referral(
         &mut errors,
         p,
         "contact",
-        "Enter how to contact the person, such as a phone number",
+        words(
+            "Enter how we can contact you, such as a phone number",
+            "Enter how to contact the person, such as a phone number",
+        ),
     );
     let reason = required(
         &mut errors,
@@ -161,7 +189,10 @@ fn parse_referral(
         &mut errors,
         p,
         "share_detail",
-        "Select whether the person agreed to share details with their GP",
+        words(
+            "Select whether we can share details of your support with your GP",
+            "Select whether the person agreed to share details with their GP",
+        ),
     );
     let route = if public {
         ReferralRoute::PublicForm
