@@ -29,6 +29,7 @@ pub mod supervision;
 
 pub use codes::{
     CodeError, Icd10Code, ImdDecile, ImdQuintile, LsoaCode, OdsCode, Postcode, SnomedCode,
+    DERIVED_COUNTS_SYSTEM, REPEAT_MEDICINES_CODE,
 };
 pub use entities::{
     FundingStream, Household, Organisation, OrganisationKind, Person, PlaceLevel, Service, Sex,

@@ -40,7 +40,7 @@ use serde::Deserialize;
 
 use crate::PopulationError;
 
-use careweave_domain::codes::{
+use careweave_domain::{
     DERIVED_COUNTS_SYSTEM as REPEAT_MEDICINES_SYSTEM, REPEAT_MEDICINES_CODE,
 };
 

@@ -9,7 +9,7 @@ use careweave_population::{Codelists, Engine, RunSettings};
 use careweave_synth::{write_dataset, Profile, SynthConfig, WriteOptions};
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 
-fn synth(dir: &Path, people: u32) -> SynthConfig {
+fn synth(dir: &Path, people: i64) -> SynthConfig {
     let config = SynthConfig::new(people, 23, Profile::Mixed).expect("config");
     write_dataset(
         &config,

@@ -18,7 +18,7 @@ use crate::history::{Context, PersonHistory};
 use crate::population::{Population, ETHNIC_CATEGORIES};
 
 const SNOMED: &str = "http://snomed.info/sct";
-use careweave_domain::codes::{DERIVED_COUNTS_SYSTEM as DERIVED, REPEAT_MEDICINES_CODE as REPEAT};
+use careweave_domain::{DERIVED_COUNTS_SYSTEM as DERIVED, REPEAT_MEDICINES_CODE as REPEAT};
 const ICD10: &str = "http://hl7.org/fhir/sid/icd-10";
 const NHS_NUMBER: &str = "https://fhir.nhs.uk/Id/nhs-number";
 const ODS: &str = "https://fhir.nhs.uk/Id/ods-organization-code";
@@ -239,7 +239,7 @@ pub(crate) fn person(
 
     // The repeat medicines count at each year end, which the eFI's polypharmacy deficit reads. No
     // SNOMED CT concept holds a count of medicines, so it is coded in careweave's own system (see
-    // `careweave_domain::codes::DERIVED_COUNTS_SYSTEM`); a real export would give MedicationRequests.
+    // `careweave_domain::DERIVED_COUNTS_SYSTEM`); a real export would give MedicationRequests.
     for (k, (end, n)) in medications.iter().enumerate() {
         let b = &mut out.lines[3];
         writeln!(
