@@ -6,6 +6,7 @@
 mod admin;
 mod api_tokens;
 mod casework;
+mod diary;
 mod directory;
 mod evaluation;
 mod events;
@@ -66,6 +67,7 @@ const MODULES: &[Module] = &[
     ("/people", "My people", access::has_caseload),
     ("/casework", "Casework", access::has_caseload),
     ("/mdt", "MDT meetings", access::has_caseload),
+    ("/diary", "Diary", diary::has_diary),
     ("/referrals/new", "Refer someone", |p| {
         p.has_role(access::Role::Referrer)
     }),
@@ -281,6 +283,7 @@ pub fn routes() -> Router<AppState> {
         .merge(admin::routes())
         .merge(api_tokens::routes())
         .merge(casework::routes())
+        .merge(diary::routes())
         .merge(directory::routes())
         .merge(safeguarding::routes())
         .merge(lone_working::routes())
