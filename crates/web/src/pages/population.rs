@@ -234,7 +234,7 @@ async fn overview_csv(
     }
     let published = |n: Option<i64>| n.map_or_else(|| "suppressed".to_owned(), |n| n.to_string());
     if query.table == "practices" {
-        let mut w = careweave_csv::Writer::with_header(&["Practice", "ODS code", "People"]);
+        let mut w = careweave_csv::Writer::with_header(["Practice", "ODS code", "People"]);
         for s in state.store.practice_list_sizes().await? {
             w.record([
                 s.practice,
@@ -266,7 +266,7 @@ async fn overview_csv(
         .into_iter()
         .find(|b| b.id == query.table)
         .ok_or(AppError::NotFound)?;
-    let mut w = careweave_csv::Writer::with_header(&["Place", "Group", "People"]);
+    let mut w = careweave_csv::Writer::with_header(["Place", "Group", "People"]);
     let place = place_words(chosen);
     for c in b.cells {
         w.record([place.clone(), c.label, published(c.count)]);
