@@ -265,8 +265,16 @@ test('Focused Care: GP referral → waiting list → triage → allocation → a
   assert.equal(await page.inputValue('#outcomes'), 'Tenancy secure; arrears in a repayment plan');
   await assertAccessible(page, 'casework discharge with errors');
   await page.selectOption('#discharge_reason', 'goals_met');
+  // "Goals met" with the one goal at 0%: a warning to confirm with a reason (issue 16), not a block.
+  const warned = await Promise.all([page.waitForNavigation(), page.click('form[action$="/discharge"] button')]);
+  assert.equal(warned[0].status(), 422);
+  assert.match(await page.textContent('.nhsuk-error-summary'), /Goals met.*0% progress/);
+  assert.equal(await page.inputValue('#discharge_reason'), 'goals_met');
+  await assertAccessible(page, 'casework discharge warning');
+  await page.fill('#discharge_override', 'The tenancy is secure; the goal was not updated before discharge');
   await submit(page, 'form[action$="/discharge"] button');
   assert.match(await page.textContent('.nhsuk-summary-list'), /Discharged/);
+  assert.match(await page.textContent('#discharge-override'), /The tenancy is secure/);
   assert.match(await page.textContent('#discharge + p'), /Reason: Goals met\. Next: Back to usual GP care\. The GP agreed\./);
   await assertAccessible(page, 'casework case discharged');
   const before = await timeline(page);
@@ -474,6 +482,10 @@ test('social prescribing: referral without consent to share → triage with a le
   await page.selectOption('#gp_agreement', 'not_asked');
   await fillDate(page, 'discharged', today());
   await page.fill('#outcomes', 'Private words the GP must not see');
+  await submit(page, 'form[action$="/discharge"] button');
+  // The service's schedule asks for ONS4 at discharge: confirmed with a reason.
+  assert.match(await page.textContent('.nhsuk-error-summary'), /at discharge and it has not been recorded/);
+  await page.fill('#discharge_override', 'She did not want to answer the questions again');
   await submit(page, 'form[action$="/discharge"] button');
   assert.match(await page.textContent('.nhsuk-summary-list'), /Discharged/);
   await page.goto(`${demo.base}/cases/${caseId}/gp-message`);

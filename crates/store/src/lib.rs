@@ -43,6 +43,7 @@ mod cache;
 pub mod casework;
 pub mod change;
 pub mod consent;
+pub mod diary;
 pub mod directory;
 pub mod evaluation;
 pub mod events;

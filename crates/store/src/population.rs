@@ -323,7 +323,11 @@ impl Store {
     /// Every place of a run, by level and name.
     pub async fn population_places(&self, run: i64) -> Result<Vec<PlaceChoice>, StoreError> {
         let rows = sqlx::query(
-            "SELECT DISTINCT level, place, place_name FROM population_profiles WHERE run_id = $1 ORDER BY level, place",
+            // A small area's profile carries only its code as its name; the registry's places
+            // give it its name in words (issue 16).
+            "SELECT DISTINCT pp.level, pp.place, COALESCE(pl.name, pp.place_name) AS place_name \
+             FROM population_profiles pp LEFT JOIN places pl ON pl.level = pp.level AND pl.code = pp.place \
+             WHERE pp.run_id = $1 ORDER BY pp.level, pp.place",
         )
         .bind(run)
         .fetch_all(&self.pool)

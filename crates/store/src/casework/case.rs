@@ -142,6 +142,10 @@ impl Store {
             reopen_count: get_i64(&c, "reopen_count")?,
             review_due_on: get_date(&c, "review_due_on")?,
             discharge: discharge_from_row(&c)?,
+            discharge_warnings: c
+                .try_get::<Option<String>, _>("discharge_warnings")?
+                .map(|w| w.lines().map(str::to_owned).collect())
+                .unwrap_or_default(),
             service,
             workers,
             timeline,
@@ -464,19 +468,9 @@ impl Store {
     pub async fn my_day(&self, who: &Principal, today: NaiveDate) -> Result<MyDay, StoreError> {
         let visits = self.visits_on(who.user, today).await?;
         let soon = today + chrono::Duration::days(7);
-        let reviews_due = sqlx::query(
-            &format!(
-                "{MY_CASES} WHERE w.user_id = $1 AND w.ended_on IS NULL AND w.role IN ('lead', 'cover') \
-                 AND c.status <> 'discharged' AND c.review_due_on <= $2 ORDER BY c.review_due_on"
-            ),
-        )
-        .bind(who.user.get())
-        .bind(soon.to_string())
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(summary_from_row)
-        .collect::<Result<Vec<_>, _>>()?;
+        // Overdue reviews are due too, however long ago they fell due.
+        let long_ago = NaiveDate::from_ymd_opt(1, 1, 1).unwrap_or(today);
+        let reviews_due = self.reviews_due_between(who.user, long_ago, soon).await?;
         let overdue_actions = sqlx::query(
             "SELECT a.case_id, a.text, a.owner, a.due_on, p.given_name, p.family_name \
              FROM casework_actions a JOIN casework_cases c ON c.id = a.case_id JOIN people p ON p.id = c.person_id \
@@ -520,6 +514,30 @@ impl Store {
             reviews_due,
             overdue_actions,
         })
+    }
+
+    /// The open cases the worker leads or covers whose review falls due from `from` to `to`
+    /// (both included), soonest first: the diary's reviews. The caller audits the read (see
+    /// `Store::diary`).
+    pub(crate) async fn reviews_due_between(
+        &self,
+        user: UserId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<CaseSummary>, StoreError> {
+        sqlx::query(&format!(
+            "{MY_CASES} WHERE w.user_id = $1 AND w.ended_on IS NULL AND w.role IN ('lead', 'cover') \
+             AND c.status <> 'discharged' AND c.review_due_on >= $2 AND c.review_due_on <= $3 \
+             ORDER BY c.review_due_on, c.id"
+        ))
+        .bind(user.get())
+        .bind(from.to_string())
+        .bind(to.to_string())
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(summary_from_row)
+        .collect()
     }
 
     /// A person's casework (cases and referrals) for their record page, through the policy.

@@ -401,6 +401,11 @@ pub struct Discharge {
     pub gp: GpAgreement,
     /// Outcomes in words, for the message back to the GP.
     pub summary: String,
+    /// Why the worker discharged despite the warnings (see
+    /// [`careweave_domain::casework::discharge_warnings`]). A discharge with warnings and no
+    /// reason is refused at `discharge_override`; read back, it is the recorded reason, `None`
+    /// when there was nothing to confirm.
+    pub override_reason: Option<String>,
 }
 
 /// Everything the case page shows.
@@ -434,6 +439,8 @@ pub struct CaseView {
     pub reviews: Vec<Review>,
     pub carers: Vec<Carer>,
     pub discharge: Option<Discharge>,
+    /// The warnings the discharge was confirmed despite, one a line (empty when none).
+    pub discharge_warnings: Vec<String>,
     /// Whether the signed-in user may change the case (the referrer may only follow it).
     /// Outcome measures taken, oldest first.
     pub outcomes: Vec<crate::outcomes::OutcomeRecord>,
@@ -680,6 +687,36 @@ pub struct CaseworkReport {
     pub reopened: u64,
     /// Counts per bucket of `casework::DURATION_BUCKETS` for discharged cases.
     pub durations: Vec<u64>,
+    /// Per calendar month (`YYYY-MM`, in order, only months with something in them): referrals
+    /// received, cases opened and discharges.
+    pub by_month: Vec<(String, [u64; 3])>,
+}
+
+/// The days a report counts what happened in, both included; an open end reaches as far as the
+/// records go.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReportPeriod {
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+}
+
+impl ReportPeriod {
+    /// Whether `on` falls in the period.
+    #[must_use]
+    pub fn holds(&self, on: NaiveDate) -> bool {
+        self.from.is_none_or(|f| on >= f) && self.to.is_none_or(|t| on <= t)
+    }
+
+    /// The first and last day as stored text, an open end as a date before or after any record
+    /// (dates are ISO text, so text order is date order on both backends).
+    fn bounds(&self) -> (String, String) {
+        (
+            self.from
+                .map_or_else(|| "0000-01-01".to_owned(), |d| d.to_string()),
+            self.to
+                .map_or_else(|| "9999-12-31".to_owned(), |d| d.to_string()),
+        )
+    }
 }
 
 /// How long a discharged case stays readable by the workers who had it.
@@ -860,6 +897,7 @@ fn discharge_from_row(c: &AnyRow) -> Result<Option<Discharge>, StoreError> {
         summary: c
             .try_get::<Option<String>, _>("discharge_summary")?
             .unwrap_or_default(),
+        override_reason: c.try_get("discharge_override")?,
     }))
 }
 

@@ -6,6 +6,7 @@
 mod admin;
 mod api_tokens;
 mod casework;
+mod diary;
 mod directory;
 mod evaluation;
 mod events;
@@ -82,6 +83,7 @@ const MODULES: &[Module] = &[
     ("/mdt", "MDT meetings", |u| {
         access::has_caseload(&u.principal)
     }),
+    ("/diary", "Diary", |u| diary::has_diary(&u.principal)),
     ("/referrals/new", "Refer someone", |u| {
         access::has_caseload(&u.principal) || u.principal.has_role(access::Role::Referrer)
     }),
@@ -157,6 +159,7 @@ pub const GROUPS: &[Group] = &[
             ("/people", "The people whose care team you are in, and adding a person."),
             ("/casework", "Your cases, your day, the waiting list and new referrals to triage."),
             ("/mdt", "Multidisciplinary team meetings: agendas, discussions and actions."),
+            ("/diary", "Your week or month of visits, reviews due and meetings, and a calendar feed."),
             ("/referrals/new", "Refer someone to a service, with a registry lookup of their details."),
         ],
     },
@@ -441,6 +444,7 @@ pub fn routes() -> Router<AppState> {
         .merge(admin::routes())
         .merge(api_tokens::routes())
         .merge(casework::routes())
+        .merge(diary::routes())
         .merge(directory::routes())
         .merge(safeguarding::routes())
         .merge(lone_working::routes())

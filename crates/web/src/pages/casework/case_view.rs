@@ -71,10 +71,23 @@ pub(in crate::pages) async fn case_page(
     csrf: &CsrfToken,
     user: &CurrentUser,
     id: CaseId,
-    form: Pairs,
+    mut form: Pairs,
     errors: FormErrors,
     conflict: bool,
 ) -> Result<CasePage, AppError> {
+    // A contact, a review and a discharge are nearly always recorded on the day (issue 16): their
+    // date boxes start at today on the deployment's clock unless the form brought a date back.
+    let today = state.clock.today();
+    for prefix in ["contact", "reviewed", "discharged"] {
+        let day = format!("{prefix}-day");
+        if !form.0.iter().any(|(k, _)| *k == day) {
+            form.0.push((day, today.format("%-d").to_string()));
+            form.0
+                .push((format!("{prefix}-month"), today.format("%-m").to_string()));
+            form.0
+                .push((format!("{prefix}-year"), today.format("%Y").to_string()));
+        }
+    }
     let c = state.store.case_for(&user.principal, id).await?;
     let workers = if c.can_edit {
         state.store.worker_loads(&c.service).await?
@@ -129,7 +142,7 @@ pub(in crate::pages) async fn case_page(
         form,
         errors,
         conflict,
-        today: state.clock.today(),
+        today,
         plan_what,
         plan_priorities,
         plan_escalation,
@@ -208,7 +221,7 @@ fn case_json(c: &CaseView) -> serde_json::Value {
         },
         "reviews": c.reviews.iter().map(|r| json!({ "on": r.on.to_string(), "by": r.by, "intensity": r.intensity.code(), "summary": r.summary })).collect::<Vec<_>>(),
         "carers": c.carers.iter().map(|k| json!({ "name": k.name, "relationship": k.relationship, "involve": k.involve })).collect::<Vec<_>>(),
-        "discharge": c.discharge.as_ref().map(|d| json!({ "on": d.on.to_string(), "reason": d.reason.code(), "destination": d.destination.code(), "gp_agreement": d.gp.code() })),
+        "discharge": c.discharge.as_ref().map(|d| json!({ "on": d.on.to_string(), "reason": d.reason.code(), "destination": d.destination.code(), "gp_agreement": d.gp.code(), "override": d.override_reason.as_ref().map(|why| json!({ "reason": why, "warnings": c.discharge_warnings })) })),
     })
 }
 
