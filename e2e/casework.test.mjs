@@ -141,7 +141,7 @@ test('Focused Care: GP referral → waiting list → triage → allocation → a
   });
   await gp.page.fill('#nhs_number', wrongCheckDigit(person.nhs));
   await gp.page.uncheck('#consent');
-  await submit(gp.page, 'form[action="/referrals/new"] button[type=submit]');
+  await submit(gp.page, 'form[action="/referrals/new"] button[type=submit]:not([name=lookup])');
   const summary = await gp.page.textContent('.nhsuk-error-summary');
   assert.match(summary, /check digit does not match/);
   assert.match(summary, /Confirm that the person agreed to be referred/);
@@ -159,7 +159,7 @@ test('Focused Care: GP referral → waiting list → triage → allocation → a
   assert.equal(await gp.page.evaluate(() => document.activeElement.id), 'nhs_number');
   await gp.page.fill('#nhs_number', person.nhs);
   await gp.page.check('#consent');
-  await submit(gp.page, 'form[action="/referrals/new"] button[type=submit]');
+  await submit(gp.page, 'form[action="/referrals/new"] button[type=submit]:not([name=lookup])');
   assert.match(gp.page.url(), /\/referrals\/\d+\?sent=1$/);
   const referralUrl = gp.page.url().replace(/\?sent=1$/, '');
   assert.match(await gp.page.textContent('.nhsuk-card--confirmation'), /Referral sent/);
@@ -366,7 +366,7 @@ test('social prescribing: referral without consent to share → triage with a le
     share: false,
     reason: 'Lonely since a bereavement, visits the surgery weekly',
   });
-  await submit(gp.page, 'form[action="/referrals/new"] button[type=submit]');
+  await submit(gp.page, 'form[action="/referrals/new"] button[type=submit]:not([name=lookup])');
   assert.match(gp.page.url(), /\/referrals\/\d+\?sent=1$/);
   assert.match(await gp.page.textContent('main'), /Codes and dates only/);
   await gp.context.close();
