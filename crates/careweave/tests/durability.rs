@@ -375,6 +375,8 @@ async fn a_queued_message_survives_a_kill(backend: Backend) {
                 destination: DischargeDestination::GpCare,
                 gp: GpAgreement::Agreed,
                 summary: String::new(),
+                // Any discharge warning is confirmed: this test is about the message, not them.
+                override_reason: Some("Confirmed with the person".to_owned()),
             },
         )
         .await
