@@ -368,6 +368,7 @@ mod tests {
             destination: DischargeDestination::None,
             gp: GpAgreement::Agreed,
             summary: String::new(),
+            override_reason: None,
         }
     }
 
