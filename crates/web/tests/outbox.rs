@@ -171,6 +171,8 @@ impl TestApp {
                     ("gp_agreement", "agreed"),
                     ("discharged", &today),
                     ("outcomes", "Goes to the lunch club on Tuesdays"),
+                    // Confirms any discharge warning: these tests are about the message.
+                    ("discharge_override", "Confirmed with the person"),
                 ],
             )
             .await;
