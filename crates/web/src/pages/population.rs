@@ -243,12 +243,18 @@ async fn overview_csv(
     let published = |n: Option<i64>| n.map_or_else(|| "suppressed".to_owned(), |n| n.to_string());
     if query.table == "practices" {
         let mut w = careweave_csv::Writer::with_header(["Practice", "ODS code", "People"]);
-        for s in state.store.practice_list_sizes().await?.into_iter().filter(|s| {
-            s.ods_code
-                .as_deref()
-                .is_some_and(|c| scope.includes("practice", c))
-                || scope == PopulationScope::Everywhere
-        }) {
+        for s in state
+            .store
+            .practice_list_sizes()
+            .await?
+            .into_iter()
+            .filter(|s| {
+                s.ods_code
+                    .as_deref()
+                    .is_some_and(|c| scope.includes("practice", c))
+                    || scope == PopulationScope::Everywhere
+            })
+        {
             w.record([
                 s.practice,
                 s.ods_code.unwrap_or_default(),
