@@ -196,7 +196,7 @@ test('Focused Care: GP referral → waiting list → triage → allocation → a
   await submit(page, 'form[action$="/allocate"] button');
   assert.match(await page.textContent('#team + ul'), /Casey Caseworker, .*: lead worker since/);
   await page.goto(`${demo.base}/cases`);
-  assert.match(await page.locator('tbody tr', { hasText: person.name }).textContent(), /Focused Care\s*Lead worker\s*Open, high intensity/);
+  assert.match(await page.locator('tbody tr', { hasText: person.name }).textContent(), /Focused Care[\s\S]*Lead worker[\s\S]*Open, high intensity/);
   await assertAccessible(page, 'casework my cases');
   await page.goto(caseUrl);
 
@@ -432,6 +432,10 @@ test('social prescribing: referral without consent to share → triage with a le
   await submit(page, `a[href="/directory?person=${person.id}"]`);
   assert.match(await page.textContent('.nhsuk-lede-text'), /Finding a service for/);
   await assertAccessible(page, 'casework directory search for the person');
+  // Opened from a person, the search has already run for their postcode, so the form is folded
+  // away behind "Change the search": open it.
+  const folded = page.locator('[data-testid=search-form-folded] summary');
+  if (await folded.count()) await folded.click();
   await page.selectOption('#need', 'befriending');
   await page.fill('#q', 'Hillside Befriending');
   await page.fill('#postcode', '');

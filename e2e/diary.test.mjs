@@ -47,7 +47,7 @@ test('a worker finds a visit two days ahead in the diary and takes it to a calen
   assert.equal(await page.inputValue('#reviewed-year'), '2026');
   await openDetails(page, 'Plan a visit');
   // An accompanied appointment: the demo charity's rule is about home visits.
-  await page.selectOption('#visit_type', 'accompanied_appointment');
+  await page.selectOption('#visit_type', 'accompanied');
   await page.fill('#visit-day', '4');
   await page.fill('#visit-month', '12');
   await page.fill('#visit-year', '2026');
