@@ -141,7 +141,7 @@ test('Focused Care: GP referral → waiting list → triage → allocation → a
   });
   await gp.page.fill('#nhs_number', wrongCheckDigit(person.nhs));
   await gp.page.uncheck('#consent');
-  await submit(gp.page, 'form[action="/referrals/new"] button[type=submit]');
+  await submit(gp.page, 'form[action="/referrals/new"] button[type=submit]:not([name=lookup])');
   const summary = await gp.page.textContent('.nhsuk-error-summary');
   assert.match(summary, /check digit does not match/);
   assert.match(summary, /Confirm that the person agreed to be referred/);
@@ -159,7 +159,7 @@ test('Focused Care: GP referral → waiting list → triage → allocation → a
   assert.equal(await gp.page.evaluate(() => document.activeElement.id), 'nhs_number');
   await gp.page.fill('#nhs_number', person.nhs);
   await gp.page.check('#consent');
-  await submit(gp.page, 'form[action="/referrals/new"] button[type=submit]');
+  await submit(gp.page, 'form[action="/referrals/new"] button[type=submit]:not([name=lookup])');
   assert.match(gp.page.url(), /\/referrals\/\d+\?sent=1$/);
   const referralUrl = gp.page.url().replace(/\?sent=1$/, '');
   assert.match(await gp.page.textContent('.nhsuk-card--confirmation'), /Referral sent/);
@@ -196,7 +196,7 @@ test('Focused Care: GP referral → waiting list → triage → allocation → a
   await submit(page, 'form[action$="/allocate"] button');
   assert.match(await page.textContent('#team + ul'), /Casey Caseworker, .*: lead worker since/);
   await page.goto(`${demo.base}/cases`);
-  assert.match(await page.locator('tbody tr', { hasText: person.name }).textContent(), /Focused Care\s*Lead worker\s*Open, high intensity/);
+  assert.match(await page.locator('tbody tr', { hasText: person.name }).textContent(), /Focused Care[\s\S]*Lead worker[\s\S]*Open, high intensity/);
   await assertAccessible(page, 'casework my cases');
   await page.goto(caseUrl);
 
@@ -358,7 +358,7 @@ test('social prescribing: referral without consent to share → triage with a le
     share: false,
     reason: 'Lonely since a bereavement, visits the surgery weekly',
   });
-  await submit(gp.page, 'form[action="/referrals/new"] button[type=submit]');
+  await submit(gp.page, 'form[action="/referrals/new"] button[type=submit]:not([name=lookup])');
   assert.match(gp.page.url(), /\/referrals\/\d+\?sent=1$/);
   assert.match(await gp.page.textContent('main'), /Codes and dates only/);
   await gp.context.close();
@@ -424,6 +424,10 @@ test('social prescribing: referral without consent to share → triage with a le
   await submit(page, `a[href="/directory?person=${person.id}"]`);
   assert.match(await page.textContent('.nhsuk-lede-text'), /Finding a service for/);
   await assertAccessible(page, 'casework directory search for the person');
+  // Opened from a person, the search has already run for their postcode, so the form is folded
+  // away behind "Change the search": open it.
+  const folded = page.locator('[data-testid=search-form-folded] summary');
+  if (await folded.count()) await folded.click();
   await page.selectOption('#need', 'befriending');
   await page.fill('#q', 'Hillside Befriending');
   await page.fill('#postcode', '');

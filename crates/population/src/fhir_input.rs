@@ -40,9 +40,7 @@ use serde::Deserialize;
 
 use crate::PopulationError;
 
-use careweave_domain::{
-    DERIVED_COUNTS_SYSTEM as REPEAT_MEDICINES_SYSTEM, REPEAT_MEDICINES_CODE,
-};
+use careweave_domain::{DERIVED_COUNTS_SYSTEM as REPEAT_MEDICINES_SYSTEM, REPEAT_MEDICINES_CODE};
 
 const SNOMED: &str = "http://snomed.info/sct";
 const ICD10: &str = "http://hl7.org/fhir/sid/icd-10";

@@ -362,7 +362,7 @@ fn board_pack_policy(html: &str) -> String {
         let Some(end) = after.find("</style>") else {
             break;
         };
-        let digest = sha2::Sha256::digest(after[..end].as_bytes());
+        let digest = sha2::Sha256::digest(&after.as_bytes()[..end]);
         hashes.push_str(&format!(
             " 'sha256-{}'",
             base64::engine::general_purpose::STANDARD.encode(digest)
