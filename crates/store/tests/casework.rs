@@ -805,12 +805,18 @@ on_both_backends!(
             // The referrer follows the outcome on their referral, never through the case; the
             // link worker may still send the message to the GP for a while.
             assert!(matches!(
-                w.store.gp_message(&w.referrer, case).await,
+                w.store.open_case(&w.referrer, case, false).await,
                 Err(ActionError::Denied)
             ));
             let seen = w.store.referral_for(&w.referrer, created.id).await.unwrap();
             assert_eq!(seen.case_status, Some(CaseStatus::Discharged));
-            let message = w.store.gp_message(&w.linkworker, case).await.unwrap();
+            let access = w.store.open_case(&w.linkworker, case, false).await.unwrap();
+            // The link worker's capability grants the referrer nothing.
+            assert!(matches!(
+                w.store.gp_message(&w.referrer, &access).await,
+                Err(ActionError::Denied)
+            ));
+            let message = w.store.gp_message(&w.linkworker, &access).await.unwrap();
             let codes: Vec<&str> = message.codes.iter().map(|(c, _)| *c).collect();
             assert_eq!(codes, ["871731000000106", "871711000000103"]);
             assert_eq!(message.total_contacts, 1);

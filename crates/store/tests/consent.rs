@@ -169,7 +169,11 @@ on_both_backends!(
     |w| {
         let s = &w.store;
         // The referral said "share the detail"; the person since asked for codes only.
-        let before = s.gp_message(&w.shared.lead, w.shared.case).await.unwrap();
+        let access = s
+            .open_case(&w.shared.lead, w.shared.case, false)
+            .await
+            .unwrap();
+        let before = s.gp_message(&w.shared.lead, &access).await.unwrap();
         assert!(before.share_detail);
         s.record_consent(
             &lead_access(&w).await,
@@ -178,7 +182,7 @@ on_both_backends!(
         )
         .await
         .unwrap();
-        let after = s.gp_message(&w.shared.lead, w.shared.case).await.unwrap();
+        let after = s.gp_message(&w.shared.lead, &access).await.unwrap();
         assert!(!after.share_detail);
         assert!(after.reason.is_none() && after.needs.is_none());
     }

@@ -7,13 +7,19 @@ use crate::outbox::MessageKind;
 use careweave_domain::casework::snomed;
 
 impl Store {
-    /// The message back to the GP and the referrer as the case stands now, through the policy,
-    /// audited. What was actually sent is kept in the outbox ([`Store::case_messages`]).
+    /// The message back to the GP and the referrer as the case stands now, for the holder of
+    /// the case's access (see [`Store::open_case`]), audited. What was actually sent is kept in
+    /// the outbox ([`Store::case_messages`]).
     pub async fn gp_message(
         &self,
         who: &Principal,
-        case: CaseId,
+        access: &CaseAccess,
     ) -> Result<GpMessage, ActionError> {
+        // A capability opened for someone else grants nothing.
+        if access.user() != who.user {
+            return Err(ActionError::Denied);
+        }
+        let case = access.case();
         let view = self.case_for(who, case).await?;
         let message = self
             .message_from_case(&view, MessageKind::Discharge, None)

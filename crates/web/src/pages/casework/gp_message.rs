@@ -163,7 +163,7 @@ pub(super) async fn gp_message_page(
             .await?;
         return html(&stored_page(chrome, case, m, state.clock.zone()));
     }
-    let m = state.store.gp_message(&user.principal, case).await?;
+    let m = state.store.gp_message(&user.principal, &access).await?;
     html(&MessagePage {
         chrome,
         case: id,
@@ -230,7 +230,7 @@ fn gp_message_value(m: &GpMessage) -> serde_json::Value {
     let coding: Vec<_> = m
         .codes
         .iter()
-        .map(|(code, term)| json!({ "system": "http://snomed.info/sct", "code": code, "display": term }))
+        .map(|(code, term)| json!({ "system": careweave_domain::fhir_systems::SNOMED, "code": code, "display": term }))
         .collect();
     json!({
         "standard": "PRSB Social Prescribing Information Standard (aligned headings)",
@@ -302,10 +302,11 @@ pub(super) async fn gp_message_json(
     user: CurrentUser,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    let m = state
+    let access = state
         .store
-        .gp_message(&user.principal, CaseId::new(id))
+        .open_case(&user.principal, CaseId::new(id), false)
         .await?;
+    let m = state.store.gp_message(&user.principal, &access).await?;
     let mut r = Json(gp_message_value(&m)).into_response();
     r.headers_mut().insert(
         header::CONTENT_DISPOSITION,
