@@ -281,7 +281,7 @@ pub async fn build_features(
         (
             "cms",
             format!(
-                "SELECT nhs_number, round(sum(weight), 2) AS cms, string_agg(condition, ' ') AS cms_conditions FROM ( \
+                "SELECT nhs_number, round(sum(weight), 2) AS cms, string_agg(condition, ' ' ORDER BY condition) AS cms_conditions FROM ( \
                    SELECT DISTINCT pc.nhs_number, k.condition, k.weight FROM person_codelists pc JOIN cms_codelists k ON k.codelist = pc.codelist \
                    WHERE k.window_years IS NULL{cms_windows}) y GROUP BY nhs_number"
             ),
@@ -352,7 +352,7 @@ pub async fn build_features(
         (
             "ch",
             format!(
-                "SELECT nhs_number {charlson_flags}, string_agg(category, ' ') AS charlson_categories FROM ( \
+                "SELECT nhs_number {charlson_flags}, string_agg(category, ' ' ORDER BY category) AS charlson_categories FROM ( \
                   SELECT DISTINCT d.nhs_number, m.category FROM diagnoses d JOIN charlson_map m ON m.code = substr(d.code, 1, 3) WHERE d.date > {charlson_start} AND d.date <= {idx} \
                   UNION SELECT DISTINCT d.nhs_number, m.category FROM diagnoses d JOIN charlson_map m ON m.code = substr(d.code, 1, 5) WHERE d.date > {charlson_start} AND d.date <= {idx}) z \
                 GROUP BY nhs_number"
@@ -361,7 +361,7 @@ pub async fn build_features(
         (
             "hfrs",
             format!(
-                "SELECT nhs_number, round(sum(weight), 1) AS hfrs, string_agg(code, ' ') AS hfrs_codes FROM ( \
+                "SELECT nhs_number, round(sum(weight), 1) AS hfrs, string_agg(code, ' ' ORDER BY code) AS hfrs_codes FROM ( \
                    SELECT DISTINCT d.nhs_number, h.code, h.weight FROM diagnoses d JOIN hfrs_weights h ON h.code = substr(d.code, 1, 3) \
                    WHERE d.date > {hfrs_start} AND d.date <= {idx}) w GROUP BY nhs_number"
             ),
