@@ -19,6 +19,7 @@ pub mod dates;
 pub mod disclosure;
 mod entities;
 pub mod events;
+pub mod fhir_systems;
 mod ids;
 pub mod lone_working;
 pub mod mdt;

@@ -27,21 +27,11 @@ pub const FHIR_VERSION: &str = "4.0.1";
 /// The media type of FHIR JSON.
 pub const MEDIA_TYPE: &str = "application/fhir+json";
 
-/// SNOMED CT.
-pub const SNOMED: &str = "http://snomed.info/sct";
-/// The NHS number identifier system.
-pub const NHS_NUMBER: &str = "https://fhir.nhs.uk/Id/nhs-number";
-/// The ODS organisation code identifier system.
-pub const ODS: &str = "https://fhir.nhs.uk/Id/ods-organization-code";
-/// HL7 v3 ActCode, which R4 binds `Encounter.class` to (`v3-ActEncounterCode`).
-pub const ACT_CODE: &str = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
-/// UK Core's NHS number verification status extension and its code system.
-pub const NHS_NUMBER_VERIFICATION_EXTENSION: &str =
-    "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus";
-pub const NHS_NUMBER_VERIFICATION_SYSTEM: &str =
-    "https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland";
-/// The prefix of every UK Core profile URL.
-pub const UK_CORE: &str = "https://fhir.hl7.org.uk/StructureDefinition/UKCore-";
+// The system addresses are shared with the crates that write and read FHIR without this one.
+pub use careweave_domain::fhir_systems::{
+    ACT_CODE, NHS_NUMBER, NHS_NUMBER_VERIFICATION_EXTENSION, NHS_NUMBER_VERIFICATION_SYSTEM, ODS,
+    SNOMED, UK_CORE,
+};
 
 /// The `meta` of a resource claiming UK Core profile `name` (e.g. `Patient`).
 #[must_use]

@@ -42,9 +42,7 @@ use crate::PopulationError;
 
 use careweave_domain::{DERIVED_COUNTS_SYSTEM as REPEAT_MEDICINES_SYSTEM, REPEAT_MEDICINES_CODE};
 
-const SNOMED: &str = "http://snomed.info/sct";
-const ICD10: &str = "http://hl7.org/fhir/sid/icd-10";
-const NHS_NUMBER: &str = "https://fhir.nhs.uk/Id/nhs-number";
+use careweave_domain::fhir_systems::{ICD10, NHS_NUMBER, SNOMED};
 const ETHNIC_CATEGORY: &str =
     "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-EthnicCategory";
 

@@ -17,18 +17,11 @@ use serde_json::{json, Value};
 use crate::history::{Context, PersonHistory};
 use crate::population::{Population, ETHNIC_CATEGORIES};
 
-const SNOMED: &str = "http://snomed.info/sct";
+use careweave_domain::fhir_systems::{
+    ACT_CODE, ICD10, NHS_NUMBER, NHS_NUMBER_VERIFICATION_EXTENSION as NHS_NUMBER_VERIFICATION,
+    NHS_NUMBER_VERIFICATION_SYSTEM, ODS, SNOMED, UK_CORE as UK,
+};
 use careweave_domain::{DERIVED_COUNTS_SYSTEM as DERIVED, REPEAT_MEDICINES_CODE as REPEAT};
-const ICD10: &str = "http://hl7.org/fhir/sid/icd-10";
-const NHS_NUMBER: &str = "https://fhir.nhs.uk/Id/nhs-number";
-const ODS: &str = "https://fhir.nhs.uk/Id/ods-organization-code";
-const ACT_CODE: &str = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
-
-const UK: &str = "https://fhir.hl7.org.uk/StructureDefinition/UKCore-";
-const NHS_NUMBER_VERIFICATION: &str =
-    "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus";
-const NHS_NUMBER_VERIFICATION_SYSTEM: &str =
-    "https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland";
 
 /// The term of each ICD-10 code the generator emits, for `Coding.display`.
 fn icd10_term(code: &str) -> Option<&'static str> {

@@ -18,14 +18,10 @@ use serde_json::{json, Map, Value};
 use super::new_uuid;
 use crate::casework::GpMessage;
 
-const SNOMED: &str = "http://snomed.info/sct";
-const NHS_NUMBER: &str = "https://fhir.nhs.uk/Id/nhs-number";
-const ODS: &str = "https://fhir.nhs.uk/Id/ods-organization-code";
-const UK_CORE: &str = "https://fhir.hl7.org.uk/StructureDefinition/UKCore-";
-const VERIFICATION_EXTENSION: &str =
-    "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus";
-const VERIFICATION_SYSTEM: &str =
-    "https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland";
+use careweave_domain::fhir_systems::{
+    NHS_NUMBER, NHS_NUMBER_VERIFICATION_EXTENSION as VERIFICATION_EXTENSION,
+    NHS_NUMBER_VERIFICATION_SYSTEM as VERIFICATION_SYSTEM, ODS, SNOMED, UK_CORE,
+};
 /// careweave's own code for the kind of message: there is no national message event for a
 /// social prescribing or Focused Care update, so the code system says whose code it is.
 const EVENT_SYSTEM: &str = "urn:careweave:message-event";
