@@ -20,13 +20,13 @@ after(async () => {
 });
 
 const roles = [
-  { user: 'admin@demo.careweave', expect: ['Home', 'Users', 'API tokens', 'Audit log', 'Sign-in security', 'Emergency access', 'Directory data', 'Supervision'] },
+  { user: 'admin@demo.careweave', expect: ['Home', 'Place', 'Users', 'API tokens', 'Audit log', 'Sign-in security', 'Emergency access', 'Directory data', 'Supervision'] },
   { user: 'linkworker@demo.careweave', expect: ['Home', 'My people', 'Casework', 'MDT meetings', 'Directory', 'Worklists', 'Supervision'] },
   { user: 'caseworker@demo.careweave', expect: ['Home', 'My people', 'Casework', 'MDT meetings', 'Directory', 'Worklists', 'Supervision'] },
-  { user: 'supervisor@demo.careweave', expect: ['Home', 'My people', 'Casework', 'MDT meetings', 'Directory', 'Population', 'Worklists', 'Workforce', 'Evaluation', 'Service gaps', 'Supervision'] },
+  { user: 'supervisor@demo.careweave', expect: ['Home', 'My people', 'Casework', 'MDT meetings', 'Directory', 'Population', 'Worklists', 'Workforce', 'Evaluation', 'Place', 'Service gaps', 'Supervision'] },
   { user: 'referrer@demo.careweave', expect: ['Home', 'Refer someone', 'Directory', 'Worklists', 'Supervision'] },
-  { user: 'analyst@demo.careweave', expect: ['Home', 'Population', 'Workforce', 'Evaluation', 'Service gaps', 'Supervision'] },
-  { user: 'commissioner@demo.careweave', expect: ['Home', 'Population', 'Workforce', 'Evaluation', 'Service gaps', 'Supervision'] },
+  { user: 'analyst@demo.careweave', expect: ['Home', 'Population', 'Workforce', 'Evaluation', 'Place', 'Service gaps', 'Supervision'] },
+  { user: 'commissioner@demo.careweave', expect: ['Home', 'Population', 'Workforce', 'Evaluation', 'Place', 'Service gaps', 'Supervision'] },
   { user: 'provider@demo.careweave', expect: ['Home', 'My people', 'Casework', 'MDT meetings', 'Directory', 'Worklists', 'Supervision'] },
 ];
 

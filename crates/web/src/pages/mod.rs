@@ -14,6 +14,7 @@ mod lone_working;
 mod mdt;
 mod outcomes;
 mod people;
+mod place;
 mod population;
 mod safeguarding;
 mod supervision;
@@ -78,6 +79,7 @@ const MODULES: &[Module] = &[
     ),
     ("/workforce", "Workforce", access::can_read_aggregates),
     ("/evaluation", "Evaluation", evaluation::can_see),
+    ("/place", "Place", place::can_see),
     (
         "/directory/gaps",
         "Service gaps",
@@ -288,6 +290,7 @@ pub fn routes() -> Router<AppState> {
         .merge(mdt::routes())
         .merge(supervision::routes())
         .merge(events::routes())
+        .merge(place::routes())
 }
 
 /// `GET /live`: the process is up and answering, whatever the database's state. A supervisor
