@@ -141,7 +141,7 @@ test('Focused Care: GP referral → waiting list → triage → allocation → a
   });
   await gp.page.fill('#nhs_number', wrongCheckDigit(person.nhs));
   await gp.page.uncheck('#consent');
-  await submit(gp.page, 'form[action="/referrals/new"] button[type=submit]');
+  await submit(gp.page, 'form[action="/referrals/new"] button[type=submit]:not([name=lookup])');
   const summary = await gp.page.textContent('.nhsuk-error-summary');
   assert.match(summary, /check digit does not match/);
   assert.match(summary, /Confirm that the person agreed to be referred/);
@@ -159,7 +159,7 @@ test('Focused Care: GP referral → waiting list → triage → allocation → a
   assert.equal(await gp.page.evaluate(() => document.activeElement.id), 'nhs_number');
   await gp.page.fill('#nhs_number', person.nhs);
   await gp.page.check('#consent');
-  await submit(gp.page, 'form[action="/referrals/new"] button[type=submit]');
+  await submit(gp.page, 'form[action="/referrals/new"] button[type=submit]:not([name=lookup])');
   assert.match(gp.page.url(), /\/referrals\/\d+\?sent=1$/);
   const referralUrl = gp.page.url().replace(/\?sent=1$/, '');
   assert.match(await gp.page.textContent('.nhsuk-card--confirmation'), /Referral sent/);
@@ -196,7 +196,7 @@ test('Focused Care: GP referral → waiting list → triage → allocation → a
   await submit(page, 'form[action$="/allocate"] button');
   assert.match(await page.textContent('#team + ul'), /Casey Caseworker, .*: lead worker since/);
   await page.goto(`${demo.base}/cases`);
-  assert.match(await page.locator('tbody tr', { hasText: person.name }).textContent(), /Focused Care\s*Lead worker\s*Open, high intensity/);
+  assert.match(await page.locator('tbody tr', { hasText: person.name }).textContent(), /Focused Care[\s\S]*Lead worker[\s\S]*Open, high intensity/);
   await assertAccessible(page, 'casework my cases');
   await page.goto(caseUrl);
 
@@ -265,18 +265,27 @@ test('Focused Care: GP referral → waiting list → triage → allocation → a
   assert.equal(await page.inputValue('#outcomes'), 'Tenancy secure; arrears in a repayment plan');
   await assertAccessible(page, 'casework discharge with errors');
   await page.selectOption('#discharge_reason', 'goals_met');
+  // "Goals met" with the one goal at 0%: a warning to confirm with a reason (issue 16), not a block.
+  const warned = await Promise.all([page.waitForNavigation(), page.click('form[action$="/discharge"] button')]);
+  assert.equal(warned[0].status(), 422);
+  assert.match(await page.textContent('.nhsuk-error-summary'), /Goals met.*0% progress/);
+  assert.equal(await page.inputValue('#discharge_reason'), 'goals_met');
+  await assertAccessible(page, 'casework discharge warning');
+  await page.fill('#discharge_override', 'The tenancy is secure; the goal was not updated before discharge');
   await submit(page, 'form[action$="/discharge"] button');
   assert.match(await page.textContent('.nhsuk-summary-list'), /Discharged/);
+  assert.match(await page.textContent('#discharge-override'), /The tenancy is secure/);
   assert.match(await page.textContent('#discharge + p'), /Reason: Goals met\. Next: Back to usual GP care\. The GP agreed\./);
   await assertAccessible(page, 'casework case discharged');
   const before = await timeline(page);
 
-  // The message back to the GP: detail, because the person agreed to share it; no national code
-  // applies to Focused Care.
+  // The message back to the GP, as it was written and sent at discharge: detail, because the
+  // person agreed to share it; a Focused Care discharge carries "Patient discharge".
   await submit(page, `a[href="/cases/${caseId}/gp-message"]`);
   const message = await page.textContent('main');
   assert.match(message, /Focused Care/);
-  assert.match(message, /No national codes apply to this service/);
+  assert.match(message, /SNOMED CT 58000006: Patient discharge/);
+  assert.match(message, /Completed by/);
   assert.match(message, /Keeping a roof over the children’s heads/);
   assert.match(message, /Facing eviction/);
   assert.match(message, /Lead worker: Casey Caseworker/);
@@ -292,7 +301,7 @@ test('Focused Care: GP referral → waiting list → triage → allocation → a
   assert.equal(m.referral_details.service_type, 'Focused Care');
   assert.equal(m.referral_details.referrer, 'Dr Rae Referrer');
   assert.equal(m.consent.share_detail_with_gp, true);
-  assert.deepEqual(m.coded_entries, []);
+  assert.deepEqual(m.coded_entries.map((c) => c.code), ['58000006']);
   assert.equal(m.what_matters_to_me, 'Keeping a roof over the children’s heads');
   assert.equal(m.support_offered.lead_worker, 'Casey Caseworker');
   assert.equal(m.support_offered.total_contacts, 1);
@@ -357,7 +366,7 @@ test('social prescribing: referral without consent to share → triage with a le
     share: false,
     reason: 'Lonely since a bereavement, visits the surgery weekly',
   });
-  await submit(gp.page, 'form[action="/referrals/new"] button[type=submit]');
+  await submit(gp.page, 'form[action="/referrals/new"] button[type=submit]:not([name=lookup])');
   assert.match(gp.page.url(), /\/referrals\/\d+\?sent=1$/);
   assert.match(await gp.page.textContent('main'), /Codes and dates only/);
   await gp.context.close();
@@ -423,6 +432,10 @@ test('social prescribing: referral without consent to share → triage with a le
   await submit(page, `a[href="/directory?person=${person.id}"]`);
   assert.match(await page.textContent('.nhsuk-lede-text'), /Finding a service for/);
   await assertAccessible(page, 'casework directory search for the person');
+  // Opened from a person, the search has already run for their postcode, so the form is folded
+  // away behind "Change the search": open it.
+  const folded = page.locator('[data-testid=search-form-folded] summary');
+  if (await folded.count()) await folded.click();
   await page.selectOption('#need', 'befriending');
   await page.fill('#q', 'Hillside Befriending');
   await page.fill('#postcode', '');
@@ -466,19 +479,24 @@ test('social prescribing: referral without consent to share → triage with a le
   await page.goto(caseUrl);
   assert.match(await page.textContent('.nhsuk-summary-list'), /1 open concern/);
 
-  // She chose to stop; the GP is told the dates and national codes, nothing more.
+  // She chose to stop part-way (a goal agreed): the GP is told the dates and the referral code,
+  // nothing more, and not "declined", which means the offer itself was declined.
   await page.selectOption('#discharge_reason', 'declined');
   await page.selectOption('#destination', 'community_group');
   await page.selectOption('#gp_agreement', 'not_asked');
   await fillDate(page, 'discharged', today());
   await page.fill('#outcomes', 'Private words the GP must not see');
   await submit(page, 'form[action$="/discharge"] button');
+  // The service's schedule asks for ONS4 at discharge: confirmed with a reason.
+  assert.match(await page.textContent('.nhsuk-error-summary'), /at discharge and it has not been recorded/);
+  await page.fill('#discharge_override', 'She did not want to answer the questions again');
+  await submit(page, 'form[action$="/discharge"] button');
   assert.match(await page.textContent('.nhsuk-summary-list'), /Discharged/);
   await page.goto(`${demo.base}/cases/${caseId}/gp-message`);
   const message = await page.textContent('main');
   assert.match(message, /did not agree to share details/);
   assert.match(message, /871731000000106/);
-  assert.match(message, /871711000000103/);
+  assert.ok(!message.includes('871711000000103'));
   for (const secret of ['Having someone to talk to', 'Lonely since a bereavement', 'Private words', 'Go to a befriending group', 'Rent arrears']) {
     assert.ok(!message.includes(secret), `the message leaves out "${secret}"`);
   }
@@ -487,7 +505,6 @@ test('social prescribing: referral without consent to share → triage with a le
   assert.equal(m.consent.share_detail_with_gp, false);
   assert.deepEqual(m.coded_entries.map((c) => [c.system, c.code]), [
     ['http://snomed.info/sct', '871731000000106'],
-    ['http://snomed.info/sct', '871711000000103'],
   ]);
   assert.equal(m.referral_details.service_type, 'Social prescribing');
   assert.equal(m.what_matters_to_me, null);
@@ -521,9 +538,11 @@ test('public self-referral without an account → matched at triage → redirect
   await page.fill('#reason', 'I would like to get out more and meet people');
   await submit(page, 'form[action="/refer"] button[type=submit]');
   const summary = await page.textContent('.nhsuk-error-summary');
-  assert.match(summary, /Date of birth must be a real date/);
+  // The public form speaks to the person themself (issue 16, item 10).
+  assert.match(summary, /Your date of birth must be a real date/);
   assert.match(summary, /Confirm that you agree to this referral/);
-  assert.match(summary, /Select whether the person agreed to share details with their GP/);
+  assert.match(summary, /Select whether we can share details of your support with your GP/);
+  assert.doesNotMatch(summary, /the person|their GP/);
   assert.equal(await page.inputValue('#family_name'), person.family);
   assert.equal(await page.inputValue('#dob-day'), '31');
   assert.equal(await page.inputValue('#reason'), 'I would like to get out more and meet people');

@@ -47,7 +47,10 @@ test('search → signpost and refer → the provider accepts, every page accessi
   assert.match(await page.textContent('.nhsuk-lede-text'), /Finding a service for/);
   await assertAccessible(page, 'directory search for a person');
 
-  // Search by need and words, anywhere (clear the person's postcode).
+  // Search by need and words, anywhere (clear the person's postcode). The first search (the
+  // person's postcode) folded the form away so its results come first; open it to change it.
+  const folded = page.locator('[data-testid=search-form-folded] summary');
+  if (await folded.count()) await folded.click();
   await page.selectOption('#need', 'befriending');
   await page.fill('#q', 'Hillside Befriending');
   await page.fill('#postcode', '');

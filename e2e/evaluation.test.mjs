@@ -1,7 +1,7 @@
 // Impact evaluation in a real browser (issue 15): the demo neighbourhood carries planted support
 // episodes, so on first sign-in a commissioner sees a real estimate in plain English with the naive
 // before/after beside it, value marked notional, the month-by-month charts and the RE-AIM tables,
-// and downloads a table as CSV. A PCN manager (supervisor) and an analyst see it too; a link worker
+// downloads a table as CSV and opens the board pack (its charts drawn, axe-clean). A PCN manager (supervisor) and an analyst see it too; a link worker
 // is refused and has no menu entry. The page passes axe-core.
 
 import { test, before, after } from 'node:test';
@@ -45,6 +45,23 @@ test('a commissioner sees the demo evaluation with the naive figure beside the e
   assert.equal(csv.status(), 200);
   assert.match(csv.headers()['content-type'], /text\/csv/);
   assert.match(await csv.text(), /^Outcome,Supported before/);
+
+  // The board pack opens from the page (issue 15, item 8): its SVG charts are drawn with marks
+  // and a size, its own stylesheet applies under its policy, it says how counts are protected,
+  // and it passes axe.
+  await page.goto(`${demo.base}/evaluation`);
+  assert.equal(await page.locator('[data-testid=board-pack] a[download]').count(), 1);
+  await Promise.all([page.waitForNavigation(), page.click('[data-testid=board-pack] a[href="/evaluation/board-pack"]')]);
+  assert.match(await page.textContent('h1'), /Impact evaluation/);
+  const charts = await page.$$eval('svg', (svgs) => svgs.map((s) => {
+    const box = s.getBoundingClientRect();
+    return { width: box.width, height: box.height, marks: s.querySelectorAll('rect, path, line, polyline, circle').length };
+  }));
+  assert.ok(charts.length >= 3, `charts: ${charts.length}`);
+  for (const c of charts) assert.ok(c.width > 0 && c.height > 0 && c.marks > 0, JSON.stringify(c));
+  assert.match(await page.evaluate(() => getComputedStyle(document.body).fontFamily), /Arial/);
+  assert.match(await page.textContent('main'), /Counts of 7 or fewer are not shown and other counts are rounded to the nearest 5/);
+  await assertAccessible(page, 'evaluation board pack');
   await context.close();
 });
 

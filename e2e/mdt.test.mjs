@@ -57,7 +57,9 @@ test('a worker sees the demo meetings, plans one, builds its agenda and records 
 
   // The navigation offers MDT meetings; the list shows the demo's upcoming and past meetings.
   await page.goto(`${demo.base}/`);
-  assert.equal(await page.locator('header a[href="/mdt"]').count(), 1, 'the menu offers MDT meetings');
+  assert.equal(await page.locator('header a[href="/menu/casework"]').count(), 1, 'the menu offers casework');
+  await page.goto(`${demo.base}/menu/casework`);
+  assert.equal(await page.locator('main a[href="/mdt"]').count(), 1, 'the casework menu offers MDT meetings');
   await page.goto(`${demo.base}/mdt`);
   assert.match(await page.textContent('#upcoming + table'), /Social prescribing MDT/);
   assert.match(await page.textContent('#past + table'), /Social prescribing MDT/);

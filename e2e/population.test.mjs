@@ -29,13 +29,13 @@ test('an analyst reads the population dashboard for a place and it is accessible
     assert.equal(await page.locator(`[data-testid=breakdown-${id}] svg`).count(), 1, `chart ${id}`);
   }
   const pcnTitle = (await page.textContent('[data-testid=place-title]')).trim();
-  assert.match(pcnTitle, /^PCN /);
+  assert.match(pcnTitle, /^Primary care network: /);
   await assertAccessible(page, 'population dashboard');
   // Choose a practice with the place picker.
   const practice = await page.$eval('#place', (s) => [...s.options].find((o) => o.value.startsWith('practice:')).value);
   await page.selectOption('#place', practice);
   await Promise.all([page.waitForNavigation(), page.click('form[action="/population"] button')]);
-  assert.match((await page.textContent('[data-testid=place-title]')).trim(), /^PRACTICE /);
+  assert.match((await page.textContent('[data-testid=place-title]')).trim(), /^GP practice: /);
   await assertAccessible(page, 'population dashboard practice');
   // Analysts see aggregates only: the worklists are not theirs.
   const response = await page.goto(`${demo.base}/population/worklists`);

@@ -63,10 +63,19 @@ enum Employer {
 }
 
 const ACCOUNTS: &[DemoAccount] = &[
+    // The PCN's administrator manages accounts and reads the audit log; it is an account, not a
+    // post in the workforce, so it has no staff record. The PCN's manager is a post.
     DemoAccount {
         username: "admin@demo.careweave",
         name: "Alex Admin",
         role: Role::Admin,
+        employer: Employer::Pcn,
+        staff_role: None,
+    },
+    DemoAccount {
+        username: "manager@demo.careweave",
+        name: "Morgan Manager",
+        role: Role::Manager,
         employer: Employer::Pcn,
         staff_role: Some((StaffRole::PcnManager, FundingStream::PracticeCore)),
     },

@@ -367,6 +367,9 @@ pub async fn load(
             clock,
         )
         .await?;
+        if reason == DischargeReason::GoalsMet {
+            goals_met(store, worker, case, today - Duration::days(11)).await?;
+        }
         store
             .discharge(
                 &store.open_case(worker, case, true).await?,
@@ -376,6 +379,12 @@ pub async fn load(
                     destination,
                     gp: GpAgreement::Agreed,
                     summary: "Feels more confident, attends the lunch club weekly and has a plan for the winter.".to_owned(),
+                    // The social prescribing schedule asks for ONS4 at discharge, which these
+                    // people were not asked again: the demo shows the override on their cases.
+                    override_reason: Some(
+                        "Did not want to answer the wellbeing questions again at the last visit"
+                            .to_owned(),
+                    ),
                 },
             )
             .await?;
@@ -404,6 +413,7 @@ pub async fn load(
             clock,
         )
         .await?;
+        goals_met(store, &team.caseworker, case, today - Duration::days(61)).await?;
         store
             .discharge(
                 &store.open_case(&team.caseworker, case, true).await?,
@@ -413,6 +423,7 @@ pub async fn load(
                     destination: DischargeDestination::GpCare,
                     gp: GpAgreement::Agreed,
                     summary: "Tenancy secure and debts in a repayment plan.".to_owned(),
+                    override_reason: None,
                 },
             )
             .await?;
@@ -543,7 +554,7 @@ async fn lone_working(
     store
         .plan_visit(
             &team.linkworker,
-            case,
+            &store.open_case(&team.linkworker, case, true).await?,
             &NewVisit {
                 contact_type: ContactType::JointVisit,
                 on: today,
@@ -654,6 +665,32 @@ async fn open_case(
         team,
     );
     accept(store, &r, worker, opened - Duration::days(3), team).await
+}
+
+/// Records every goal on the case's plan as fully met, as a worker does before a "goals met"
+/// discharge (a "goals met" discharge with every goal at 0% is warned about).
+async fn goals_met(
+    store: &Store,
+    worker: &Principal,
+    case: CaseId,
+    on: NaiveDate,
+) -> anyhow::Result<()> {
+    let view = store.case_for(worker, case).await?;
+    let mut version = view.plan.version;
+    for goal in &view.plan.goals {
+        version = store
+            .change_plan(
+                &store.open_case(worker, case, true).await?,
+                version,
+                &PlanItem::Progress {
+                    goal: goal.id,
+                    progress: 100,
+                },
+                on,
+            )
+            .await?;
+    }
+    Ok(())
 }
 
 /// A plausible history: baseline assessment, plan, goals and actions, fortnightly contacts, a
@@ -821,7 +858,7 @@ async fn history(
         let visit = store
             .plan_visit(
                 worker,
-                case,
+                &store.open_case(worker, case, true).await?,
                 &NewVisit {
                     contact_type: ContactType::HomeVisit,
                     on: today,

@@ -233,7 +233,11 @@ pub async fn store_results(
     summary
         .tables
         .push(outcome_measures(store, evaluation.settings.disclosure_control).await?);
-    Ok(store.store_evaluation(None, &summary).await?)
+    // The board pack goes with the summary, so the web page offers the report it was written from.
+    let board_pack = careweave_evaluation::board_pack(evaluation);
+    Ok(store
+        .store_evaluation_with_board_pack(None, &summary, Some(&board_pack))
+        .await?)
 }
 
 /// The outcome measures of the casework store (issue 15, item 7): per instrument scale, people with

@@ -2,6 +2,7 @@
 //! Nothing here knows SQL, HTML or how a page looks; see ARCHITECTURE.md for where things live.
 
 mod audit_cmd;
+mod cluster_cmd;
 mod config;
 mod demo;
 mod demo_casework;
@@ -53,6 +54,10 @@ enum Command {
     /// Here `--config` names a population configuration (see crates/population/rules/default.toml).
     #[command(subcommand)]
     Population(population_cmd::PopulationCommand),
+    /// The nodes of a distributed population run (Apache Ballista): a scheduler and executors,
+    /// each started from this same binary.
+    #[command(subcommand)]
+    Cluster(cluster_cmd::ClusterCommand),
     /// Workforce planning from need: demand, supply, scenarios and the waiting-list simulation.
     /// Here `--config` names a workforce configuration (see docs/workforce.md).
     #[command(subcommand)]
@@ -120,6 +125,7 @@ fn run() -> anyhow::Result<ExitCode> {
     let cli = match cli.command {
         Command::Population(cmd) => return population_cmd::main(cmd, cli.config.as_deref()),
         Command::Synth(args) => return synth_cmd::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Cluster(cmd) => return cluster_cmd::main(cmd).map(|()| ExitCode::SUCCESS),
         Command::Workforce(cmd) => {
             return workforce_cmd::main(cmd, cli.config.as_deref()).map(|()| ExitCode::SUCCESS)
         }
@@ -140,8 +146,8 @@ fn run() -> anyhow::Result<ExitCode> {
             Command::Population(_) | Command::Evaluation(_) => {
                 anyhow::bail!("the population and evaluation commands run without web settings")
             }
-            Command::Workforce(_) => {
-                anyhow::bail!("the workforce command runs without web settings")
+            Command::Workforce(_) | Command::Cluster(_) => {
+                anyhow::bail!("the workforce and cluster commands run without web settings")
             }
             Command::Serve => serve(settings).await,
             Command::Db(DbCommand::Migrate) => {

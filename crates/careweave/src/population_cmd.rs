@@ -13,6 +13,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
+use careweave_population::config::InputFormat;
 use careweave_population::{Codelists, Engine, RunSettings, Stage};
 use clap::{Args, Subcommand};
 
@@ -44,7 +45,8 @@ pub struct SettingsArgs {
 /// Arguments of `population run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The extract folder (one `<table>.parquet` or `<table>.csv` per table).
+    /// The extract folder (one `<table>.parquet` or `<table>.csv` per table, or a FHIR export: see
+    /// `--format`).
     #[arg(long, value_name = "DIR")]
     input: PathBuf,
     /// Where to write the outputs (created if missing).
@@ -56,10 +58,45 @@ pub struct RunArgs {
     /// incomplete (overrides `max_rejected_share`; default 0.01, one per cent).
     #[arg(long, value_name = "SHARE")]
     max_rejected_share: Option<f64>,
+    /// The form of the extract: `auto` reads Parquet, else CSV, else a FHIR R4 Bulk Data export
+    /// (`*.ndjson` in the folder or its `fhir/` subfolder); `fhir` reads the person records from the
+    /// NDJSON even when tables sit beside it. The place tables (PCNs, practices, LSOAs, postcodes)
+    /// are always read as Parquet or CSV. Overrides `input_format` in the configuration.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    format: Option<FormatArg>,
+    /// Run the stages on an Apache Ballista cluster whose scheduler is at `df://HOST:PORT` (started
+    /// with `careweave cluster scheduler`, executors with `careweave cluster executor`). The input,
+    /// the output and `--scratch` must be paths every node reads and writes at the same place.
+    #[arg(long, value_name = "ADDR")]
+    cluster: Option<String>,
+    /// Where a cluster run keeps its intermediate tables (default: a `.scratch` folder beside
+    /// `--out`); removed when the run ends.
+    #[arg(long, value_name = "DIR", requires = "cluster")]
+    scratch: Option<PathBuf>,
     /// Exit with status 0 even when the run is incomplete (rejections over the limit, a named
     /// codelist missing). The summary still lists every problem.
     #[arg(long)]
     allow_incomplete: bool,
+}
+
+/// The `--format` values, mapped onto the engine's [`InputFormat`].
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum FormatArg {
+    Auto,
+    Parquet,
+    Csv,
+    Fhir,
+}
+
+impl From<FormatArg> for InputFormat {
+    fn from(f: FormatArg) -> Self {
+        match f {
+            FormatArg::Auto => Self::Auto,
+            FormatArg::Parquet => Self::Parquet,
+            FormatArg::Csv => Self::Csv,
+            FormatArg::Fhir => Self::Fhir,
+        }
+    }
 }
 
 /// Arguments of `population explain`.
@@ -132,7 +169,31 @@ async fn run(
         );
         settings.config.max_rejected_share = share;
     }
-    let engine = Engine::new(settings, lists)?;
+    if let Some(format) = args.format {
+        settings.config.input_format = format.into();
+    }
+    let scratch = args.scratch.clone().unwrap_or_else(|| {
+        let mut name = args.out.file_name().unwrap_or_default().to_os_string();
+        name.push(".scratch");
+        args.out.with_file_name(name)
+    });
+    let engine = match &args.cluster {
+        None => Engine::new(settings, lists)?,
+        Some(address) => {
+            let address = careweave_cluster::SchedulerAddress::parse(address)?;
+            std::fs::create_dir_all(&scratch)
+                .with_context(|| format!("could not create {}", scratch.display()))?;
+            match careweave_cluster::engine(&address, &scratch, settings, lists).await {
+                Ok(engine) => engine,
+                Err(e) => {
+                    if args.scratch.is_none() {
+                        let _ = std::fs::remove_dir_all(&scratch);
+                    }
+                    return Err(e.into());
+                }
+            }
+        }
+    };
     let bars = indicatif::MultiProgress::new();
     let mut current: Option<indicatif::ProgressBar> = None;
     let style = indicatif::ProgressStyle::with_template("{spinner} {prefix:<24} {elapsed_precise}")
@@ -155,6 +216,10 @@ async fn run(
         .context("the population run failed")?;
     if let Some(bar) = current.take() {
         bar.finish();
+    }
+    if args.cluster.is_some() && args.scratch.is_none() {
+        // The default scratch folder is the run's own; one the user named is theirs to keep.
+        let _ = std::fs::remove_dir_all(&scratch);
     }
     println!("{summary}");
     println!(

@@ -194,3 +194,55 @@ fn errors_are_one_line_and_the_help_describes_each_command_s_own_settings() {
     assert!(!help.contains("--config"), "{help}");
     assert!(!help.contains("CAREWEAVE_PORT"), "{help}");
 }
+
+#[test]
+fn a_cluster_run_with_no_scheduler_fails_within_seconds_and_says_so() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let input = synth(tmp.path());
+    let out = tmp.path().join("out");
+    // A port nothing listens on: the run must stop with a clear error, not hang or write outputs.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let started = std::time::Instant::now();
+    let run = careweave(
+        tmp.path(),
+        &[
+            "population",
+            "run",
+            "--input",
+            &input.to_string_lossy(),
+            "--out",
+            &out.to_string_lossy(),
+            "--cluster",
+            &format!("df://127.0.0.1:{port}"),
+        ],
+    );
+    status(&run, 1);
+    let err = text(&run.stderr);
+    assert!(err.contains("does not answer"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    assert!(!out.exists(), "no outputs for a run that never started");
+    assert!(
+        !tmp.path().join("out.scratch").exists(),
+        "the default scratch folder is removed"
+    );
+    // A malformed address is refused before anything runs.
+    let bad = careweave(
+        tmp.path(),
+        &[
+            "population",
+            "run",
+            "--input",
+            &input.to_string_lossy(),
+            "--out",
+            &out.to_string_lossy(),
+            "--cluster",
+            "scheduler:50050",
+        ],
+    );
+    status(&bad, 1);
+    assert!(text(&bad.stderr).contains("df://"), "{}", text(&bad.stderr));
+}

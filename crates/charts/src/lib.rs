@@ -1,5 +1,5 @@
 //! The one chart module every careweave page and report draws with: the population pages, the
-//! offline population report, and the evaluation, workforce and casework reports.
+//! offline population report, and the evaluation, workforce and casework reports and the board.
 //!
 //! Charts are plain SVG strings with no scripts, fonts or links, so the same markup works inside an
 //! NHS.UK page and in an HTML file opened offline. Each chart:
@@ -64,6 +64,35 @@ fn truncate(s: &str, max: usize) -> String {
     }
 }
 
+/// The width of `s` in SVG units at font size `size`, from Arial's advance widths (in em) by
+/// character class. It errs wide, so a label fitted with it does not run into what is beside it.
+fn text_width(s: &str, size: f64) -> f64 {
+    let em: f64 = s
+        .chars()
+        .map(|c| match c {
+            'i' | 'j' | 'l' | '\'' | '|' | '.' | ',' | ':' | ';' | '!' | ' ' | 'I' => 0.28,
+            'f' | 't' | 'r' | '(' | ')' | '-' | '/' => 0.39,
+            'm' | 'w' | 'M' | 'W' | '…' => 0.94,
+            'A'..='Z' | '&' | '%' => 0.72,
+            'a'..='z' | '0'..='9' => 0.56,
+            _ => 0.7,
+        })
+        .sum();
+    em * size
+}
+
+/// Shortens a label with an ellipsis until it fits `width` units at font size `size`.
+fn fit(s: &str, size: f64, width: f64) -> String {
+    if text_width(s, size) <= width {
+        return s.to_owned();
+    }
+    let mut kept: String = s.to_owned();
+    while !kept.is_empty() && text_width(&format!("{kept}…"), size) > width {
+        kept.pop();
+    }
+    format!("{}…", kept.trim_end())
+}
+
 /// Opens an SVG element of the given height with its accessible name.
 fn open(label: &str, height: usize) -> String {
     let label = escape(label);
@@ -84,9 +113,10 @@ fn text(s: &mut String, x: f64, y: usize, size: u8, anchor: &str, content: &str)
 
 /// A horizontal bar chart of labelled counts; `None` is a count hidden by disclosure control.
 ///
-/// Labels take the left 330 units (truncated to fit), bars the next 300, and each value is
-/// written just past the end of its bar in the space kept free for it, so values never overlap
-/// labels or bars.
+/// Labels take the left 330 units (shortened by their drawn width to fit, so a label of wide
+/// letters cannot reach the bars or the values), bars the next 300, and each value is written
+/// just past the end of its bar in the space kept free for it, so values never overlap labels or
+/// bars.
 #[must_use]
 pub fn bar_chart(label: &str, bars: &[(String, Option<i64>)]) -> String {
     let max = bars.iter().filter_map(|b| b.1).max().unwrap_or(1).max(1);
@@ -94,7 +124,14 @@ pub fn bar_chart(label: &str, bars: &[(String, Option<i64>)]) -> String {
     let mut s = open(label, row * bars.len() + 8);
     for (i, (category, value)) in bars.iter().enumerate() {
         let y = i * row + 4;
-        text(&mut s, 0.0, y + 15, 14, "start", &truncate(category, 40));
+        text(
+            &mut s,
+            0.0,
+            y + 15,
+            14,
+            "start",
+            &fit(category, 14.0, 330.0),
+        );
         match value {
             Some(n) => {
                 let w = (*n as f64 / max as f64 * 300.0).round();
@@ -115,6 +152,89 @@ pub fn bar_chart(label: &str, bars: &[(String, Option<i64>)]) -> String {
     }
     s.push_str("</svg>");
     s
+}
+
+/// A column chart of counts over ordered categories, most often months ("Jan 2026"), for trends;
+/// `None` is a count hidden by disclosure control, drawn as a dashed box at the baseline with
+/// "7 or fewer" above it, never as an empty column.
+///
+/// Each value is written above its column and each label below it. When the labels are too wide
+/// for their columns (two years of months), they are turned 45 degrees so that neighbours never
+/// overlap, and the chart grows downwards to make room for them.
+#[must_use]
+pub fn column_chart(label: &str, columns: &[(String, Option<i64>)]) -> String {
+    let (left, right, top, base) = (10.0, 750.0, 34.0, 214.0);
+    let max = columns.iter().filter_map(|c| c.1).max().unwrap_or(1).max(1);
+    let step = (right - left) / columns.len().max(1) as f64;
+    let width = (step * 0.6).min(48.0);
+    let widest = columns
+        .iter()
+        .map(|(l, _)| text_width(l, 12.0))
+        .fold(0.0_f64, f64::max);
+    let turned = widest + 6.0 > step;
+    // A turned label of width w reaches w·sin 45° below the baseline.
+    let below = if turned {
+        (widest.min(140.0) * std::f64::consts::FRAC_1_SQRT_2).ceil() + 24.0
+    } else {
+        24.0
+    };
+    let height = (base + below) as usize;
+    let mut s = open(label, height);
+    let _ = write!(
+        s,
+        "<line x1=\"{left}\" y1=\"{base}\" x2=\"{right}\" y2=\"{base}\" stroke=\"{GREY}\"></line>"
+    );
+    // The value above a column is smaller when the columns are narrow, so it stays over its own.
+    let value_size: u8 = if step < 36.0 { 10 } else { 12 };
+    for (i, (category, value)) in columns.iter().enumerate() {
+        let centre = left + step * (i as f64 + 0.5);
+        let x = (centre - width / 2.0).round();
+        match value {
+            Some(n) => {
+                let h = (*n as f64 / max as f64 * (base - top)).round();
+                let _ = write!(
+                    s,
+                    "<rect x=\"{x}\" y=\"{}\" width=\"{width}\" height=\"{h}\" fill=\"{BLUE}\"><title>{}: {n}</title></rect>",
+                    base - h,
+                    escape(category)
+                );
+                text_at(&mut s, centre, base - h - 4.0, value_size, &n.to_string());
+            }
+            None => {
+                let _ = write!(
+                    s,
+                    "<rect x=\"{x}\" y=\"{}\" width=\"{width}\" height=\"14\" fill=\"none\" stroke=\"{GREY}\" stroke-dasharray=\"3 2\"><title>{}: {HIDDEN}</title></rect>",
+                    base - 14.0,
+                    escape(category)
+                );
+                // Two short lines fit over a narrow column where one long one would not.
+                text_at(&mut s, centre, base - 32.0, 10, "7 or");
+                text_at(&mut s, centre, base - 20.0, 10, "fewer");
+            }
+        }
+        let shown = fit(category, 12.0, 140.0);
+        if turned {
+            let y = base + 14.0;
+            let _ = write!(
+                s,
+                "<text x=\"{centre}\" y=\"{y}\" font-size=\"12\" fill=\"{INK}\" text-anchor=\"end\" transform=\"rotate(-45 {centre} {y})\">{}</text>",
+                escape(&shown)
+            );
+        } else {
+            text_at(&mut s, centre, base + 16.0, 12, &shown);
+        }
+    }
+    s.push_str("</svg>");
+    s
+}
+
+/// Text centred on `x`, for the column chart's values and labels.
+fn text_at(s: &mut String, x: f64, y: f64, size: u8, content: &str) {
+    let _ = write!(
+        s,
+        "<text x=\"{x}\" y=\"{y}\" font-size=\"{size}\" fill=\"{INK}\" text-anchor=\"middle\">{}</text>",
+        escape(content)
+    );
 }
 
 /// Which side of a pyramid a sex label belongs on, accepting the spellings data sources use
@@ -372,8 +492,15 @@ pub fn paired_bar_chart(label: &str, names: [&str; 2], rows: &[PairedBar]) -> St
     }
     for (i, r) in rows.iter().enumerate() {
         let y = i * row + 28;
-        text(&mut s, 0.0, y + 15, 14, "start", &truncate(&r.label, 40));
-        text(&mut s, 0.0, y + 32, 11, "start", &truncate(&r.note, 52));
+        text(
+            &mut s,
+            0.0,
+            y + 15,
+            14,
+            "start",
+            &fit(&r.label, 14.0, 330.0),
+        );
+        text(&mut s, 0.0, y + 32, 11, "start", &fit(&r.note, 11.0, 330.0));
         for (k, (v, colour)) in r.values.iter().zip([BLUE, GREEN]).enumerate() {
             let by = y + 2 + k * 18;
             let w = if v.is_finite() && *v > 0.0 {
@@ -441,6 +568,68 @@ mod tests {
         // The longest bar ends at 340 + 300; its value starts just past it.
         assert!(svg.contains("width=\"300\""));
         assert!(svg.contains("<text x=\"646\""));
+    }
+
+    #[test]
+    fn a_long_label_of_wide_letters_is_shortened_to_stay_clear_of_the_bars() {
+        // Issue 16: the equity chart's labels ("segment | ethnic group") ran into the values.
+        let long = "LONG-TERM CONDITIONS WITH MANY WORDS | WHITE: ANY OTHER WHITE BACKGROUND";
+        let svg = bar_chart("Equity", &cells(&[(long, Some(10))]));
+        let drawn = svg
+            .split(
+                "<text x=\"0\" y=\"19\" font-size=\"14\" fill=\"#212b32\" text-anchor=\"start\">",
+            )
+            .nth(1)
+            .and_then(|rest| rest.split("</text>").next())
+            .expect("the label is drawn");
+        assert!(drawn.ends_with('…'), "{drawn}");
+        assert!(text_width(drawn, 14.0) <= 330.0);
+        assert!(drawn.len() < long.len());
+        // A short label is left alone.
+        assert_eq!(fit("Core20", 14.0, 330.0), "Core20");
+    }
+
+    #[test]
+    fn a_column_chart_draws_hidden_months_as_seven_or_fewer() {
+        let svg = column_chart(
+            "Referrals by month",
+            &cells(&[
+                ("Jan 2026", Some(40)),
+                ("Feb 2026", None),
+                ("Mar <b>", Some(0)),
+            ]),
+        );
+        assert!(svg.contains("Feb 2026: 7 or fewer") && svg.contains("stroke-dasharray"));
+        assert!(svg.contains(">7 or<") && svg.contains(">fewer<"));
+        assert!(svg.contains("Jan 2026: 40") && svg.contains(">40<"));
+        assert!(svg.contains("Mar &lt;b&gt;: 0"), "a real zero is a zero");
+        assert!(!svg.contains("<b>") && !svg.contains("rotate("));
+        assert!(svg.contains("role=\"img\"") && svg.contains("<title>Referrals by month</title>"));
+    }
+
+    #[test]
+    fn a_column_chart_turns_its_labels_when_they_would_overlap() {
+        let months: Vec<(String, Option<i64>)> = (1..=24)
+            .map(|m| (format!("Month {m} of 2026"), Some(m)))
+            .collect();
+        let svg = column_chart("Two years", &months);
+        assert_eq!(svg.matches("rotate(-45").count(), 24);
+        // The chart is taller than one with level labels, so the turned ones fit inside it.
+        let level = column_chart("One", &cells(&[("Jan", Some(1))]));
+        let height = |svg: &str| -> usize {
+            svg.split("viewBox=\"0 0 760 ")
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+                .and_then(|h| h.parse().ok())
+                .unwrap()
+        };
+        assert!(height(&svg) > height(&level));
+    }
+
+    #[test]
+    fn an_empty_column_chart_is_still_valid_svg() {
+        let svg = column_chart("Nothing yet", &[]);
+        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
     }
 
     #[test]

@@ -12,6 +12,9 @@
 //!   the record opens to the team only once the case is theirs (accepted), so naming someone in a
 //!   referral can never be a way into their record;
 //! - **analysts** and **commissioners** see aggregates only, never a person;
+//! - a **manager** (of a primary care network or a practice) sees the aggregate reports, the
+//!   workforce and the evaluation, and the population profile and worklists of their own practices
+//!   (`store::population`), but opens no person's record unless they also hold a care role;
 //! - an **admin** manages accounts and reads the audit log, but never a person's record;
 //! - a person who **declined sharing** with an organisation is read by none of its staff, under
 //!   any grant, except break-glass;
@@ -32,6 +35,7 @@ text_enum!(
         Referrer => "referrer", "Referrer";
         Analyst => "analyst", "Analyst";
         Commissioner => "commissioner", "Commissioner";
+        Manager => "manager", "Manager";
     }
 );
 
@@ -122,6 +126,31 @@ impl Grant {
             Self::BreakGlass => "break_glass",
         }
     }
+
+    /// Every grant, for readers of the audit log that turn stored codes back into words.
+    pub const ALL: [Self; 6] = [
+        Self::CareTeamMember,
+        Self::CaseAwaitsWorkerWithMyOrganisation,
+        Self::ReferralAcceptedByMyOrganisation,
+        Self::SupervisesCareTeam,
+        Self::CaseFindingWorklist,
+        Self::BreakGlass,
+    ];
+
+    /// The reason in words, as an administrator reads it in the audit log.
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::CareTeamMember => "Member of the care team",
+            Self::CaseAwaitsWorkerWithMyOrganisation => {
+                "Case waiting for a worker in their organisation"
+            }
+            Self::ReferralAcceptedByMyOrganisation => "Referral accepted by their organisation",
+            Self::SupervisesCareTeam => "Supervises the care team",
+            Self::CaseFindingWorklist => "On a case-finding worklist they may use",
+            Self::BreakGlass => "Emergency access (break glass)",
+        }
+    }
 }
 
 /// The outcome of asking whether a principal may read a person's record.
@@ -198,15 +227,25 @@ pub fn can_change_case(
     works_on_case || who.belongs_to_any(&[Role::Worker, Role::Supervisor], runs_service)
 }
 
-/// Whether `who` may see aggregate (disclosure-controlled) population figures.
+/// Whether `who` may see aggregate (disclosure-controlled) figures: reports, the workforce plan
+/// and the evaluation. Which places' population profiles they see is decided by where they work
+/// (`store::population::population_scope`).
 #[must_use]
 pub fn can_read_aggregates(who: &Principal) -> bool {
     who.memberships.iter().any(|m| {
         matches!(
             m.role,
-            Role::Analyst | Role::Commissioner | Role::Supervisor
+            Role::Analyst | Role::Commissioner | Role::Supervisor | Role::Manager
         )
     })
+}
+
+/// Whether `who` may look people up by name, NHS number or date of birth (`/find`): those who
+/// read records (workers, supervisors) and referrers, who find the referrals they sent. What a
+/// search returns is still only what the policy lets each of them read.
+#[must_use]
+pub fn can_search_people(who: &Principal) -> bool {
+    has_caseload(who) || who.has_role(Role::Referrer)
 }
 
 /// Whether `who` may manage accounts and memberships of `organisation`.
@@ -412,14 +451,17 @@ mod tests {
     }
 
     #[test]
-    fn admins_analysts_and_commissioners_never_read_a_person() {
-        // Even when listed in the care team by mistake, these roles do not open records.
+    fn admins_analysts_commissioners_and_managers_never_read_a_person() {
+        // Even when listed in the care team by mistake, these roles do not open records: a
+        // manager sees their practices' figures and worklists, never a record.
         let mut facts = cared_for_by_user_10_of_charity();
         for (user, role) in [
             (50, Role::Admin),
             (51, Role::Analyst),
             (52, Role::Commissioner),
+            (53, Role::Manager),
         ] {
+            facts.case_finding_with.push(CHARITY);
             facts.care_team.push(UserId::new(user));
             facts.case_awaits_worker_with.push(CHARITY);
             assert_eq!(
@@ -428,7 +470,10 @@ mod tests {
             );
         }
         assert!(can_read_aggregates(&principal(51, Role::Analyst, PRACTICE)));
+        assert!(can_read_aggregates(&principal(53, Role::Manager, PRACTICE)));
         assert!(!can_read_aggregates(&principal(50, Role::Admin, PRACTICE)));
+        assert!(!can_search_people(&principal(53, Role::Manager, PRACTICE)));
+        assert!(can_search_people(&principal(54, Role::Referrer, PRACTICE)));
         assert!(can_read_audit(&principal(50, Role::Admin, PRACTICE)));
         assert!(!can_read_audit(&principal(10, Role::Worker, PRACTICE)));
     }

@@ -539,11 +539,83 @@ pub mod snomed {
     pub const REFERRAL_TO_SOCIAL_PRESCRIBING: &str = "871731000000106";
     /// "Social prescribing declined".
     pub const SOCIAL_PRESCRIBING_DECLINED: &str = "871711000000103";
+    /// "Patient discharge" (a procedure): the discharge code of a Focused Care or other
+    /// personalised care service, which has no concept of its own.
+    pub const PATIENT_DISCHARGE: &str = "58000006";
+}
+
+/// What a discharge should make the worker look at twice before it is recorded: warnings, never a
+/// block (issue 16, item 8). The worker confirms a discharge with warnings by giving a reason, and
+/// the store records the warnings and the reason with the discharge.
+///
+/// "Goals met" with goals on the plan that all stand at 0% progress contradicts itself (a plan
+/// with no goals is not warned about: there is nothing that contradicts the reason). An outcome
+/// measure the service's schedule asks for at discharge and not yet recorded in this episode is
+/// warned about whatever the reason, except a death, when nobody can be asked.
+/// `measures_missing` names those measures (their instrument names).
+#[must_use]
+pub fn discharge_warnings(
+    reason: DischargeReason,
+    goal_progress: &[u8],
+    measures_missing: &[String],
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if reason == DischargeReason::GoalsMet
+        && !goal_progress.is_empty()
+        && goal_progress.iter().all(|&p| p == 0)
+    {
+        warnings.push(format!(
+            "The reason is \"Goals met\" but {} at 0% progress",
+            if goal_progress.len() == 1 {
+                "the plan's one goal is".to_owned()
+            } else {
+                format!("all {} goals on the plan are", goal_progress.len())
+            }
+        ));
+    }
+    if reason != DischargeReason::Died {
+        for name in measures_missing {
+            warnings.push(format!(
+                "The service's schedule asks for {name} at discharge and it has not been recorded"
+            ));
+        }
+    }
+    warnings
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn goals_met_with_every_goal_at_nought_is_warned_about() {
+        let none: &[String] = &[];
+        assert_eq!(
+            discharge_warnings(DischargeReason::GoalsMet, &[0, 0], none),
+            ["The reason is \"Goals met\" but all 2 goals on the plan are at 0% progress"]
+        );
+        assert_eq!(
+            discharge_warnings(DischargeReason::GoalsMet, &[0], none),
+            ["The reason is \"Goals met\" but the plan's one goal is at 0% progress"]
+        );
+        assert!(discharge_warnings(DischargeReason::GoalsMet, &[0, 10], none).is_empty());
+        assert!(discharge_warnings(DischargeReason::GoalsMet, &[], none).is_empty());
+        assert!(discharge_warnings(DischargeReason::Declined, &[0, 0], none).is_empty());
+    }
+
+    #[test]
+    fn a_measure_due_at_discharge_is_warned_about_unless_the_person_died() {
+        let due = ["ONS4".to_owned()];
+        assert_eq!(
+            discharge_warnings(DischargeReason::Declined, &[], &due),
+            ["The service's schedule asks for ONS4 at discharge and it has not been recorded"]
+        );
+        assert_eq!(
+            discharge_warnings(DischargeReason::GoalsMet, &[0], &due).len(),
+            2
+        );
+        assert!(discharge_warnings(DischargeReason::Died, &[0], &due).is_empty());
+    }
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()

@@ -97,6 +97,24 @@ impl Clock {
         self.now_utc().with_timezone(&self.zone).naive_local()
     }
 
+    /// The instant a wall-clock time in the deployment's time zone stands for (a visit planned
+    /// for 10:00, written to a calendar file in UTC). A time that does not exist, in the hour
+    /// skipped when the clocks go forward, is read an hour later; one that happens twice, when
+    /// they go back, is the first.
+    #[must_use]
+    pub fn instant_at(&self, local: NaiveDateTime) -> DateTime<Utc> {
+        use chrono::TimeZone;
+        self.zone
+            .from_local_datetime(&local)
+            .earliest()
+            .or_else(|| {
+                self.zone
+                    .from_local_datetime(&(local + TimeDelta::hours(1)))
+                    .earliest()
+            })
+            .map_or_else(|| local.and_utc(), |t| t.with_timezone(&Utc))
+    }
+
     /// Today's date in the deployment's time zone.
     #[must_use]
     pub fn today(&self) -> NaiveDate {
@@ -125,6 +143,30 @@ mod tests {
         assert_eq!(clock.today(), NaiveDate::from_ymd_opt(2026, 6, 16).unwrap());
         assert_eq!(clock.local_now().format("%H:%M").to_string(), "00:30");
         assert_eq!(clock.now_utc(), at("2026-06-15T23:30:00Z"));
+    }
+
+    #[test]
+    fn wall_clock_times_become_instants_across_the_clock_changes() {
+        let clock = Clock::fixed(at("2026-01-15T12:00:00Z"), chrono_tz::Europe::London);
+        let local = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
+        assert_eq!(
+            clock.instant_at(local("2026-07-03 10:00")),
+            at("2026-07-03T09:00:00Z")
+        );
+        assert_eq!(
+            clock.instant_at(local("2026-12-03 10:00")),
+            at("2026-12-03T10:00:00Z")
+        );
+        // 01:30 on 29 March 2026 does not happen in London: it is read as 02:30 BST.
+        assert_eq!(
+            clock.instant_at(local("2026-03-29 01:30")),
+            at("2026-03-29T01:30:00Z")
+        );
+        // 01:30 on 25 October 2026 happens twice: the first is in BST.
+        assert_eq!(
+            clock.instant_at(local("2026-10-25 01:30")),
+            at("2026-10-25T00:30:00Z")
+        );
     }
 
     #[test]

@@ -6,6 +6,14 @@
 use std::fmt;
 use std::str::FromStr;
 
+/// The code system of careweave's own derived counts in FHIR. A GP record has no SNOMED CT concept
+/// for "number of repeat medicines on record at a date", which the electronic frailty index's
+/// polypharmacy deficit needs, so the synthetic FHIR export carries it as an Observation coded here
+/// and the population engine's FHIR reader looks for it.
+pub const DERIVED_COUNTS_SYSTEM: &str = "urn:careweave:codesystem:derived-counts";
+/// The repeat medicines count within [`DERIVED_COUNTS_SYSTEM`].
+pub const REPEAT_MEDICINES_CODE: &str = "repeat-medicines";
+
 /// Why a piece of text is not a valid code, worded for the person who typed it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CodeError {

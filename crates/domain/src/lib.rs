@@ -25,10 +25,12 @@ pub mod mdt;
 mod nhs_number;
 pub mod place;
 pub mod safeguarding;
+pub mod search;
 pub mod supervision;
 
 pub use codes::{
     CodeError, Icd10Code, ImdDecile, ImdQuintile, LsoaCode, OdsCode, Postcode, SnomedCode,
+    DERIVED_COUNTS_SYSTEM, REPEAT_MEDICINES_CODE,
 };
 pub use entities::{
     FundingStream, Household, Organisation, OrganisationKind, Person, PlaceLevel, Service, Sex,

@@ -201,13 +201,13 @@ proptest! {
         prop_assert_eq!(can_change_case(&who, &runs, works), works || runs_it);
     }
 
-    /// Aggregate figures are for analysts, commissioners and supervisors only.
+    /// Aggregate figures are for analysts, commissioners, supervisors and managers only.
     #[test]
     fn aggregates_only_for_their_roles(who in principal()) {
         let expected = who
             .memberships
             .iter()
-            .any(|m| matches!(m.role, Role::Analyst | Role::Commissioner | Role::Supervisor));
+            .any(|m| matches!(m.role, Role::Analyst | Role::Commissioner | Role::Supervisor | Role::Manager));
         prop_assert_eq!(can_read_aggregates(&who), expected);
     }
 }

@@ -30,6 +30,9 @@ pub mod tables;
 
 pub use config::{Method, Settings};
 pub use outcome::Outcome;
+/// The board pack as one HTML string, for callers that keep it somewhere other than a file (the
+/// command line stores it with the summary for the web page).
+pub use report::html as board_pack;
 pub use run::{evaluate, run, EpisodeStatus, Evaluation};
 
 /// Why an evaluation could not be completed. Problems with single rows or episodes are not

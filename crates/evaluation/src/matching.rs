@@ -203,21 +203,6 @@ pub fn match_episodes(
     let mut m_after = vec![Moments::default(); n_cov];
     let mut candidates = 0u64;
 
-    // Candidate rows per start month, with their covariates.
-    let mut pools: BTreeMap<i32, Vec<(usize, Vec<f64>)>> = BTreeMap::new();
-    for &month in by_month.keys() {
-        let pool: Vec<(usize, Vec<f64>)> = (0..panel.people.len())
-            .filter(|&i| eligible(panel, i, month, settings.min_age, first_support))
-            .map(|i| (i, covariates(panel, i, month)))
-            .collect();
-        candidates += pool.len() as u64;
-        for (_, row) in &pool {
-            for (m, x) in m_before.iter_mut().zip(row) {
-                m.add(*x, 1.0);
-            }
-        }
-        pools.insert(month, pool);
-    }
     let treated_rows: HashMap<usize, Vec<f64>> = treated
         .iter()
         .map(|t| (t.episode, covariates(panel, t.person, t.start)))
@@ -228,15 +213,43 @@ pub fn match_episodes(
         }
     }
 
-    let model = (settings.method == Method::Propensity).then(|| {
-        let (fit, sd) = fit_model(&pools, &by_month, &treated_rows, settings.seed);
+    // First pass over the start months: the balance table's moments before matching and the
+    // propensity model's case-control sample. Each month's pool of candidates (everyone eligible
+    // then, with their covariates) is dropped before the next is built, so memory holds one pool,
+    // not one per month: at 909,091 people the pools of 30 start months together were about 4 GB.
+    let propensity = settings.method == Method::Propensity;
+    let mut rng = ChaCha8Rng::seed_from_u64(settings.seed);
+    let (mut sample_x, mut sample_y) = (Vec::new(), Vec::new());
+    for (&month, group) in &by_month {
+        let pool = pool_at(panel, month, settings.min_age, first_support);
+        candidates += pool.len() as u64;
+        for (_, row) in &pool {
+            for (m, x) in m_before.iter_mut().zip(row) {
+                m.add(*x, 1.0);
+            }
+        }
+        if propensity {
+            sample(
+                &pool,
+                group,
+                &treated_rows,
+                &mut rng,
+                &mut sample_x,
+                &mut sample_y,
+            );
+        }
+    }
+    let model = propensity.then(|| {
+        let (fit, sd) = fit_model(&sample_x, &sample_y);
         (fit, sd * settings.caliper_sd)
     });
+    drop((sample_x, sample_y));
     let mut sets = Vec::new();
     let mut unmatched = Vec::new();
     let mut fewer = 0;
+    // Second pass: each month's pool is built again, matched and dropped.
     for (month, group) in &by_month {
-        let pool = &pools[month];
+        let pool = &pool_at(panel, *month, settings.min_age, first_support);
         let mut used = vec![false; pool.len()];
         match &model {
             Some((fit, caliper)) => {
@@ -420,35 +433,50 @@ fn nearest(
     picked
 }
 
-/// Fits the propensity model on the supported episodes and a seeded sample of at most 50
-/// candidates per supported episode in each start month (a case-control sample: it shifts only
-/// the intercept, which matching on the logit does not use), and returns it with the standard deviation of its logit.
-fn fit_model(
-    pools: &BTreeMap<i32, Vec<(usize, Vec<f64>)>>,
-    by_month: &BTreeMap<i32, Vec<&Treated>>,
+/// Everyone who may be a comparator at start month `month`, with their covariates then.
+fn pool_at(
+    panel: &Panel,
+    month: i32,
+    min_age: i32,
+    first_support: &HashMap<usize, i32>,
+) -> Vec<(usize, Vec<f64>)> {
+    (0..panel.people.len())
+        .filter(|&i| eligible(panel, i, month, min_age, first_support))
+        .map(|i| (i, covariates(panel, i, month)))
+        .collect()
+}
+
+/// Adds one start month to the propensity model's sample: its supported episodes and a seeded
+/// sample of at most 50 candidates per supported episode (a case-control sample: it shifts only the
+/// intercept, which matching on the logit does not use). Months are added in order with one
+/// generator, so the sample is the same for the same seed.
+fn sample(
+    pool: &[(usize, Vec<f64>)],
+    group: &[&Treated],
     treated_rows: &HashMap<usize, Vec<f64>>,
-    seed: u64,
-) -> (Logistic, f64) {
-    let mut x = Vec::new();
-    let mut y = Vec::new();
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    for (month, group) in by_month {
-        for t in group {
-            x.push(treated_rows[&t.episode].clone());
-            y.push(true);
-        }
-        let pool = &pools[month];
-        let take = (group.len() * 50).min(pool.len());
-        let mut idx: Vec<usize> = (0..pool.len()).collect();
-        idx.partial_shuffle(&mut rng, take);
-        for &k in &idx[..take] {
-            x.push(pool[k].1.clone());
-            y.push(false);
-        }
+    rng: &mut ChaCha8Rng,
+    x: &mut Vec<Vec<f64>>,
+    y: &mut Vec<bool>,
+) {
+    for t in group {
+        x.push(treated_rows[&t.episode].clone());
+        y.push(true);
     }
-    let fit = Logistic::fit(&x, &y);
+    let take = (group.len() * 50).min(pool.len());
+    let mut idx: Vec<usize> = (0..pool.len()).collect();
+    idx.partial_shuffle(rng, take);
+    for &k in &idx[..take] {
+        x.push(pool[k].1.clone());
+        y.push(false);
+    }
+}
+
+/// Fits the propensity model on the sample and returns it with the standard deviation of its
+/// logit over the sample.
+fn fit_model(x: &[Vec<f64>], y: &[bool]) -> (Logistic, f64) {
+    let fit = Logistic::fit(x, y);
     let mut m = Moments::default();
-    for row in &x {
+    for row in x {
         m.add(fit.logit(row), 1.0);
     }
     (fit, m.variance().sqrt())

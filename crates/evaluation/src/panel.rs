@@ -302,7 +302,13 @@ pub async fn read_extract(
     settings.config.extract_date = Some(extract_date);
     let engine = Engine::new(settings.clone(), codelists)?;
     let ctx = engine.context();
-    let ingest = careweave_population::ingest::ingest(ctx, input, extract_date).await?;
+    let ingest = careweave_population::ingest::ingest(
+        ctx,
+        input,
+        extract_date,
+        careweave_population::config::InputFormat::Auto,
+    )
+    .await?;
     careweave_population::engine::build_features(ctx, &settings, engine.reference()).await?;
 
     // The engine's checked persons table does not carry the registration date; it is read again

@@ -126,6 +126,19 @@ impl Default for CharlsonSettings {
     }
 }
 
+/// Which form the extract takes. `auto` reads Parquet, else CSV, else FHIR NDJSON, table by table
+/// as they are found; `fhir` reads the person tables from a FHIR R4 Bulk Data export (a folder of
+/// NDJSON files) even when Parquet or CSV files sit beside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InputFormat {
+    #[default]
+    Auto,
+    Parquet,
+    Csv,
+    Fhir,
+}
+
 fn default_max_rejected_share() -> f64 {
     0.01
 }
@@ -144,6 +157,9 @@ pub struct Config {
     /// The run fails (exit status 2) when any table rejects more than this share of its rows.
     #[serde(default = "default_max_rejected_share")]
     pub max_rejected_share: f64,
+    /// The form of the extract; see [`InputFormat`].
+    #[serde(default)]
+    pub input_format: InputFormat,
     #[serde(default)]
     pub charlson: CharlsonSettings,
     pub windows: Windows,

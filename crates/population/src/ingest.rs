@@ -17,6 +17,8 @@ use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema};
 use datafusion::datasource::MemTable;
 use datafusion::prelude::{CsvReadOptions, ParquetReadOptions, SessionContext};
 
+use crate::config::InputFormat;
+use crate::fhir_input;
 use crate::PopulationError;
 
 /// What a column holds, which decides its check and its type after ingest.
@@ -360,6 +362,7 @@ pub async fn ingest(
     ctx: &SessionContext,
     input: &Path,
     extract_date: NaiveDate,
+    format: InputFormat,
 ) -> Result<IngestReport, PopulationError> {
     let mut report = IngestReport {
         tables: Vec::new(),
@@ -379,17 +382,44 @@ pub async fn ingest(
     .await?
     .collect()
     .await?;
+    let mut fhir = read_fhir_if_chosen(ctx, input, format).await?;
     for spec in TABLES {
-        let find = |ext: &str| {
-            [
-                input.join(ext).join(format!("{}.{ext}", spec.name)),
-                input.join(format!("{}.{ext}", spec.name)),
-            ]
-            .into_iter()
-            .find(|p| p.is_file())
-        };
+        let find = |ext: &str| tabular_file(input, spec.name, ext);
         let raw = format!("raw_{}", spec.name);
-        let (file, line_offset) = if let Some(parquet) = find("parquet") {
+        let from_fhir = fhir
+            .as_mut()
+            .filter(|_| fhir_input::fills(spec.name))
+            .map(|x| (x.folder.clone(), x.extract.tables.remove(spec.name)));
+        let (file, line_offset) = if let Some((folder, table)) = from_fhir {
+            let Some(table) = table else {
+                if spec.name == "persons" {
+                    return Err(PopulationError::NoFhirPatients { folder });
+                }
+                report.warnings.push(format!(
+                    "the FHIR export in {} has no resources for {}: it is empty",
+                    folder.display(),
+                    spec.name
+                ));
+                register_empty(ctx, spec)?;
+                report.tables.push(TableSummary {
+                    table: spec.name.to_owned(),
+                    file: None,
+                    required: spec.required,
+                    read: 0,
+                    accepted: 0,
+                    rejected: 0,
+                    values_ignored: 0,
+                });
+                continue;
+            };
+            let batch = table.to_batch()?;
+            ctx.register_table(
+                raw.as_str(),
+                Arc::new(MemTable::try_new(batch.schema(), vec![vec![batch]])?),
+            )?;
+            // Each row carries its NDJSON line in `__line`, which the check uses.
+            (table.file, 0)
+        } else if let Some(parquet) = find("parquet") {
             ctx.register_parquet(
                 &raw,
                 parquet.to_string_lossy().as_ref(),
@@ -453,7 +483,8 @@ pub async fn ingest(
                 });
             }
         }
-        let sql = check_sql(spec, &raw, extract_date, line_offset);
+        let has_line = present.iter().any(|p| p == fhir_input::LINE_COLUMN);
+        let sql = check_sql(spec, &raw, extract_date, line_offset, has_line);
         let checked = format!("checked_{}", spec.name);
         crate::hold::hold(ctx, &checked, ctx.sql(&sql).await?).await?;
 
@@ -510,6 +541,9 @@ pub async fn ingest(
             values_ignored: ignored_n,
         });
         unknown_codes(ctx, spec, &mut report.unknown_codes).await?;
+    }
+    if let Some(x) = fhir {
+        fhir_report(x.extract, &mut report)?;
     }
     report.unknown_codes.sort_by(|a, b| {
         b.rows
@@ -639,7 +673,13 @@ fn sql_str(s: &str) -> String {
 
 /// The checking query for one table: typed columns, then the first problem of the row as
 /// `problem_field`, `problem`, `problem_value` (all NULL for a good row), with its `line`.
-fn check_sql(spec: &TableSpec, raw: &str, extract_date: NaiveDate, line_offset: i64) -> String {
+fn check_sql(
+    spec: &TableSpec,
+    raw: &str,
+    extract_date: NaiveDate,
+    line_offset: i64,
+    has_line_column: bool,
+) -> String {
     let t = |c: &str| format!("NULLIF(TRIM(CAST(r.\"{c}\" AS VARCHAR)), '')");
     let mut typed = Vec::new();
     // Each check is (field, condition that means a problem, message); the first true one wins.
@@ -867,7 +907,7 @@ fn check_sql(spec: &TableSpec, raw: &str, extract_date: NaiveDate, line_offset: 
     };
     let typed_cols: Vec<String> = spec.columns.iter().map(|c| c.name.to_owned()).collect();
     format!(
-        "WITH r0 AS (SELECT row_number() OVER () AS row_no, * FROM {raw}), r AS ({dedup}), \
+        "WITH r0 AS (SELECT {row_no} AS row_no, * FROM {raw}), r AS ({dedup}), \
          t AS (SELECT r.row_no, {typed}, {field} AS problem_field_0, {problem} AS problem_0, {value} AS problem_value_0, \
            {kept_field} AS kept_field_0, {kept_problem} AS kept_problem_0, {kept_value} AS kept_value_0 FROM r{joins}) \
          SELECT row_no + {line_offset} AS line, {cols}, \
@@ -875,6 +915,157 @@ fn check_sql(spec: &TableSpec, raw: &str, extract_date: NaiveDate, line_offset: 
            kept_field_0 AS kept_field, kept_problem_0 AS kept_problem, kept_value_0 AS kept_value FROM t",
         typed = typed.join(", "),
         dedup = dedup,
+        row_no = if has_line_column {
+            format!("CAST(\"{}\" AS BIGINT)", fhir_input::LINE_COLUMN)
+        } else {
+            "row_number() OVER ()".to_owned()
+        },
         cols = typed_cols.join(", "),
     )
+}
+
+/// `<input>/<ext>/<table>.<ext>` or `<input>/<table>.<ext>`, the first that exists.
+fn tabular_file(input: &Path, table: &str, ext: &str) -> Option<PathBuf> {
+    [
+        input.join(ext).join(format!("{table}.{ext}")),
+        input.join(format!("{table}.{ext}")),
+    ]
+    .into_iter()
+    .find(|p| p.is_file())
+}
+
+/// A FHIR export read for this run, with the folder it came from.
+struct ChosenFhir {
+    folder: PathBuf,
+    extract: fhir_input::FhirExtract,
+}
+
+/// Reads the FHIR export when the run reads FHIR: always with `fhir`, and with `auto` when there is
+/// no Parquet or CSV person table but there are NDJSON files.
+async fn read_fhir_if_chosen(
+    ctx: &SessionContext,
+    input: &Path,
+    format: InputFormat,
+) -> Result<Option<ChosenFhir>, PopulationError> {
+    let tabular_persons =
+        tabular_file(input, "persons", "parquet").or_else(|| tabular_file(input, "persons", "csv"));
+    let folder = match format {
+        InputFormat::Parquet | InputFormat::Csv => return Ok(None),
+        InputFormat::Auto if tabular_persons.is_some() => return Ok(None),
+        InputFormat::Auto => match fhir_input::export_folder(input) {
+            Some(folder) => folder,
+            None => return Ok(None),
+        },
+        InputFormat::Fhir => {
+            fhir_input::export_folder(input).ok_or_else(|| PopulationError::NoFhirPatients {
+                folder: input.to_path_buf(),
+            })?
+        }
+    };
+    // A person's LSOA comes from their postcode, through the extract's postcode table.
+    let postcodes_file = tabular_file(input, "postcodes", "parquet")
+        .or_else(|| tabular_file(input, "postcodes", "csv"))
+        .ok_or_else(|| PopulationError::MissingTable {
+            table: "postcodes",
+            folder: input.to_path_buf(),
+        })?;
+    let pairs = if postcodes_file.extension().is_some_and(|e| e == "parquet") {
+        ctx.read_parquet(
+            postcodes_file.to_string_lossy().as_ref(),
+            ParquetReadOptions::default(),
+        )
+        .await?
+    } else {
+        ctx.read_csv(
+            postcodes_file.to_string_lossy().as_ref(),
+            CsvReadOptions::new().has_header(true),
+        )
+        .await?
+    }
+    .select_columns(&["postcode", "lsoa_code"])?
+    .collect()
+    .await?;
+    let mut postcodes = std::collections::HashMap::new();
+    for b in &pairs {
+        let pc = datafusion::arrow::compute::cast(b.column(0), &DataType::Utf8)?;
+        let lsoa = datafusion::arrow::compute::cast(b.column(1), &DataType::Utf8)?;
+        let (pc, lsoa) = (pc.as_string::<i32>(), lsoa.as_string::<i32>());
+        for i in 0..b.num_rows() {
+            postcodes.insert(pc.value(i).to_owned(), lsoa.value(i).to_owned());
+        }
+    }
+    let social = ctx
+        .sql("SELECT code FROM codelists WHERE codelist = 'social_needs'")
+        .await?
+        .collect()
+        .await?;
+    let mut social_needs = std::collections::HashSet::new();
+    for b in &social {
+        let codes = b.column(0).as_string::<i32>();
+        for i in 0..b.num_rows() {
+            social_needs.insert(codes.value(i).to_owned());
+        }
+    }
+    let extract = fhir_input::read_export(&folder, &postcodes, &social_needs)?;
+    Ok(Some(ChosenFhir { folder, extract }))
+}
+
+/// Adds the export's own counts and refused lines to the report: one summary row per NDJSON file
+/// (read = placed + not used + refused), one diagnostic per refused line, and a warning per kind of
+/// resource the engine does not use.
+fn fhir_report(
+    x: fhir_input::FhirExtract,
+    report: &mut IngestReport,
+) -> Result<(), PopulationError> {
+    for f in &x.files {
+        let name = f.file.file_name().map_or_else(
+            || f.file.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        report.tables.push(TableSummary {
+            table: format!("fhir {name}"),
+            file: Some(f.file.clone()),
+            required: false,
+            read: f.read,
+            accepted: f.placed + f.not_used,
+            rejected: f.refused,
+            values_ignored: 0,
+        });
+    }
+    for (why, n) in &x.not_used {
+        report
+            .warnings
+            .push(format!("{n} FHIR resources not used: {why}"));
+    }
+    if !x.problems.is_empty() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("file", DataType::Utf8, false),
+            Field::new("line", DataType::Int64, false),
+            Field::new("field", DataType::Utf8, false),
+            Field::new("problem", DataType::Utf8, false),
+            Field::new("value", DataType::Utf8, false),
+            Field::new("outcome", DataType::Utf8, false),
+        ]));
+        let p = &x.problems;
+        let text = |f: &dyn Fn(&fhir_input::LineProblem) -> String| {
+            Arc::new(datafusion::arrow::array::StringArray::from(
+                p.iter().map(f).collect::<Vec<_>>(),
+            )) as datafusion::arrow::array::ArrayRef
+        };
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![
+                text(&|l| l.file.display().to_string()),
+                Arc::new(datafusion::arrow::array::Int64Array::from(
+                    p.iter().map(|l| l.line).collect::<Vec<_>>(),
+                )),
+                text(&|l| l.field.clone()),
+                text(&|l| l.problem.clone()),
+                text(&|l| l.value.clone()),
+                text(&|_| "line refused".to_owned()),
+            ],
+        )?;
+        report.diagnostics.push(batch);
+    }
+    Ok(())
 }

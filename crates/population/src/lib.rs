@@ -27,6 +27,7 @@
 pub mod codelists;
 pub mod config;
 pub mod engine;
+pub mod fhir_input;
 pub mod hold;
 pub mod icd10;
 pub mod ingest;
@@ -61,6 +62,8 @@ pub enum PopulationError {
         table: &'static str,
         folder: std::path::PathBuf,
     },
+    #[error("{folder} holds no FHIR Patient resources (NDJSON), which a FHIR run needs")]
+    NoFhirPatients { folder: std::path::PathBuf },
     #[error("{file} has no column {column:?}")]
     MissingColumn {
         file: std::path::PathBuf,

@@ -378,6 +378,7 @@ impl Engine {
                 .config
                 .extract_date
                 .unwrap_or(self.settings.config.index_date),
+            self.settings.config.input_format,
         )
         .await?;
         timed(Stage::Ingest, t, &mut timings);

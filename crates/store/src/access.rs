@@ -200,6 +200,24 @@ impl Store {
         })
     }
 
+    /// Checks that `who` may read person `id` and returns the proof, for a store function that
+    /// writes its own audit row for what it then reads or changes (consent, signposting, the
+    /// person's directory activity). A refusal is audited here as `denied`, its reason starting
+    /// with `what`; nothing is audited on success, since the function given the capability does.
+    pub async fn person_for(
+        &self,
+        who: &Principal,
+        id: PersonId,
+        what: &str,
+    ) -> Result<PersonAccess, RecordError> {
+        let grant = self.grant_for(who, id, what).await?;
+        Ok(PersonAccess {
+            person: id,
+            user: who.user,
+            grant,
+        })
+    }
+
     /// Whether `who` may open person `id`'s record now, without reading or auditing anything:
     /// for deciding whether a page may link to the record (the record page itself asks again
     /// and audits).
@@ -243,27 +261,9 @@ impl Store {
         }
     }
 
-    /// The case's person and service, after asking the policy; `edit` also requires a worker's grant
-    /// (a referrer follows a case but does not change it).
-    pub(crate) async fn case_access(
-        &self,
-        who: &Principal,
-        case: CaseId,
-        what: &str,
-        edit: bool,
-    ) -> Result<(PersonId, CaseworkService, CaseStatus, Grant), ActionError> {
-        let r = sqlx::query(
-            "SELECT id, person_id, service_id, status FROM casework_cases WHERE id = $1",
-        )
-        .bind(case.get())
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or(ActionError::Denied)?;
-        self.case_row_access(who, &r, what, edit).await
-    }
-
-    /// The access decision of [`Store::case_access`] for a case row already read (with its
-    /// `person_id`, `service_id` and `status`), so that a page reading the whole row asks once.
+    /// The access decision for a case row already read (with its `person_id`, `service_id` and
+    /// `status`), so that a page reading the whole row asks once; `edit` also requires a worker's
+    /// grant (a referrer follows a case but does not change it).
     pub(crate) async fn case_row_access(
         &self,
         who: &Principal,

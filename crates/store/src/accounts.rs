@@ -8,7 +8,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 use base64::Engine;
 use careweave_domain::access::{Membership, Principal, Role};
-use careweave_domain::{OrganisationId, UserId};
+use careweave_domain::{OrganisationId, OrganisationKind, UserId};
 use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
@@ -43,6 +43,9 @@ pub struct SignedIn {
     pub display_name: String,
     /// Each membership's organisation name and role, by organisation name, for the page header.
     pub labels: Vec<(String, Role)>,
+    /// The kind of each organisation the user belongs to, for deciding which pages have anything
+    /// for them (a charity's staff have no practice worklists).
+    pub organisation_kinds: Vec<(OrganisationId, OrganisationKind)>,
     /// How far sign-in has got; only a [`SessionStage::Full`] session reaches the service.
     pub stage: SessionStage,
 }
@@ -430,7 +433,7 @@ impl Store {
         }
         let user = UserId::new(get_i64(&row, "user_id")?);
         let rows = sqlx::query(
-            "SELECT m.organisation_id, o.name, m.role FROM memberships m \
+            "SELECT m.organisation_id, o.name, o.kind, m.role FROM memberships m \
              JOIN organisations o ON o.id = m.organisation_id WHERE m.user_id = $1 \
              ORDER BY o.name, m.role",
         )
@@ -439,7 +442,16 @@ impl Store {
         .await?;
         let mut labels = Vec::with_capacity(rows.len());
         let mut memberships = Vec::with_capacity(rows.len());
+        let mut organisation_kinds = Vec::with_capacity(rows.len());
         for r in &rows {
+            let kind: String = r.try_get("kind")?;
+            organisation_kinds.push((
+                OrganisationId::new(get_i64(r, "organisation_id")?),
+                OrganisationKind::from_code(&kind).ok_or(StoreError::Corrupt {
+                    column: "organisations.kind",
+                    detail: kind,
+                })?,
+            ));
             let code: String = r.try_get("role")?;
             let role = Role::from_code(&code).ok_or(StoreError::Corrupt {
                 column: "memberships.role",
@@ -457,6 +469,7 @@ impl Store {
             principal: Principal { user, memberships },
             display_name: row.try_get("display_name")?,
             labels,
+            organisation_kinds,
             stage: SessionStage::from_code(&row.try_get::<String, _>("stage")?).ok_or(
                 StoreError::Corrupt {
                     column: "sessions.stage",

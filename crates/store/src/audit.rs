@@ -5,18 +5,20 @@
 //! the triggers cannot stop (an owner who drops them) `careweave audit verify` finds.
 
 mod chain;
+mod search;
 
 pub use chain::{BrokenLink, ChainHead, ChainReport, ExportRow, GENESIS};
+pub use search::{AuditResults, AuditSearch};
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use careweave_domain::UserId;
 use chrono::{DateTime, Utc};
-use sqlx::{AnyConnection, AnyPool, Row};
+use sqlx::{AnyConnection, AnyPool};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::{get_i64, now_text, parse_instant, Store, StoreError};
+use crate::{now_text, Store, StoreError};
 
 /// What was done.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,41 +118,21 @@ impl Store {
         admin: Option<UserId>,
     ) -> Result<Vec<AuditEntry>, StoreError> {
         let limit = if filter.limit > 0 { filter.limit } else { 200 };
-        let rows = sqlx::query(
+        let sql = format!(
             "SELECT a.id, a.at, a.user_id, u.username, a.action, a.entity, a.entity_id, a.reason \
              FROM audit_log a LEFT JOIN users u ON u.id = a.user_id \
-             WHERE ($1 = '' OR a.entity = $1) AND ($2 < 0 OR a.entity_id = $2) \
-             AND ($4 < 0 \
-                  OR a.user_id IN (SELECT m.user_id FROM memberships m JOIN memberships mine \
-                      ON mine.organisation_id = m.organisation_id \
-                      WHERE mine.user_id = $4 AND mine.role = 'admin') \
-                  OR (a.entity = 'user' AND a.entity_id IN (SELECT m.user_id FROM memberships m \
-                      JOIN memberships mine ON mine.organisation_id = m.organisation_id \
-                      WHERE mine.user_id = $4 AND mine.role = 'admin')) \
-                  OR (a.entity = 'organisation' AND a.entity_id IN (SELECT organisation_id \
-                      FROM memberships WHERE user_id = $4 AND role = 'admin'))) \
+             WHERE ($1 = '' OR a.entity = $1) AND ($2 < 0 OR a.entity_id = $2) AND {} \
              ORDER BY a.id DESC LIMIT $3",
-        )
-        .bind(filter.entity.clone().unwrap_or_default())
-        .bind(filter.entity_id.unwrap_or(-1))
-        .bind(limit)
-        .bind(admin.map_or(-1, UserId::get))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AuditEntry {
-                    id: get_i64(r, "id")?,
-                    at: parse_instant("audit_log.at", &r.try_get::<String, _>("at")?)?,
-                    user: r.try_get::<Option<i64>, _>("user_id")?.map(UserId::new),
-                    username: r.try_get("username")?,
-                    action: r.try_get("action")?,
-                    entity: r.try_get("entity")?,
-                    entity_id: r.try_get("entity_id")?,
-                    reason: r.try_get("reason")?,
-                })
-            })
-            .collect()
+            search::admin_scope(4)
+        );
+        let rows = sqlx::query(&sql)
+            .bind(filter.entity.clone().unwrap_or_default())
+            .bind(filter.entity_id.unwrap_or(-1))
+            .bind(limit)
+            .bind(admin.map_or(-1, UserId::get))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(search::entry_from_row).collect()
     }
 }
 

@@ -22,6 +22,7 @@ use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use crate::access::PersonAccess;
 use crate::audit::{audit_with, AuditAction, AuditEvent};
 use crate::change::get_code;
 use crate::records::RecordError;
@@ -151,16 +152,16 @@ impl From<sqlx::Error> for BreakGlassError {
 }
 
 impl Store {
-    /// A person's preferences, newest version first, through the policy; audited.
+    /// A person's preferences, newest version first, for a holder of the person's capability
+    /// (`Store::person_for`); audited.
     pub async fn consent_history(
         &self,
-        who: &Principal,
-        person: PersonId,
-    ) -> Result<Vec<ConsentVersion>, RecordError> {
-        let grant = self.grant_for(who, person, "consent: ").await?;
+        access: &PersonAccess,
+    ) -> Result<Vec<ConsentVersion>, StoreError> {
+        let (person, grant) = (access.person(), access.grant());
         let history = self.consent_versions(person).await?;
         self.audit(AuditEvent {
-            user: Some(who.user),
+            user: Some(access.user()),
             action: AuditAction::Read,
             entity: CONSENT_ENTITY,
             entity_id: Some(person.get()),
@@ -246,16 +247,14 @@ impl Store {
 
     /// The organisations to ask the person about: those in or joining their care team (every
     /// organisation the policy's facts name) and those an earlier version named, by name.
-    /// Through the policy, audited with the history (this reads no more than it).
+    /// For a holder of the person's capability; audited with the history (this reads no more than
+    /// it).
     pub async fn consent_organisations(
         &self,
-        who: &Principal,
-        person: PersonId,
-    ) -> Result<Vec<(OrganisationId, String)>, RecordError> {
-        let (decision, facts) = self.person_decision(who, person).await?;
-        if !matches!(decision, careweave_domain::access::Decision::Allow(_)) {
-            return Err(RecordError::Denied);
-        }
+        access: &PersonAccess,
+    ) -> Result<Vec<(OrganisationId, String)>, StoreError> {
+        let person = access.person();
+        let facts = self.care_facts(person).await?;
         let mut ids: Vec<OrganisationId> = facts
             .care_team_employers
             .iter()
@@ -279,17 +278,17 @@ impl Store {
         Ok(named)
     }
 
-    /// Records a new version of the person's preferences, through the policy, audited in the same
+    /// Records a new version of the person's preferences for a holder of the person's capability
+    /// (`Store::person_for`), audited in the same
     /// transaction. `expected_version` is the version the form showed (0 for none): a newer one
     /// recorded meanwhile refuses the change rather than silently replace it. Returns the version.
     pub async fn record_consent(
         &self,
-        who: &Principal,
-        person: PersonId,
+        access: &PersonAccess,
         new: &NewConsent,
         expected_version: i64,
     ) -> Result<i64, ConsentError> {
-        let grant = self.grant_for(who, person, "recording consent: ").await?;
+        let (person, grant) = (access.person(), access.grant());
         let mut tx = self.pool.begin().await?;
         let current: i64 = sqlx::query(
             "SELECT COALESCE(MAX(version), 0) AS v FROM consent_preferences WHERE person_id = $1",
@@ -313,7 +312,7 @@ impl Store {
         .bind(i64::from(new.share_with_carers))
         .bind(i64::from(new.sensitive_with_care_team))
         .bind(new.method.code())
-        .bind(who.user.get())
+        .bind(access.user().get())
         .bind(crate::now_text())
         .fetch_one(&mut *tx)
         .await
@@ -337,7 +336,7 @@ impl Store {
         audit_with(
             &mut *tx,
             &AuditEvent {
-                user: Some(who.user),
+                user: Some(access.user()),
                 action: AuditAction::Create,
                 entity: CONSENT_ENTITY,
                 entity_id: Some(person.get()),

@@ -120,6 +120,18 @@ impl Store {
         actor: Option<UserId>,
         summary: &Summary,
     ) -> Result<i64, StoreError> {
+        self.store_evaluation_with_board_pack(actor, summary, None)
+            .await
+    }
+
+    /// Stores one evaluation's summary and, when given, its board pack (the offline HTML report,
+    /// aggregate and disclosure-controlled like the summary) in one transaction, audited once.
+    pub async fn store_evaluation_with_board_pack(
+        &self,
+        actor: Option<UserId>,
+        summary: &Summary,
+        board_pack: Option<&str>,
+    ) -> Result<i64, StoreError> {
         let text = serde_json::to_string(summary).map_err(|e| StoreError::Corrupt {
             column: "evaluation_results.summary",
             detail: format!("the summary cannot be written as JSON: {e}"),
@@ -135,6 +147,13 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         let id = get_i64(&row, "id")?;
+        if let Some(html) = board_pack {
+            sqlx::query("INSERT INTO evaluation_board_packs (evaluation_id, html) VALUES ($1, $2)")
+                .bind(id)
+                .bind(html)
+                .execute(&mut *tx)
+                .await?;
+        }
         audit_with(
             &mut *tx,
             &AuditEvent {
@@ -149,6 +168,19 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(id)
+    }
+
+    /// The board pack of the latest stored evaluation, when that evaluation was stored with one.
+    /// An older evaluation's pack is never offered as the latest.
+    pub async fn latest_board_pack(&self) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query(
+            "SELECT b.html FROM evaluation_board_packs b \
+             WHERE b.evaluation_id = (SELECT MAX(id) FROM evaluation_results)",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| r.try_get::<String, _>("html").map_err(StoreError::from))
+            .transpose()
     }
 
     /// The latest stored evaluation, if any.

@@ -170,10 +170,15 @@ impl Store {
     pub async fn plan_visit(
         &self,
         who: &Principal,
-        case: CaseId,
+        access: &CaseAccess,
         visit: &NewVisit,
     ) -> Result<i64, ActionError> {
-        let (person, service, status, _) = self.case_access(who, case, "visit", true).await?;
+        // The capability must be the planner's own: the employer's rules are read from `who`.
+        if access.user() != who.user {
+            return Err(ActionError::Denied);
+        }
+        let (service, status) = self.changing(access, "visit").await?;
+        let (case, person) = (access.case(), access.person());
         if !status.is_active() {
             return Err(ActionError::refused("This case is discharged".to_owned()));
         }
@@ -432,12 +437,24 @@ impl Store {
         user: UserId,
         on: NaiveDate,
     ) -> Result<Vec<PlannedVisit>, StoreError> {
+        self.visits_between(user, on, on).await
+    }
+
+    /// The worker's visits from `from` to `to` (both included), in date and time order: the
+    /// diary's visits, future ones included. The caller audits the read (see `Store::diary`).
+    pub(crate) async fn visits_between(
+        &self,
+        user: UserId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<PlannedVisit>, StoreError> {
         sqlx::query(&format!(
-            "SELECT {VISIT_COLUMNS} {VISIT_FROM} WHERE v.user_id = $1 AND v.visit_on = $2 \
-             ORDER BY v.starts_at, v.id"
+            "SELECT {VISIT_COLUMNS} {VISIT_FROM} WHERE v.user_id = $1 AND v.visit_on >= $2 \
+             AND v.visit_on <= $3 ORDER BY v.visit_on, v.starts_at, v.id"
         ))
         .bind(user.get())
-        .bind(on.to_string())
+        .bind(from.to_string())
+        .bind(to.to_string())
         .fetch_all(&self.pool)
         .await?
         .iter()

@@ -156,13 +156,14 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         sqlx::query(
-            "INSERT INTO outcome_schedules (service_id, instrument_id, follow_up_days, at_discharge) \
-             VALUES ($1, $2, $3, $4)",
+            "INSERT INTO outcome_schedules (service_id, instrument_id, follow_up_days, at_discharge, \
+             instrument_name) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(service.get())
         .bind(instrument.id().as_str())
         .bind(follow_up_days.map(i64::from))
         .bind(i64::from(at_discharge))
+        .bind(instrument.name())
         .execute(&mut *tx)
         .await?;
         audit_with(

@@ -10,7 +10,7 @@
 //! where [`Store::case_finding_facts`] gives the same organisations a need to know.
 
 use careweave_domain::access::{Principal, Role};
-use careweave_domain::{NhsNumber, UserId};
+use careweave_domain::{NhsNumber, OrganisationId, OrganisationKind, UserId};
 use chrono::NaiveDate;
 use sqlx::Row;
 
@@ -114,14 +114,80 @@ pub struct PlaceChoice {
     pub place_name: Option<String>,
 }
 
-/// Whether `who` may read person-level worklists: workers and supervisors, who act on them, and
-/// practice staff who refer (a GP finding their own patients is the practice's direct care). Which
-/// rows they see is decided by where they work (`store::worklists`).
+/// Whether `who` may read person-level worklists: workers and supervisors, who act on them,
+/// practice staff who refer (a GP finding their own patients is the practice's direct care) and
+/// the managers of practices and PCNs, who plan the work. Which rows they see is decided by where
+/// they work ([`PRACTICE_ROLES`], `store::worklists`).
 #[must_use]
 pub fn can_read_worklists(who: &Principal) -> bool {
     who.memberships
         .iter()
-        .any(|m| matches!(m.role, Role::Worker | Role::Supervisor | Role::Referrer))
+        .any(|m| PRACTICE_ROLES.contains(&m.role))
+}
+
+/// The roles that, held in a GP practice or a PCN, give that practice's (or every practice of
+/// that PCN's) worklists and population profile: the practice team's own direct care and planning.
+pub const PRACTICE_ROLES: [Role; 4] = [
+    Role::Worker,
+    Role::Supervisor,
+    Role::Referrer,
+    Role::Manager,
+];
+
+/// Whether `who` holds one of the [`PRACTICE_ROLES`] in a practice or PCN, given the kind of each
+/// organisation they belong to: whether their worklists and practice population profile have
+/// anything in them, so that the menu offers them only to those they serve.
+#[must_use]
+pub fn works_in_practice_or_pcn(
+    who: &Principal,
+    kinds: &[(OrganisationId, OrganisationKind)],
+) -> bool {
+    who.memberships.iter().any(|m| {
+        PRACTICE_ROLES.contains(&m.role)
+            && kinds.iter().any(|(o, k)| {
+                *o == m.organisation
+                    && matches!(k, OrganisationKind::GpPractice | OrganisationKind::Pcn)
+            })
+    })
+}
+
+/// Whether `who` sees any population figures: analysts, commissioners and supervisors see every
+/// place's, and whoever [`works_in_practice_or_pcn`] sees their practices' (see
+/// [`Store::population_scope`], which decides which).
+#[must_use]
+pub fn sees_population(who: &Principal, kinds: &[(OrganisationId, OrganisationKind)]) -> bool {
+    sees_every_place(who) || works_in_practice_or_pcn(who, kinds)
+}
+
+/// Analysts, commissioners and supervisors see the whole neighbourhood's figures.
+pub(crate) fn sees_every_place(who: &Principal) -> bool {
+    who.memberships.iter().any(|m| {
+        matches!(
+            m.role,
+            Role::Analyst | Role::Commissioner | Role::Supervisor
+        )
+    })
+}
+
+/// Whose population figures a reader sees.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PopulationScope {
+    /// Analysts, commissioners and supervisors: every place.
+    Everywhere,
+    /// Practice staff and managers: the practices they work at, or every practice of the PCN
+    /// they work at, and that PCN. Each is (level, place code) as the engine names places.
+    Places(Vec<(String, String)>),
+}
+
+impl PopulationScope {
+    /// Whether a place of the engine's profiles is in scope.
+    #[must_use]
+    pub fn includes(&self, level: &str, place: &str) -> bool {
+        match self {
+            Self::Everywhere => true,
+            Self::Places(places) => places.iter().any(|(l, p)| l == level && p == place),
+        }
+    }
 }
 
 /// What case finding adds to [`Store::care_facts`], as rows of (kind, user, organisation): when the
@@ -257,7 +323,11 @@ impl Store {
     /// Every place of a run, by level and name.
     pub async fn population_places(&self, run: i64) -> Result<Vec<PlaceChoice>, StoreError> {
         let rows = sqlx::query(
-            "SELECT DISTINCT level, place, place_name FROM population_profiles WHERE run_id = $1 ORDER BY level, place",
+            // A small area's profile carries only its code as its name; the registry's places
+            // give it its name in words (issue 16).
+            "SELECT DISTINCT pp.level, pp.place, COALESCE(pl.name, pp.place_name) AS place_name \
+             FROM population_profiles pp LEFT JOIN places pl ON pl.level = pp.level AND pl.code = pp.place \
+             WHERE pp.run_id = $1 ORDER BY pp.level, pp.place",
         )
         .bind(run)
         .fetch_all(&self.pool)

@@ -195,6 +195,7 @@ const DELETE_CASE: &[&str] = &[
     "DELETE FROM casework_events WHERE case_id = $1",
     "DELETE FROM casework_workers WHERE case_id = $1",
     "UPDATE significant_events SET case_id = NULL WHERE case_id = $1",
+    "DELETE FROM outbox_messages WHERE case_id = $1",
     "DELETE FROM casework_cases WHERE id = $1",
 ];
 
@@ -240,6 +241,16 @@ impl Store {
                         .await?;
                         u64::try_from(get_i64(&row, "n")?).unwrap_or(0)
                     } else {
+                        // The message a declined referral sent the GP goes with the referral.
+                        if table == "casework_referrals" {
+                            sqlx::query(&format!(
+                                "DELETE FROM outbox_messages WHERE case_id IS NULL AND referral_id IN \
+                                 (SELECT id FROM casework_referrals WHERE {condition})"
+                            ))
+                            .bind(&cutoff)
+                            .execute(&mut *tx)
+                            .await?;
+                        }
                         sqlx::query(&format!("DELETE FROM {table} WHERE {condition}"))
                             .bind(cutoff)
                             .execute(&mut *tx)

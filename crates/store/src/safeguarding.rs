@@ -225,9 +225,23 @@ impl Store {
         Ok(id)
     }
 
-    /// The concerns on a case that `who` may see, newest first. A non-empty list is audited as one
-    /// `list` event naming the concerns; an empty one shows nothing and records nothing.
+    /// The concerns on the case `access` opened that `who` may see, newest first (each concern has
+    /// its own rule, which needs the principal's roles; the capability must be `who`'s own). A
+    /// non-empty list is audited as one `list` event naming the concerns; an empty one shows
+    /// nothing and records nothing.
     pub async fn concerns_on_case(
+        &self,
+        who: &Principal,
+        access: &CaseAccess,
+    ) -> Result<Vec<ConcernSummary>, ActionError> {
+        if access.user() != who.user {
+            return Err(ActionError::Denied);
+        }
+        Ok(self.concern_rows(who, access.case()).await?)
+    }
+
+    /// The concerns on `case` that `who` may see, audited; the callers have opened the case.
+    async fn concern_rows(
         &self,
         who: &Principal,
         case: CaseId,
@@ -268,7 +282,8 @@ impl Store {
 
     /// The concerns on a case for someone who has not opened the case page: refused and audited
     /// as denied (the same words whether or not the case exists) unless `who` may read the case's
-    /// person with a grant other than a referrer's; then [`Store::concerns_on_case`].
+    /// person with a grant other than a referrer's; then the concerns as [`Store::concerns_on_case`]
+    /// gives them. This is the door for the API, which has no case page's capability at hand.
     pub async fn concerns_on_case_checked(
         &self,
         who: &Principal,
@@ -284,7 +299,7 @@ impl Store {
             .await?;
             return Err(ActionError::Denied);
         }
-        Ok(self.concerns_on_case(who, case).await?)
+        Ok(self.concern_rows(who, case).await?)
     }
 
     /// One concern with its actions and referral, through the policy, audited as a read.

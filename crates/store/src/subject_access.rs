@@ -493,6 +493,18 @@ pub const SECTIONS: &[SectionQuery] = &[
               WHERE e.case_id IN (SELECT id FROM casework_cases WHERE person_id = $1) ORDER BY e.id",
     },
     SectionQuery {
+        key: "messages_sent",
+        title: "Messages sent to the GP practice",
+        about: "Each message sent to the person's GP practice about their referrals and cases \
+                (on acceptance, decline and discharge): the letter as sent, to whom, when and \
+                whether it was delivered.",
+        review: None,
+        tables: &["outbox_messages"],
+        sql: "SELECT m.id, m.kind, m.case_id, m.referral_id, m.recipient, m.created_at, m.status, \
+              m.sent_at, m.acknowledged_at, m.letter FROM outbox_messages m \
+              WHERE m.person_id = $1 ORDER BY m.id",
+    },
+    SectionQuery {
         key: "access_log",
         title: "Who read or changed the record",
         about: "Every audited read, change, refusal and export of the person's record, their \

@@ -13,14 +13,14 @@
 
 use std::collections::BTreeSet;
 
-use careweave_domain::access::{Principal, Role};
-use careweave_domain::{NhsNumber, OrganisationId, OrganisationKind, PersonId};
+use careweave_domain::access::Principal;
+use careweave_domain::{NhsNumber, Organisation, OrganisationId, OrganisationKind, PersonId};
 use chrono::NaiveDate;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::audit::{audit_with, AuditAction, AuditEvent};
-use crate::population::can_read_worklists;
+use crate::population::{can_read_worklists, PopulationScope, PRACTICE_ROLES};
 use crate::{now_text, parse_column, parse_date, Store, StoreError};
 
 /// How a worklist page is ordered.
@@ -200,28 +200,66 @@ enum Bind {
 }
 
 impl Store {
-    async fn worklist_scope(&self, who: &Principal) -> Result<Scope, StoreError> {
+    /// The practices (and PCNs) whose people `who` works with: practices where they hold one of
+    /// the [`PRACTICE_ROLES`], and every practice of a PCN where they hold one. Shared by the
+    /// worklists and the population profile, so both show a reader the same practices.
+    pub async fn practice_scope(
+        &self,
+        who: &Principal,
+    ) -> Result<(Vec<Organisation>, Vec<Organisation>), StoreError> {
         let mine: BTreeSet<OrganisationId> = who
             .memberships
             .iter()
-            .filter(|m| matches!(m.role, Role::Worker | Role::Supervisor | Role::Referrer))
+            .filter(|m| PRACTICE_ROLES.contains(&m.role))
             .map(|m| m.organisation)
             .collect();
         let orgs = self.organisations().await?;
-        let my_pcn_places: BTreeSet<_> = orgs
+        let pcns: Vec<Organisation> = orgs
             .iter()
             .filter(|o| o.kind == OrganisationKind::Pcn && mine.contains(&o.id))
-            .filter_map(|o| o.place)
+            .cloned()
             .collect();
-        let practices: Vec<_> = orgs
-            .iter()
+        let my_pcn_places: BTreeSet<_> = pcns.iter().filter_map(|o| o.place).collect();
+        let practices = orgs
+            .into_iter()
             .filter(|o| o.kind == OrganisationKind::GpPractice)
             .filter(|o| mine.contains(&o.id) || o.place.is_some_and(|p| my_pcn_places.contains(&p)))
             .collect();
-        let organisation = orgs
+        Ok((practices, pcns))
+    }
+
+    /// Which places' population figures `who` sees; `None` when they see none.
+    pub async fn population_scope(
+        &self,
+        who: &Principal,
+    ) -> Result<Option<PopulationScope>, StoreError> {
+        if crate::population::sees_every_place(who) {
+            return Ok(Some(PopulationScope::Everywhere));
+        }
+        let (practices, pcns) = self.practice_scope(who).await?;
+        let places: Vec<(String, String)> = pcns
             .iter()
-            .filter(|o| matches!(o.kind, OrganisationKind::GpPractice | OrganisationKind::Pcn))
-            .find(|o| mine.contains(&o.id))
+            .map(|o| ("pcn", o))
+            .chain(practices.iter().map(|o| ("practice", o)))
+            .filter_map(|(level, o)| {
+                o.ods_code
+                    .as_ref()
+                    .map(|c| (level.to_owned(), c.as_str().to_owned()))
+            })
+            .collect();
+        Ok((!places.is_empty()).then_some(PopulationScope::Places(places)))
+    }
+
+    async fn worklist_scope(&self, who: &Principal) -> Result<Scope, StoreError> {
+        let (practices, pcns) = self.practice_scope(who).await?;
+        let organisation = practices
+            .iter()
+            .chain(&pcns)
+            .find(|o| {
+                who.memberships
+                    .iter()
+                    .any(|m| m.organisation == o.id && PRACTICE_ROLES.contains(&m.role))
+            })
             .map(|o| o.id);
         let mut named: Vec<(String, String)> = practices
             .iter()
@@ -251,7 +289,7 @@ impl Store {
             action: AuditAction::Denied,
             entity: "population_worklist",
             entity_id: Some(run),
-            reason: format!("{what}: not a worker, supervisor or practice referrer"),
+            reason: format!("{what}: not a worker, supervisor, manager or practice referrer"),
         })
         .await
     }
@@ -605,4 +643,66 @@ fn entry(r: &AnyRow) -> Result<WorklistEntry, StoreError> {
             .transpose()?,
         set_aside,
     })
+}
+
+/// What a referral from a worklist row starts with: why the worklist found the person and how
+/// they were last contacted about a referral.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WorklistReferralStart {
+    /// The cohort's title, such as "Moderate or severe frailty".
+    pub cohort_title: Option<String>,
+    /// The readable descriptions of the criteria the person met, in the cohort's order.
+    pub criteria: Vec<String>,
+    /// The contact details of the person's latest referral, when there was one.
+    pub contact: Option<String>,
+}
+
+impl Store {
+    /// Pre-fill for a referral of the person `access` opens, found by the latest run's worklist
+    /// `cohort`. Reading it needs the [`PersonAccess`](crate::access::PersonAccess) the policy gave
+    /// (already audited when it was opened); the worklist row adds only the criteria it met.
+    pub async fn worklist_referral_start(
+        &self,
+        access: &crate::access::PersonAccess,
+        cohort: &str,
+    ) -> Result<WorklistReferralStart, StoreError> {
+        let person = access.person().get();
+        let mut start = WorklistReferralStart::default();
+        let row = sqlx::query(
+            "SELECT w.run_id, w.criteria_met, c.title FROM population_worklist w \
+             JOIN people p ON p.nhs_number = w.nhs_number \
+             LEFT JOIN population_cohorts c ON c.run_id = w.run_id AND c.name = w.cohort \
+             WHERE w.run_id = (SELECT MAX(id) FROM population_runs) AND w.cohort = $1 AND p.id = $2",
+        )
+        .bind(cohort)
+        .bind(person)
+        .fetch_optional(&self.pool)
+        .await?;
+        if let Some(row) = row {
+            let run = crate::get_i64(&row, "run_id")?;
+            let described = self.cohort_criteria(run, cohort).await?;
+            start.cohort_title = row.try_get("title")?;
+            start.criteria = row
+                .try_get::<String, _>("criteria_met")?
+                .split(", ")
+                .filter(|s| !s.is_empty())
+                .map(|name| {
+                    described
+                        .iter()
+                        .find(|(n, _)| n == name)
+                        .map_or_else(|| name.replace('_', " "), |(_, d)| d.clone())
+                })
+                .collect();
+        }
+        start.contact = sqlx::query(
+            "SELECT contact FROM casework_referrals WHERE person_id = $1 AND contact <> '' \
+             ORDER BY received_on DESC, id DESC LIMIT 1",
+        )
+        .bind(person)
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|r| r.try_get::<String, _>("contact"))
+        .transpose()?;
+        Ok(start)
+    }
 }

@@ -668,6 +668,7 @@ on_both_backends!(
                     destination: DischargeDestination::None,
                     gp: GpAgreement::Agreed,
                     summary: String::new(),
+                    override_reason: None,
                 },
             )
             .await
@@ -791,6 +792,7 @@ on_both_backends!(
                         destination: DischargeDestination::None,
                         gp: GpAgreement::Agreed,
                         summary: "Chose to stop after one visit".into(),
+                        override_reason: None,
                     },
                 )
                 .await
@@ -865,6 +867,7 @@ on_both_backends!(
                         destination: DischargeDestination::CommunityGroup,
                         gp: GpAgreement::Agreed,
                         summary: String::new(),
+                        override_reason: None,
                     },
                 )
                 .await

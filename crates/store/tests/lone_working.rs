@@ -87,6 +87,12 @@ async fn world(store: &Store) -> World {
     }
 }
 
+/// Opens the case for change as `who` (the door refuses anyone outside it) and plans the visit.
+async fn plan(w: &World, who: &Principal, visit: &NewVisit) -> Result<i64, ActionError> {
+    let access = w.store.open_case(who, w.case, true).await?;
+    w.store.plan_visit(who, &access, visit).await
+}
+
 fn home_visit(companion: Option<&Principal>) -> NewVisit {
     NewVisit {
         contact_type: ContactType::HomeVisit,
@@ -178,7 +184,7 @@ on_both_backends!(
             .add_visit_rule(&w.supervisor, w.charity, &nhs_rule(), day())
             .await
             .unwrap();
-        match w.store.plan_visit(&w.lead, w.case, &home_visit(None)).await {
+        match plan(&w, &w.lead, &home_visit(None)).await {
             Err(ActionError::NotAllowed(messages)) => {
                 assert_eq!(messages.len(), 1);
                 assert!(messages[0]
@@ -194,26 +200,18 @@ on_both_backends!(
             .unwrap()
             .is_empty());
         // With the PCN's caseworker (an NHS employer) it may go ahead.
-        w.store
-            .plan_visit(&w.lead, w.case, &home_visit(Some(&w.coworker)))
+        plan(&w, &w.lead, &home_visit(Some(&w.coworker)))
             .await
             .unwrap();
         // The rule is the charity's: the PCN's own staff may still visit alone, and calls are
         // not visits in the community.
-        w.store
-            .plan_visit(&w.coworker, w.case, &home_visit(None))
-            .await
-            .unwrap();
+        plan(&w, &w.coworker, &home_visit(None)).await.unwrap();
         let mut call = home_visit(None);
         call.contact_type = ContactType::Phone;
-        w.store.plan_visit(&w.lead, w.case, &call).await.unwrap();
+        plan(&w, &w.lead, &call).await.unwrap();
         // No one outside the case may plan a visit to the person.
         for who in [&w.referrer, &w.analyst, &w.admin] {
-            assert!(w
-                .store
-                .plan_visit(who, w.case, &home_visit(Some(&w.coworker)))
-                .await
-                .is_err());
+            assert!(plan(&w, who, &home_visit(Some(&w.coworker))).await.is_err());
         }
     }
 );
@@ -261,15 +259,14 @@ on_both_backends!(
         let flags = w.store.safety_flags(&access).await.unwrap();
         assert_eq!(flags.len(), 1);
         assert!(flags[0].flag.on_address);
-        match w.store.plan_visit(&w.lead, w.case, &home_visit(None)).await {
+        match plan(&w, &w.lead, &home_visit(None)).await {
             Err(ActionError::NotAllowed(messages)) => {
                 assert!(messages[0].contains("flag on the address"));
                 assert!(messages[0].contains("Dog loose in the garden"));
             }
             other => panic!("expected the flag to refuse the visit, got {other:?}"),
         }
-        w.store
-            .plan_visit(&w.lead, w.case, &home_visit(Some(&w.supervisor)))
+        plan(&w, &w.lead, &home_visit(Some(&w.supervisor)))
             .await
             .unwrap();
     }
@@ -278,11 +275,7 @@ on_both_backends!(
 on_both_backends!(
     an_overdue_visit_alerts_the_workers_supervisors_only_until_closed,
     |w| {
-        let visit = w
-            .store
-            .plan_visit(&w.lead, w.case, &home_visit(None))
-            .await
-            .unwrap();
+        let visit = plan(&w, &w.lead, &home_visit(None)).await.unwrap();
         // Only the worker checks themselves in.
         assert!(matches!(
             w.store
@@ -369,11 +362,7 @@ on_both_backends!(
         assert_eq!(closed.status, VisitStatus::CheckedOut);
         assert_eq!(closed.closed_note, "Phoned at 10:06, running late");
         // A visit checked out by the worker is never overdue, and cannot be checked out twice.
-        let second = w
-            .store
-            .plan_visit(&w.lead, w.case, &home_visit(None))
-            .await
-            .unwrap();
+        let second = plan(&w, &w.lead, &home_visit(None)).await.unwrap();
         w.store
             .visit_step(&w.lead, second, VisitStep::CheckOut, at(9, 50))
             .await

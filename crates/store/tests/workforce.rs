@@ -101,6 +101,7 @@ on_both_backends!(activity_is_measured_from_casework, |store| {
                 destination: DischargeDestination::CommunityGroup,
                 gp: GpAgreement::Agreed,
                 summary: "Goes to the lunch club".into(),
+                override_reason: None,
             },
         )
         .await

@@ -18,6 +18,7 @@ use crate::history::{Context, PersonHistory};
 use crate::population::{Population, ETHNIC_CATEGORIES};
 
 const SNOMED: &str = "http://snomed.info/sct";
+use careweave_domain::{DERIVED_COUNTS_SYSTEM as DERIVED, REPEAT_MEDICINES_CODE as REPEAT};
 const ICD10: &str = "http://hl7.org/fhir/sid/icd-10";
 const NHS_NUMBER: &str = "https://fhir.nhs.uk/Id/nhs-number";
 const ODS: &str = "https://fhir.nhs.uk/Id/ods-organization-code";
@@ -134,6 +135,7 @@ pub(crate) fn person(
     pop: &Population,
     ctx: &Context,
     h: &PersonHistory,
+    medications: &[(NaiveDate, u8)],
     out: &mut FhirBuf,
 ) -> Result<(), FhirError> {
     let core = &pop.people[ctx.index as usize];
@@ -231,6 +233,19 @@ pub(crate) fn person(
             b,
             r#"}}]}},"subject":{{"reference":"Patient/{pid}"}},"effectiveDateTime":"{}"}}"#,
             date(d.recorded)
+        )?;
+        out.counts[3] += 1;
+    }
+
+    // The repeat medicines count at each year end, which the eFI's polypharmacy deficit reads. No
+    // SNOMED CT concept holds a count of medicines, so it is coded in careweave's own system (see
+    // `careweave_domain::DERIVED_COUNTS_SYSTEM`); a real export would give MedicationRequests.
+    for (k, (end, n)) in medications.iter().enumerate() {
+        let b = &mut out.lines[3];
+        writeln!(
+            b,
+            r#"{{"resourceType":"Observation","id":"{pid}-rm{k}","meta":{{"profile":["{UK}Observation"]}},"status":"final","code":{{"coding":[{{"system":"{DERIVED}","code":"{REPEAT}","display":"Repeat medicines on record"}}]}},"subject":{{"reference":"Patient/{pid}"}},"effectiveDateTime":"{}","valueInteger":{n}}}"#,
+            date(*end)
         )?;
         out.counts[3] += 1;
     }

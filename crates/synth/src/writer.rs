@@ -307,10 +307,12 @@ fn make_chunk(
                 V::D(r.recorded),
             ]);
         }
+        let mut medications = Vec::with_capacity(ends.len());
         for (end, n) in ends.iter().zip(c.repeat_medications) {
             let alive = c.date_of_death.is_none_or(|d| d >= *end);
             if *end >= p.date_of_birth && *end >= p.registration && alive {
                 t[4].push(&[V::I(id), V::D(*end), V::I(i64::from(n))]);
+                medications.push((*end, n));
             }
         }
         let e = &h.events;
@@ -357,7 +359,7 @@ fn make_chunk(
             ));
             episodes += 1;
         }
-        fhir::person(pop, &ctx, &h, &mut fhir).map_err(|source| SynthError::Io {
+        fhir::person(pop, &ctx, &h, &medications, &mut fhir).map_err(|source| SynthError::Io {
             path: "<fhir buffer>".into(),
             source,
         })?;

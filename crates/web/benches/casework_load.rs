@@ -720,6 +720,8 @@ async fn seed_cases(seed: &Seed<'_>, plan: &[Planned]) {
                         gp: GpAgreement::Agreed,
                         summary: "Attends the lunch club weekly and has a plan for the winter."
                             .to_owned(),
+                        // The seeded goal stays at 0%, which a "goals met" discharge must confirm.
+                        override_reason: Some("Goal met; its progress was not updated".to_owned()),
                     },
                 )
                 .await

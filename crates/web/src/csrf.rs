@@ -107,7 +107,9 @@ async fn verified(request: Request, expected: &str) -> Result<Request, Unverifie
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if !is_form {
+    // A form with a file (the directory import) carries the token as one of its fields.
+    let is_multipart = crate::multipart::is_multipart(request.headers());
+    if !is_form && !is_multipart {
         return Err(Unverified::Refused);
     }
     // The layer buffers as much as the form's handler accepts, so a large import is not taken
@@ -117,7 +119,13 @@ async fn verified(request: Request, expected: &str) -> Result<Request, Unverifie
     let bytes = to_bytes(body, limit)
         .await
         .map_err(|_| Unverified::TooLarge(limit))?;
-    let sent = form_urlencoded_token(&bytes).ok_or(Unverified::Refused)?;
+    let sent = if is_multipart {
+        crate::multipart::parse(&parts.headers, &bytes)
+            .and_then(|fields| crate::multipart::text(&fields, FIELD).map(str::to_owned))
+    } else {
+        form_urlencoded_token(&bytes)
+    }
+    .ok_or(Unverified::Refused)?;
     matches(&sent, expected)
         .then(|| Request::from_parts(parts, Body::from(bytes)))
         .ok_or(Unverified::Refused)

@@ -106,6 +106,12 @@ impl Pairs {
         self.0.push((name.to_owned(), value.into()));
     }
 
+    /// Makes `value` the only value of `name`, replacing what was typed (a lookup filling a field).
+    pub fn replace(&mut self, name: &str, value: impl Into<String>) {
+        self.0.retain(|(k, _)| k != name);
+        self.set(name, value);
+    }
+
     /// Converts a JSON object whose values are strings, numbers, booleans or arrays of those.
     pub fn from_json(v: &serde_json::Value) -> Result<Self, String> {
         let obj = v.as_object().ok_or("The body must be a JSON object")?;

@@ -5,8 +5,8 @@
 //! tests), so tests and the CLI start the service the same way. Pages live in [`pages`], each a
 //! handler that asks the store (which applies the access policy and audits) and renders an askama
 //! template. Cross-cutting pieces: [`session`] (who is signed in), [`csrf`] (every unsafe request
-//! carries a token), [`error`] (what a person sees when something fails) and [`forms`] (error
-//! summaries that keep what was typed).
+//! carries a token), [`error`] (what a person sees when something fails), [`forms`] (error
+//! summaries that keep what was typed) and [`multipart`] (forms that carry a file).
 
 pub mod api;
 mod assets;
@@ -17,7 +17,9 @@ pub mod forms;
 pub mod limits;
 pub mod metrics;
 mod mfa;
+mod multipart;
 mod oidc;
+pub mod outbox;
 pub mod pages;
 mod rate_limit;
 pub mod reporting;

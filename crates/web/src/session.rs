@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use careweave_domain::access::Principal;
 use careweave_domain::account::ThrottlePolicy;
+use careweave_domain::{OrganisationId, OrganisationKind};
 use careweave_store::accounts::{SessionStage, SessionToken, SignedIn};
 use careweave_store::throttle::SignInGate;
 use secrecy::SecretString;
@@ -70,6 +71,8 @@ pub struct CurrentUser {
     pub display_name: String,
     /// "Worker, Riverside Community Trust" for each membership, for the header.
     pub roles: Vec<String>,
+    /// The kind of each organisation the user belongs to (see `SignedIn::organisation_kinds`).
+    pub organisation_kinds: Vec<(OrganisationId, OrganisationKind)>,
 }
 
 /// Why a request has no signed-in user.
@@ -108,6 +111,7 @@ impl CurrentUser {
             principal: signed_in.principal,
             display_name: signed_in.display_name,
             roles,
+            organisation_kinds: signed_in.organisation_kinds,
         }
     }
 }

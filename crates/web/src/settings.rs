@@ -54,6 +54,50 @@ pub struct Settings {
     /// to anyone who reaches the path, so the proxy in front must keep it to the monitoring
     /// network (the figures hold no personal data, but they describe the service).
     pub metrics_token: Option<Secret>,
+    /// The outbox's delivery (the `[outbox]` table): how often and how many times to try, and
+    /// each GP practice's transport (see `crate::outbox` and docs/fhir.md).
+    pub outbox: OutboxSettings,
+}
+
+/// How the delivery worker sends the outbox's messages.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutboxSettings {
+    /// Seconds between the worker's rounds; 0 turns the worker off (a second process on the
+    /// same database may deliver instead).
+    pub poll_seconds: u64,
+    /// Attempts before a message is shown as not delivered.
+    pub max_attempts: u32,
+    /// The wait after the first failed attempt, in seconds; each later wait doubles (up to a day).
+    pub backoff_seconds: i64,
+    /// How long an HTTP delivery may take, in seconds.
+    pub timeout_seconds: u64,
+    /// Each practice's transport, by its ODS code (the `[[outbox.practices]]` tables).
+    pub practices: Vec<PracticeTransport>,
+}
+
+impl Default for OutboxSettings {
+    fn default() -> Self {
+        let policy = careweave_store::outbox::DeliveryPolicy::default();
+        Self {
+            poll_seconds: 10,
+            max_attempts: policy.max_attempts,
+            backoff_seconds: policy.backoff_seconds,
+            timeout_seconds: 30,
+            practices: Vec::new(),
+        }
+    }
+}
+
+/// Where one GP practice's messages go: a folder (a file each, written atomically, for a
+/// practice system or a mail gateway that reads a folder) or a FHIR endpoint that takes an HTTP
+/// POST of the message Bundle (its `$process-message` address). Exactly one is set.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PracticeTransport {
+    pub ods: String,
+    pub folder: Option<std::path::PathBuf>,
+    pub fhir_endpoint: Option<String>,
 }
 
 /// A setting that must never be printed (a key or a client secret): `Debug` shows stars.
@@ -106,6 +150,7 @@ impl Default for Settings {
             oidc_providers: Vec::new(),
             timezone: careweave_domain::clock::DEFAULT_TIME_ZONE.to_owned(),
             metrics_token: None,
+            outbox: OutboxSettings::default(),
         }
     }
 }

@@ -47,6 +47,8 @@ pub struct Application {
     listener: TcpListener,
     port: u16,
     state: AppState,
+    /// The outbox's transports, for the delivery worker that runs beside the server.
+    outbox: crate::outbox::Transports,
 }
 
 impl Application {
@@ -84,9 +86,12 @@ impl Application {
         };
         let oidc = Arc::new(crate::oidc::Providers::new(&settings.oidc_providers)?);
         let zone = parse_time_zone(&settings.timezone).context("the timezone setting")?;
+        let outbox = crate::outbox::Transports::from_settings(&settings.outbox)
+            .context("the [outbox] settings")?;
         Ok(Self {
             listener,
             port,
+            outbox,
             state: AppState {
                 // The store decides dates (such as the policy's "recently discharged") on the
                 // same clock as the pages.
@@ -140,6 +145,10 @@ impl Application {
     ) -> std::io::Result<()> {
         let store = self.state.store.clone();
         let housekeeping = tokio::spawn(housekeeping(store.clone()));
+        // The delivery worker sends what the outbox holds, including what was queued before a
+        // restart; with `poll_seconds = 0` another process delivers instead.
+        let delivery = (!self.outbox.poll.is_zero())
+            .then(|| tokio::spawn(crate::outbox::run(store.clone(), self.outbox)));
         let app = router(self.state);
         // Connection info gives handlers the client's address, for the sign-in throttle.
         axum::serve(
@@ -149,6 +158,9 @@ impl Application {
         .with_graceful_shutdown(stop)
         .await?;
         housekeeping.abort();
+        if let Some(d) = delivery {
+            d.abort();
+        }
         store.close().await;
         Ok(())
     }
@@ -188,7 +200,9 @@ pub fn router(state: AppState) -> Router {
         // bearer token, which no browser adds to a forged cross-site request, and no cookie
         // (see `api::fhir`). Every layer below still wraps it.
         .merge(crate::api::fhir::routes())
-        .layer(SetResponseHeaderLayer::overriding(
+        // Every response gets the strict policy unless its handler set a stricter one of its own:
+        // only the board pack does (`pages::evaluation`), to allow its inline stylesheet by hash.
+        .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             csp,
         ))

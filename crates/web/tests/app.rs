@@ -248,10 +248,11 @@ on_both_backends!(every_role_gets_its_pages_and_only_those, |app| {
             &["/", "/people", "/population"],
             &["/admin/users"],
         ),
+        // A GP (a referrer at a practice) sees their own practice's population profile (issue 16).
         (
             "referrer",
-            &["/"],
-            &["/people", "/population", "/admin/users"],
+            &["/", "/population"],
+            &["/people", "/admin/users"],
         ),
         (
             "analyst",
@@ -308,16 +309,16 @@ on_both_backends!(person_records_are_need_to_know_and_audited, |app| {
 
     // The admin can see who looked, and why, without seeing the record itself.
     let admin = app.sign_in("admin").await;
-    let (status, body) = app
-        .get(&admin, &format!("/admin/audit?person={}", app.person))
-        .await;
+    let (status, body) = app.get(&admin, "/admin/audit?nhs_number=9434765919").await;
     assert_eq!(status, StatusCode::OK);
+    // Grants and actions read as words, never as the codes the log stores (issue 16, item 12).
     assert!(
-        body.contains("worker@test") && body.contains("care_team_member"),
+        body.contains("worker@test") && body.contains("Member of the care team"),
         "{body}"
     );
-    assert!(body.contains("supervisor@test") && body.contains("supervises_care_team"));
-    assert!(body.contains("colleague@test") && body.contains("denied"));
+    assert!(body.contains("supervisor@test") && body.contains("Supervises the care team"));
+    assert!(body.contains("colleague@test") && body.contains("Refused"));
+    assert!(!body.contains("care_team_member") && !body.contains(">denied<"));
     assert!(
         !body.contains("943 476 5919"),
         "the audit page must not show the record"
@@ -337,7 +338,7 @@ on_both_backends!(
         let admin = app.sign_in("admin").await;
         for page in [
             "/admin/audit".to_owned(),
-            format!("/admin/audit?person={}", app.person),
+            "/admin/audit?nhs_number=9434765919".to_owned(),
         ] {
             let (status, body) = app.get(&admin, &page).await;
             assert_eq!(status, StatusCode::OK);
@@ -614,18 +615,20 @@ on_both_backends!(consent_is_recorded_on_the_record_and_enforced, |app| {
     let (status, _, _) = app.server.post(&worker, &path, &action, &declined).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(app.get(&worker, &path).await.0, StatusCode::FORBIDDEN);
-    let history = app
+    // The consent history takes the person's capability, which the door no longer gives them.
+    let access = app
         .store
-        .consent_history(
+        .person_for(
             &app.store
                 .principal(careweave_domain::UserId::new(1))
                 .await
                 .unwrap(),
             app.person,
+            "consent: ",
         )
         .await;
     assert!(
-        history.is_err(),
+        access.is_err(),
         "the declined organisation's staff read no history either"
     );
 });
@@ -729,5 +732,179 @@ on_both_backends!(
             app.get(&colleague, "/admin/break-glass").await.0,
             StatusCode::FORBIDDEN
         );
+    }
+);
+
+on_both_backends!(
+    the_audit_log_is_searched_by_nhs_number_paged_exported_and_in_words,
+    |app| {
+        // Issue 16, item 12: the filter takes an NHS number (and an account and dates), the rows
+        // are paged with no fixed cap, the export goes through the CSV writer and is audited.
+        let path = format!("/people/{}", app.person);
+        let worker = app.sign_in("worker").await;
+        for _ in 0..60 {
+            assert_eq!(app.get(&worker, &path).await.0, StatusCode::OK);
+        }
+        let colleague = app.sign_in("colleague").await;
+        assert_eq!(app.get(&colleague, &path).await.0, StatusCode::FORBIDDEN);
+        let id_of = |name: &'static str| {
+            let store = app.store.clone();
+            async move {
+                store
+                    .verify_password(
+                        &format!("{name}@test"),
+                        &SecretString::from(PASSWORD.to_owned()),
+                    )
+                    .await
+                    .unwrap()
+                    .unwrap()
+            }
+        };
+        let (worker_id, colleague_id) = (id_of("worker").await, id_of("colleague").await);
+        let admin = app.sign_in("admin").await;
+
+        let (status, page) = app
+            .get(&admin, "/admin/audit?nhs_number=943+476+5919")
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        // At least the 60 reads, the refusal and the admin's own search, which is on the record
+        // too (opening a record may audit more than one row).
+        let marker = "Showing 1 to 50 of ";
+        let at = page.find(marker).expect("the first page of many") + marker.len();
+        let total: usize = page[at..at + page[at..].find(' ').unwrap()]
+            .parse()
+            .unwrap();
+        assert!(total >= 62, "{total}");
+        assert!(
+            page.contains("Opened") && page.contains("Person&#39;s record"),
+            "{page}"
+        );
+        let marker = "class=\"nhsuk-pagination__next\"";
+        let next = page.find(marker).map(|at| {
+            let before = &page[..at];
+            let href = before.rfind("href=\"").unwrap() + "href=\"".len();
+            page[href..href + page[href..].find('"').unwrap()]
+                .replace("&#38;", "&")
+                .replace("&amp;", "&")
+        });
+        let next = next.expect("a second page");
+        assert!(next.contains("upto=") && next.contains("page=2"), "{next}");
+        // The second page: the search started at a fixed row, so the total does not move even
+        // though this request audits the search again.
+        let (status, second) = app.get(&admin, &next).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            second.contains(&format!(
+                "Showing 51 to {} of {total} entries",
+                total.min(100)
+            )),
+            "{second}"
+        );
+
+        // By account, and by dates.
+        let (_, mine) = app
+            .get(
+                &admin,
+                &format!("/admin/audit?nhs_number=9434765919&user={colleague_id}"),
+            )
+            .await;
+        assert!(mine.contains("Showing 1 to 1 of 1 entries"), "{mine}");
+        assert!(mine.contains("Refused") && !mine.contains("Member of the care team"));
+        let (_, all_worker) = app
+            .get(&admin, &format!("/admin/audit?user={worker_id}"))
+            .await;
+        // The account list offers everyone; the rows are the worker's only.
+        let rows = &all_worker[all_worker.find("data-testid=\"audit-rows\"").unwrap()..];
+        assert!(
+            rows.contains("worker@test") && !rows.contains("colleague@test"),
+            "{rows}"
+        );
+        let later = chrono::Utc::now().date_naive() + chrono::Duration::days(2);
+        let (status, none) = app
+            .get(
+                &admin,
+                &format!(
+                    "/admin/audit?from-day={}&from-month={}&from-year={}",
+                    later.format("%-d"),
+                    later.format("%-m"),
+                    later.format("%Y")
+                ),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(none.contains("No entries match."), "{none}");
+        let (status, backwards) = app
+            .get(
+                &admin,
+                "/admin/audit?from-day=2&from-month=3&from-year=2026&to-day=1&to-month=3&to-year=2026",
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(backwards.contains("The last day must be the same as or after the first day"));
+        // A mistyped NHS number comes back with the error summary and what was typed.
+        let (status, bad) = app.get(&admin, "/admin/audit?nhs_number=943+476+59").await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(bad.contains("There is a problem") && bad.contains("NHS number must be 10 digits"));
+        assert!(bad.contains("value=\"943 476 59\""));
+
+        // The export: every matching row in the page's words, through the one CSV writer.
+        let start = page
+            .find("/admin/audit/export.csv?")
+            .expect("an export link");
+        let export = page[start..start + page[start..].find('"').unwrap()]
+            .replace("&#38;", "&")
+            .replace("&amp;", "&");
+        let r = admin
+            .get(format!("{}{export}", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert!(r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv"));
+        let csv = r.text().await.unwrap();
+        let mut lines = csv.lines();
+        assert_eq!(
+            lines.next(),
+            Some("When (UTC),Who,What,Record,Record number,Why")
+        );
+        let rows: Vec<&str> = lines.collect();
+        assert_eq!(rows.len(), total, "{csv}");
+        assert!(rows
+            .iter()
+            .any(|r| r.contains("worker@test,Opened,Person's record")
+                && r.ends_with("Member of the care team")));
+        // The search and the export are both on the record, without the NHS number.
+        let about = app
+            .store
+            .audit_entries(&careweave_store::audit::AuditFilter {
+                entity: Some("person".into()),
+                entity_id: Some(app.person.get()),
+                limit: 500,
+            })
+            .await
+            .unwrap();
+        assert!(about
+            .iter()
+            .any(|e| e.username.as_deref() == Some("admin@test")
+                && e.action == "list"
+                && e.reason == "audit log searched for who accessed this record"));
+        assert!(about
+            .iter()
+            .any(|e| e.username.as_deref() == Some("admin@test") && e.action == "export"));
+        let exports = app
+            .store
+            .audit_entries(&careweave_store::audit::AuditFilter {
+                entity: Some("audit_log".into()),
+                entity_id: None,
+                limit: 10,
+            })
+            .await
+            .unwrap();
+        assert!(exports.iter().any(|e| e.action == "export"
+            && e.reason == format!("audit log exported as a file ({total} rows)")));
+        assert!(about.iter().all(|e| !e.reason.contains("9434765919")));
     }
 );

@@ -781,6 +781,31 @@ on_both_backends!(anyone_can_ask_for_support_without_an_account, |app| {
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 });
 
+on_both_backends!(the_public_form_speaks_to_the_person_themself, |app| {
+    // Issue 16, item 10: the self-referral form's errors say "you" and "your GP", never "the
+    // person" or "their GP", to the person filling it in.
+    let visitor = new_client();
+    let (status, _, body) = app.post(&visitor, "/refer", &[("reason", "")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let summary_start = body.find("nhsuk-error-summary").unwrap();
+    let summary =
+        &body[summary_start..summary_start + body[summary_start..].find("</div>").unwrap()];
+    for words in [
+        "Select the service you would like",
+        "Enter your first name",
+        "Enter your last name",
+        "Your date of birth must include a day, month and year",
+        "Enter how we can contact you, such as a phone number",
+        "Select whether we can share details of your support with your GP",
+    ] {
+        assert!(summary.contains(words), "{words}: {summary}");
+    }
+    assert!(
+        !summary.contains("the person") && !summary.contains("their GP"),
+        "{summary}"
+    );
+});
+
 /// The professional referral form filled in for Ada (with `given` as her first name), routine.
 fn ada_form<'a>(service: &'a str, practice: &'a str, given: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![

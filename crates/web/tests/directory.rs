@@ -157,8 +157,9 @@ impl TestApp {
             .unwrap()
     }
 
-    /// Posts the import form as `owner` (an organisation id) with `content`.
-    async fn import(
+    /// Posts the import form as `owner` (an organisation id) with `content` pasted in: the
+    /// preview, which publishes nothing.
+    async fn preview(
         &self,
         client: &reqwest::Client,
         token: &str,
@@ -178,6 +179,24 @@ impl TestApp {
         .await
     }
 
+    /// Previews `content` as `owner` and, when the preview offers it, confirms the import. Returns
+    /// the preview's response when it was refused, else the confirmation's.
+    async fn import(
+        &self,
+        client: &reqwest::Client,
+        token: &str,
+        owner: &str,
+        content: &str,
+    ) -> reqwest::Response {
+        let r = self.preview(client, token, owner, content).await;
+        if r.status() != StatusCode::OK {
+            return r;
+        }
+        let page = r.text().await.unwrap();
+        let confirm = confirm_path(&page);
+        self.post(client, &confirm, &[("csrf_token", token)]).await
+    }
+
     /// Every service id the API returns for `query`, across all pages.
     async fn api_ids(&self, path: &str, query: &str) -> Vec<String> {
         let mut ids = Vec::new();
@@ -195,6 +214,16 @@ impl TestApp {
         }
         ids
     }
+}
+
+/// The address of the preview's "Confirm and import" form.
+fn confirm_path(page: &str) -> String {
+    let marker = "action=\"/directory/import/";
+    let start = page
+        .find(marker)
+        .expect("the preview offers a confirmation")
+        + "action=\"".len();
+    page[start..start + page[start..].find('"').unwrap()].to_owned()
 }
 
 on_both_backends!(every_path_in_the_openapi_document_answers, |app| {
@@ -259,7 +288,8 @@ on_both_backends!(
             .await
             .unwrap();
         assert!(doc["paths"]["/"]["get"]["operationId"] == "getAPIMetaInformation");
-        // A browser asks for HTML and, not signed in, is sent to sign in as before.
+        // A browser asks for HTML and, not signed in, gets the public home page, which offers
+        // the self-referral form and sign-in (issue 16, item 10).
         let r = new_client()
             .get(format!("{}/", app.base))
             .header(
@@ -269,11 +299,10 @@ on_both_backends!(
             .send()
             .await
             .unwrap();
-        assert_eq!(r.status(), StatusCode::SEE_OTHER);
-        assert!(r.headers()[reqwest::header::LOCATION]
-            .to_str()
-            .unwrap()
-            .starts_with("/sign-in"));
+        assert_eq!(r.status(), StatusCode::OK);
+        let body = r.text().await.unwrap();
+        assert!(body.contains("Support in your neighbourhood"), "{body}");
+        assert!(body.contains("href=\"/refer\"") && body.contains("href=\"/sign-in\""));
     }
 );
 
@@ -799,18 +828,7 @@ on_both_backends!(admins_import_and_export_and_roles_see_their_pages, |app| {
     let csv = "id,organization_id,organization_name,name,needs,opening_times\n\
                new-1,o9,New Group,New lunch club,social-groups,TU 12:00-14:00\n\
                new-2,o9,New Group,Bad one,astrology,TU 14:00-12:00\n";
-    let r = app
-        .post(
-            &admin,
-            "/directory/import",
-            &[
-                ("csrf_token", &token),
-                ("format", "csv"),
-                ("owner", owner),
-                ("content", csv),
-            ],
-        )
-        .await;
+    let r = app.import(&admin, &token, owner, csv).await;
     assert_eq!(r.status(), StatusCode::OK);
     let body = r.text().await.unwrap();
     assert!(
@@ -881,7 +899,7 @@ on_both_backends!(admins_import_and_export_and_roles_see_their_pages, |app| {
         ),
         (
             "admin",
-            &["/directory/import"][..],
+            &["/directory/import", "/directory/review"][..],
             &["/directory", "/directory/gaps"][..],
         ),
     ] {
@@ -902,3 +920,248 @@ on_both_backends!(admins_import_and_export_and_roles_see_their_pages, |app| {
         }
     }
 });
+
+/// Posts a form with a file to the import page, encoded as a browser sends it
+/// (`multipart/form-data`): the text `fields` and one file named `file.0` holding `file.1`.
+async fn upload(
+    app: &TestApp,
+    client: &reqwest::Client,
+    fields: &[(&str, &str)],
+    file: (&str, &str),
+) -> reqwest::Response {
+    let (content_type, body) = multipart_body(fields, file);
+    client
+        .post(format!("{}/directory/import", app.base))
+        .header(reqwest::header::CONTENT_TYPE, content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn multipart_body(fields: &[(&str, &str)], file: (&str, &str)) -> (String, String) {
+    let boundary = "----careweave-test-boundary";
+    let mut body = String::new();
+    for (name, value) in fields {
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+        ));
+    }
+    body.push_str(&format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{}\"\r\n\
+         Content-Type: text/csv\r\n\r\n{}\r\n--{boundary}--\r\n",
+        file.0, file.1
+    ));
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+on_both_backends!(
+    an_uploaded_file_is_previewed_and_published_only_when_confirmed,
+    |app| {
+        // Issue 16, item 12: a file upload with a preview of what will be added, changed and
+        // refused; nothing is published before the admin confirms, and a preview confirms once.
+        let admin = app.sign_in("admin").await;
+        let token = app.csrf(&admin, "/directory/import").await;
+        let orgs = app.store.organisations().await.unwrap();
+        let charity = orgs
+            .iter()
+            .find(|o| o.name == "Riverside Community Trust")
+            .unwrap()
+            .id;
+        let kept = app
+            .store
+            .directory_services()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|p| p.owner == charity)
+            .expect("the charity keeps an entry");
+        let sheet = format!(
+            "id,organization_id,organization_name,name,needs,opening_times\n\
+             upload-1,o9,Upload Group,Uploaded lunch club,social-groups,TU 12:00-14:00\n\
+             {},o9,Riverside Community Trust,Renamed by the upload,social-groups,TU 12:00-14:00\n\
+             {},o9,Riverside Community Trust,Taken over,social-groups,TU 12:00-14:00\n\
+             upload-2,o9,Upload Group,Bad one,astrology,TU 12:00-14:00\n",
+            kept.service.id,
+            demo::FLAGSHIP_ID
+        );
+        let charity_text = charity.to_string();
+        // A spreadsheet saved as "CSV UTF-8" starts with a byte order mark.
+        let file = format!("\u{feff}{sheet}");
+        let fields = [
+            ("csrf_token", token.as_str()),
+            ("format", "csv"),
+            ("owner", &charity_text),
+            ("content", ""),
+        ];
+        let upload_file = || {
+            upload(
+                &app,
+                &admin,
+                &fields,
+                ("C:\\Users\\alex\\services.csv", &file),
+            )
+        };
+        let r = upload_file().await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let page = r.text().await.unwrap();
+        assert!(
+            page.contains("services.csv, for Riverside Community Trust: read 4 records"),
+            "{page}"
+        );
+        assert!(
+            !page.contains("C:\\Users"),
+            "only the file's own name is shown"
+        );
+        for (field, count) in [("added", 1), ("changed", 1), ("refused", 2)] {
+            assert!(
+                page.contains(&format!("data-testid=\"preview-{field}\">{count}<")),
+                "{field}: {page}"
+            );
+        }
+        assert!(page.contains("Uploaded lunch club"));
+        assert!(page.contains("this service is kept by Hillside Wellbeing Network"));
+        assert!(page.contains("needs: unknown taxonomy term"));
+        // Nothing is published by the preview.
+        assert!(app
+            .store
+            .directory_service("upload-1")
+            .await
+            .unwrap()
+            .is_none());
+        assert_eq!(
+            app.store
+                .directory_service(kept.service.id.as_str())
+                .await
+                .unwrap()
+                .unwrap()
+                .service
+                .name,
+            kept.service.name
+        );
+
+        // A newer preview replaces the first, whose confirmation then publishes nothing.
+        let first = confirm_path(&page);
+        let again = upload_file().await.text().await.unwrap();
+        let second = confirm_path(&again);
+        assert_ne!(first, second);
+        let r = app.post(&admin, &first, &[("csrf_token", &token)]).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().await.unwrap().contains("no longer waiting"));
+        assert!(app
+            .store
+            .directory_service("upload-1")
+            .await
+            .unwrap()
+            .is_none());
+
+        let r = app.post(&admin, &second, &[("csrf_token", &token)]).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let done = r.text().await.unwrap();
+        assert!(
+            done.contains("Read 4 records: 1 added, 1 updated, 2 refused."),
+            "{done}"
+        );
+        assert!(app
+            .store
+            .directory_service("upload-1")
+            .await
+            .unwrap()
+            .is_some());
+        assert_eq!(
+            app.store
+                .directory_service(kept.service.id.as_str())
+                .await
+                .unwrap()
+                .unwrap()
+                .service
+                .name,
+            "Renamed by the upload"
+        );
+        // Confirming twice publishes once: the second is told the import is gone.
+        let r = app.post(&admin, &second, &[("csrf_token", &token)]).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+        // No file and nothing pasted: the form comes back with the error and the choices kept.
+        let r = upload(
+            &app,
+            &admin,
+            &[
+                ("csrf_token", &token),
+                ("format", "json"),
+                ("owner", &charity_text),
+            ],
+            ("", ""),
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let page = r.text().await.unwrap();
+        assert!(page.contains("Choose a file to upload, or paste its contents"));
+        assert!(page.contains("value=\"json\" checked"));
+        // A multipart form without the CSRF token is refused before the handler.
+        let r = upload(
+            &app,
+            &admin,
+            &[("format", "csv"), ("owner", &charity_text)],
+            ("a.csv", &sheet),
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    }
+);
+
+on_both_backends!(
+    administrators_keep_the_directory_true_and_review_changes,
+    |app| {
+        // Issue 16, item 12: the admin who imports the directory's data reviews it too, instead of
+        // a 403 on /directory/review.
+        let provider_id = app
+            .store
+            .verify_password("provider@test", &SecretString::from(PASSWORD.to_owned()))
+            .await
+            .unwrap()
+            .unwrap();
+        let provider = app.store.principal(provider_id).await.unwrap();
+        let mut proposed = app
+            .store
+            .directory_service(demo::FLAGSHIP_ID)
+            .await
+            .unwrap()
+            .unwrap()
+            .service;
+        proposed.name = "Hillside Befriending (new name)".into();
+        let id = app
+            .store
+            .propose_edit(&provider, &proposed, "New name from April")
+            .await
+            .unwrap();
+        let admin = app.sign_in("admin").await;
+        let (status, page) = app.get(&admin, "/directory/review").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(page.contains("Changes waiting for review"), "{page}");
+        assert!(page.contains("New name from April"));
+        assert!(page.contains("href=\"/directory/import\">Back to directory data"));
+        let token = app.csrf(&admin, "/directory/review").await;
+        let r = app
+            .post(
+                &admin,
+                &format!("/directory/proposals/{id}"),
+                &[("csrf_token", &token), ("decision", "approve")],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            app.store
+                .directory_service(demo::FLAGSHIP_ID)
+                .await
+                .unwrap()
+                .unwrap()
+                .service
+                .name,
+            "Hillside Befriending (new name)"
+        );
+        // The import page links the review page for the admin.
+        let (_, page) = app.get(&admin, "/directory/import").await;
+        assert!(page.contains("href=\"/directory/review\""));
+    }
+);

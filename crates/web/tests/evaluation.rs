@@ -167,8 +167,10 @@ on_both_backends!(
             let client = app.sign_in(who).await;
             let (status, body) = app.get(&client, "/evaluation").await;
             assert_eq!(status, StatusCode::OK, "{who}: {body}");
+            // The header groups it under Population, whose landing page lists it (issue 16).
+            let (_, menu) = app.get(&client, "/menu/population").await;
             assert!(
-                body.contains("href=\"/evaluation\""),
+                menu.contains("href=\"/evaluation\""),
                 "{who} has the menu entry"
             );
             assert!(body.contains("Emergency admissions fell by 0.21 per person-year"));
@@ -228,5 +230,73 @@ on_both_backends!(workers_are_refused_the_evaluation_pages, |app| {
     assert_eq!(
         app.get(&new_client(), "/evaluation").await.0,
         StatusCode::SEE_OTHER
+    );
+});
+
+on_both_backends!(the_board_pack_is_offered_with_the_latest_result, |app| {
+    // Issue 15, item 8: the board pack (the offline HTML report) is reachable from the page, for
+    // the page's readers only, under a policy that lets its own inline style apply and nothing
+    // else load or run.
+    let pack = "<!DOCTYPE html><html lang=\"en-GB\"><head><title>Impact evaluation: Personalised care</title>\
+                <style>body{color:#212b32}</style></head><body><main><h1>Impact evaluation</h1>\
+                <svg role=\"img\" viewBox=\"0 0 10 10\"><title>Chart</title><rect width=\"5\" height=\"5\"/></svg>\
+                </main></body></html>";
+    app.store
+        .store_evaluation_with_board_pack(None, &summary(), Some(pack))
+        .await
+        .unwrap();
+    let manager = app.sign_in("manager").await;
+    let (_, page) = app.get(&manager, "/evaluation").await;
+    assert!(page.contains("href=\"/evaluation/board-pack\""), "{page}");
+    let r = manager
+        .get(format!("{}/evaluation/board-pack", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let policy = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(policy.contains("style-src 'sha256-"), "{policy}");
+    assert!(policy.contains("script-src 'none'"), "{policy}");
+    assert!(r.headers().get("content-disposition").is_none());
+    assert_eq!(r.text().await.unwrap(), pack);
+    let r = manager
+        .get(format!("{}/evaluation/board-pack?download=1", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment"));
+    // Every other page keeps the application's own policy.
+    let r = manager
+        .get(format!("{}/evaluation", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .starts_with("default-src 'self'"));
+
+    let worker = app.sign_in("worker").await;
+    assert_eq!(
+        app.get(&worker, "/evaluation/board-pack").await.0,
+        StatusCode::FORBIDDEN
+    );
+    // A newer result stored without a pack: the older pack is not offered as the latest.
+    app.store.store_evaluation(None, &summary()).await.unwrap();
+    let (_, page) = app.get(&manager, "/evaluation").await;
+    assert!(!page.contains("/evaluation/board-pack"));
+    assert_eq!(
+        app.get(&manager, "/evaluation/board-pack").await.0,
+        StatusCode::NOT_FOUND
     );
 });

@@ -351,7 +351,12 @@ on_both_backends!(organisation_requires_enrolment_and_admin_resets, |app| {
         (status, location),
         (StatusCode::SEE_OTHER, format!("{account}?done=mfa"))
     );
-    assert!(app.goes_to(&client, "/").await.starts_with("/sign-in"));
+    // Signed out, `/` is the public home page, so a page of the worker's own shows the session
+    // has ended.
+    assert!(app
+        .goes_to(&client, "/people")
+        .await
+        .starts_with("/sign-in"));
     assert!(!app.store.mfa_status(app.worker).await.unwrap().active);
     assert!(app
         .audit("user")

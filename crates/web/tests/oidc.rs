@@ -282,8 +282,11 @@ impl TestApp {
         (client, status, to, callback)
     }
 
+    /// Whether the client has a session: signed out, `/` is the public home page (also 200), so
+    /// the header's name of the signed-in user is what tells.
     async fn signed_in(&self, client: &reqwest::Client) -> bool {
-        self.get(client, "/").await.0 == StatusCode::OK
+        let (status, body) = self.get(client, "/").await;
+        status == StatusCode::OK && body.contains("data-testid=\"signed-in-user\"")
     }
 
     async fn refusals(&self) -> Vec<String> {

@@ -3,6 +3,12 @@
 
 use super::*;
 
+/// The cases a worker has a part in, with what a case list shows of each (see `summary_from_row`).
+const MY_CASES: &str =
+    "SELECT c.id, c.status, c.intensity, c.review_due_on, w.role, p.given_name, p.family_name, \
+     s.name AS service_name FROM casework_workers w JOIN casework_cases c ON c.id = w.case_id \
+     JOIN people p ON p.id = c.person_id JOIN services s ON s.id = c.service_id";
+
 impl Store {
     /// Everything on a case, through the policy, audited as one read.
     pub async fn case_for(&self, who: &Principal, case: CaseId) -> Result<CaseView, ActionError> {
@@ -136,6 +142,10 @@ impl Store {
             reopen_count: get_i64(&c, "reopen_count")?,
             review_due_on: get_date(&c, "review_due_on")?,
             discharge: discharge_from_row(&c)?,
+            discharge_warnings: c
+                .try_get::<Option<String>, _>("discharge_warnings")?
+                .map(|w| w.lines().map(str::to_owned).collect())
+                .unwrap_or_default(),
             service,
             workers,
             timeline,
@@ -375,13 +385,10 @@ impl Store {
 
     /// The cases `who` works on now. Audited as one list read.
     pub async fn my_cases(&self, who: &Principal) -> Result<Vec<CaseSummary>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT c.id, c.status, c.intensity, c.review_due_on, w.role, p.given_name, p.family_name, \
-             s.name AS service_name FROM casework_workers w JOIN casework_cases c ON c.id = w.case_id \
-             JOIN people p ON p.id = c.person_id JOIN services s ON s.id = c.service_id \
-             WHERE w.user_id = $1 AND w.ended_on IS NULL AND c.status <> 'discharged' \
-             ORDER BY c.review_due_on, p.family_name",
-        )
+        let rows = sqlx::query(&format!(
+            "{MY_CASES} WHERE w.user_id = $1 AND w.ended_on IS NULL AND c.status <> 'discharged' \
+                 ORDER BY c.review_due_on, p.family_name"
+        ))
         .bind(who.user.get())
         .fetch_all(&self.pool)
         .await?;
@@ -400,24 +407,70 @@ impl Store {
         Ok(list)
     }
 
+    /// The cases `who` works on or worked on, by status: open ones (as [`Store::my_cases`]), or
+    /// those discharged in the last [`super::RECENTLY_DISCHARGED_DAYS`] days whose last workers
+    /// included `who` (they can still open and reopen them), or both. Audited as one list read.
+    pub async fn my_cases_by_status(
+        &self,
+        who: &Principal,
+        filter: CaseListFilter,
+        today: NaiveDate,
+    ) -> Result<Vec<CaseSummary>, StoreError> {
+        let mut list = if filter == CaseListFilter::Discharged {
+            Vec::new()
+        } else {
+            self.my_cases(who).await?
+        };
+        if filter == CaseListFilter::Open {
+            return Ok(list);
+        }
+        let since = today - chrono::Duration::days(super::RECENTLY_DISCHARGED_DAYS);
+        // A discharge ends every worker's part on the case, so the worker's latest part names the
+        // role they had; one row per case, from the part that ended last.
+        let rows = sqlx::query(
+            &format!(
+                "{MY_CASES} WHERE w.user_id = $1 AND c.status = 'discharged' AND c.discharged_on >= $2 \
+                 AND w.started_on = (SELECT MAX(w2.started_on) FROM casework_workers w2 \
+                 WHERE w2.case_id = c.id AND w2.user_id = $1) \
+                 ORDER BY c.discharged_on DESC, p.family_name"
+            ),
+        )
+        .bind(who.user.get())
+        .bind(since.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut discharged = Vec::new();
+        for r in &rows {
+            let summary = summary_from_row(r)?;
+            if !discharged
+                .iter()
+                .any(|d: &CaseSummary| d.case == summary.case)
+            {
+                discharged.push(summary);
+            }
+        }
+        self.audit(AuditEvent {
+            user: Some(who.user),
+            action: AuditAction::List,
+            entity: "caseload",
+            entity_id: Some(who.user.get()),
+            reason: format!(
+                "own recently discharged casework cases ({} cases)",
+                discharged.len()
+            ),
+        })
+        .await?;
+        list.extend(discharged);
+        Ok(list)
+    }
+
     /// A worker's day: today's planned visits, reviews due within a week, overdue actions.
     pub async fn my_day(&self, who: &Principal, today: NaiveDate) -> Result<MyDay, StoreError> {
         let visits = self.visits_on(who.user, today).await?;
         let soon = today + chrono::Duration::days(7);
-        let reviews_due = sqlx::query(
-            "SELECT c.id, c.status, c.intensity, c.review_due_on, w.role, p.given_name, p.family_name, \
-             s.name AS service_name FROM casework_workers w JOIN casework_cases c ON c.id = w.case_id \
-             JOIN people p ON p.id = c.person_id JOIN services s ON s.id = c.service_id \
-             WHERE w.user_id = $1 AND w.ended_on IS NULL AND w.role IN ('lead', 'cover') \
-             AND c.status <> 'discharged' AND c.review_due_on <= $2 ORDER BY c.review_due_on",
-        )
-        .bind(who.user.get())
-        .bind(soon.to_string())
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(summary_from_row)
-        .collect::<Result<Vec<_>, _>>()?;
+        // Overdue reviews are due too, however long ago they fell due.
+        let long_ago = NaiveDate::from_ymd_opt(1, 1, 1).unwrap_or(today);
+        let reviews_due = self.reviews_due_between(who.user, long_ago, soon).await?;
         let overdue_actions = sqlx::query(
             "SELECT a.case_id, a.text, a.owner, a.due_on, p.given_name, p.family_name \
              FROM casework_actions a JOIN casework_cases c ON c.id = a.case_id JOIN people p ON p.id = c.person_id \
@@ -461,6 +514,30 @@ impl Store {
             reviews_due,
             overdue_actions,
         })
+    }
+
+    /// The open cases the worker leads or covers whose review falls due from `from` to `to`
+    /// (both included), soonest first: the diary's reviews. The caller audits the read (see
+    /// `Store::diary`).
+    pub(crate) async fn reviews_due_between(
+        &self,
+        user: UserId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<CaseSummary>, StoreError> {
+        sqlx::query(&format!(
+            "{MY_CASES} WHERE w.user_id = $1 AND w.ended_on IS NULL AND w.role IN ('lead', 'cover') \
+             AND c.status <> 'discharged' AND c.review_due_on >= $2 AND c.review_due_on <= $3 \
+             ORDER BY c.review_due_on, c.id"
+        ))
+        .bind(user.get())
+        .bind(from.to_string())
+        .bind(to.to_string())
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(summary_from_row)
+        .collect()
     }
 
     /// A person's casework (cases and referrals) for their record page, through the policy.

@@ -401,6 +401,11 @@ pub struct Discharge {
     pub gp: GpAgreement,
     /// Outcomes in words, for the message back to the GP.
     pub summary: String,
+    /// Why the worker discharged despite the warnings (see
+    /// [`careweave_domain::casework::discharge_warnings`]). A discharge with warnings and no
+    /// reason is refused at `discharge_override`; read back, it is the recorded reason, `None`
+    /// when there was nothing to confirm.
+    pub override_reason: Option<String>,
 }
 
 /// Everything the case page shows.
@@ -434,6 +439,8 @@ pub struct CaseView {
     pub reviews: Vec<Review>,
     pub carers: Vec<Carer>,
     pub discharge: Option<Discharge>,
+    /// The warnings the discharge was confirmed despite, one a line (empty when none).
+    pub discharge_warnings: Vec<String>,
     /// Whether the signed-in user may change the case (the referrer may only follow it).
     /// Outcome measures taken, oldest first.
     pub outcomes: Vec<crate::outcomes::OutcomeRecord>,
@@ -450,6 +457,51 @@ pub struct CaseSummary {
     pub role: CaseRole,
     pub intensity: Intensity,
     pub review_due_on: NaiveDate,
+}
+
+/// Which of a worker's cases "My cases" lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CaseListFilter {
+    #[default]
+    Open,
+    /// Discharged recently enough that the worker may still open and reopen them.
+    Discharged,
+    All,
+}
+
+impl CaseListFilter {
+    /// Every filter, in the order a page offers them.
+    pub const ALL: [Self; 3] = [Self::Open, Self::Discharged, Self::All];
+
+    /// The value in a page's query string.
+    #[must_use]
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Discharged => "discharged",
+            Self::All => "all",
+        }
+    }
+
+    /// The words a worker reads.
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Open => "Open",
+            Self::Discharged => "Discharged",
+            Self::All => "All",
+        }
+    }
+
+    /// Reads a query-string value; anything unknown lists the open cases.
+    #[must_use]
+    pub fn from_code(code: &str) -> Self {
+        match code {
+            "discharged" => Self::Discharged,
+            "all" => Self::All,
+            _ => Self::Open,
+        }
+    }
 }
 
 /// A referral as the person who made it follows it.
@@ -543,19 +595,31 @@ pub enum PlanItem {
     },
 }
 
-/// The message back to the GP and the referrer at discharge, aligned to the PRSB Social Prescribing
-/// Information Standard's headings. When the person did not agree to share detail, only the coded
-/// and administrative parts are filled.
+/// The message back to the GP and the referrer (on discharge, and when a referral is accepted or
+/// declined), aligned to the PRSB Social Prescribing Information Standard's headings. When the
+/// person did not agree to share detail, only the coded and administrative parts are filled.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GpMessage {
-    pub case: CaseId,
+    pub event: crate::outbox::MessageKind,
+    /// The case, once there is one (a declined referral has none).
+    pub case: Option<CaseId>,
+    pub referral: ReferralId,
+    pub person: PersonId,
     pub person_name: String,
+    pub given_name: String,
+    pub family_name: String,
     pub nhs_number: NhsNumber,
     pub date_of_birth: NaiveDate,
+    pub sex: careweave_domain::Sex,
+    /// The person's address as the registry holds it: a postcode only.
+    pub postcode: Option<String>,
     pub practice: String,
+    pub practice_id: OrganisationId,
+    pub practice_ods: Option<String>,
     pub service: String,
     pub service_kind: ServiceKind,
     pub provider: String,
+    pub provider_ods: Option<String>,
     pub referral_received_on: NaiveDate,
     pub referral_source: ReferralSource,
     pub referrer: String,
@@ -565,14 +629,45 @@ pub struct GpMessage {
     pub reason: Option<String>,
     pub needs: Option<String>,
     pub what_matters: Option<String>,
+    /// The triage decision's reason on an acceptance or decline, when detail is shared.
+    pub decision: Option<String>,
     /// Support offered: contacts by type.
     pub contacts: Vec<(ContactType, u32)>,
     pub total_contacts: u32,
     pub outcomes: Vec<DomainResult>,
+    /// Outcome measures recorded on the case (ONS4 and others), when detail is shared.
+    pub measures: Vec<MeasureLine>,
     pub goals: Vec<Goal>,
+    /// Community services the person was signposted or referred to during the episode.
+    pub connected_services: Vec<String>,
+    /// Actions on the plan that the GP practice was asked to take, not yet done.
+    pub gp_actions: Vec<String>,
     pub lead_worker: Option<String>,
+    /// Who completed the message: the worker whose change produced it.
+    pub author: Option<MessageAuthor>,
     pub discharge: Option<Discharge>,
-    pub episode_started_on: NaiveDate,
+    pub episode_started_on: Option<NaiveDate>,
+}
+
+/// One outcome measure as the message reports it: the measure, when, and each scale's score.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeasureLine {
+    pub instrument: String,
+    pub taken_on: NaiveDate,
+    pub point: String,
+    /// Each scale's name and score as text (a score is shown as recorded, e.g. `7`).
+    pub scores: Vec<(String, String)>,
+}
+
+/// The person who completed a message (PRSB "person completing record").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageAuthor {
+    pub user: UserId,
+    pub name: String,
+    pub role: String,
+    pub organisation: String,
+    /// How to reach them: their account's email address.
+    pub contact: String,
 }
 
 /// Raw counts for team reports; pages apply disclosure control when they leave the team.
@@ -592,6 +687,36 @@ pub struct CaseworkReport {
     pub reopened: u64,
     /// Counts per bucket of `casework::DURATION_BUCKETS` for discharged cases.
     pub durations: Vec<u64>,
+    /// Per calendar month (`YYYY-MM`, in order, only months with something in them): referrals
+    /// received, cases opened and discharges.
+    pub by_month: Vec<(String, [u64; 3])>,
+}
+
+/// The days a report counts what happened in, both included; an open end reaches as far as the
+/// records go.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReportPeriod {
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+}
+
+impl ReportPeriod {
+    /// Whether `on` falls in the period.
+    #[must_use]
+    pub fn holds(&self, on: NaiveDate) -> bool {
+        self.from.is_none_or(|f| on >= f) && self.to.is_none_or(|t| on <= t)
+    }
+
+    /// The first and last day as stored text, an open end as a date before or after any record
+    /// (dates are ISO text, so text order is date order on both backends).
+    fn bounds(&self) -> (String, String) {
+        (
+            self.from
+                .map_or_else(|| "0000-01-01".to_owned(), |d| d.to_string()),
+            self.to
+                .map_or_else(|| "9999-12-31".to_owned(), |d| d.to_string()),
+        )
+    }
 }
 
 /// How long a discharged case stays readable by the workers who had it.
@@ -772,6 +897,7 @@ fn discharge_from_row(c: &AnyRow) -> Result<Option<Discharge>, StoreError> {
         summary: c
             .try_get::<Option<String>, _>("discharge_summary")?
             .unwrap_or_default(),
+        override_reason: c.try_get("discharge_override")?,
     }))
 }
 

@@ -1,14 +1,42 @@
 //! The team report's raw counts (pages apply disclosure control when they leave the team).
 
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
+
 use super::*;
 use crate::sql::IdList;
 
+/// A statement over a report period: its first and last day bound as `$1` and `$2`, then the
+/// services' ids (a list that starts at `$3`).
+fn ranged_query<'q>(
+    ids: &IdList,
+    sql: &'q str,
+    from: &str,
+    to: &str,
+) -> Query<'q, Any, AnyArguments<'q>> {
+    ids.bind(sqlx::query(sql).bind(from.to_owned()).bind(to.to_owned()))
+}
+
 impl Store {
-    /// Team reports over the services given (raw counts; the page decides on disclosure control).
+    /// Team reports over the services given, over all time (raw counts; the page decides on
+    /// disclosure control).
     pub async fn casework_report(
         &self,
         services: &[CaseworkService],
         today: NaiveDate,
+    ) -> Result<CaseworkReport, StoreError> {
+        self.casework_report_for(services, today, &ReportPeriod::default())
+            .await
+    }
+
+    /// Team reports over the services given, with what happened (referrals received, cases
+    /// opened, discharges, re-entries and the monthly trends) counted within `period`; what is
+    /// true now (open caseloads, the waiting list) is always as of `today`.
+    pub async fn casework_report_for(
+        &self,
+        services: &[CaseworkService],
+        today: NaiveDate,
+        period: &ReportPeriod,
     ) -> Result<CaseworkReport, StoreError> {
         let mut report = CaseworkReport {
             durations: vec![0; careweave_domain::casework::DURATION_BUCKETS.len()],
@@ -19,12 +47,18 @@ impl Store {
         }
         let list = IdList::new(1, services.iter().map(|s| s.id.get()));
         let ids = list.placeholders();
+        // Statements over the period bind its first and last day as $1 and $2, then the ids.
+        let ranged = IdList::new(3, services.iter().map(|s| s.id.get()));
+        let ranged_ids = ranged.placeholders();
+        let (from, to) = period.bounds();
         let count = |r: &AnyRow| get_i64(r, "n").map(|n| u64::try_from(n).unwrap_or(0));
-        for r in list.bind(sqlx::query(&format!(
-            "SELECT status, COUNT(*) AS n FROM casework_cases WHERE service_id IN ({ids}) GROUP BY status"
-        )))
-        .fetch_all(&self.pool)
-        .await?
+        let sql = format!(
+            "SELECT status, COUNT(*) AS n FROM casework_cases WHERE service_id IN ({ranged_ids}) \
+             AND opened_on >= $1 AND opened_on <= $2 GROUP BY status"
+        );
+        for r in ranged_query(&ranged, &sql, &from, &to)
+            .fetch_all(&self.pool)
+            .await?
         {
             report
                 .by_status
@@ -100,12 +134,13 @@ impl Store {
         waiting_days.sort_unstable();
         report.waiting = waiting_days.len() as u64;
         report.waiting_days = waiting_days;
-        for r in list.bind(sqlx::query(&format!(
-            "SELECT source, status, COUNT(*) AS n FROM casework_referrals WHERE service_id IN ({ids}) \
-             GROUP BY source, status"
-        )))
-        .fetch_all(&self.pool)
-        .await?
+        let sql = format!(
+            "SELECT source, status, COUNT(*) AS n FROM casework_referrals WHERE service_id IN ({ranged_ids}) \
+             AND received_on >= $1 AND received_on <= $2 GROUP BY source, status"
+        );
+        for r in ranged_query(&ranged, &sql, &from, &to)
+            .fetch_all(&self.pool)
+            .await?
         {
             let source = get_code(&r, "source", ReferralSource::from_code)?;
             let n = count(&r)?;
@@ -120,22 +155,53 @@ impl Store {
             }
         }
         report.sources.sort();
+        // A re-entry counts in the period its latest episode started in (when it was reopened);
+        // a duration in the period its discharge falls in.
         for r in list
             .bind(sqlx::query(&format!(
                 "SELECT episode_started_on, discharged_on, reopen_count FROM casework_cases \
-             WHERE service_id IN ({ids}) AND (status = 'discharged' OR reopen_count > 0)"
+                 WHERE service_id IN ({ids}) AND (status = 'discharged' OR reopen_count > 0)"
             )))
             .fetch_all(&self.pool)
             .await?
         {
-            if get_i64(&r, "reopen_count")? > 0 {
+            let started = get_date(&r, "episode_started_on")?;
+            if get_i64(&r, "reopen_count")? > 0 && period.holds(started) {
                 report.reopened += 1;
             }
-            if let Some(end) = opt_date(&r, "discharged_on")? {
-                let days = (end - get_date(&r, "episode_started_on")?).num_days();
+            if let Some(end) = opt_date(&r, "discharged_on")?.filter(|d| period.holds(*d)) {
+                let days = (end - started).num_days();
                 report.durations[careweave_domain::casework::duration_bucket(days)] += 1;
             }
         }
+        // Monthly trends: referrals received, cases opened and discharges, by calendar month.
+        for (column, table, slot) in [
+            ("received_on", "casework_referrals", 0),
+            ("opened_on", "casework_cases", 1),
+            ("discharged_on", "casework_cases", 2),
+        ] {
+            let sql = format!(
+                "SELECT SUBSTR({column}, 1, 7) AS month, COUNT(*) AS n FROM {table} \
+                 WHERE service_id IN ({ranged_ids}) AND {column} >= $1 AND {column} <= $2 \
+                 GROUP BY SUBSTR({column}, 1, 7)"
+            );
+            for r in ranged_query(&ranged, &sql, &from, &to)
+                .fetch_all(&self.pool)
+                .await?
+            {
+                let month: String = r.try_get("month")?;
+                let n = count(&r)?;
+                match report.by_month.iter_mut().find(|m| m.0 == month) {
+                    Some(m) => m.1[slot] += n,
+                    None => {
+                        let mut counts = [0; 3];
+                        counts[slot] = n;
+                        report.by_month.push((month, counts));
+                    }
+                }
+            }
+        }
+        report.by_month.sort();
         Ok(report)
     }
 }

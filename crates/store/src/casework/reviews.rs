@@ -137,16 +137,44 @@ impl Store {
                 "This case is already discharged".to_owned(),
             ));
         }
+        let warnings = self.discharge_warnings(case, d.reason).await?;
+        // Warnings are advice, not a gate: the worker confirms with a reason, which is kept
+        // only when there was something to confirm.
+        let confirmed = match (&warnings[..], &d.override_reason) {
+            ([], _) => None,
+            (_, Some(reason)) if !reason.trim().is_empty() => Some(reason.trim()),
+            (w, _) => {
+                return Err(ActionError::refused_at(
+                    "discharge_override",
+                    format!(
+                        "{}. Check the discharge, or give a reason to discharge anyway.",
+                        w.join(". ")
+                    ),
+                ))
+            }
+        };
+        // The message back to the GP is built from the case as discharged, before the
+        // transaction (its reads go through the pool), and queued inside it, so the discharge
+        // and its message are committed together or not at all.
+        let who = self.principal(access.user()).await?;
+        let mut view = self.case_for(&who, case).await?;
+        view.discharge = Some(d.clone());
+        let message = self
+            .message_from_case(&view, crate::outbox::MessageKind::Discharge, Some(who.user))
+            .await?;
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "UPDATE casework_cases SET status = 'discharged', discharged_on = $1, discharge_reason = $2, \
-             discharge_destination = $3, gp_agreement = $4, discharge_summary = $5 WHERE id = $6",
+             discharge_destination = $3, gp_agreement = $4, discharge_summary = $5, \
+             discharge_warnings = $6, discharge_override = $7 WHERE id = $8",
         )
         .bind(d.on.to_string())
         .bind(d.reason.code())
         .bind(d.destination.code())
         .bind(d.gp.code())
         .bind(&d.summary)
+        .bind(confirmed.map(|_| warnings.join("\n")))
+        .bind(confirmed)
         .bind(case.get())
         .execute(&mut *tx)
         .await?;
@@ -175,19 +203,71 @@ impl Store {
                 by: access.user(),
                 on: d.on,
                 kind: "discharge",
-                summary: &format!(
-                    "Discharged: {}; {}; {}",
-                    d.reason.label(),
-                    d.destination.label(),
-                    d.gp.label()
-                ),
+                summary: &match confirmed {
+                    None => format!(
+                        "Discharged: {}; {}; {}",
+                        d.reason.label(),
+                        d.destination.label(),
+                        d.gp.label()
+                    ),
+                    Some(reason) => format!(
+                        "Discharged: {}; {}; {}. Confirmed despite: {}. Reason: {reason}",
+                        d.reason.label(),
+                        d.destination.label(),
+                        d.gp.label(),
+                        warnings.join("; ")
+                    ),
+                },
                 action: AuditAction::Update,
-                audit: format!("casework case {case}: discharged"),
+                // The audit row names the override and how many warnings it confirmed, not the
+                // worker's words, which stay on the case.
+                audit: match confirmed {
+                    None => format!("casework case {case}: discharged"),
+                    Some(_) => format!(
+                        "casework case {case}: discharged with an override of {} warning(s)",
+                        warnings.len()
+                    ),
+                },
             },
         )
         .await?;
+        self.queue_message(&mut tx, &message, who.user).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The warnings a discharge with `reason` would be recorded with now (see
+    /// [`careweave_domain::casework::discharge_warnings`]): the goals' progress, and the measures
+    /// the service's schedule asks for at discharge that this episode has not recorded.
+    async fn discharge_warnings(
+        &self,
+        case: CaseId,
+        reason: DischargeReason,
+    ) -> Result<Vec<String>, StoreError> {
+        let progress = sqlx::query("SELECT progress FROM casework_goals WHERE case_id = $1")
+            .bind(case.get())
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| Ok(u8::try_from(get_i64(r, "progress")?).unwrap_or(u8::MAX)))
+            .collect::<Result<Vec<u8>, StoreError>>()?;
+        let missing = sqlx::query(
+            "SELECT COALESCE(o.instrument_name, (SELECT r.instrument_name FROM outcome_records r \
+             WHERE r.instrument_id = o.instrument_id ORDER BY r.id DESC LIMIT 1), o.instrument_id) AS name \
+             FROM outcome_schedules o JOIN casework_cases c ON c.service_id = o.service_id \
+             WHERE c.id = $1 AND o.at_discharge = 1 AND NOT EXISTS (SELECT 1 FROM outcome_records r \
+             WHERE r.case_id = c.id AND r.instrument_id = o.instrument_id AND r.point = 'discharge' \
+             AND r.taken_on >= c.episode_started_on) ORDER BY o.instrument_id",
+        )
+        .bind(case.get())
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| r.try_get("name").map_err(StoreError::from))
+        .collect::<Result<Vec<String>, StoreError>>()?;
+        Ok(careweave_domain::casework::discharge_warnings(
+            reason, &progress, &missing,
+        ))
     }
 
     /// Reopens a discharged case after a crisis: the history stays, the re-entry is counted, the
@@ -229,7 +309,8 @@ impl Store {
         sqlx::query(
             "UPDATE casework_cases SET status = 'reopened', reopen_count = reopen_count + 1, \
              episode_started_on = $1, review_due_on = $2, discharged_on = NULL, discharge_reason = NULL, \
-             discharge_destination = NULL, gp_agreement = NULL, discharge_summary = NULL WHERE id = $3",
+             discharge_destination = NULL, gp_agreement = NULL, discharge_summary = NULL, \
+             discharge_warnings = NULL, discharge_override = NULL WHERE id = $3",
         )
         .bind(today.to_string())
         .bind(due.to_string())

@@ -158,6 +158,17 @@ impl Store {
                     None => None,
                 };
                 let due = review_due(today, None, view.service.settings.review_interval);
+                // Built before the transaction (its reads go through the pool) and queued in it
+                // with the case it opened.
+                let mut message = self
+                    .message_from_referral(
+                        &view,
+                        person,
+                        crate::outbox::MessageKind::ReferralAccepted,
+                        reason,
+                        who.user,
+                    )
+                    .await?;
                 let mut tx = self.pool.begin().await?;
                 let done = sqlx::query(
                     "UPDATE casework_referrals SET status = 'accepted', triaged_by = $1, triaged_on = $2, \
@@ -225,12 +236,32 @@ impl Store {
                     ),
                 )
                 .await?;
+                message.case = Some(case);
+                self.queue_message(&mut tx, &message, who.user).await?;
                 tx.commit().await?;
                 Ok(Some(case))
             }
             TriageDecision::Decline { reason } => {
-                self.close_referral(who, id, person, "declined", reason, None, today)
+                let message = self
+                    .message_from_referral(
+                        &view,
+                        person,
+                        crate::outbox::MessageKind::ReferralDeclined,
+                        reason,
+                        who.user,
+                    )
                     .await?;
+                self.close_referral(
+                    who,
+                    id,
+                    person,
+                    "declined",
+                    reason,
+                    None,
+                    today,
+                    Some(&message),
+                )
+                .await?;
                 Ok(None)
             }
             TriageDecision::Redirect { to, reason } => {
@@ -271,6 +302,7 @@ impl Store {
                     reason,
                     Some(created.id),
                     today,
+                    None,
                 )
                 .await?;
                 Ok(None)
@@ -288,6 +320,7 @@ impl Store {
         reason: &str,
         redirected_to: Option<ReferralId>,
         today: NaiveDate,
+        message: Option<&GpMessage>,
     ) -> Result<(), ActionError> {
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
@@ -315,6 +348,9 @@ impl Store {
             format!("casework referral {id} {status}"),
         )
         .await?;
+        if let Some(m) = message {
+            self.queue_message(&mut tx, m, who.user).await?;
+        }
         tx.commit().await?;
         Ok(())
     }

@@ -12,7 +12,10 @@
 //! Imports are all-or-nothing for the accepted records of one file: they are written in one
 //! transaction with the revision bump that tells search indexes to reload.
 
+mod pending;
 mod referrals;
+
+pub use pending::{ImportPreview, PreviewedService};
 
 use std::collections::HashMap;
 
@@ -218,6 +221,25 @@ fn clinical_orgs(who: &Principal) -> Vec<OrganisationId> {
         .collect()
 }
 
+/// The organisations whose directory entries the user helps keep true: their clinical staff, and
+/// their administrators, who import the entries and so answer for them too (checking stale
+/// entries, closing reports). The directory holds no personal data, so an administrator reads
+/// nothing here they could not already.
+fn keeping_orgs(who: &Principal) -> Vec<OrganisationId> {
+    who.memberships
+        .iter()
+        .filter(|m| matches!(m.role, Role::Worker | Role::Supervisor | Role::Admin))
+        .map(|m| m.organisation)
+        .collect()
+}
+
+/// Whether the user reviews proposed changes to the directory: supervisors, and administrators,
+/// who import and keep the directory's data.
+#[must_use]
+pub fn reviews_directory_changes(who: &Principal) -> bool {
+    who.has_role(Role::Supervisor) || who.has_role(Role::Admin)
+}
+
 fn corrupt(column: &'static str) -> impl Fn(String) -> StoreError {
     move |detail| StoreError::Corrupt { column, detail }
 }
@@ -418,23 +440,30 @@ impl Store {
         text: &str,
         source: &str,
     ) -> Result<(ImportReport, ImportOutcome), StoreError> {
-        let postcodes = careweave_directory::postcodes_in(format, text);
-        let table = self.postcode_table_for(&postcodes).await?;
-        let report = careweave_directory::parse(format, text, &table, self.clock().now_utc());
-        let mut report = report;
+        let mut report = self.read_directory_file(format, text).await?;
         let outcome = self
             .import_directory(who, owner, &report.accepted, source)
             .await?;
         for (id, keeper) in &outcome.refused {
-            report.refuse(
-                id,
-                "id",
-                &format!(
-                    "this service is kept by {keeper}; only they can change it (ask them, or propose an edit)"
-                ),
-            );
+            report.refuse(id, "id", &pending::kept_by(keeper));
         }
         Ok((report, outcome))
+    }
+
+    /// Reads a directory file in `format`, checking its postcodes against the stored table.
+    async fn read_directory_file(
+        &self,
+        format: Format,
+        text: &str,
+    ) -> Result<ImportReport, StoreError> {
+        let postcodes = careweave_directory::postcodes_in(format, text);
+        let table = self.postcode_table_for(&postcodes).await?;
+        Ok(careweave_directory::parse(
+            format,
+            text,
+            &table,
+            self.clock().now_utc(),
+        ))
     }
 
     /// Publishes the accepted services of one import, all or nothing, in one transaction.
@@ -466,20 +495,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         // Read inside the transaction, and the update below is guarded by the owner as well, so
         // an entry that changes hands during the import is still refused rather than overwritten.
-        let existing: HashMap<String, (i64, String)> = sqlx::query(
-            "SELECT s.id, s.owner_id, o.name FROM directory_services s \
-             JOIN organisations o ON o.id = s.owner_id",
-        )
-        .fetch_all(&mut *tx)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok((
-                r.try_get::<String, _>("id")?,
-                (get_i64(r, "owner_id")?, r.try_get::<String, _>("name")?),
-            ))
-        })
-        .collect::<Result<_, StoreError>>()?;
+        let existing = pending::service_keepers(&mut tx).await?;
         for s in services {
             let known = existing.get(s.id.as_str());
             if let Some((_, keeper_name)) = known.filter(|(k, _)| *k != owner.get()) {
@@ -583,7 +599,7 @@ impl Store {
             .directory_service(id)
             .await?
             .ok_or(DirectoryError::NotFound("The service"))?;
-        if !clinical_orgs(who).contains(&current.owner) {
+        if !keeping_orgs(who).contains(&current.owner) {
             return Err(DirectoryError::Refused(
                 "Only the organisation that keeps this entry can mark it as reviewed",
             ));
@@ -654,7 +670,7 @@ impl Store {
     /// Open reports on entries that `who`'s organisations own.
     pub async fn open_reports(&self, who: &Principal) -> Result<Vec<EntryReport>, StoreError> {
         let mut out = Vec::new();
-        for org in clinical_orgs(who) {
+        for org in keeping_orgs(who) {
             let rows = sqlx::query(
                 "SELECT r.id, r.service_id, s.name AS service_name, u.display_name, r.reason, r.created_at \
                  FROM directory_reports r JOIN directory_services s ON s.id = r.service_id \
@@ -690,7 +706,7 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?
         .ok_or(DirectoryError::NotFound("The report"))?;
-        if !clinical_orgs(who).contains(&OrganisationId::new(get_i64(&row, "owner_id")?)) {
+        if !keeping_orgs(who).contains(&OrganisationId::new(get_i64(&row, "owner_id")?)) {
             return Err(DirectoryError::Refused(
                 "Only the organisation that keeps this entry can close its reports",
             ));
@@ -717,7 +733,7 @@ impl Store {
             .format("%Y-%m-%d")
             .to_string();
         let mut out = Vec::new();
-        for org in clinical_orgs(who) {
+        for org in keeping_orgs(who) {
             let rows = sqlx::query(&format!(
                 "{PUBLISHED} WHERE s.owner_id = $1 AND (s.last_reviewed IS NULL OR s.last_reviewed < $2) ORDER BY s.last_reviewed, s.name"
             ))
@@ -801,7 +817,8 @@ impl Store {
         Ok(out)
     }
 
-    /// A supervisor approves (publishes) or rejects a proposal. Nobody reviews their own proposal.
+    /// A supervisor or an administrator approves (publishes) or rejects a proposal. Nobody reviews
+    /// their own proposal.
     pub async fn decide_proposal(
         &self,
         who: &Principal,
@@ -809,9 +826,9 @@ impl Store {
         approve: bool,
         today: NaiveDate,
     ) -> Result<(), DirectoryError> {
-        if !who.has_role(Role::Supervisor) {
+        if !reviews_directory_changes(who) {
             return Err(DirectoryError::Refused(
-                "Only a supervisor can review proposed changes",
+                "Only a supervisor or an administrator can review proposed changes",
             ));
         }
         let proposal = self

@@ -26,15 +26,14 @@ impl Store {
         }
     }
 
-    /// Records that `who` gave `person` the details of a service.
+    /// Records that the holder of `access` gave its person the details of a service.
     pub async fn signpost(
         &self,
-        who: &Principal,
-        person: PersonId,
+        access: &PersonAccess,
         service: &str,
         note: &str,
     ) -> Result<i64, DirectoryError> {
-        self.require_person(who, person).await?;
+        let (person, user) = (access.person(), access.user());
         if self.directory_service(service).await?.is_none() {
             return Err(DirectoryError::NotFound("The service"));
         }
@@ -45,7 +44,7 @@ impl Store {
         )
         .bind(person.get())
         .bind(service)
-        .bind(who.user.get())
+        .bind(user.get())
         .bind(note)
         .bind(now_text())
         .fetch_one(&mut *tx)
@@ -54,7 +53,7 @@ impl Store {
         audit_with(
             &mut *tx,
             &AuditEvent {
-                user: Some(who.user),
+                user: Some(user),
                 action: AuditAction::Create,
                 entity: "person",
                 entity_id: Some(person.get()),
@@ -265,13 +264,12 @@ impl Store {
         Ok(out)
     }
 
-    /// A person's signposts and referrals, through the access policy, audited.
+    /// A person's signposts and referrals, for a holder of the person's capability, audited.
     pub async fn person_directory_activity(
         &self,
-        who: &Principal,
-        person: PersonId,
+        access: &PersonAccess,
     ) -> Result<PersonActivity, DirectoryError> {
-        let grant = self.require_person(who, person).await?;
+        let (person, grant) = (access.person(), access.grant().code());
         let signposts = sqlx::query(&format!(
             "{SIGNPOSTS} WHERE g.person_id = $1 ORDER BY g.id DESC"
         ))
@@ -297,7 +295,7 @@ impl Store {
         })
         .collect::<Result<Vec<_>, _>>()?;
         self.audit(AuditEvent {
-            user: Some(who.user),
+            user: Some(access.user()),
             action: AuditAction::Read,
             entity: "person",
             entity_id: Some(person.get()),

@@ -275,6 +275,19 @@ const MEETING_FROM: &str =
     "m.*, COALESCE(s.name || ' team', o.name) AS host_name FROM mdt_meetings m \
      LEFT JOIN services s ON s.id = m.service_id LEFT JOIN organisations o ON o.id = m.practice_id";
 
+/// A meeting's line in a list, from a row of `MEETING_FROM` with its count of `cases`.
+fn meeting_summary(r: &AnyRow) -> Result<MeetingSummary, StoreError> {
+    Ok(MeetingSummary {
+        id: MeetingId::new(get_i64(r, "id")?),
+        title: r.try_get("title")?,
+        host_name: r.try_get("host_name")?,
+        held_on: get_date(r, "held_on")?,
+        starts_at: r.try_get("starts_at")?,
+        location: r.try_get("location")?,
+        cases: get_i64(r, "cases")?,
+    })
+}
+
 impl Store {
     /// Audits a refusal and returns the error to give: `Denied`, or the store's error if the
     /// audit row could not be written.
@@ -648,15 +661,7 @@ impl Store {
             if can_see_meeting(who, &facts).is_none() {
                 continue;
             }
-            let m = MeetingSummary {
-                id,
-                title: r.try_get("title")?,
-                host_name: r.try_get("host_name")?,
-                held_on: get_date(r, "held_on")?,
-                starts_at: r.try_get("starts_at")?,
-                location: r.try_get("location")?,
-                cases: get_i64(r, "cases")?,
-            };
+            let m = meeting_summary(r)?;
             if m.held_on >= today {
                 upcoming.push(m);
             } else {
@@ -665,6 +670,31 @@ impl Store {
         }
         past.reverse();
         Ok((upcoming, past))
+    }
+
+    /// The meetings from `from` to `to` (both included) that `user` is a core member of, in
+    /// date and time order: the diary's meetings. A core member may always see their meeting
+    /// (`domain::mdt::can_see_meeting`), and a list names no one, so it needs no other check.
+    pub(crate) async fn meetings_attending(
+        &self,
+        user: UserId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<MeetingSummary>, StoreError> {
+        sqlx::query(&format!(
+            "SELECT (SELECT COUNT(*) FROM mdt_items i WHERE i.meeting_id = m.id) AS cases, \
+             {MEETING_FROM} WHERE m.held_on >= $2 AND m.held_on <= $3 AND EXISTS (SELECT 1 \
+             FROM mdt_members k WHERE k.meeting_id = m.id AND k.user_id = $1 AND k.core = 1) \
+             ORDER BY m.held_on, m.starts_at, m.id"
+        ))
+        .bind(user.get())
+        .bind(from.to_string())
+        .bind(to.to_string())
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(meeting_summary)
+        .collect()
     }
 
     /// One meeting with its members and agenda, through the policy. The meeting read is audited,

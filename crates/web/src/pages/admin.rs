@@ -1,5 +1,7 @@
 //! Administration: accounts and roles, and the audit log. Administrators manage access but never
-//! read a person's record: the audit log shows record ids and reasons, not contents.
+//! read a person's record: the audit log shows record ids and reasons, not contents. It is searched
+//! by the NHS number of the person the rows are about (matched in the database, not by opening the
+//! record), by account and by date, a page at a time, and exported as CSV.
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -9,20 +11,22 @@ use axum::routing::{get, post};
 use axum::{Extension, Form, Router};
 use careweave_domain::access::{self, Membership, Role};
 use careweave_domain::account::{self, can_manage_account};
-use careweave_domain::{OrganisationId, UserId};
+use careweave_domain::{NhsNumber, OrganisationId, UserId};
 use careweave_store::account_admin::{AccountActor, AccountError, SessionSummary};
 use careweave_store::accounts::{NewUser, UserSummary};
-use careweave_store::audit::{AuditEntry, AuditFilter};
+use careweave_store::audit::{AuditEntry, AuditSearch};
 use careweave_store::consent::{BreakGlassError, BreakGlassReview};
 use careweave_store::oidc::{LinkClaim, OidcLink};
 use careweave_store::StoreError;
+use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use super::{html, invalid, Chrome};
+use super::{html, invalid, Chrome, Pagination};
 use crate::csrf::CsrfToken;
 use crate::error::AppError;
-use crate::forms::FormErrors;
+use crate::forms::{date_from, FormErrors, Pairs};
+use crate::reporting::csv_download;
 use crate::session::CurrentUser;
 use crate::AppState;
 
@@ -33,6 +37,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/users/{id}", get(account_page))
         .route("/admin/users/{id}/{action}", post(account_action))
         .route("/admin/audit", get(audit))
+        .route("/admin/audit/export.csv", get(audit_export))
         .route("/admin/break-glass", get(break_glass_queue))
         .route(
             "/admin/break-glass/{id}/review",
@@ -61,9 +66,20 @@ async fn users(
     user: CurrentUser,
 ) -> Result<Response, AppError> {
     require_admin(&user)?;
-    // Only accounts with a role in an organisation this admin administers: the others are not
-    // theirs to see or manage.
-    let users = state
+    let users = administered_accounts(&state, &user).await?;
+    html(&UsersPage {
+        chrome: Chrome::signed_in("Users", &csrf, &user, "/admin/users"),
+        users,
+    })
+}
+
+/// The accounts with a role in an organisation this admin administers: the others are not theirs
+/// to see or manage.
+async fn administered_accounts(
+    state: &AppState,
+    user: &CurrentUser,
+) -> Result<Vec<UserSummary>, StoreError> {
+    Ok(state
         .store
         .list_users()
         .await?
@@ -73,11 +89,7 @@ async fn users(
                 .iter()
                 .any(|(org, _, _)| access::can_manage_users(&user.principal, *org))
         })
-        .collect();
-    html(&UsersPage {
-        chrome: Chrome::signed_in("Users", &csrf, &user, "/admin/users"),
-        users,
-    })
+        .collect())
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -568,69 +580,240 @@ async fn oidc_link_action(
     account_view(state, csrf, user, id, feedback).await
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub struct AuditQuery {
-    person: Option<String>,
-}
+/// The audit log's rows per page.
+const AUDIT_PER_PAGE: usize = 50;
 
 #[derive(Template)]
 #[template(path = "admin/audit.html")]
 struct AuditPage {
     chrome: Chrome,
     entries: Vec<AuditEntry>,
-    person: String,
-    error: Option<String>,
+    /// The filter as typed.
+    form: Pairs,
+    errors: FormErrors,
+    /// The accounts whose rows this admin may see: (id, name, username).
+    accounts: Vec<(i64, String, String)>,
+    pager: Pagination,
+    /// The export link for the same rows.
+    export: String,
 }
 
+/// The filter's fields kept in every page and export link.
+const AUDIT_FIELDS: [&str; 8] = [
+    "nhs_number",
+    "user",
+    "from-day",
+    "from-month",
+    "from-year",
+    "to-day",
+    "to-month",
+    "to-year",
+];
+
+/// A date box group left wholly empty is no filter; a partly filled one is checked.
+fn optional_date(
+    errors: &mut FormErrors,
+    p: &Pairs,
+    prefix: &str,
+    what: &'static str,
+) -> Option<NaiveDate> {
+    let parts = ["day", "month", "year"].map(|part| p.trimmed(&format!("{prefix}-{part}")));
+    if parts.iter().all(String::is_empty) {
+        None
+    } else {
+        date_from(errors, p, prefix, what, None)
+    }
+}
+
+/// The start of `day` in the deployment's time zone, as an instant.
+fn start_of(state: &AppState, day: NaiveDate) -> DateTime<Utc> {
+    let midnight = day.and_time(NaiveTime::MIN);
+    state
+        .clock
+        .zone()
+        .from_local_datetime(&midnight)
+        .earliest()
+        .map_or_else(|| midnight.and_utc(), |t| t.with_timezone(&Utc))
+}
+
+/// Reads the audit filter: an NHS number, an account and a date range (in the deployment's time
+/// zone, both days included). The account is a choice, never a grant: the store still shows only
+/// this admin's organisations' rows.
+fn audit_search(state: &AppState, p: &Pairs) -> Result<AuditSearch, FormErrors> {
+    let mut errors = FormErrors::default();
+    let nhs_text = p.trimmed("nhs_number");
+    let nhs_number = if nhs_text.is_empty() {
+        None
+    } else {
+        errors.parse("nhs_number", nhs_text.parse::<NhsNumber>())
+    };
+    let user_text = p.trimmed("user");
+    let user = if user_text.is_empty() {
+        None
+    } else {
+        let id = user_text.parse::<i64>().ok().map(UserId::new);
+        if id.is_none() {
+            errors.add("user", "Select an account from the list");
+        }
+        id
+    };
+    let from = optional_date(&mut errors, p, "from", "The first day");
+    let to = optional_date(&mut errors, p, "to", "The last day");
+    if let (Some(from), Some(to)) = (from, to) {
+        if to < from {
+            errors.add(
+                "to-day",
+                "The last day must be the same as or after the first day",
+            );
+        }
+    }
+    let upto = p.trimmed("upto").parse::<i64>().ok();
+    if errors.is_empty() {
+        Ok(AuditSearch {
+            nhs_number,
+            user,
+            since: from.map(|d| start_of(state, d)),
+            before: to.and_then(|d| d.succ_opt()).map(|d| start_of(state, d)),
+            upto,
+        })
+    } else {
+        Err(errors)
+    }
+}
+
+/// The filter's fields as query parameters, for the page and export links.
+fn audit_keep(p: &Pairs) -> Vec<(&'static str, String)> {
+    AUDIT_FIELDS.iter().map(|&f| (f, p.trimmed(f))).collect()
+}
+
+/// `GET /admin/audit`: who opened or changed which record, when and why, in words, newest first, a
+/// page at a time, filtered by NHS number, account and dates.
 async fn audit(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
     user: CurrentUser,
-    Query(q): Query<AuditQuery>,
+    Query(query): Query<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     if !access::can_read_audit(&user.principal) {
         return Err(AppError::Forbidden);
     }
-    let person = q.person.unwrap_or_default();
-    let (filter, error) = if person.trim().is_empty() {
-        (
-            AuditFilter {
-                limit: 200,
-                ..AuditFilter::default()
-            },
-            None,
-        )
-    } else {
-        match person.trim().parse::<i64>() {
-            Ok(id) => (
-                AuditFilter {
-                    entity: Some("person".into()),
-                    entity_id: Some(id),
-                    limit: 500,
-                },
-                None,
-            ),
-            Err(_) => (
-                AuditFilter {
-                    limit: 200,
-                    ..AuditFilter::default()
-                },
-                Some("Person record number must be a number, like 42".to_owned()),
-            ),
+    let form = Pairs(query);
+    let accounts = administered_accounts(&state, &user)
+        .await?
+        .into_iter()
+        .map(|u| (u.id.get(), u.display_name, u.username))
+        .collect();
+    let chrome = Chrome::signed_in("Audit log", &csrf, &user, "/admin/audit");
+    let search = match audit_search(&state, &form) {
+        Ok(search) => search,
+        Err(errors) => {
+            return invalid(&AuditPage {
+                chrome,
+                entries: Vec::new(),
+                pager: Pagination::new(0, AUDIT_PER_PAGE, "", "/admin/audit", &[]),
+                export: String::new(),
+                form,
+                errors,
+                accounts,
+            });
         }
     };
-    // An organisation's administrator sees their own organisation's rows only (what that means is
-    // in store::audit::Store::audit_entries_for_admin); the whole log is the operator's.
+    // The first page of a search fixes the newest row it covers; the page links carry it, so
+    // that rows written while the admin pages through do not shift the pages.
+    let requested = form.trimmed("page").parse::<usize>().unwrap_or(1).max(1);
+    let results = state
+        .store
+        .search_audit_for_admin(
+            user.principal.user,
+            &search,
+            (requested - 1).saturating_mul(AUDIT_PER_PAGE),
+            AUDIT_PER_PAGE,
+        )
+        .await?;
+    let mut keep = audit_keep(&form);
+    keep.push(("upto", results.upto.to_string()));
+    let kept: Vec<(&str, &str)> = keep.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let pager = Pagination::new(
+        results.total,
+        AUDIT_PER_PAGE,
+        &requested.to_string(),
+        "/admin/audit",
+        &kept,
+    );
+    let entries = if pager.page == requested {
+        results.entries
+    } else {
+        // A page past the end shows the last page.
+        state
+            .store
+            .search_audit_for_admin(
+                user.principal.user,
+                &AuditSearch {
+                    upto: Some(results.upto),
+                    ..search
+                },
+                pager.range().start,
+                AUDIT_PER_PAGE,
+            )
+            .await?
+            .entries
+    };
+    let export = format!(
+        "/admin/audit/export.csv?{}",
+        serde_urlencoded::to_string(
+            kept.iter()
+                .filter(|(_, v)| !v.is_empty())
+                .collect::<Vec<_>>()
+        )
+        .unwrap_or_default()
+    );
+    html(&AuditPage {
+        chrome,
+        entries,
+        form,
+        errors: FormErrors::default(),
+        accounts,
+        pager,
+        export,
+    })
+}
+
+/// `GET /admin/audit/export.csv`: the rows the same filter shows, every page of them, as CSV
+/// through the one CSV writer, in the page's words. The export is audited by the store.
+async fn audit_export(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(query): Query<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    if !access::can_read_audit(&user.principal) {
+        return Err(AppError::Forbidden);
+    }
+    let form = Pairs(query);
+    // The page never links an export for a filter it refused, so a bad one here was typed.
+    let search = audit_search(&state, &form).map_err(|_| AppError::NotFound)?;
     let entries = state
         .store
-        .audit_entries_for_admin(user.principal.user, &filter)
+        .export_audit_for_admin(user.principal.user, &search)
         .await?;
-    html(&AuditPage {
-        chrome: Chrome::signed_in("Audit log", &csrf, &user, "/admin/audit"),
-        entries,
-        person,
-        error,
-    })
+    let mut csv = careweave_csv::Writer::with_header([
+        "When (UTC)",
+        "Who",
+        "What",
+        "Record",
+        "Record number",
+        "Why",
+    ]);
+    for e in &entries {
+        csv.record([
+            e.at.format("%Y-%m-%d %H:%M:%S").to_string(),
+            e.username.clone().unwrap_or_else(|| "System".to_owned()),
+            e.action_words().to_owned(),
+            e.entity_words(),
+            e.entity_id.map(|id| id.to_string()).unwrap_or_default(),
+            e.reason_words(),
+        ]);
+    }
+    Ok(csv_download("careweave-audit-log.csv", csv.finish()))
 }
 
 #[derive(Template)]

@@ -5,18 +5,22 @@
 //!   value marked notional and not cashable, the month-by-month (event-study) charts with their
 //!   tables, the balance table and the RE-AIM tables.
 //! - `GET /evaluation/csv/{table}`: every table on the page as CSV through the one CSV writer.
+//! - `GET /evaluation/board-pack`: the board pack (the offline HTML report) stored with the latest
+//!   evaluation, to view or, with `?download=1`, to save.
 //!
 //! The page runs no evaluation: the evaluation needs the population engine and DataFusion, which
 //! the web process does not carry. It shows what the store holds, which is aggregate and was
 //! disclosure-controlled by the evaluation before it was stored.
 
 use askama::Template;
-use axum::extract::{Path, State};
-use axum::response::Response;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
 use careweave_domain::access;
 use careweave_store::evaluation::{Interval, OutcomeResult, StoredEvaluation, Summary, Table};
+use serde::Deserialize;
 
 use super::{html, Chrome};
 use crate::csrf::CsrfToken;
@@ -29,6 +33,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/evaluation", get(page))
         .route("/evaluation/csv/{table}", get(csv))
+        .route("/evaluation/board-pack", get(board_pack))
 }
 
 /// Who may see the page: the people who commission and run services and their analysts.
@@ -170,6 +175,8 @@ struct ValueView {
 struct Page {
     chrome: Chrome,
     stored: Option<StoredView>,
+    /// Whether the latest evaluation was stored with its board pack.
+    board_pack: bool,
 }
 
 struct StoredView {
@@ -329,10 +336,81 @@ async fn page(
 ) -> Result<Response, AppError> {
     allowed(&user)?;
     let stored = state.store.latest_evaluation().await?;
+    let board_pack = state.store.latest_board_pack().await?.is_some();
     html(&Page {
         chrome: Chrome::signed_in("Impact evaluation", &csrf, &user, "/evaluation"),
         stored: stored.as_ref().map(view),
+        board_pack,
     })
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct BoardPackQuery {
+    download: Option<String>,
+}
+
+/// The policy the board pack is served under: the application's own, except that the pack's
+/// inline stylesheets (it is one self-contained file, so its style is inside it) are allowed by
+/// their hashes, and nothing else may load or run. The pack has no script.
+fn board_pack_policy(html: &str) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let mut hashes = String::new();
+    let mut rest = html;
+    while let Some(start) = rest.find("<style>") {
+        let after = &rest[start + "<style>".len()..];
+        let Some(end) = after.find("</style>") else {
+            break;
+        };
+        let digest = sha2::Sha256::digest(&after.as_bytes()[..end]);
+        hashes.push_str(&format!(
+            " 'sha256-{}'",
+            base64::engine::general_purpose::STANDARD.encode(digest)
+        ));
+        rest = &after[end..];
+    }
+    format!(
+        "default-src 'none'; img-src data:; style-src{}; script-src 'none'; form-action 'none'; \
+         frame-ancestors 'none'; base-uri 'none'",
+        if hashes.is_empty() {
+            " 'none'"
+        } else {
+            &hashes
+        }
+    )
+}
+
+/// `GET /evaluation/board-pack`: the latest evaluation's board pack as it was written, for the same
+/// readers as the page. It is aggregate and was disclosure-controlled when it was written.
+async fn board_pack(
+    State(state): State<AppState>,
+    Query(q): Query<BoardPackQuery>,
+    user: CurrentUser,
+) -> Result<Response, AppError> {
+    allowed(&user)?;
+    let html = state
+        .store
+        .latest_board_pack()
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let mut headers = vec![
+        (header::CONTENT_TYPE, "text/html; charset=utf-8".to_owned()),
+        (header::CONTENT_SECURITY_POLICY, board_pack_policy(&html)),
+    ];
+    if q.download.is_some() {
+        headers.push((
+            header::CONTENT_DISPOSITION,
+            "attachment; filename=\"careweave-board-pack.html\"".to_owned(),
+        ));
+    }
+    let mut response = html.into_response();
+    for (name, value) in headers {
+        response.headers_mut().insert(
+            name,
+            HeaderValue::from_str(&value).map_err(|e| AppError::Unexpected(e.into()))?,
+        );
+    }
+    Ok(response)
 }
 
 /// `GET /evaluation/csv/{table}`: one table of the latest evaluation.
@@ -372,6 +450,14 @@ async fn csv(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_board_pack_policy_allows_its_own_styles_and_nothing_else() {
+        let policy = board_pack_policy("<style>a{}</style><p>x</p><style>b{}</style>");
+        assert_eq!(policy.matches("'sha256-").count(), 2, "{policy}");
+        assert!(policy.contains("script-src 'none'"));
+        assert!(board_pack_policy("<p>no style</p>").contains("style-src 'none'"));
+    }
 
     #[test]
     fn figures_show_signs_as_a_reader_writes_them_and_never_a_raw_nan() {

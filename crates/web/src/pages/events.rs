@@ -11,13 +11,12 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Form, Json, Router};
 use careweave_domain::access::{self, Principal};
 use careweave_domain::casework::CaseId;
-use careweave_domain::disclosure::SafeCount;
 use careweave_domain::events::EventKind;
 use careweave_domain::{OrganisationId, OrganisationKind, ServiceId};
 use careweave_store::casework::CaseworkService;
@@ -29,7 +28,10 @@ use super::{html, invalid, Chrome};
 use crate::csrf::CsrfToken;
 use crate::error::AppError;
 use crate::forms::{body_pairs, choice, date_from, errors_json, FormErrors, Pairs};
-use crate::reporting::{count_text, report_scope};
+use crate::reporting::{
+    csv_download, csv_of, outcome_change_table, period_from, period_query, report_scope, Cell,
+    ChartKind, ChartSpec, ShownTable, Table,
+};
 use crate::session::CurrentUser;
 use crate::AppState;
 
@@ -377,72 +379,24 @@ async fn board_mark(
 
 // ----- The board report -----------------------------------------------------------------------------
 
-/// A cell of a report table: words, a month, or a raw count that is suppressed when the report
-/// leaves the team.
-#[derive(Debug, Clone)]
-enum Cell {
-    Text(String),
-    Month(String),
-    Count(u64),
-}
-
-/// One table of the board report, as the page, the CSV and the JSON show it.
-#[derive(Debug, Clone)]
-struct Table {
-    /// The name in `board.csv?table=` and the JSON.
-    name: &'static str,
-    title: &'static str,
-    headers: &'static [&'static str],
-    rows: Vec<Vec<Cell>>,
-}
-
-impl Cell {
-    /// The cell as the page shows it.
-    fn text(&self, suppress: bool) -> String {
-        match self {
-            Self::Text(t) => t.clone(),
-            Self::Month(m) => NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d")
-                .map_or_else(|_| m.clone(), |d| d.format("%B %Y").to_string()),
-            Self::Count(n) => count_text(*n, suppress),
-        }
+/// A month chart of a board table's count column (the first column is the month).
+fn by_month(title: &'static str, value: usize) -> ChartSpec {
+    ChartSpec {
+        title,
+        kind: ChartKind::Months,
+        label: 0,
+        value,
     }
-
-    /// The cell as the CSV writes it: a hidden count reads "suppressed", never its value.
-    fn csv(&self, suppress: bool) -> String {
-        match self {
-            Self::Text(t) | Self::Month(t) => t.clone(),
-            Self::Count(n) if suppress => SafeCount::from_raw(*n)
-                .value()
-                .map_or_else(|| "suppressed".to_owned(), |v| v.to_string()),
-            Self::Count(n) => n.to_string(),
-        }
-    }
-
-    /// The cell as the JSON API gives it: a hidden count is null.
-    fn json(&self, suppress: bool) -> serde_json::Value {
-        match self {
-            Self::Text(t) | Self::Month(t) => t.clone().into(),
-            Self::Count(n) if suppress => SafeCount::from_raw(*n)
-                .value()
-                .map_or(serde_json::Value::Null, Into::into),
-            Self::Count(n) => (*n).into(),
-        }
-    }
-}
-
-/// The table as CSV through careweave's one writer, which quotes per RFC 4180 and defuses text a
-/// spreadsheet would run as a formula (theme and practice names are typed by people).
-fn csv_of(t: &Table, suppress: bool) -> String {
-    let mut w = careweave_csv::Writer::with_header(t.headers);
-    for row in &t.rows {
-        w.record(row.iter().map(|c| c.csv(suppress)));
-    }
-    w.finish()
 }
 
 /// Builds the board report's tables for the services `who` may see, and whether they are
-/// suppressed.
-async fn board_tables(state: &AppState, who: &Principal) -> Result<(Vec<Table>, bool), AppError> {
+/// suppressed. The tables by month keep the months of `period`; the tables by area and of
+/// outcome change cover all time (their counts are not kept by month).
+async fn board_tables(
+    state: &AppState,
+    who: &Principal,
+    period: &careweave_store::casework::ReportPeriod,
+) -> Result<(Vec<Table>, bool), AppError> {
     let (services, suppress) = report_scope(state, who).await?;
     let themes = state.store.event_theme_counts(&services).await?;
     let counts = state
@@ -451,20 +405,20 @@ async fn board_tables(state: &AppState, who: &Principal) -> Result<(Vec<Table>, 
         .await?;
     let ids: Vec<ServiceId> = services.iter().map(|s| s.id).collect();
     let change = super::outcomes::change_rows(state, &ids).await?;
-    let share = |r: &super::outcomes::ChangeRow| {
-        let s = r.share_text(suppress);
-        // The CSV and JSON must not hold a value the page hides; "Not shown" reads as suppressed.
-        if s == "Not shown" {
-            Cell::Text("suppressed".into())
-        } else {
-            Cell::Text(s)
-        }
-    };
     let tables = vec![
         Table {
             name: "themes",
             title: "Significant events and good news by month and theme",
             headers: &["Month", "Theme", "Kind", "Events"],
+            charts: vec![
+                by_month("Significant events and good news by month", 3),
+                ChartSpec {
+                    title: "Significant events and good news by theme",
+                    kind: ChartKind::Bars,
+                    label: 1,
+                    value: 3,
+                },
+            ],
             rows: themes
                 .by_month
                 .into_iter()
@@ -482,6 +436,12 @@ async fn board_tables(state: &AppState, who: &Principal) -> Result<(Vec<Table>, 
             name: "areas",
             title: "Significant events and good news by area and theme",
             headers: &["Area", "Theme", "Events"],
+            charts: vec![ChartSpec {
+                title: "Significant events and good news by area",
+                kind: ChartKind::Bars,
+                label: 0,
+                value: 2,
+            }],
             rows: themes
                 .by_area
                 .into_iter()
@@ -496,6 +456,7 @@ async fn board_tables(state: &AppState, who: &Principal) -> Result<(Vec<Table>, 
                 "Concerns raised",
                 "Referred to the local authority",
             ],
+            charts: vec![by_month("Safeguarding concerns raised by month", 1)],
             rows: counts
                 .safeguarding
                 .into_iter()
@@ -506,45 +467,23 @@ async fn board_tables(state: &AppState, who: &Principal) -> Result<(Vec<Table>, 
             name: "mdt",
             title: "MDT meetings by month",
             headers: &["Month", "Meetings held", "Cases discussed"],
+            charts: vec![by_month("Cases discussed at MDT meetings by month", 2)],
             rows: counts
                 .mdt
                 .into_iter()
                 .map(|(m, h, d)| vec![Cell::Month(m), Cell::Count(h), Cell::Count(d)])
                 .collect(),
         },
-        Table {
-            name: "outcomes",
-            title: "Outcome change since the baseline",
-            headers: &[
-                "Instrument",
-                "Score",
-                "People measured twice",
-                "Improved",
-                "Share improved",
-            ],
-            rows: change
-                .iter()
-                .map(|r| {
-                    vec![
-                        Cell::Text(r.instrument.clone()),
-                        Cell::Text(r.scale.clone()),
-                        Cell::Count(r.pairs),
-                        Cell::Count(r.improved),
-                        share(r),
-                    ]
-                })
-                .collect(),
-        },
+        outcome_change_table("Outcome change since the baseline", &change, suppress),
     ];
+    let tables = tables
+        .into_iter()
+        .map(|mut t| {
+            t.keep_months(period);
+            t
+        })
+        .collect();
     Ok((tables, suppress))
-}
-
-/// A table as the page shows it.
-struct ShownTable {
-    name: &'static str,
-    title: &'static str,
-    headers: &'static [&'static str],
-    rows: Vec<Vec<String>>,
 }
 
 #[derive(Template)]
@@ -553,60 +492,53 @@ struct BoardPage {
     chrome: Chrome,
     suppressed: bool,
     tables: Vec<ShownTable>,
+    /// The date range's boxes as typed, and their errors.
+    form: Pairs,
+    errors: FormErrors,
+    /// What the CSV links add to keep the date range.
+    period_query: String,
+    csv_path: &'static str,
 }
 
-/// `GET /casework/board`: the team and board report.
+/// `GET /casework/board?from…&to…`: the team and board report, its tables by month within the
+/// date range when one is given.
 async fn board(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
     user: CurrentUser,
+    Query(query): Query<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let (tables, suppress) = board_tables(&state, &user.principal).await?;
+    let form = Pairs(query);
+    let (period, errors) = period_from(&form);
+    let (tables, suppress) = board_tables(&state, &user.principal, &period).await?;
     html(&BoardPage {
         chrome: Chrome::signed_in("Team and board report", &csrf, &user, "/casework"),
         suppressed: suppress,
-        tables: tables
-            .into_iter()
-            .map(|t| ShownTable {
-                name: t.name,
-                title: t.title,
-                headers: t.headers,
-                rows: t
-                    .rows
-                    .iter()
-                    .map(|r| r.iter().map(|c| c.text(suppress)).collect())
-                    .collect(),
-            })
-            .collect(),
+        tables: tables.iter().map(|t| t.shown(suppress)).collect(),
+        form,
+        errors,
+        period_query: period_query(&period),
+        csv_path: "/casework/board.csv",
     })
 }
 
-#[derive(Debug, serde::Deserialize)]
-struct CsvQuery {
-    table: String,
-}
-
-/// `GET /casework/board.csv?table=…`: one table as CSV, with the same disclosure control.
+/// `GET /casework/board.csv?table=…&from=…&to=…`: one table as CSV, with the same disclosure
+/// control and date range as the page.
 async fn board_csv(
     State(state): State<AppState>,
     user: CurrentUser,
-    Query(q): Query<CsvQuery>,
+    Query(query): Query<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let (tables, suppress) = board_tables(&state, &user.principal).await?;
-    let Some(t) = tables.iter().find(|t| t.name == q.table) else {
+    let form = Pairs(query);
+    let (period, _) = period_from(&form);
+    let (tables, suppress) = board_tables(&state, &user.principal, &period).await?;
+    let Some(t) = tables.iter().find(|t| t.name == form.get("table")) else {
         return Err(AppError::NotFound);
     };
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"careweave-board-{}.csv\"", t.name),
-            ),
-        ],
+    Ok(csv_download(
+        &format!("careweave-board-{}.csv", t.name),
         csv_of(t, suppress),
-    )
-        .into_response())
+    ))
 }
 
 // ----- JSON API --------------------------------------------------------------------------------------
@@ -725,8 +657,13 @@ async fn api_board_mark(
 }
 
 /// `GET /api/v1/board`: every table of the board report.
-async fn api_board(State(state): State<AppState>, user: CurrentUser) -> Result<Response, AppError> {
-    let (tables, suppress) = board_tables(&state, &user.principal).await?;
+async fn api_board(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(query): Query<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let (period, _) = period_from(&Pairs(query));
+    let (tables, suppress) = board_tables(&state, &user.principal, &period).await?;
     let mut out = serde_json::Map::new();
     out.insert("disclosure_controlled".into(), suppress.into());
     for t in &tables {
@@ -746,52 +683,4 @@ async fn api_board(State(state): State<AppState>, user: CurrentUser) -> Result<R
         out.insert(t.name.into(), rows.into());
     }
     Ok(Json(serde_json::Value::Object(out)).into_response())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn suppressed_counts_never_reach_the_csv() {
-        let t = Table {
-            name: "x",
-            title: "X",
-            headers: &["Month", "Events"],
-            rows: vec![
-                vec![Cell::Month("2026-03".into()), Cell::Count(3)],
-                vec![Cell::Month("2026-04".into()), Cell::Count(12)],
-            ],
-        };
-        assert_eq!(
-            csv_of(&t, true),
-            "Month,Events\r\n2026-03,suppressed\r\n2026-04,10\r\n"
-        );
-        assert_eq!(
-            csv_of(&t, false),
-            "Month,Events\r\n2026-03,3\r\n2026-04,12\r\n"
-        );
-        assert_eq!(t.rows[0][0].text(true), "March 2026");
-        assert_eq!(t.rows[0][1].text(true), "7 or fewer");
-    }
-
-    #[test]
-    fn typed_names_are_quoted_and_formulas_defused() {
-        let t = Table {
-            name: "x",
-            title: "X",
-            headers: &["Theme", "Events"],
-            rows: vec![
-                vec![
-                    Cell::Text("=HYPERLINK(\"http://evil.example\")".into()),
-                    Cell::Count(9),
-                ],
-                vec![Cell::Text("Falls, trips".into()), Cell::Count(8)],
-            ],
-        };
-        assert_eq!(
-            csv_of(&t, false),
-            "Theme,Events\r\n\"'=HYPERLINK(\"\"http://evil.example\"\")\",9\r\n\"Falls, trips\",8\r\n"
-        );
-    }
 }

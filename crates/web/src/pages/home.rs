@@ -1,4 +1,6 @@
-//! The home page: what this user can do, by role.
+//! The home page: for a signed-in user, what they can do by role; for anyone else, what the
+//! neighbourhood's services are and who they help, in plain words, with the way to ask for support
+//! and the way for staff to sign in.
 
 use askama::Template;
 use axum::extract::State;
@@ -24,6 +26,9 @@ struct HomePage {
     sent: Option<Vec<SentReferral>>,
     /// For supervisors: their staff's visits not checked out in time (see `pages::lone_working`).
     overdue_visits: usize,
+    /// Every group of pages the user may open, with its pages (address, name, what it is for):
+    /// the whole of what the header's grouped items lead to, on one page.
+    sections: Vec<(&'static str, Vec<super::MenuPage>)>,
 }
 
 /// `GET /`.
@@ -52,5 +57,34 @@ pub async fn home(
             .store
             .overdue_visit_count(p, state.clock.local_now())
             .await?,
+        sections: super::GROUPS
+            .iter()
+            .map(|g| (g.label, super::group_pages(g, &user)))
+            .filter(|(_, pages)| !pages.is_empty())
+            .collect(),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "welcome.html")]
+struct WelcomePage {
+    chrome: Chrome,
+    /// The services a person can ask for by name (public: the self-referral form lists them too),
+    /// with who provides each.
+    services: Vec<(String, String)>,
+}
+
+/// `GET /` when nobody is signed in. It shows nothing personal, so it needs no session.
+pub async fn welcome(state: &AppState, csrf: &CsrfToken) -> Result<Response, AppError> {
+    let services = state
+        .store
+        .casework_services()
+        .await?
+        .into_iter()
+        .map(|s| (s.name, s.provider_name))
+        .collect();
+    html(&WelcomePage {
+        chrome: Chrome::anonymous("Support in your neighbourhood", csrf),
+        services,
     })
 }

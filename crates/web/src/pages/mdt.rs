@@ -39,6 +39,7 @@ pub fn routes() -> Router<AppState> {
         .route("/mdt", get(list))
         .route("/mdt/new", get(new_form).post(create))
         .route("/mdt/{id}", get(show))
+        .route("/mdt/{id}/minutes", get(minutes))
         .route("/mdt/{id}/{action}", post(act))
         .route("/mdt/{id}/items/{item}", get(item_show))
         .route("/mdt/{id}/items/{item}/{action}", post(item_act))
@@ -512,6 +513,37 @@ async fn show(
     )
     .await?;
     html(&page)
+}
+
+#[derive(Template)]
+#[template(path = "mdt/minutes.html")]
+struct MinutesPage {
+    chrome: Chrome,
+    m: MeetingView,
+    /// Agenda cases the reader may not see, counted rather than shown.
+    hidden: usize,
+}
+
+/// `GET /mdt/{id}/minutes`: the meeting's minutes as a page to print (who was there, and for
+/// each case the discussion, the decision, how the person was told and the actions). The
+/// meeting is read through the same door as its page, so each reader sees only the cases the
+/// policy lets them see, and the read is audited the same way.
+async fn minutes(
+    State(state): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let m = state
+        .store
+        .meeting_for(&user.principal, MeetingId::new(id))
+        .await?;
+    let hidden = m.items.iter().filter(|i| i.detail.is_none()).count();
+    html(&MinutesPage {
+        chrome: Chrome::signed_in(&format!("Minutes: {}", m.title), &csrf, &user, "/mdt"),
+        m,
+        hidden,
+    })
 }
 
 /// Runs one meeting change; `Ok(None)` for an action that does not exist, `Err` for the errors

@@ -6,12 +6,15 @@
 mod admin;
 mod api_tokens;
 mod casework;
+mod diary;
 mod directory;
 mod evaluation;
 mod events;
+mod find;
 mod home;
 mod lone_working;
 mod mdt;
+mod menu;
 mod outcomes;
 mod people;
 mod place;
@@ -27,7 +30,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use careweave_domain::access::{self, Principal};
+use careweave_domain::access;
 
 use crate::csrf::CsrfToken;
 use crate::error::AppError;
@@ -58,50 +61,214 @@ pub struct NavItem {
     pub current: bool,
 }
 
-/// The modules of careweave and who may open each. A link appears only for users the page will
-/// serve, so nobody is offered a page that would refuse them.
-type Module = (&'static str, &'static str, fn(&Principal) -> bool);
+/// Who may open a page, asked of the signed-in user: their roles, and the kinds of organisation
+/// they hold them in (a practice's worklists are empty for a charity's staff).
+type Allowed = fn(&CurrentUser) -> bool;
+
+/// The pages of careweave and who may open each. A link appears only for users the page will
+/// serve, so nobody is offered a page that would refuse them or that is empty for them. Pages of
+/// one task are grouped under one header item by [`GROUPS`]; the rest are header items themselves.
+type Module = (&'static str, &'static str, Allowed);
 
 const MODULES: &[Module] = &[
     ("/", "Home", |_| true),
-    ("/people", "My people", access::has_caseload),
-    ("/casework", "Casework", access::has_caseload),
-    ("/mdt", "MDT meetings", access::has_caseload),
-    ("/referrals/new", "Refer someone", |p| {
-        p.has_role(access::Role::Referrer)
+    ("/find", "Find a person", |u| {
+        access::can_search_people(&u.principal)
     }),
-    ("/directory", "Directory", directory::can_use_directory),
-    ("/population", "Population", access::can_read_aggregates),
-    (
-        "/population/worklists",
-        "Worklists",
-        careweave_store::population::can_read_worklists,
-    ),
-    ("/workforce", "Workforce", access::can_read_aggregates),
-    ("/evaluation", "Evaluation", evaluation::can_see),
-    ("/place", "Place", place::can_see),
-    (
-        "/directory/gaps",
-        "Service gaps",
-        access::can_read_aggregates,
-    ),
-    ("/admin/users", "Users", |p| p.has_role(access::Role::Admin)),
-    ("/admin/api-tokens", "API tokens", |p| {
-        p.has_role(access::Role::Admin)
+    ("/people", "My people", |u| {
+        access::has_caseload(&u.principal)
     }),
-    ("/admin/audit", "Audit log", access::can_read_audit),
-    ("/admin/security", "Sign-in security", |p| {
-        p.has_role(access::Role::Admin)
+    ("/casework", "Casework", |u| {
+        access::has_caseload(&u.principal)
     }),
-    ("/admin/break-glass", "Emergency access", |p| {
-        p.has_role(access::Role::Admin)
+    ("/mdt", "MDT meetings", |u| {
+        access::has_caseload(&u.principal)
     }),
-    ("/directory/import", "Directory data", |p| {
-        p.has_role(access::Role::Admin)
+    ("/diary", "Diary", |u| diary::has_diary(&u.principal)),
+    ("/referrals/new", "Refer someone", |u| {
+        access::has_caseload(&u.principal) || u.principal.has_role(access::Role::Referrer)
+    }),
+    ("/directory", "Directory", |u| {
+        directory::can_use_directory(&u.principal)
+    }),
+    ("/population", "Population", population::can_see),
+    ("/population/worklists", "Worklists", |u| {
+        careweave_store::population::can_read_worklists(&u.principal)
+            && careweave_store::population::works_in_practice_or_pcn(
+                &u.principal,
+                &u.organisation_kinds,
+            )
+    }),
+    ("/casework/reports", "Casework reports", |u| {
+        access::can_read_aggregates(&u.principal)
+    }),
+    ("/workforce", "Workforce", |u| {
+        access::can_read_aggregates(&u.principal)
+    }),
+    ("/evaluation", "Evaluation", |u| {
+        evaluation::can_see(&u.principal)
+    }),
+    ("/place", "Place", |u| place::can_see(&u.principal)),
+    ("/directory/gaps", "Service gaps", |u| {
+        access::can_read_aggregates(&u.principal)
+    }),
+    ("/admin/users", "Users", |u| {
+        u.principal.has_role(access::Role::Admin)
+    }),
+    ("/admin/api-tokens", "API tokens", |u| {
+        u.principal.has_role(access::Role::Admin)
+    }),
+    ("/admin/audit", "Audit log", |u| {
+        access::can_read_audit(&u.principal)
+    }),
+    ("/admin/security", "Sign-in security", |u| {
+        u.principal.has_role(access::Role::Admin)
+    }),
+    ("/admin/break-glass", "Emergency access", |u| {
+        u.principal.has_role(access::Role::Admin)
+    }),
+    ("/directory/import", "Directory data", |u| {
+        u.principal.has_role(access::Role::Admin)
     }),
     // Last, so that it sits at the end of every role's menu: everyone has training records.
-    ("/supervision", "Supervision", supervision::has_supervision),
+    ("/supervision", "Supervision", |u| {
+        supervision::has_supervision(&u.principal)
+    }),
 ];
+
+/// Pages grouped by task. A group with two or more pages a user may open is one header item
+/// leading to its landing page (`/menu/{key}`), which lists them; with one, the header links that
+/// page itself. Grouping keeps the header to a handful of items for every role (at 1280 px the
+/// design system's header folds whatever does not fit under "More").
+#[derive(Debug)]
+pub struct Group {
+    pub key: &'static str,
+    /// The landing page, `/menu/{key}`.
+    pub href: &'static str,
+    pub label: &'static str,
+    pub intro: &'static str,
+    /// Each page's address and what it is for.
+    pub pages: &'static [(&'static str, &'static str)],
+}
+
+pub const GROUPS: &[Group] = &[
+    Group {
+        key: "casework",
+        href: "/menu/casework",
+        label: "Casework",
+        intro: "The people you support and the work with them.",
+        pages: &[
+            ("/people", "The people whose care team you are in, and adding a person."),
+            ("/casework", "Your cases, your day, the waiting list and new referrals to triage."),
+            ("/mdt", "Multidisciplinary team meetings: agendas, discussions and actions."),
+            ("/diary", "Your week or month of visits, reviews due and meetings, and a calendar feed."),
+            ("/referrals/new", "Refer someone to a service, with a registry lookup of their details."),
+        ],
+    },
+    Group {
+        key: "population",
+        href: "/menu/population",
+        label: "Population",
+        intro: "Figures about the neighbourhood and the work, with small numbers hidden, and the lists that find people who may need support.",
+        pages: &[
+            ("/population", "Who lives in the neighbourhood, what they need, and how fairly care reaches them."),
+            ("/population/worklists", "Case-finding lists of your practices' patients who may benefit from support."),
+            ("/casework/reports", "Referrals, waiting times, caseloads and outcomes by service."),
+            ("/workforce", "The staff the population's needs call for, against the staff in post."),
+            ("/evaluation", "Whether support changed the use of services, against a matched comparison group."),
+            ("/place", "The place partnership's shared workspace: its population, community views, plans and integration self-assessment."),
+            ("/directory/gaps", "Needs that the directory's services do not meet."),
+        ],
+    },
+    Group {
+        key: "admin",
+        href: "/menu/admin",
+        label: "Admin",
+        intro: "Accounts, access and the shared directory's data.",
+        pages: &[
+            ("/admin/users", "Add accounts, give and take away roles."),
+            ("/admin/api-tokens", "Tokens for systems that read or write through the FHIR API."),
+            ("/admin/audit", "Who opened or changed which record, when and why."),
+            ("/admin/security", "Whether an organisation requires a second factor to sign in."),
+            ("/admin/break-glass", "Emergency accesses to review."),
+            ("/directory/import", "Import and export the directory of services."),
+        ],
+    },
+];
+
+/// The pages `user` may open, in menu order: (address, name).
+fn allowed_pages(user: &CurrentUser) -> Vec<(&'static str, &'static str)> {
+    MODULES
+        .iter()
+        .filter(|(_, _, allowed)| allowed(user))
+        .map(|&(href, label, _)| (href, label))
+        .collect()
+}
+
+fn group_of(href: &str) -> Option<&'static Group> {
+    GROUPS
+        .iter()
+        .find(|g| g.pages.iter().any(|(page, _)| *page == href))
+}
+
+/// A page as a landing page lists it: (address, name, what it is for).
+pub type MenuPage = (&'static str, &'static str, &'static str);
+
+/// One group's pages that `user` may open, as a landing page lists them.
+pub fn group_pages(group: &Group, user: &CurrentUser) -> Vec<MenuPage> {
+    allowed_pages(user)
+        .into_iter()
+        .filter_map(|(href, label)| {
+            group
+                .pages
+                .iter()
+                .find(|(page, _)| *page == href)
+                .map(|(_, description)| (href, label, *description))
+        })
+        .collect()
+}
+
+/// The header's items for `user`, with the one holding `section` marked: a page outside every
+/// group, a group's only page, or a group's landing page, each once, where its first page would be.
+fn navigation(user: &CurrentUser, section: &str) -> Vec<NavItem> {
+    let pages = allowed_pages(user);
+    let mut items: Vec<NavItem> = Vec::new();
+    let mut shown: Vec<&str> = Vec::new();
+    for &(href, label) in &pages {
+        let Some(group) = group_of(href) else {
+            items.push(NavItem {
+                href,
+                label,
+                current: href == section,
+            });
+            continue;
+        };
+        if shown.contains(&group.key) {
+            continue;
+        }
+        shown.push(group.key);
+        let members: Vec<&str> = pages
+            .iter()
+            .map(|(h, _)| *h)
+            .filter(|h| group.pages.iter().any(|(p, _)| p == h))
+            .collect();
+        let current = members.contains(&section) || section == group.href;
+        items.push(if members.len() == 1 {
+            NavItem {
+                href,
+                label,
+                current,
+            }
+        } else {
+            NavItem {
+                href: group.href,
+                label: group.label,
+                current,
+            }
+        });
+    }
+    items
+}
 
 impl Chrome {
     /// The frame for pages seen before signing in (and error pages).
@@ -115,18 +282,10 @@ impl Chrome {
         }
     }
 
-    /// The frame for a signed-in page; `section` is the navigation entry to mark as current.
+    /// The frame for a signed-in page; `section` is the page whose navigation entry (or group) to
+    /// mark as current.
     #[must_use]
     pub fn signed_in(title: &str, csrf: &CsrfToken, user: &CurrentUser, section: &str) -> Self {
-        let nav = MODULES
-            .iter()
-            .filter(|(_, _, allowed)| allowed(&user.principal))
-            .map(|&(href, label, _)| NavItem {
-                href,
-                label,
-                current: href == section,
-            })
-            .collect();
         Self {
             title: title.to_owned(),
             csrf: csrf.0.clone(),
@@ -134,7 +293,7 @@ impl Chrome {
                 name: user.display_name.clone(),
                 roles: user.roles.join("; "),
             }),
-            nav,
+            nav: navigation(user, section),
         }
     }
 }
@@ -250,7 +409,7 @@ pub fn invalid(page: &impl Template) -> Result<Response, AppError> {
     Ok(response)
 }
 
-/// `GET /`: the home page, or for an Open Referral UK client the API's description (see
+/// `GET /`: the home page (the public one when nobody is signed in), or for an Open Referral UK client the API's description (see
 /// `directory::wants_api_description`), which needs no sign-in because the directory holds no
 /// personal data.
 async fn root(
@@ -267,6 +426,9 @@ async fn root(
     }
     match user {
         Ok(user) => home::home(state, csrf, user).await,
+        // Nobody signed in: the public home page, not a bare sign-in form, so a person who finds
+        // the address learns what the services are and how to ask for support.
+        Err(crate::session::NotSignedIn::Redirect(_)) => home::welcome(&state, &csrf).await,
         Err(not_signed_in) => Ok(not_signed_in.into_response()),
     }
 }
@@ -275,6 +437,8 @@ async fn root(
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(root))
+        .merge(menu::routes())
+        .merge(find::routes())
         .merge(people::routes())
         .merge(population::routes())
         .merge(worklists::routes())
@@ -283,6 +447,7 @@ pub fn routes() -> Router<AppState> {
         .merge(admin::routes())
         .merge(api_tokens::routes())
         .merge(casework::routes())
+        .merge(diary::routes())
         .merge(directory::routes())
         .merge(safeguarding::routes())
         .merge(lone_working::routes())

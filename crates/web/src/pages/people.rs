@@ -46,19 +46,51 @@ fn require_caseload(user: &CurrentUser) -> Result<(), AppError> {
 struct ListPage {
     chrome: Chrome,
     people: Vec<PersonSummary>,
+    /// How many are in the caseload before the filter.
+    all: usize,
+    q: String,
+    errors: FormErrors,
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ListQuery {
+    q: String,
+}
+
+/// `GET /people`: the caseload, filtered by name, NHS number or date of birth when `q` is given
+/// (read the way every search box reads it, `domain::search`).
 async fn list(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
+    axum::extract::Query(query): axum::extract::Query<ListQuery>,
     user: CurrentUser,
 ) -> Result<Response, AppError> {
     require_caseload(&user)?;
-    let people = state.store.my_people(&user.principal).await?;
-    html(&ListPage {
+    let mut people = state.store.my_people(&user.principal).await?;
+    let all = people.len();
+    let mut errors = FormErrors::default();
+    if !query.q.trim().is_empty() {
+        match careweave_domain::search::PersonQuery::parse(&query.q) {
+            Ok(q) => people.retain(|p| {
+                let (family, given) = p.display_name.split_once(", ").unwrap_or(("", ""));
+                q.matches(given, family, Some(&p.nhs_number), Some(p.date_of_birth))
+            }),
+            Err(e) => errors.add("q", e.to_string()),
+        }
+    }
+    let page = ListPage {
         chrome: Chrome::signed_in("My people", &csrf, &user, "/people"),
         people,
-    })
+        all,
+        q: query.q,
+        errors,
+    };
+    if page.errors.is_empty() {
+        html(&page)
+    } else {
+        invalid(&page)
+    }
 }
 
 #[derive(Template)]
@@ -245,10 +277,16 @@ async fn record_page(
         Err(RecordError::Denied) => return Ok(None),
         Err(e) => return Err(e.into()),
     };
-    let consent = state.store.consent_history(&user.principal, id).await?;
+    // The record was read through the door above; the consent functions take the person's
+    // capability, which a refusal here (only if the record was closed meanwhile) audits.
+    let access = state
+        .store
+        .person_for(&user.principal, id, "consent: ")
+        .await?;
+    let consent = state.store.consent_history(&access).await?;
     let organisations = state
         .store
-        .consent_organisations(&user.principal, id)
+        .consent_organisations(&access)
         .await?
         .into_iter()
         .map(|(o, name)| (o.get(), name))
@@ -299,20 +337,20 @@ async fn record_consent(
 ) -> Result<Response, AppError> {
     let id = PersonId::new(id);
     let form = ConsentForm::from_pairs(&pairs);
+    let access = state
+        .store
+        .person_for(&user.principal, id, "recording consent: ")
+        .await?;
     let organisations: Vec<(i64, String)> = state
         .store
-        .consent_organisations(&user.principal, id)
+        .consent_organisations(&access)
         .await?
         .into_iter()
         .map(|(o, name)| (o.get(), name))
         .collect();
     let errors = match validate_consent(&form, &organisations) {
         Ok((consent, version)) => {
-            match state
-                .store
-                .record_consent(&user.principal, id, &consent, version)
-                .await
-            {
+            match state.store.record_consent(&access, &consent, version).await {
                 Ok(_) => return Ok(Redirect::to(&format!("/people/{id}#consent")).into_response()),
                 Err(ConsentError::Stale) => {
                     let mut errors = FormErrors::default();

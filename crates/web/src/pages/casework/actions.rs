@@ -198,10 +198,7 @@ async fn change_case(
         ),
         CaseAction::Contact(c) => (s.record_contact(access, &c).await, "contact_type"),
         // A refused visit is put right by choosing a colleague to go too, so the errors point there.
-        CaseAction::Visit(v) => (
-            s.plan_visit(who, access.case(), &v).await.map(|_| ()),
-            "companion",
-        ),
+        CaseAction::Visit(v) => (s.plan_visit(who, access, &v).await.map(|_| ()), "companion"),
         CaseAction::Flag { on_address, reason } => (
             s.raise_safety_flag(access, on_address, &reason, state.clock.today())
                 .await,

@@ -62,6 +62,8 @@ pub(in crate::pages) struct CasePage {
     gp_agreements: &'static [GpAgreement],
     roles: &'static [CaseRole],
     attainment_levels: &'static [careweave_domain::casework::GoalAttainment],
+    /// The messages the case sent to the GP practice, with their delivery.
+    messages: Vec<super::gp_message::MessageLine>,
 }
 
 pub(in crate::pages) async fn case_page(
@@ -69,10 +71,23 @@ pub(in crate::pages) async fn case_page(
     csrf: &CsrfToken,
     user: &CurrentUser,
     id: CaseId,
-    form: Pairs,
+    mut form: Pairs,
     errors: FormErrors,
     conflict: bool,
 ) -> Result<CasePage, AppError> {
+    // A contact, a review and a discharge are nearly always recorded on the day (issue 16): their
+    // date boxes start at today on the deployment's clock unless the form brought a date back.
+    let today = state.clock.today();
+    for prefix in ["contact", "reviewed", "discharged"] {
+        let day = format!("{prefix}-day");
+        if !form.0.iter().any(|(k, _)| *k == day) {
+            form.0.push((day, today.format("%-d").to_string()));
+            form.0
+                .push((format!("{prefix}-month"), today.format("%-m").to_string()));
+            form.0
+                .push((format!("{prefix}-year"), today.format("%Y").to_string()));
+        }
+    }
     let c = state.store.case_for(&user.principal, id).await?;
     let workers = if c.can_edit {
         state.store.worker_loads(&c.service).await?
@@ -102,12 +117,19 @@ pub(in crate::pages) async fn case_page(
         })
         .collect();
     let open_actions = c.plan.actions.iter().any(|a| a.done_on.is_none());
-    let concerns = state.store.concerns_on_case(&user.principal, id).await?;
+    let concerns = state
+        .store
+        .concerns_on_case(&user.principal, &c.access)
+        .await?;
     let open_concerns = concerns.iter().filter(|k| k.status.is_open()).count();
     // The flags need the capability `case_for` returned with the case (and their read is audited).
     let flags = state.store.safety_flags(&c.access).await?;
     let outcomes = crate::pages::outcomes::case_outcomes(state, &c).await?;
     let mdt = state.store.case_mdt_of(&user.principal, &c).await?;
+    let messages = super::gp_message::message_lines(
+        &state.store.case_messages(&c.access).await?,
+        state.clock.zone(),
+    );
     Ok(CasePage {
         chrome: Chrome::signed_in(
             &format!("{} – case", c.person_name),
@@ -120,7 +142,7 @@ pub(in crate::pages) async fn case_page(
         form,
         errors,
         conflict,
-        today: state.clock.today(),
+        today,
         plan_what,
         plan_priorities,
         plan_escalation,
@@ -143,6 +165,7 @@ pub(in crate::pages) async fn case_page(
         gp_agreements: GpAgreement::ALL,
         roles: CaseRole::ALL,
         attainment_levels: careweave_domain::casework::GoalAttainment::ALL,
+        messages,
     })
 }
 
@@ -198,7 +221,7 @@ fn case_json(c: &CaseView) -> serde_json::Value {
         },
         "reviews": c.reviews.iter().map(|r| json!({ "on": r.on.to_string(), "by": r.by, "intensity": r.intensity.code(), "summary": r.summary })).collect::<Vec<_>>(),
         "carers": c.carers.iter().map(|k| json!({ "name": k.name, "relationship": k.relationship, "involve": k.involve })).collect::<Vec<_>>(),
-        "discharge": c.discharge.as_ref().map(|d| json!({ "on": d.on.to_string(), "reason": d.reason.code(), "destination": d.destination.code(), "gp_agreement": d.gp.code() })),
+        "discharge": c.discharge.as_ref().map(|d| json!({ "on": d.on.to_string(), "reason": d.reason.code(), "destination": d.destination.code(), "gp_agreement": d.gp.code(), "override": d.override_reason.as_ref().map(|why| json!({ "reason": why, "warnings": c.discharge_warnings })) })),
     })
 }
 

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use careweave_domain::access::{Principal, Role};
 use careweave_domain::PersonId;
-use careweave_store::casework::{CaseSummary, MyDay, WaitingFilter};
+use careweave_store::casework::{CaseListFilter, CaseSummary, MyDay, WaitingFilter};
 use careweave_store::change::ActionError;
 use chrono::NaiveDate;
 
@@ -57,18 +57,36 @@ struct CaseloadPage {
     chrome: Chrome,
     cases: Vec<CaseSummary>,
     today: NaiveDate,
+    chosen: CaseListFilter,
+    filters: [CaseListFilter; 3],
 }
 
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub(super) struct CaseloadQuery {
+    status: String,
+}
+
+/// `GET /cases?status=open|discharged|all`: the worker's cases, open ones by default; a
+/// discharged case stays findable (and reopenable) for as long as it stays open to its last workers.
 pub(super) async fn caseload(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
     user: CurrentUser,
+    axum::extract::Query(query): axum::extract::Query<CaseloadQuery>,
 ) -> Result<Response, AppError> {
     require_caseload(&user)?;
+    let filter = CaseListFilter::from_code(&query.status);
+    let today = state.clock.today();
     html(&CaseloadPage {
         chrome: Chrome::signed_in("My cases", &csrf, &user, "/casework"),
-        cases: state.store.my_cases(&user.principal).await?,
-        today: state.clock.today(),
+        cases: state
+            .store
+            .my_cases_by_status(&user.principal, filter, today)
+            .await?,
+        today,
+        chosen: filter,
+        filters: CaseListFilter::ALL,
     })
 }
 

@@ -5,7 +5,7 @@
 //! One module per feature: [`referrals`], [`waiting`], [`triage`], [`caseload`] (hub, my cases,
 //! my day), [`case_view`], the case's changes in [`actions`] with one parser per action in the
 //! module of the section it changes ([`team`], [`contacts`], [`plan`], [`reviews`]),
-//! [`gp_message`] and [`reports`].
+//! [`gp_message`], the person's printable plan ([`letters`]) and [`reports`].
 //!
 //! Forms and the JSON API share one parser per action: a form arrives as name/value pairs and a
 //! JSON body as an object of strings, both become [`Pairs`](crate::forms::Pairs), and the same
@@ -19,6 +19,7 @@ mod case_view;
 mod caseload;
 mod contacts;
 mod gp_message;
+mod letters;
 mod plan;
 mod referrals;
 mod reports;
@@ -63,12 +64,22 @@ pub fn routes() -> Router<AppState> {
         .route("/my-day", get(caseload::my_day))
         .route("/cases/{id}", get(case_view::case_show))
         .route("/cases/{id}/gp-message", get(gp_message::gp_message_page))
+        .route("/cases/{id}/plan-letter", get(letters::plan_letter))
         .route(
             "/cases/{id}/gp-message.json",
             get(gp_message::gp_message_json),
         )
+        .route(
+            "/cases/{id}/messages/{message}",
+            get(gp_message::message_page),
+        )
+        .route(
+            "/cases/{id}/messages/{message}/bundle.json",
+            get(gp_message::message_bundle),
+        )
         .route("/cases/{id}/{action}", post(actions::case_action))
         .route("/casework/reports", get(reports::reports))
+        .route("/casework/reports.csv", get(reports::reports_csv))
         .route("/api/v1/referrals", post(referrals::api_referral_create))
         .route("/api/v1/referrals/{id}", get(referrals::api_referral))
         .route(

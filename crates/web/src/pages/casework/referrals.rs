@@ -67,8 +67,17 @@ fn parse_referral(
         .ok()
         .map(ServiceId::new)
         .filter(|s| choices.services.iter().any(|c| c.id == *s));
+    // The public form speaks to the person themself; the professional form speaks of them.
+    let words =
+        |to_them: &'static str, of_them: &'static str| if public { to_them } else { of_them };
     if service.is_none() {
-        errors.add("service", "Select the service to refer to");
+        errors.add(
+            "service",
+            words(
+                "Select the service you would like",
+                "Select the service to refer to",
+            ),
+        );
     }
     let nhs_text = p.trimmed("nhs_number");
     let nhs_number = if nhs_text.is_empty() && public {
@@ -76,9 +85,25 @@ fn parse_referral(
     } else {
         errors.parse("nhs_number", nhs_text.parse::<NhsNumber>())
     };
-    let given = required(&mut errors, p, "given_name", "Enter a first name");
-    let family = required(&mut errors, p, "family_name", "Enter a last name");
-    let dob = date_from(&mut errors, p, "dob", "Date of birth", Some(today));
+    let given = required(
+        &mut errors,
+        p,
+        "given_name",
+        words("Enter your first name", "Enter a first name"),
+    );
+    let family = required(
+        &mut errors,
+        p,
+        "family_name",
+        words("Enter your last name", "Enter a last name"),
+    );
+    let dob = date_from(
+        &mut errors,
+        p,
+        "dob",
+        words("Your date of birth", "Date of birth"),
+        Some(today),
+    );
     let practice = p
         .get("practice")
         .trim()
@@ -96,7 +121,10 @@ fn parse_referral(
         &mut errors,
         p,
         "contact",
-        "Enter how to contact the person, such as a phone number",
+        words(
+            "Enter how we can contact you, such as a phone number",
+            "Enter how to contact the person, such as a phone number",
+        ),
     );
     let reason = required(
         &mut errors,
@@ -161,7 +189,10 @@ fn parse_referral(
         &mut errors,
         p,
         "share_detail",
-        "Select whether the person agreed to share details with their GP",
+        words(
+            "Select whether we can share details of your support with your GP",
+            "Select whether the person agreed to share details with their GP",
+        ),
     );
     let route = if public {
         ReferralRoute::PublicForm
@@ -286,6 +317,9 @@ struct ReferralPage {
     urgencies: &'static [Urgency],
     domains: &'static [NeedDomain],
     risks: &'static [RiskFlag],
+    /// The registry lookup's answer, when the form was sent to look the person up: whether it
+    /// found someone with both the NHS number and the date of birth.
+    looked_up: Option<bool>,
 }
 
 impl ReferralPage {
@@ -323,6 +357,7 @@ impl ReferralPage {
             urgencies: Urgency::ALL,
             domains: NeedDomain::ALL,
             risks: RiskFlag::ALL,
+            looked_up: None,
         }
     }
 }
@@ -371,7 +406,11 @@ pub(super) async fn referral_form(
             chrono::Datelike::year(&p.date_of_birth).to_string(),
         );
         form.set("practice", p.registered_practice.get().to_string());
+        if let (Some("worklist"), Some(cohort)) = (q.source.as_deref(), q.cohort.as_deref()) {
+            worklist_prefill(&state, &user, &record, cohort, &mut form).await?;
+        }
     }
+    let choices = referral_choices(&state).await?;
     if q.source.as_deref() == Some("worklist") {
         form.set("source", ReferralSource::CaseFinding.code());
         form.set("route", "worklist");
@@ -383,15 +422,114 @@ pub(super) async fn referral_form(
     }
     if let Some(s) = q.service {
         form.set("service", s.to_string());
+    } else if let Some(only) = own_service(&user.principal, &choices) {
+        form.set("service", only.to_string());
     }
     form.set("urgency", Urgency::Routine.code());
     html(&ReferralPage::new(
         Chrome::signed_in("Refer someone", &csrf, &user, "/referrals/new"),
         form,
         FormErrors::default(),
-        referral_choices(&state).await?,
+        choices,
         false,
     ))
+}
+
+/// The service a referral most likely goes to: the only one offered, or else the only one run by
+/// the referrer's own organisation (a partner's service is a real choice). `None` when there is
+/// a real choice to make.
+fn own_service(who: &Principal, choices: &ReferralChoices) -> Option<i64> {
+    if let [only] = choices.services.as_slice() {
+        return Some(only.id.get());
+    }
+    let mine: Vec<&CaseworkService> = choices
+        .services
+        .iter()
+        .filter(|s| {
+            who.memberships.iter().any(|m| {
+                m.organisation == s.provider && matches!(m.role, Role::Worker | Role::Supervisor)
+            })
+        })
+        .collect();
+    match mine.as_slice() {
+        [only] => Some(only.id.get()),
+        _ => None,
+    }
+}
+
+/// Fills a referral from a worklist row, so that it can be sent in three clicks (Refer, the
+/// person's agreement, Send): the reason in words from the criteria the person met, the contact
+/// from their latest referral (or their practice, through which case finding reaches them), and
+/// sharing with the GP answered "no" (the GP is then told only dates and national codes), which
+/// the worker changes when the person agreed to more.
+async fn worklist_prefill(
+    state: &AppState,
+    user: &CurrentUser,
+    record: &careweave_store::records::PersonRecord,
+    cohort: &str,
+    form: &mut Pairs,
+) -> Result<(), AppError> {
+    let access = state
+        .store
+        .open_person(&user.principal, record.person.id)
+        .await?;
+    let start = state.store.worklist_referral_start(&access, cohort).await?;
+    if !start.criteria.is_empty() {
+        let list = start.cohort_title.as_deref().unwrap_or("case-finding");
+        form.set(
+            "reason",
+            format!(
+                "Found by the {list} worklist: {}.",
+                start.criteria.join("; ")
+            ),
+        );
+    }
+    form.set(
+        "contact",
+        start.contact.unwrap_or_else(|| {
+            format!(
+                "Through their GP practice, {}, which holds their contact details",
+                record.practice
+            )
+        }),
+    );
+    form.set("share_detail", "no");
+    Ok(())
+}
+
+/// Fills the name and practice from the registry when both the typed NHS number and date of
+/// birth match someone, keeping everything else typed; on no match the form says so and the
+/// referrer types the details themself. Only those problems that stop a lookup are errors.
+async fn registry_lookup(
+    state: &AppState,
+    user: &CurrentUser,
+    form: &mut Pairs,
+) -> Result<(FormErrors, Option<bool>), AppError> {
+    let mut errors = FormErrors::default();
+    let nhs = errors.parse(
+        "nhs_number",
+        form.trimmed("nhs_number").parse::<NhsNumber>(),
+    );
+    let dob = date_from(
+        &mut errors,
+        form,
+        "dob",
+        "Date of birth",
+        Some(state.clock.today()),
+    );
+    let (Some(nhs), Some(dob)) = (nhs, dob) else {
+        return Ok((errors, None));
+    };
+    let found = state
+        .store
+        .registry_lookup(&user.principal, nhs, dob)
+        .await?;
+    if let Some(m) = &found {
+        form.replace("given_name", m.given_name.clone());
+        form.replace("family_name", m.family_name.clone());
+        form.replace("practice", m.practice.get().to_string());
+    }
+    Ok((errors, Some(found.is_some())))
 }
 
 pub(super) async fn referral_create(
@@ -405,6 +543,23 @@ pub(super) async fn referral_create(
     }
     let mut form = Pairs(pairs);
     let choices = referral_choices(&state).await?;
+    if form.get("lookup") == "yes" {
+        form.0.retain(|(name, _)| name != "lookup");
+        let (errors, looked_up) = registry_lookup(&state, &user, &mut form).await?;
+        let mut page = ReferralPage::new(
+            Chrome::signed_in("Refer someone", &csrf, &user, "/referrals/new"),
+            form,
+            errors,
+            choices,
+            false,
+        );
+        page.looked_up = looked_up;
+        return if page.errors.is_empty() {
+            html(&page)
+        } else {
+            invalid(&page)
+        };
+    }
     match referral_from_signed_in(&state, &user, &form, &choices, "nhs_number").await? {
         Ok(new) => {
             let created = state.store.create_referral(&new).await?;

@@ -1,48 +1,45 @@
-//! Team reports: caseload, waits, sources and durations, disclosure-controlled outside the team.
+//! Team reports: trends by month, caseload, waits, sources and durations, with charts, a CSV of
+//! every table and a date range; disclosure-controlled outside the team (see `web::reporting`).
 
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use careweave_domain::casework::DURATION_BUCKETS;
 use careweave_domain::disclosure::SafeCount;
 use careweave_domain::ServiceId;
-use careweave_store::casework::CaseworkReport;
+use careweave_store::casework::{CaseworkReport, ReportPeriod};
+use careweave_store::outcomes::ChangeRow;
 
 use crate::csrf::CsrfToken;
 use crate::error::AppError;
+use crate::forms::{errors_json, FormErrors, Pairs};
 use crate::pages::{html, Chrome};
-use crate::reporting::{count_text, report_scope};
+use crate::reporting::{
+    count_text, csv_download, csv_of, outcome_change_table, period_from, period_query,
+    report_scope, Cell, ChartKind, ChartSpec, ShownTable, Table,
+};
 use crate::session::CurrentUser;
 use crate::AppState;
-
-/// One row of a report table: a label and a count already disclosure-controlled when needed.
-struct ReportRow {
-    label: String,
-    count: String,
-    note: String,
-}
 
 #[derive(Template)]
 #[template(path = "casework/reports.html")]
 struct ReportsPage {
     chrome: Chrome,
     suppressed: bool,
-    /// Outcome change per instrument scale: (instrument, scale, people, improved, share improved).
-    outcome_change: Vec<(String, String, String, String, String)>,
-    status: Vec<ReportRow>,
-    workers: Vec<ReportRow>,
-    practices: Vec<ReportRow>,
-    employers: Vec<ReportRow>,
-    funding: Vec<ReportRow>,
-    sources: Vec<ReportRow>,
-    durations: Vec<ReportRow>,
+    tables: Vec<ShownTable>,
     waiting: String,
     median_wait: String,
     p90_wait: String,
     redirected: String,
     declined: String,
     reopened: String,
+    /// The date range's boxes as typed, and their errors.
+    form: Pairs,
+    errors: FormErrors,
+    period_query: String,
+    csv_path: &'static str,
 }
 
 fn centile(sorted: &[i64], q: f64) -> Option<i64> {
@@ -59,15 +56,31 @@ fn centile(sorted: &[i64], q: f64) -> Option<i64> {
     Some(sorted[rank - 1])
 }
 
-fn reports_page(chrome: Chrome, r: &CaseworkReport, suppress: bool) -> ReportsPage {
-    let rows = |items: Vec<(String, u64, String)>| {
+fn bars(title: &'static str) -> Vec<ChartSpec> {
+    vec![ChartSpec {
+        title,
+        kind: ChartKind::Bars,
+        label: 0,
+        value: 1,
+    }]
+}
+
+fn months(title: &'static str, value: usize) -> ChartSpec {
+    ChartSpec {
+        title,
+        kind: ChartKind::Months,
+        label: 0,
+        value,
+    }
+}
+
+/// The report's tables, each shown with its charts, downloadable as CSV and disclosure-controlled
+/// at each of those edges when the report leaves the team.
+fn report_tables(r: &CaseworkReport, change: &[ChangeRow], suppress: bool) -> Vec<Table> {
+    let labelled = |items: Vec<(String, u64)>| {
         items
             .into_iter()
-            .map(|(label, n, note)| ReportRow {
-                label,
-                count: count_text(n, suppress),
-                note,
-            })
+            .map(|(label, n)| vec![Cell::Text(label), Cell::Count(n)])
             .collect::<Vec<_>>()
     };
     let cap_note = |n: u64, cap: Option<u32>| match cap {
@@ -75,6 +88,174 @@ fn reports_page(chrome: Chrome, r: &CaseworkReport, suppress: bool) -> ReportsPa
         Some(c) => format!("Cap {c}"),
         None => String::new(),
     };
+    let mut tables = vec![
+        Table {
+            name: "months",
+            title: "Referrals, new cases and discharges by month",
+            headers: &["Month", "Referrals received", "Cases opened", "Discharges"],
+            charts: vec![
+                months("Referrals received by month", 1),
+                months("Discharges by month", 3),
+            ],
+            rows: r
+                .by_month
+                .iter()
+                .map(|(m, [received, opened, discharged])| {
+                    vec![
+                        Cell::Month(m.clone()),
+                        Cell::Count(*received),
+                        Cell::Count(*opened),
+                        Cell::Count(*discharged),
+                    ]
+                })
+                .collect(),
+        },
+        Table {
+            name: "status",
+            title: "Cases opened in these dates, by status now",
+            headers: &["Status", "Cases"],
+            charts: bars("Cases by status"),
+            rows: labelled(
+                r.by_status
+                    .iter()
+                    .map(|(s, n)| (s.label().to_owned(), *n))
+                    .collect(),
+            ),
+        },
+    ];
+    if !suppress {
+        tables.push(Table {
+            name: "workers",
+            title: "Caseload by lead worker, now",
+            headers: &["Worker", "Open cases", "Capacity"],
+            charts: bars("Open cases by lead worker"),
+            rows: r
+                .caseload_by_worker
+                .iter()
+                .map(|(w, n, c)| {
+                    vec![
+                        Cell::Text(w.clone()),
+                        Cell::Count(*n),
+                        Cell::Text(cap_note(*n, *c)),
+                    ]
+                })
+                .collect(),
+        });
+    }
+    tables.extend([
+        Table {
+            name: "practices",
+            title: "Open cases by GP practice, now",
+            headers: &["Practice", "Open cases", "Capacity"],
+            charts: bars("Open cases by GP practice"),
+            rows: r
+                .by_practice
+                .iter()
+                .map(|(p, n, c)| {
+                    vec![
+                        Cell::Text(p.clone()),
+                        Cell::Count(*n),
+                        Cell::Text(cap_note(*n, *c)),
+                    ]
+                })
+                .collect(),
+        },
+        Table {
+            name: "employers",
+            title: "Open cases by employer, now",
+            headers: &["Employer", "Open cases"],
+            charts: Vec::new(),
+            rows: labelled(r.by_employer.clone()),
+        },
+        Table {
+            name: "funding",
+            title: "Open cases by funding stream, now",
+            headers: &["Funding stream", "Open cases"],
+            charts: Vec::new(),
+            rows: labelled(r.by_funding.clone()),
+        },
+        outcome_change_table(
+            "Outcome measures: change since the baseline",
+            change,
+            suppress,
+        ),
+        Table {
+            name: "sources",
+            title: "Referrals received in these dates, by source",
+            headers: &["Source", "Referrals"],
+            charts: bars("Referrals by source"),
+            rows: labelled(
+                r.sources
+                    .iter()
+                    .map(|(s, n)| (s.label().to_owned(), *n))
+                    .collect(),
+            ),
+        },
+        Table {
+            name: "durations",
+            title: "Duration of support of cases discharged in these dates",
+            headers: &["Duration", "Cases"],
+            charts: bars("Duration of support"),
+            rows: labelled(
+                DURATION_BUCKETS
+                    .iter()
+                    .zip(&r.durations)
+                    .map(|((_, label), n)| ((*label).to_owned(), *n))
+                    .collect(),
+            ),
+        },
+    ]);
+    tables
+}
+
+/// The report for one reader over the period in the address.
+struct Report {
+    tables: Vec<Table>,
+    raw: CaseworkReport,
+    /// Whether it leaves the team, so every count is disclosure-controlled.
+    suppress: bool,
+    period: ReportPeriod,
+    /// Problems with the dates typed (the report then leaves that end open).
+    errors: FormErrors,
+}
+
+async fn report_for(
+    state: &AppState,
+    who: &careweave_domain::access::Principal,
+    form: &Pairs,
+) -> Result<Report, AppError> {
+    let (services, suppress) = report_scope(state, who).await?;
+    let (period, errors) = period_from(form);
+    let raw = state
+        .store
+        .casework_report_for(&services, state.clock.today(), &period)
+        .await?;
+    let ids: Vec<ServiceId> = services.iter().map(|s| s.id).collect();
+    let change = crate::pages::outcomes::change_rows(state, &ids).await?;
+    Ok(Report {
+        tables: report_tables(&raw, &change, suppress),
+        raw,
+        suppress,
+        period,
+        errors,
+    })
+}
+
+/// `GET /casework/reports?from…&to…`: the casework reports with their charts.
+pub(super) async fn reports(
+    State(state): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    user: CurrentUser,
+    Query(query): Query<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let form = Pairs(query);
+    let Report {
+        tables,
+        raw: r,
+        suppress,
+        period,
+        errors,
+    } = report_for(&state, &user.principal, &form).await?;
     // A wait shown to people outside the team would identify a person when few are waiting.
     let small = suppress && r.waiting <= careweave_domain::disclosure::SUPPRESS_AT_OR_BELOW;
     let wait = |q| match centile(&r.waiting_days, q) {
@@ -82,107 +263,55 @@ fn reports_page(chrome: Chrome, r: &CaseworkReport, suppress: bool) -> ReportsPa
         Some(d) => format!("{d} days"),
         None => "No one is waiting".to_owned(),
     };
-    ReportsPage {
-        chrome,
+    html(&ReportsPage {
+        chrome: Chrome::signed_in("Casework reports", &csrf, &user, "/casework/reports"),
         suppressed: suppress,
-        outcome_change: Vec::new(),
-        status: rows(
-            r.by_status
-                .iter()
-                .map(|(s, n)| (s.label().to_owned(), *n, String::new()))
-                .collect(),
-        ),
-        workers: if suppress {
-            Vec::new()
-        } else {
-            rows(
-                r.caseload_by_worker
-                    .iter()
-                    .map(|(w, n, c)| (w.clone(), *n, cap_note(*n, *c)))
-                    .collect(),
-            )
-        },
-        practices: rows(
-            r.by_practice
-                .iter()
-                .map(|(p, n, c)| (p.clone(), *n, cap_note(*n, *c)))
-                .collect(),
-        ),
-        employers: rows(
-            r.by_employer
-                .iter()
-                .map(|(e, n)| (e.clone(), *n, String::new()))
-                .collect(),
-        ),
-        funding: rows(
-            r.by_funding
-                .iter()
-                .map(|(f, n)| (f.clone(), *n, String::new()))
-                .collect(),
-        ),
-        sources: rows(
-            r.sources
-                .iter()
-                .map(|(s, n)| (s.label().to_owned(), *n, String::new()))
-                .collect(),
-        ),
-        durations: rows(
-            DURATION_BUCKETS
-                .iter()
-                .zip(&r.durations)
-                .map(|((_, label), n)| ((*label).to_owned(), *n, String::new()))
-                .collect(),
-        ),
+        tables: tables.iter().map(|t| t.shown(suppress)).collect(),
         waiting: count_text(r.waiting, suppress),
         median_wait: wait(0.5),
         p90_wait: wait(0.9),
         redirected: count_text(r.redirected, suppress),
         declined: count_text(r.declined, suppress),
         reopened: count_text(r.reopened, suppress),
-    }
+        form,
+        errors,
+        period_query: period_query(&period),
+        csv_path: "/casework/reports.csv",
+    })
 }
 
-pub(super) async fn reports(
+/// `GET /casework/reports.csv?table=…&from=…&to=…`: one table as CSV, through the one CSV
+/// writer, with the page's disclosure control and dates.
+pub(super) async fn reports_csv(
     State(state): State<AppState>,
-    Extension(csrf): Extension<CsrfToken>,
     user: CurrentUser,
+    Query(query): Query<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let (services, suppress) = report_scope(&state, &user.principal).await?;
-    let report = state
-        .store
-        .casework_report(&services, state.clock.today())
-        .await?;
-    let ids: Vec<ServiceId> = services.iter().map(|s| s.id).collect();
-    let mut page = reports_page(
-        Chrome::signed_in("Casework reports", &csrf, &user, "/casework/reports"),
-        &report,
-        suppress,
-    );
-    page.outcome_change = crate::pages::outcomes::change_rows(&state, &ids)
-        .await?
-        .into_iter()
-        .map(|r| {
-            let share = r.share_text(suppress);
-            (
-                r.instrument,
-                r.scale,
-                count_text(r.pairs, suppress),
-                count_text(r.improved, suppress),
-                share,
-            )
-        })
-        .collect();
-    html(&page)
+    let form = Pairs(query);
+    let report = report_for(&state, &user.principal, &form).await?;
+    let Some(t) = report.tables.iter().find(|t| t.name == form.get("table")) else {
+        return Err(AppError::NotFound);
+    };
+    Ok(csv_download(
+        &format!("careweave-casework-{}.csv", t.name),
+        csv_of(t, report.suppress),
+    ))
 }
 
+/// `GET /api/v1/casework/reports?from=…&to=…` (ISO dates, both optional).
 pub(super) async fn api_reports(
     State(state): State<AppState>,
     user: CurrentUser,
+    Query(query): Query<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let (services, suppress) = report_scope(&state, &user.principal).await?;
+    let (period, errors) = period_from(&Pairs(query));
+    if !errors.is_empty() {
+        return Ok(errors_json(StatusCode::UNPROCESSABLE_ENTITY, &errors));
+    }
     let r = state
         .store
-        .casework_report(&services, state.clock.today())
+        .casework_report_for(&services, state.clock.today(), &period)
         .await?;
     let ids: Vec<ServiceId> = services.iter().map(|s| s.id).collect();
     let change = crate::pages::outcomes::change_rows(&state, &ids).await?;
@@ -206,6 +335,7 @@ pub(super) async fn api_reports(
         "redirected": n(r.redirected),
         "declined": n(r.declined),
         "reopened": n(r.reopened),
+        "by_month": r.by_month.iter().map(|(m, [received, opened, discharged])| serde_json::json!({ "month": m, "referrals_received": n(*received), "cases_opened": n(*opened), "discharges": n(*discharged) })).collect::<Vec<_>>(),
         "duration_of_support": DURATION_BUCKETS.iter().zip(&r.durations).map(|((_, l), c)| serde_json::json!({ "bucket": l, "count": n(*c) })).collect::<Vec<_>>(),
         "outcome_change": change.iter().map(|c| serde_json::json!({
             "instrument": c.instrument, "scale": c.scale, "people_paired": n(c.pairs),

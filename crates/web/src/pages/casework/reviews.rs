@@ -70,6 +70,9 @@ pub(super) fn discharge(e: &mut FormErrors, p: &Pairs, ctx: &ParseContext) -> Op
                 destination,
                 gp,
                 summary: p.trimmed("outcomes"),
+                // Only asked for when the store warns (see `Store::discharge`); an empty box is
+                // no confirmation.
+                override_reason: Some(p.trimmed("discharge_override")).filter(|o| !o.is_empty()),
             }))
         }
         _ => None,

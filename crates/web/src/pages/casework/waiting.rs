@@ -22,6 +22,8 @@ pub(super) struct WaitingQuery {
     service: String,
     practice: String,
     team: String,
+    /// A name or NHS number to narrow the list to (read as every search box reads it).
+    q: String,
     /// Set after a decline or redirect, to confirm the decision.
     decided: String,
     /// The page of the list to show, from 1.
@@ -55,6 +57,29 @@ struct WaitingPage {
     teams: Vec<(i64, String)>,
     query: WaitingQuery,
     decided: Option<&'static str>,
+    errors: crate::forms::FormErrors,
+}
+
+/// Keeps the referrals whose person matches `q` by name or NHS number; a problem with `q` (or a
+/// date, which the list does not hold) is an error for the form.
+fn narrow(
+    referrals: &mut Vec<careweave_store::casework::WaitingItem>,
+    q: &str,
+    errors: &mut crate::forms::FormErrors,
+) {
+    use careweave_domain::search::PersonQuery;
+    if q.trim().is_empty() {
+        return;
+    }
+    match PersonQuery::parse(q) {
+        Ok(PersonQuery::DateOfBirth(_)) => {
+            errors.add("q", "Search the waiting list by name or NHS number");
+        }
+        Ok(query) => {
+            referrals.retain(|r| query.matches(&r.name, "", r.nhs_number.as_ref(), None));
+        }
+        Err(e) => errors.add("q", e.to_string()),
+    }
 }
 
 pub(super) async fn waiting(
@@ -68,6 +93,8 @@ pub(super) async fn waiting(
         .store
         .waiting_list(&user.principal, &query.filter(), state.clock.today())
         .await?;
+    let mut errors = crate::forms::FormErrors::default();
+    narrow(&mut list.referrals, &query.q, &mut errors);
     let pager = crate::pages::Pagination::new(
         list.referrals.len(),
         WAITING_PER_PAGE,
@@ -77,6 +104,7 @@ pub(super) async fn waiting(
             ("service", &query.service),
             ("practice", &query.practice),
             ("team", &query.team),
+            ("q", &query.q),
         ],
     );
     let shown = list.referrals.drain(pager.range()).collect();
@@ -88,7 +116,7 @@ pub(super) async fn waiting(
         .collect();
     teams.sort();
     teams.dedup();
-    html(&WaitingPage {
+    let page = WaitingPage {
         chrome: Chrome::signed_in("Waiting list", &csrf, &user, "/casework"),
         list,
         shown,
@@ -100,7 +128,13 @@ pub(super) async fn waiting(
             .into_iter()
             .find(|d| *d == query.decided),
         query,
-    })
+        errors,
+    };
+    if page.errors.is_empty() {
+        html(&page)
+    } else {
+        crate::pages::invalid(&page)
+    }
 }
 
 pub(super) async fn api_waiting(

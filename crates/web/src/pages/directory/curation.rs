@@ -6,7 +6,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use careweave_directory::Service;
 use careweave_domain::access::{self, Role};
-use careweave_store::directory::{DirectoryError, EntryReport, Proposal, PublishedService};
+use careweave_store::directory::{
+    reviews_directory_changes, DirectoryError, EntryReport, Proposal, PublishedService,
+};
 use serde::Deserialize;
 
 use super::{can_use_directory, clinical_orgs, message_page, require, DecisionForm, MessagePage};
@@ -312,6 +314,8 @@ struct ReviewPage {
     proposals: Vec<Proposal>,
     reviewer: bool,
     stale_days: i64,
+    /// The back link: (address, words).
+    back: (&'static str, &'static str),
 }
 
 pub(super) async fn review_page(
@@ -319,11 +323,24 @@ pub(super) async fn review_page(
     Extension(csrf): Extension<CsrfToken>,
     user: CurrentUser,
 ) -> Result<Response, AppError> {
-    require(access::has_caseload(&user.principal))?;
+    // Administrators import the directory's data, so they keep it true and review changes too.
+    let admin = user.principal.has_role(Role::Admin);
+    require(access::has_caseload(&user.principal) || admin)?;
     let settings = state.store.directory_settings().await?;
-    let reviewer = user.principal.has_role(Role::Supervisor);
+    let reviewer = reviews_directory_changes(&user.principal);
+    // An administrator reaches the page from the directory's data, not from the search they
+    // cannot use.
+    let (section, back) = if can_use_directory(&user.principal) {
+        ("/directory", ("/directory", "Back to the directory"))
+    } else {
+        (
+            "/directory/import",
+            ("/directory/import", "Back to directory data"),
+        )
+    };
     html(&ReviewPage {
-        chrome: Chrome::signed_in("Keeping the directory true", &csrf, &user, "/directory"),
+        chrome: Chrome::signed_in("Keeping the directory true", &csrf, &user, section),
+        back,
         stale: state
             .store
             .stale_entries(&user.principal, state.clock.today())

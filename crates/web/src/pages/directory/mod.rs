@@ -11,7 +11,7 @@
 //! One module per feature: [`api`] (the ORUK read API and exports), [`search`], [`service`] (a
 //! service's page, signposting and referral), [`referrals`] (a person's activity, unmet needs and
 //! the provider's referral queue), [`curation`] (reports of wrong details, edits and reviews),
-//! [`gaps`] (the commissioners' report) and [`admin`] (import and settings).
+//! [`gaps`] (the commissioners' report) and [`admin`] (import with its preview, and settings).
 
 mod admin;
 mod api;
@@ -129,6 +129,7 @@ pub fn routes() -> Router<AppState> {
                 axum::extract::DefaultBodyLimit::max(crate::limits::IMPORT_LIMIT_BYTES),
             ),
         )
+        .route("/directory/import/{id}", post(admin::confirm_import))
         .route("/directory/settings", post(admin::settings))
         .layer(Extension(DirectoryCache::default()))
 }

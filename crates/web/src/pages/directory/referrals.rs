@@ -67,7 +67,12 @@ pub(super) async fn person_activity(
         referrals,
     } = state
         .store
-        .person_directory_activity(&user.principal, PersonId::new(id))
+        .person_directory_activity(
+            &state
+                .store
+                .person_for(&user.principal, PersonId::new(id), "directory: ")
+                .await?,
+        )
         .await?;
     let settings = state.store.directory_settings().await?;
     let name = record.person.display_name();

@@ -103,10 +103,12 @@ pub(super) async fn signpost(
 ) -> Result<Response, AppError> {
     require(can_use_directory(&user.principal))?;
     let person = PersonId::new(f.person.trim().parse().map_err(|_| AppError::NotFound)?);
-    let sid = state
+    // The signpost takes the proof that its author may read the person, not the id the form sent.
+    let access = state
         .store
-        .signpost(&user.principal, person, &id, f.note.trim())
+        .person_for(&user.principal, person, "directory: ")
         .await?;
+    let sid = state.store.signpost(&access, &id, f.note.trim()).await?;
     Ok(Redirect::to(&format!("/directory/signposts/{sid}")).into_response())
 }
 
