@@ -39,12 +39,12 @@ impl PlaceAccess {
     }
 }
 
-/// The roles that take part in a place partnership, and what each may do there. Workers and
-/// referrers meet people rather than plan for a place, so they have no part here.
-// The PCN manager role joins this list when it exists (as a lead).
+/// The roles that take part in a place partnership, and what each may do there. A PCN or practice
+/// manager leads: they are the ones who convene the partnership and bring their organisation to
+/// it. Workers and referrers meet people rather than plan for a place, so they have no part here.
 fn role_access(role: Role) -> Option<PlaceAccess> {
     match role {
-        Role::Admin | Role::Commissioner => Some(PlaceAccess::Lead),
+        Role::Admin | Role::Commissioner | Role::Manager => Some(PlaceAccess::Lead),
         Role::Supervisor | Role::Analyst => Some(PlaceAccess::Partner),
         Role::Worker | Role::Referrer => None,
     }
@@ -182,12 +182,14 @@ mod tests {
         let cases = [
             (Role::Admin, PARTNER, Some(PlaceAccess::Lead)),
             (Role::Commissioner, PARTNER, Some(PlaceAccess::Lead)),
+            (Role::Manager, PARTNER, Some(PlaceAccess::Lead)),
             (Role::Supervisor, PARTNER, Some(PlaceAccess::Partner)),
             (Role::Analyst, PARTNER, Some(PlaceAccess::Partner)),
             (Role::Worker, PARTNER, None),
             (Role::Referrer, PARTNER, None),
             (Role::Commissioner, OTHER, None),
             (Role::Admin, OTHER, None),
+            (Role::Manager, OTHER, None),
         ];
         for (role, at, expected) in cases {
             assert_eq!(

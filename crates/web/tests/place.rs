@@ -64,6 +64,7 @@ impl TestApp {
             .unwrap();
         for (name, role, at) in [
             ("lead", Role::Commissioner, pcn),
+            ("manager", Role::Manager, pcn),
             ("analyst", Role::Analyst, pcn),
             ("worker", Role::Worker, pcn),
             ("outsider", Role::Commissioner, charity),
@@ -119,6 +120,7 @@ on_both_backends!(partners_open_the_workspace_and_others_are_refused, |app| {
 
     for (name, expected) in [
         ("lead", StatusCode::OK),
+        ("manager", StatusCode::OK),
         ("analyst", StatusCode::OK),
         ("worker", StatusCode::FORBIDDEN),
         ("outsider", StatusCode::FORBIDDEN),
