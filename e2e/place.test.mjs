@@ -1,11 +1,12 @@
-// The place partnership workspace in a real browser (issue 20), walked as the place lead (the
-// ICB's commissioner, who started the demo's workspace): the overview with the population profile,
-// cohorts and open actions; community views with the demo survey's themes by group (small counts
+// The place partnership workspace in a real browser (issue 20), walked as the PCN manager (a lead
+// of the demo's workspace, which the ICB's commissioner started with the PCN, the charity and the
+// council as partners): the overview with the population profile, cohorts and open actions, also
+// on a 390 px phone screen; community views with the demo survey's themes by group (small counts
 // hidden) and a survey refused for an identifying column, naming it; the four answers with their
 // evidence; the good-practice catalogue; the solution-building event, marking an action done; the
 // two self-assessments a year apart compared, the action plan, the CSV and the printable page.
-// A PCN admin (a partner) opens it too; a link worker has no menu entry and is refused. Every page
-// passes axe-core.
+// The commissioner (the lead who started it) and the charity's supervisor (a partner) open it too;
+// a GP at a practice that is not a partner has no link and is refused. Every page passes axe-core.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,9 +25,24 @@ after(async () => {
   await demo?.stop();
 });
 
-test('the place lead walks the demo workspace', async () => {
-  const { context, page, errors } = await openAs(browser, demo.base, 'commissioner@demo.careweave', demo.password);
-  await submit(page, 'a[href="/place"]');
+/** A phone's screen: the width the design must reflow to without scrolling sideways. */
+const PHONE = { width: 390, height: 844 };
+
+/** Fails when the page is wider than the screen, i.e. it scrolls sideways (WCAG 1.4.10 reflow). */
+async function assertFitsTheScreen(page, label) {
+  const { scroll, client } = await page.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth,
+    client: document.documentElement.clientWidth,
+  }));
+  assert.ok(scroll <= client, `${label} scrolls sideways at ${client} px: ${scroll} px wide`);
+}
+
+test('the PCN manager walks the demo workspace', async () => {
+  const { context, page, errors } = await openAs(browser, demo.base, 'manager@demo.careweave', demo.password);
+  // The Place page sits in the Population group of the menu.
+  await submit(page, '.nhsuk-header__navigation-link[href="/menu/population"]');
+  await assertAccessible(page, 'population landing page with place');
+  await submit(page, 'main a[href="/place"]');
   assert.match(await page.textContent('h1'), /Place partnerships/);
   await assertAccessible(page, 'place-list');
   await submit(page, 'a:has-text("Riverside neighbourhood partnership")');
@@ -37,6 +53,11 @@ test('the place lead walks the demo workspace', async () => {
   assert.match(await page.textContent('[data-testid=partners]'), /Riverside City Council/);
   assert.match(await page.textContent('main'), /Start the weekly MDT/);
   await assertAccessible(page, 'place-overview');
+  await page.setViewportSize(PHONE);
+  await page.reload();
+  await assertFitsTheScreen(page, 'place overview');
+  await assertAccessible(page, '390px place-overview');
+  await page.setViewportSize({ width: 1280, height: 800 });
 
   await submit(page, '.nhsuk-contents-list a:has-text("Community views")');
   const community = await page.textContent('main');
@@ -104,18 +125,26 @@ test('the place lead walks the demo workspace', async () => {
   await context.close();
 });
 
-test('a partner opens the workspace; a link worker is offered no link and is refused', async () => {
-  const admin = await openAs(browser, demo.base, 'admin@demo.careweave', demo.password);
-  await submit(admin.page, 'a[href="/place"]');
-  await submit(admin.page, 'a:has-text("Riverside neighbourhood partnership")');
-  const overview = admin.page.url();
-  assert.match(await admin.page.textContent('h1'), /Riverside neighbourhood partnership/);
-  await admin.context.close();
+test('the lead who started it and a partner open the workspace; a GP outside the partnership is refused', async () => {
+  let overview;
+  for (const user of ['commissioner@demo.careweave', 'supervisor@demo.careweave']) {
+    const { context, page, errors } = await openAs(browser, demo.base, user, demo.password);
+    await page.goto(`${demo.base}/place`);
+    await submit(page, 'a:has-text("Riverside neighbourhood partnership")');
+    overview = page.url();
+    assert.match(await page.textContent('h1'), /Riverside neighbourhood partnership/);
+    await assertAccessible(page, `place-overview ${user}`);
+    assert.deepEqual(errors, []);
+    await context.close();
+  }
 
-  const worker = await openAs(browser, demo.base, 'linkworker@demo.careweave', demo.password);
-  assert.equal(await worker.page.locator('a[href="/place"]').count(), 0);
-  const response = await worker.page.goto(overview);
+  // The GP works at a practice that is not a partner, in a role that takes no part in places.
+  const gp = await openAs(browser, demo.base, 'referrer@demo.careweave', demo.password);
+  await gp.page.goto(`${demo.base}/menu/population`);
+  assert.equal(await gp.page.locator('a[href="/place"]').count(), 0);
+  const response = await gp.page.goto(overview);
   assert.equal(response.status(), 403);
-  await assertAccessible(worker.page, 'place-refused');
-  await worker.context.close();
+  assert.doesNotMatch(await gp.page.textContent('main'), /Riverside neighbourhood partnership/);
+  await assertAccessible(gp.page, 'place-refused');
+  await gp.context.close();
 });

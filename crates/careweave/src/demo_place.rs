@@ -127,7 +127,11 @@ pub async fn load(
         (
             Question::BestPractice,
             "Find people living with frailty early and agree an escalation plan with each, as Northern Devon did.",
-            &[(EvidenceKind::Chart, "age_band_sex"), (EvidenceKind::Practice, "devon-efi-care-plans")],
+            &[
+                (EvidenceKind::Chart, "age_band_sex"),
+                (EvidenceKind::Cohort, "frailty"),
+                (EvidenceKind::Practice, "devon-efi-care-plans"),
+            ],
         ),
         (
             Question::Innovation,
@@ -137,7 +141,11 @@ pub async fn load(
         (
             Question::Integration,
             "One community MDT for the neighbourhood with clear triggers for review, so people stop telling their story to every service.",
-            &[(EvidenceKind::Practice, "wokingham-mdt-triggers"), (EvidenceKind::Chart, "segment")],
+            &[
+                (EvidenceKind::Practice, "wokingham-mdt-triggers"),
+                (EvidenceKind::Cohort, "wokingham_mdt"),
+                (EvidenceKind::Chart, "segment"),
+            ],
         ),
         (
             Question::LongTerm,
