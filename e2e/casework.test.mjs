@@ -218,9 +218,9 @@ test('Focused Care: GP referral → waiting list → triage → allocation → a
   await page.fill('#priorities', 'Stop the eviction\nClear the rent arrears\nGet the boiler fixed');
   await page.fill('#escalation', 'If the bailiffs are booked, call the duty housing officer the same day.');
   await submit(page, 'form[action$="/plan"] button');
-  const plan = await page.textContent('#plan + dl');
+  const plan = await page.textContent('#plan ~ dl');
   assert.match(plan, /Keeping a roof over the children’s heads/);
-  assert.deepEqual(await page.$$eval('#plan + dl ol li', (lis) => lis.map((li) => li.textContent.trim())),
+  assert.deepEqual(await page.$$eval('#plan ~ dl ol li', (lis) => lis.map((li) => li.textContent.trim())),
     ['Stop the eviction', 'Clear the rent arrears', 'Get the boiler fixed']);
   await openDetails(page, 'Add a goal');
   await page.fill('#goal', 'A secure tenancy by the spring');
@@ -335,7 +335,7 @@ test('Focused Care: GP referral → waiting list → triage → allocation → a
   assert.match(after[0], /Reopened: A new notice from the landlord/);
   for (const entry of before) assert.ok(after.includes(entry), `the timeline keeps "${entry}"`);
   assert.match(await page.textContent('#contacts + ul'), /Went through the eviction notice together/);
-  assert.match(await page.textContent('#plan + dl'), /Keeping a roof over the children’s heads/);
+  assert.match(await page.textContent('#plan ~ dl'), /Keeping a roof over the children’s heads/);
   await assertAccessible(page, 'casework case reopened');
   assert.deepEqual(worker.errors, []);
   await worker.context.close();

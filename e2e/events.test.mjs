@@ -75,7 +75,7 @@ test('a worker records an escalated event from a case and the supervisor takes i
   assert.match(await sup.page.textContent('main'), /Taken to the board on/);
   await sup.page.goto(`${demo.base}/casework/board`);
   assert.match(await sup.page.textContent('main'), /Exact figures for the services you supervise/);
-  assert.match(await sup.page.textContent('#themes ~ table'), /A service that failed someone/);
+  assert.match(await sup.page.textContent('#themes ~ .app-table-scroll table'), /A service that failed someone/);
   assert.doesNotMatch(await sup.page.textContent('main'), /no package of care/);
   await assertAccessible(sup.page, 'team and board report');
   assert.deepEqual(sup.errors, []);
@@ -86,7 +86,7 @@ test('a commissioner sees the board report with small numbers hidden, in the pag
   const { context, page, errors } = await as('commissioner@demo.careweave');
   await page.goto(`${demo.base}/casework/board`);
   assert.match(await page.textContent('main'), /counts of 7 or fewer are not shown/);
-  assert.match(await page.textContent('#themes ~ table'), /7 or fewer/);
+  assert.match(await page.textContent('#themes ~ .app-table-scroll table'), /7 or fewer/);
   await assertAccessible(page, 'team and board report, disclosure controlled');
   const csv = await page.evaluate(async () => {
     const r = await fetch('/casework/board.csv?table=themes');

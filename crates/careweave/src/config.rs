@@ -25,6 +25,7 @@ const SETTINGS_KEYS: &[&str] = &[
     "instruments_dir",
     "break_glass_hours",
     "timezone",
+    "public_base_url",
     // Keys and tokens are better kept in the environment than in a file beside the database.
     "mfa_secret_key",
     "metrics_token",

@@ -58,6 +58,122 @@ impl LatLon {
 /// Metres in a mile, for the pages' distance choices.
 pub const METRES_PER_MILE: f64 = 1_609.344;
 
+/// The boundary of a service area: one or more polygons, each a list of rings (the first the
+/// outline, any others holes), read from and written as GeoJSON (`Polygon` or `MultiPolygon`,
+/// positions `[longitude, latitude]`), which is how ORUK's `service_area.extent` carries a
+/// boundary when its `extent_type` is `geojson`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Extent {
+    polygons: Vec<Vec<Vec<LatLon>>>,
+}
+
+impl Extent {
+    /// Reads a GeoJSON `Polygon` or `MultiPolygon`, saying what is wrong with anything else.
+    pub fn from_geojson(text: &str) -> Result<Self, String> {
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| format!("the boundary is not GeoJSON: {e}"))?;
+        let kind = value["type"].as_str().unwrap_or_default();
+        let coordinates = &value["coordinates"];
+        let polygons = match kind {
+            "Polygon" => vec![polygon(coordinates)?],
+            "MultiPolygon" => coordinates
+                .as_array()
+                .ok_or("a MultiPolygon needs a list of polygons")?
+                .iter()
+                .map(polygon)
+                .collect::<Result<_, _>>()?,
+            other => {
+                return Err(format!(
+                    "the boundary must be a GeoJSON Polygon or MultiPolygon, not '{other}'"
+                ))
+            }
+        };
+        if polygons.is_empty() {
+            return Err("the boundary has no polygon".to_owned());
+        }
+        Ok(Self { polygons })
+    }
+
+    /// The boundary as a GeoJSON `MultiPolygon` (or `Polygon` when there is one).
+    #[must_use]
+    pub fn to_geojson(&self) -> String {
+        let rings = |p: &Vec<Vec<LatLon>>| {
+            p.iter()
+                .map(|ring| {
+                    ring.iter()
+                        .map(|at| serde_json::json!([at.lon, at.lat]))
+                        .collect::<Vec<_>>()
+                })
+                .collect::<Vec<_>>()
+        };
+        let value = match self.polygons.as_slice() {
+            [one] => serde_json::json!({ "type": "Polygon", "coordinates": rings(one) }),
+            many => serde_json::json!({
+                "type": "MultiPolygon",
+                "coordinates": many.iter().map(rings).collect::<Vec<_>>(),
+            }),
+        };
+        value.to_string()
+    }
+
+    /// Whether the point lies inside the boundary (inside an outline and not in one of its
+    /// holes). Degrees are treated as a flat plane, which is exact enough for a neighbourhood.
+    #[must_use]
+    pub fn contains(&self, at: LatLon) -> bool {
+        self.polygons.iter().any(|rings| {
+            // Even-odd over every ring of the polygon: a hole's crossings cancel the outline's.
+            rings.iter().filter(|ring| crosses_odd(ring, at)).count() % 2 == 1
+        })
+    }
+}
+
+/// Whether a ray from `at` towards increasing longitude crosses the ring's edges an odd number of
+/// times.
+fn crosses_odd(ring: &[LatLon], at: LatLon) -> bool {
+    let mut inside = false;
+    let n = ring.len();
+    for i in 0..n {
+        let (a, b) = (ring[i], ring[(i + n - 1) % n]);
+        if (a.lat > at.lat) != (b.lat > at.lat) {
+            let lon_at = (b.lon - a.lon) * (at.lat - a.lat) / (b.lat - a.lat) + a.lon;
+            if at.lon < lon_at {
+                inside = !inside;
+            }
+        }
+    }
+    inside
+}
+
+/// One GeoJSON polygon: rings of `[longitude, latitude]` positions, each closed or not.
+fn polygon(value: &serde_json::Value) -> Result<Vec<Vec<LatLon>>, String> {
+    let rings = value
+        .as_array()
+        .filter(|r| !r.is_empty())
+        .ok_or("a polygon needs at least one ring of positions")?;
+    rings
+        .iter()
+        .map(|ring| {
+            let positions = ring
+                .as_array()
+                .ok_or("a ring must be a list of positions")?;
+            let points = positions
+                .iter()
+                .map(|p| {
+                    let lon = p.get(0).and_then(serde_json::Value::as_f64);
+                    let lat = p.get(1).and_then(serde_json::Value::as_f64);
+                    lon.zip(lat)
+                        .and_then(|(lon, lat)| LatLon::new(lat, lon))
+                        .ok_or_else(|| format!("{p} is not a [longitude, latitude] position"))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            if points.len() < 3 {
+                return Err("a ring needs at least three positions".to_owned());
+            }
+            Ok(points)
+        })
+        .collect()
+}
+
 /// Postcodes and their centroids.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PostcodeTable {
@@ -192,6 +308,40 @@ impl PostcodeTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_boundary_holds_the_points_inside_it_and_not_those_in_its_holes() {
+        // A square of about 2 km around a Leeds point, with a small square hole in its middle.
+        let text = r#"{"type":"Polygon","coordinates":[
+            [[-1.57,53.79],[-1.54,53.79],[-1.54,53.81],[-1.57,53.81],[-1.57,53.79]],
+            [[-1.556,53.799],[-1.554,53.799],[-1.554,53.801],[-1.556,53.801],[-1.556,53.799]]]}"#;
+        let e = Extent::from_geojson(text).unwrap();
+        let at = |lat, lon| LatLon::new(lat, lon).unwrap();
+        assert!(e.contains(at(53.795, -1.56)));
+        assert!(!e.contains(at(53.800, -1.555)), "in the hole");
+        assert!(!e.contains(at(53.82, -1.56)), "north of it");
+        assert!(!e.contains(at(53.80, -1.50)), "east of it");
+        // Written and read again, it is the same boundary.
+        assert_eq!(Extent::from_geojson(&e.to_geojson()).unwrap(), e);
+        let two = format!(
+            r#"{{"type":"MultiPolygon","coordinates":[{},[[[0,51],[0.1,51],[0.1,51.1],[0,51]]]]}}"#,
+            serde_json::to_string(
+                &serde_json::from_str::<serde_json::Value>(text).unwrap()["coordinates"]
+            )
+            .unwrap()
+        );
+        let m = Extent::from_geojson(&two).unwrap();
+        assert!(m.contains(at(53.795, -1.56)) && m.contains(at(51.02, 0.05)));
+        assert_eq!(Extent::from_geojson(&m.to_geojson()).unwrap(), m);
+        for bad in [
+            "not json",
+            r#"{"type":"Point","coordinates":[0,51]}"#,
+            r#"{"type":"Polygon","coordinates":[[[0,51],[0,52]]]}"#,
+            r#"{"type":"Polygon","coordinates":[[[0,95],[1,51],[1,52]]]}"#,
+        ] {
+            assert!(Extent::from_geojson(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn haversine_matches_known_distances() {

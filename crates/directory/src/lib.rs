@@ -26,7 +26,7 @@ pub mod search;
 pub mod spreadsheet;
 pub mod taxonomy;
 
-pub use geo::{LatLon, PostcodeTable};
+pub use geo::{Extent, LatLon, PostcodeTable};
 pub use import::{Diagnostic, ImportReport, RecordRef};
 pub use model::{
     Location, LocationKind, Organization, RecordId, Service, ServiceAtLocation, ServiceStatus,

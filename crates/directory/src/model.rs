@@ -46,6 +46,18 @@ impl RecordId {
         &self.0
     }
 
+    /// The UUID this record is published under in the ORUK API (see [`oruk_uuid`]).
+    #[must_use]
+    pub fn uuid(&self) -> String {
+        oruk_uuid(&self.0)
+    }
+
+    /// Whether `text` names this record, by its readable id or its published UUID.
+    #[must_use]
+    pub fn is_named_by(&self, text: &str) -> bool {
+        self.0 == text || (text.len() == 36 && self.uuid().eq_ignore_ascii_case(text))
+    }
+
     /// A placeholder for a record whose own id was refused; such records are never accepted.
     pub(crate) fn placeholder() -> RecordId {
         RecordId("unknown".to_owned())
@@ -59,6 +71,36 @@ impl RecordId {
         id.truncate(100);
         RecordId(id)
     }
+}
+
+/// The namespace of the version 5 UUIDs careweave derives for readable ids. It is fixed forever:
+/// changing it would give every published record a new id and break every client's links.
+const ORUK_ID_NAMESPACE: [u8; 16] = [
+    0xef, 0xcc, 0x74, 0x61, 0xa4, 0x49, 0x49, 0xa6, 0x9c, 0x37, 0xe2, 0x7b, 0xc5, 0x72, 0xde, 0x37,
+];
+
+/// The UUID an id is published under in the ORUK API, which declares every id `format: uuid`.
+///
+/// An id that already is a UUID (as a feed from another ORUK system brings) is kept, written in
+/// lower case; any other, such as careweave's readable `hillside-befriending`, becomes the version
+/// 5 UUID of its text under a fixed namespace, so the same record always has the same UUID and
+/// no table of issued ids is needed.
+#[must_use]
+pub fn oruk_uuid(id: &str) -> String {
+    use sha1::{Digest, Sha1};
+    if let Ok(u) = uuid::Uuid::try_parse(id.trim()) {
+        return u.hyphenated().to_string();
+    }
+    let mut hash = Sha1::new();
+    hash.update(ORUK_ID_NAMESPACE);
+    hash.update(id.as_bytes());
+    let digest = hash.finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_sha1_bytes(bytes)
+        .into_uuid()
+        .hyphenated()
+        .to_string()
 }
 
 impl fmt::Display for RecordId {
@@ -156,11 +198,13 @@ pub struct Language {
     pub name: String,
 }
 
-/// A described area a service covers (ORUK `service_area`). careweave keeps the description only.
+/// An area a service covers (ORUK `service_area`): its description and, when the feed gives one
+/// as GeoJSON, its boundary, which the ORUK `postcode` filter checks.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServiceArea {
     pub id: RecordId,
     pub name: String,
+    pub extent: Option<crate::geo::Extent>,
 }
 
 /// A postal address of a physical location.
@@ -313,6 +357,20 @@ impl Service {
     pub fn is_stale(&self, today: NaiveDate, stale_after_days: i64) -> bool {
         self.last_reviewed
             .is_none_or(|d| (today - d).num_days() > stale_after_days)
+    }
+
+    /// Whether the service covers the point, as ORUK's `postcode` filter asks: inside one of its
+    /// service areas' boundaries, or `None` when no service area has a boundary to check (the
+    /// standard filters only "if `service_area` is available").
+    #[must_use]
+    pub fn covers(&self, at: LatLon) -> Option<bool> {
+        let mut boundaries = self
+            .service_areas
+            .iter()
+            .filter_map(|a| a.extent.as_ref())
+            .peekable();
+        boundaries.peek()?;
+        Some(boundaries.any(|e| e.contains(at)))
     }
 
     /// The distance in metres from `from` to the nearest physical location, if it has one.

@@ -13,13 +13,17 @@
 //! - `minimum_age`: the service's minimum age is at least the value; `maximum_age`: its maximum
 //!   age is at most the value (a service without that bound does not match);
 //! - `age` (careweave): a person of that age is within the service's range;
-//! - `postcode` + `proximity`: a physical location lies within that many metres of the postcode's
-//!   centroid; with a postcode, results come nearest first;
+//! - `postcode`: the postcode's centroid lies within the service's area, where a service area has
+//!   a boundary (services whose areas have none are kept); results come nearest first;
+//! - `postcode` + `proximity`: as well, a physical location lies within that many metres of the
+//!   postcode's centroid;
 //! - `day`, `start_time`, `end_time`: a schedule falls on that weekday, opens at or after the
 //!   start time and closes at or before the end time (all on the same schedule);
 //! - `open_on` (careweave): open at some time on that date, or at `open_at` on that date;
 //! - `modified_after`: last modified at or after the instant;
 //! - `organization_id`: run by that organisation.
+//!
+//! Ids may be given readable (`debt-advice`) or as the UUIDs the ORUK API publishes.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -29,7 +33,9 @@ use chrono::{DateTime, NaiveDate, Utc, Weekday};
 use crate::geo::LatLon;
 use crate::model::{Service, ServiceStatus};
 use crate::schedule::TimeOfDay;
-use crate::taxonomy::{ACCESS_TAXONOMY_ID, DIRECT_REFERRAL_TERM_ID, NEEDS_TAXONOMY_ID};
+use crate::taxonomy::{
+    readable_taxonomy_id, ACCESS_TAXONOMY_ID, DIRECT_REFERRAL_TERM_ID, NEEDS_TAXONOMY_ID,
+};
 
 /// A search: every field that is set must match.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -43,6 +49,9 @@ pub struct Query {
     pub age: Option<u8>,
     pub near: Option<LatLon>,
     pub proximity_m: Option<f64>,
+    /// ORUK `postcode`: the point must lie in the service's area, for services whose areas have
+    /// a boundary (services without one are kept, as the standard filters only where one exists).
+    pub in_area: Option<LatLon>,
     pub day: Option<Weekday>,
     pub start_time: Option<TimeOfDay>,
     pub end_time: Option<TimeOfDay>,
@@ -96,10 +105,12 @@ impl Index {
                 }
             })
             .collect();
+        // A service is found by its readable id (the pages' addresses) and by the UUID the ORUK
+        // API publishes it under.
         let by_id = entries
             .iter()
             .enumerate()
-            .map(|(i, e)| (e.service.id.to_string(), i))
+            .flat_map(|(i, e)| [(e.service.id.to_string(), i), (e.service.id.uuid(), i)])
             .collect();
         Arc::new(Self { entries, by_id })
     }
@@ -120,15 +131,25 @@ impl Index {
         self.entries.iter().map(|e| &e.service)
     }
 
-    /// One service by id.
+    /// One service by its readable id or its published UUID.
     #[must_use]
     pub fn get(&self, id: &str) -> Option<&Service> {
-        self.by_id.get(id).map(|&i| &self.entries[i].service)
+        self.by_id
+            .get(id)
+            .or_else(|| self.by_id.get(&id.to_ascii_lowercase()))
+            .map(|&i| &self.entries[i].service)
     }
 
     /// The services matching `q`: nearest first when the query names a place, else by name.
     #[must_use]
     pub fn search(&self, q: &Query) -> Vec<Hit<'_>> {
+        // ORUK clients name terms and taxonomies by the UUIDs the API publishes; the pages by
+        // their readable ids. Both are read as the readable id once, before matching.
+        let q = &Query {
+            taxonomy_term_id: q.taxonomy_term_id.as_deref().map(readable_taxonomy_id),
+            taxonomy_id: q.taxonomy_id.as_deref().map(readable_taxonomy_id),
+            ..q.clone()
+        };
         let words: Vec<String> = q
             .text
             .as_deref()
@@ -188,8 +209,13 @@ fn matches_fields(s: &Service, q: &Query) -> bool {
             return false;
         }
     }
+    if let Some(at) = q.in_area {
+        if s.covers(at) == Some(false) {
+            return false;
+        }
+    }
     if let Some(org) = &q.organization_id {
-        if s.organization.id.as_str() != org {
+        if !s.organization.id.is_named_by(org) {
             return false;
         }
     }

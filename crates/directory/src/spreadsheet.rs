@@ -349,6 +349,7 @@ fn service_of(rows: &[(usize, SheetRow)]) -> (ServiceJson, Vec<(String, String)>
                 .map(|name| ServiceAreaJson {
                     id: Some(id.child("area-1").to_string()),
                     name: Some(name),
+                    ..ServiceAreaJson::default()
                 })
                 .into_iter()
                 .collect(),
@@ -503,6 +504,9 @@ pub fn rows_of(s: &Service) -> (Vec<SheetRow>, Vec<String>) {
     }
     if s.service_areas.len() > 1 {
         losses.push("service areas after the first".to_owned());
+    }
+    if s.service_areas.iter().any(|a| a.extent.is_some()) {
+        losses.push("service area boundaries".to_owned());
     }
     if s.alert.is_some()
         || s.organization.email.is_some()

@@ -97,6 +97,28 @@ pub fn need_ids() -> String {
     Need::all().map(Need::id).collect::<Vec<_>>().join(", ")
 }
 
+/// The readable id of the taxonomy or term that `text` names, by its readable id or by the UUID
+/// the ORUK API publishes it under; text that names none is returned as it is (it matches nothing).
+#[must_use]
+pub fn readable_taxonomy_id(text: &str) -> String {
+    let t = text.trim();
+    if t.len() == 36 {
+        let fixed = [
+            NEEDS_TAXONOMY_ID,
+            ACCESS_TAXONOMY_ID,
+            DIRECT_REFERRAL_TERM_ID,
+        ];
+        if let Some(id) = Need::all()
+            .map(Need::id)
+            .chain(fixed)
+            .find(|id| crate::model::oruk_uuid(id).eq_ignore_ascii_case(t))
+        {
+            return id.to_owned();
+        }
+    }
+    t.to_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,5 +143,20 @@ mod tests {
         assert_eq!(debt.name(), "Debt advice");
         assert_eq!(Need::find("DEBT ADVICE"), Some(debt));
         assert_eq!(Need::find("astrology"), None);
+    }
+
+    #[test]
+    fn terms_and_taxonomies_are_named_by_their_published_uuids() {
+        let debt = crate::model::oruk_uuid("debt-advice");
+        assert_eq!(readable_taxonomy_id(&debt), "debt-advice");
+        assert_eq!(
+            readable_taxonomy_id(&debt.to_ascii_uppercase()),
+            "debt-advice"
+        );
+        let needs = crate::model::oruk_uuid(NEEDS_TAXONOMY_ID);
+        assert_eq!(readable_taxonomy_id(&needs), NEEDS_TAXONOMY_ID);
+        assert_eq!(readable_taxonomy_id("food"), "food");
+        let stranger = "7d4c5f6e-0000-4000-8000-000000000000";
+        assert_eq!(readable_taxonomy_id(stranger), stranger);
     }
 }

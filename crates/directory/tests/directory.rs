@@ -489,6 +489,142 @@ fn postcode_and_proximity_keep_services_within_range_nearest_first() {
 }
 
 #[test]
+fn a_postcode_is_checked_against_service_area_boundaries_where_there_are_any() {
+    let t = table(&[("LS1 4AP", 53.796, -1.548)]);
+    // About 2 km square around LS1 4AP, and the same far to the north.
+    let square = |lat: f64| {
+        format!(
+            r#"{{"type":"Polygon","coordinates":[[[-1.56,{s}],[-1.53,{s}],[-1.53,{n}],[-1.56,{n}],[-1.56,{s}]]]}}"#,
+            s = lat - 0.01,
+            n = lat + 0.01
+        )
+    };
+    let mut near = good_json("near");
+    near["service_areas"] = serde_json::json!([
+        {"id": "near-area", "name": "City centre", "extent": square(53.796), "extent_type": "GeoJSON"}
+    ]);
+    let mut far = good_json("far");
+    far["service_areas"] = serde_json::json!([
+        {"id": "far-area", "name": "The north", "extent": square(54.5), "extent_type": "geojson"}
+    ]);
+    // A boundary careweave cannot test is not kept, so the service is not filtered by it.
+    let mut kml = good_json("kml");
+    kml["service_areas"] = serde_json::json!([
+        {"id": "kml-area", "name": "Somewhere", "extent": "<kml/>", "extent_type": "kml"}
+    ]);
+    let plain = good_json("plain");
+    let feed = serde_json::json!([near, far, kml, plain]).to_string();
+    let r = oruk::parse_feed(&feed, Some(&t), now());
+    assert!(r.diagnostics.is_empty(), "{:?}", r.diagnostics);
+    assert!(r.accepted[2].service_areas[0].extent.is_none());
+    let index = Index::new(r.accepted.clone());
+    let mut got: Vec<&str> = index
+        .search(&Query {
+            in_area: at_ls1(),
+            ..Query::default()
+        })
+        .iter()
+        .map(|h| h.service.id.as_str())
+        .collect();
+    got.sort_unstable();
+    assert_eq!(got, ["kml", "near", "plain"]);
+    // The boundary is written back as GeoJSON and read again unchanged.
+    let again = oruk::parse_feed(&oruk::export_feed(&r.accepted).unwrap(), Some(&t), now());
+    assert_eq!(again.accepted, r.accepted);
+    // A boundary that is not GeoJSON is named.
+    let mut bad = good_json("bad");
+    bad["service_areas"] = serde_json::json!([
+        {"id": "bad-area", "name": "Nowhere", "extent": "{\"type\":\"Point\"}", "extent_type": "geojson"}
+    ]);
+    let r = oruk::parse_feed(&serde_json::json!([bad]).to_string(), Some(&t), now());
+    assert_eq!(r.rejected, 1);
+    assert!(
+        r.diagnostics[0].field == "service_areas.extent"
+            && r.diagnostics[0].reason.contains("Polygon"),
+        "{:?}",
+        r.diagnostics
+    );
+}
+
+#[test]
+fn the_api_publishes_every_id_as_a_stable_uuid_and_finds_records_by_it() {
+    let d = demo::generate(13, 40, &PostcodeTable::new(), today()).unwrap();
+    let flagship = d
+        .services
+        .iter()
+        .find(|s| s.id.as_str() == demo::FLAGSHIP_ID)
+        .unwrap();
+    let published = serde_json::to_value(oruk::api_service_json(flagship)).unwrap();
+    // Every `id` and `*_id` anywhere in the document is a UUID.
+    fn ids(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, v) in m {
+                    if k == "id" || k.ends_with("_id") {
+                        out.push(v.as_str().unwrap_or_default().to_owned());
+                    }
+                    ids(v, out);
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| ids(v, out)),
+            _ => {}
+        }
+    }
+    let mut all = Vec::new();
+    ids(&published, &mut all);
+    assert!(all.len() > 8, "{all:?}");
+    for id in &all {
+        let u = uuid_shape(id);
+        assert!(u, "{id} is not a UUID");
+    }
+    assert_eq!(published["id"], flagship.id.uuid());
+    // The same record always gets the same UUID, and different records different ones.
+    assert_eq!(
+        careweave_directory::model::oruk_uuid(demo::FLAGSHIP_ID),
+        flagship.id.uuid()
+    );
+    let mut unique = all.clone();
+    unique.sort();
+    unique.dedup();
+    // A term's id repeats where the service carries it twice (attribute and nested term).
+    assert!(unique.len() * 2 > all.len());
+    // An id that already is a UUID is published as it is.
+    let already = d
+        .services
+        .iter()
+        .find(|s| uuid_shape(s.id.as_str()))
+        .unwrap();
+    assert_eq!(already.id.uuid(), already.id.as_str());
+    // The index finds a service by either id.
+    let index = Index::new(d.services.clone());
+    assert_eq!(index.get(&flagship.id.uuid()).unwrap().id, flagship.id);
+    assert_eq!(index.get(demo::FLAGSHIP_ID).unwrap().id, flagship.id);
+    // Terms keep their readable id as `code`, and a published document reads back as the same
+    // needs (a feed from another careweave names terms by UUID).
+    let terms = oruk::taxonomy_terms();
+    assert!(terms.iter().all(|t| uuid_shape(t.id.as_deref().unwrap())));
+    assert!(terms.iter().any(|t| t.code.as_deref() == Some("food")));
+    let back = oruk::parse_feed(
+        &serde_json::json!([published]).to_string(),
+        Some(&d.postcodes),
+        now(),
+    );
+    assert!(back.diagnostics.is_empty(), "{:?}", back.diagnostics);
+    assert_eq!(back.accepted[0].needs, flagship.needs);
+    assert_eq!(
+        back.accepted[0].accepts_referrals,
+        flagship.accepts_referrals
+    );
+}
+
+fn uuid_shape(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.iter().map(|p| p.len()).collect::<Vec<_>>() == [8, 4, 4, 4, 12]
+        && s.bytes()
+            .all(|b| b == b'-' || (b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
+}
+
+#[test]
 fn day_and_time_filters_use_the_same_schedule() {
     check(
         Query {

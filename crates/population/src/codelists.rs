@@ -355,9 +355,10 @@ mod tests {
     fn a_user_folder_overrides_a_built_in_list_by_name_and_adds_new_ones() {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::create_dir_all(dir.path().join("snomed/efi")).expect("mkdir");
+        // A released concept: codes are parsed as SNOMED CT concept ids, check digit included.
         std::fs::write(
-            dir.path().join("snomed/efi/foot_problems.csv"),
-            "code,term\n299157005,\"Foot problem, unspecified\"\n",
+            dir.path().join("snomed/efi/hearing_impairment.csv"),
+            "code,term\n15188001,Hearing loss\n",
         )
         .expect("write");
         std::fs::write(
@@ -366,15 +367,14 @@ mod tests {
         )
         .expect("write");
         let lists = Codelists::load(&[dir.path().to_path_buf()]).expect("load");
-        let foot = lists.get("snomed/efi/foot_problems").expect("overridden");
+        let hearing = lists
+            .get("snomed/efi/hearing_impairment")
+            .expect("overridden");
         assert_eq!(
-            foot.codes,
-            vec![(
-                "299157005".to_owned(),
-                "Foot problem, unspecified".to_owned()
-            )]
+            hearing.codes,
+            vec![("15188001".to_owned(), "Hearing loss".to_owned())]
         );
-        assert!(foot.source.ends_with("foot_problems.csv"));
+        assert!(hearing.source.ends_with("hearing_impairment.csv"));
         assert!(lists.get("snomed/mine").is_some());
         assert_eq!(
             lists.get("snomed/efi/falls").expect("built in").source,

@@ -265,11 +265,11 @@ impl SocialNeed {
     #[must_use]
     pub fn snomed(self) -> (&'static str, &'static str) {
         match self {
-            SocialNeed::HousingProblem => ("105531004", "Housing problem"),
+            SocialNeed::HousingProblem => ("105531004", "Housing unsatisfactory"),
             SocialNeed::Homeless => ("32911000", "Homeless"),
             SocialNeed::FinancialProblem => ("160932005", "Financial problem"),
             SocialNeed::SocialIsolation => ("422650009", "Social isolation"),
-            SocialNeed::DomesticAbuse => ("95930005", "Victim of domestic violence"),
+            SocialNeed::DomesticAbuse => ("706893006", "Victim of intimate partner abuse"),
             SocialNeed::Unemployed => ("73438004", "Unemployed"),
             SocialNeed::Carer => ("302767002", "Caring for family"),
         }

@@ -57,6 +57,37 @@ pub struct Settings {
     /// The outbox's delivery (the `[outbox]` table): how often and how many times to try, and
     /// each GP practice's transport (see `crate::outbox` and docs/fhir.md).
     pub outbox: OutboxSettings,
+    /// The address people and API clients reach this service at (`https://care.example.nhs.uk`),
+    /// for the absolute links the APIs publish, such as the ORUK `openapi_url`. Without it the
+    /// links are made from the request's `Host` with `http`, or `https` when a trusted proxy
+    /// (`trust_forwarded_for`) says `X-Forwarded-Proto: https`.
+    pub public_base_url: Option<String>,
+}
+
+impl Settings {
+    /// The absolute address this service is reached at, without a trailing `/`: the
+    /// `public_base_url` setting, or else the request's `Host` with `http` (`https` only when a
+    /// trusted proxy says the client used it), never `https` guessed for a plain-HTTP server.
+    #[must_use]
+    pub fn public_base(&self, headers: &axum::http::HeaderMap) -> String {
+        if let Some(base) = self.public_base_url.as_deref().map(str::trim) {
+            if !base.is_empty() {
+                return base.trim_end_matches('/').to_owned();
+            }
+        }
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+        };
+        let host = header("host").unwrap_or("localhost");
+        let https = self.trust_forwarded_for
+            && header("x-forwarded-proto").is_some_and(|p| p.eq_ignore_ascii_case("https"));
+        let scheme = if https { "https" } else { "http" };
+        format!("{scheme}://{host}")
+    }
 }
 
 /// How the delivery worker sends the outbox's messages.
@@ -151,6 +182,50 @@ impl Default for Settings {
             timezone: careweave_domain::clock::DEFAULT_TIME_ZONE.to_owned(),
             metrics_token: None,
             outbox: OutboxSettings::default(),
+            public_base_url: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::{HeaderMap, HeaderValue};
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn the_public_base_is_the_setting_or_the_host_over_plain_http() {
+        let plain = headers(&[("host", "care.example:8080")]);
+        // Secure cookies are on by default, which says nothing about how this server is reached.
+        let s = Settings::default();
+        assert!(s.secure_cookies);
+        assert_eq!(s.public_base(&plain), "http://care.example:8080");
+        let s = Settings {
+            public_base_url: Some("https://care.example.nhs.uk/".to_owned()),
+            ..Settings::default()
+        };
+        assert_eq!(s.public_base(&plain), "https://care.example.nhs.uk");
+        // A proxy's word about the scheme counts only when the proxy is trusted.
+        let proxied = headers(&[("host", "care.example"), ("x-forwarded-proto", "https")]);
+        assert_eq!(
+            Settings::default().public_base(&proxied),
+            "http://care.example"
+        );
+        let trusted = Settings {
+            trust_forwarded_for: true,
+            ..Settings::default()
+        };
+        assert_eq!(trusted.public_base(&proxied), "https://care.example");
+        assert_eq!(
+            Settings::default().public_base(&HeaderMap::new()),
+            "http://localhost"
+        );
     }
 }

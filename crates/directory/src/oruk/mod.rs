@@ -4,21 +4,31 @@
 //! The `*Json` structs mirror the standard's objects field for field; they are the only types in
 //! careweave that derive `Serialize` for the directory. [`parse_feed`] reads a feed (a JSON array of
 //! services, or an ORUK page object with `contents`), checking each record on its own so that one
-//! bad record never hides the good ones. [`service_json`] writes a service fully nested, as
+//! bad record never hides the good ones. [`api_service_json`] writes a service fully nested, as
 //! `GET /services/{id}` returns it; [`service_list_json`] writes the one-to-one fields and the
 //! organisation, as the standard's paginated lists do.
 //!
 //! Two careweave choices ride inside the standard: need categories are taxonomy terms of the
 //! `careweave-needs` taxonomy attached through `attributes`, and "accepts direct referrals" is the
 //! term `accepts-direct-referrals` of the `careweave-access` taxonomy. `eligibility_description` is
-//! carried as in HSDS 3.0. Fields careweave does not model (funding, accreditations, required
-//! documents, service-area extents) are not kept.
+//! carried as in HSDS 3.0. A service area's `extent` is kept when its `extent_type` is `geojson`
+//! (a boundary the `postcode` filter checks). Fields careweave does not model (funding,
+//! accreditations, required documents, extents of other types) are not kept.
+//!
+//! Ids: ORUK declares every id `format: uuid`, while careweave's records keep readable ids
+//! (`hillside-befriending`, `…-schedule-1`, `debt-advice`) that the pages and spreadsheets use.
+//! The API's writers ([`api_service_json`], [`service_list_json`], [`service_at_location_json`],
+//! [`taxonomies`], [`taxonomy_terms`]) publish each id as [`oruk_uuid`] of it: a version 5 UUID
+//! of the readable id, stable for the same record, or the id itself when it already is a UUID. A
+//! term keeps its readable id as `code`. [`service_json`] and the export keep careweave's own ids,
+//! because the store keeps services in that form and an export read back must update the same
+//! records.
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::model::{Location, LocationKind, Organization, Service, ServiceAtLocation};
+use crate::model::{oruk_uuid, Location, LocationKind, Organization, Service, ServiceAtLocation};
 use crate::schedule::Schedule;
 use crate::taxonomy::{
     Need, ACCESS_TAXONOMY_ID, DIRECT_REFERRAL_TERM_ID, DIRECT_REFERRAL_TERM_NAME,
@@ -164,12 +174,16 @@ pub struct ScheduleJson {
     pub closes_at: Option<String>,
 }
 
-/// An ORUK `service_area` (its name and description only).
+/// An ORUK `service_area`: its name and, as GeoJSON (`extent_type` `geojson`), its boundary.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ServiceAreaJson {
     pub id: Option<String>,
     pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extent: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extent_type: Option<String>,
 }
 
 /// An ORUK `language`, with the HSDS name.
@@ -233,6 +247,9 @@ pub struct AttributeJson {
 #[serde(default)]
 pub struct TaxonomyTermJson {
     pub id: Option<String>,
+    /// The term's readable id (`debt-advice`), HSDS 3.0's `code`: the API publishes `id` as a UUID.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
     pub name: Option<String>,
     pub description: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -290,10 +307,10 @@ impl<T> Page<T> {
     }
 }
 
-/// The taxonomies careweave publishes.
+/// The taxonomies careweave publishes, under their UUIDs.
 #[must_use]
 pub fn taxonomies() -> Vec<TaxonomyJson> {
-    vec![
+    let readable = [
         TaxonomyJson {
             id: NEEDS_TAXONOMY_ID.to_owned(),
             name: "careweave need categories".to_owned(),
@@ -308,20 +325,37 @@ pub fn taxonomies() -> Vec<TaxonomyJson> {
             description: "How people reach a service".to_owned(),
             version: NEEDS_TAXONOMY_VERSION.to_owned(),
         },
-    ]
+    ];
+    readable
+        .into_iter()
+        .map(|t| TaxonomyJson {
+            id: oruk_uuid(&t.id),
+            ..t
+        })
+        .collect()
 }
 
-/// Every taxonomy term careweave publishes.
+/// Every taxonomy term careweave publishes, under their UUIDs (the readable id is the `code`).
 #[must_use]
 pub fn taxonomy_terms() -> Vec<TaxonomyTermJson> {
     let mut terms: Vec<TaxonomyTermJson> = Need::all().map(need_term).collect();
     terms.push(access_term());
-    terms
+    terms.into_iter().map(published_term).collect()
+}
+
+/// A term as the API publishes it: its id and its taxonomy's id as UUIDs.
+fn published_term(t: TaxonomyTermJson) -> TaxonomyTermJson {
+    TaxonomyTermJson {
+        id: t.id.as_deref().map(oruk_uuid),
+        taxonomy_id: t.taxonomy_id.as_deref().map(oruk_uuid),
+        ..t
+    }
 }
 
 fn need_term(n: Need) -> TaxonomyTermJson {
     TaxonomyTermJson {
         id: Some(n.id().to_owned()),
+        code: Some(n.id().to_owned()),
         name: Some(n.name().to_owned()),
         description: Some(n.description().to_owned()),
         taxonomy: Some(NEEDS_TAXONOMY_ID.to_owned()),
@@ -333,6 +367,7 @@ fn need_term(n: Need) -> TaxonomyTermJson {
 fn access_term() -> TaxonomyTermJson {
     TaxonomyTermJson {
         id: Some(DIRECT_REFERRAL_TERM_ID.to_owned()),
+        code: Some(DIRECT_REFERRAL_TERM_ID.to_owned()),
         name: Some(DIRECT_REFERRAL_TERM_NAME.to_owned()),
         description: Some("The provider accepts referrals sent to it through careweave".to_owned()),
         taxonomy: Some(ACCESS_TAXONOMY_ID.to_owned()),
@@ -360,9 +395,14 @@ pub fn organization_json(o: &Organization) -> OrganizationJson {
     }
 }
 
-/// A service's one-to-one fields and its organisation, as ORUK lists show services.
+/// A service's one-to-one fields and its organisation, as the ORUK API lists services (ids as
+/// UUIDs).
 #[must_use]
 pub fn service_list_json(s: &Service) -> ServiceJson {
+    published(list_fields(s))
+}
+
+fn list_fields(s: &Service) -> ServiceJson {
     ServiceJson {
         id: Some(s.id.to_string()),
         organization_id: Some(s.organization.id.to_string()),
@@ -460,7 +500,14 @@ pub(crate) fn schedule_json(s: &Schedule) -> ScheduleJson {
     }
 }
 
-/// A service fully nested, as `GET /services/{id}` and the JSON export write it.
+/// A service fully nested, as `GET /services/{id}` answers it: every id a UUID.
+#[must_use]
+pub fn api_service_json(s: &Service) -> ServiceJson {
+    published(service_json(s))
+}
+
+/// A service fully nested with careweave's own ids, as the store keeps it and the JSON export
+/// writes it (so that an export read back into careweave updates the same records).
 #[must_use]
 pub fn service_json(s: &Service) -> ServiceJson {
     let mut attributes: Vec<AttributeJson> = s
@@ -489,6 +536,8 @@ pub fn service_json(s: &Service) -> ServiceJson {
                 .map(|a| ServiceAreaJson {
                     id: Some(a.id.to_string()),
                     name: Some(a.name.clone()),
+                    extent: a.extent.as_ref().map(crate::geo::Extent::to_geojson),
+                    extent_type: a.extent.as_ref().map(|_| "geojson".to_owned()),
                 })
                 .collect(),
         ),
@@ -544,7 +593,7 @@ pub fn service_json(s: &Service) -> ServiceJson {
                 .collect(),
         ),
         attributes: Some(attributes),
-        ..service_list_json(s)
+        ..list_fields(s)
     }
 }
 
@@ -552,13 +601,75 @@ pub fn service_json(s: &Service) -> ServiceJson {
 /// fields.
 #[must_use]
 pub fn service_at_location_json(s: &Service, sal: &ServiceAtLocation) -> ServiceAtLocationJson {
-    ServiceAtLocationJson {
+    published_at_location(ServiceAtLocationJson {
         id: Some(sal.id.to_string()),
         service_id: Some(s.id.to_string()),
         location_id: Some(sal.location.id.to_string()),
         location: Some(location_json(&sal.location)),
-        service: Some(Box::new(service_list_json(s))),
+        service: Some(Box::new(list_fields(s))),
+    })
+}
+
+/// Rewrites an id in place to the UUID the API publishes it under.
+fn to_uuid(id: &mut Option<String>) {
+    if let Some(t) = id {
+        *t = oruk_uuid(t);
     }
+}
+
+/// A service document with every id (its own, its organisation's and each nested object's) and
+/// every taxonomy reference rewritten to the UUIDs the ORUK API publishes, which the standard
+/// declares `format: uuid`.
+fn published(mut j: ServiceJson) -> ServiceJson {
+    to_uuid(&mut j.id);
+    to_uuid(&mut j.organization_id);
+    if let Some(o) = &mut j.organization {
+        to_uuid(&mut o.id);
+    }
+    for s in j.schedules.iter_mut().flatten() {
+        to_uuid(&mut s.id);
+    }
+    for a in j.service_areas.iter_mut().flatten() {
+        to_uuid(&mut a.id);
+    }
+    if let Some(list) = j.service_at_locations.take() {
+        j.service_at_locations = Some(list.into_iter().map(published_at_location).collect());
+    }
+    for l in j.languages.iter_mut().flatten() {
+        to_uuid(&mut l.id);
+    }
+    for c in j.cost_options.iter_mut().flatten() {
+        to_uuid(&mut c.id);
+    }
+    for c in j.contacts.iter_mut().flatten() {
+        to_uuid(&mut c.id);
+        for p in &mut c.phones {
+            to_uuid(&mut p.id);
+        }
+    }
+    for a in j.attributes.iter_mut().flatten() {
+        to_uuid(&mut a.id);
+        to_uuid(&mut a.taxonomy_term_id);
+        a.taxonomy_term = a.taxonomy_term.take().map(published_term);
+    }
+    j
+}
+
+fn published_at_location(mut sal: ServiceAtLocationJson) -> ServiceAtLocationJson {
+    to_uuid(&mut sal.id);
+    to_uuid(&mut sal.service_id);
+    to_uuid(&mut sal.location_id);
+    if let Some(l) = &mut sal.location {
+        to_uuid(&mut l.id);
+        for a in &mut l.addresses {
+            to_uuid(&mut a.id);
+        }
+        for a in &mut l.accessibility {
+            to_uuid(&mut a.id);
+        }
+    }
+    sal.service = sal.service.take().map(|s| Box::new(published(*s)));
+    sal
 }
 
 /// Writes services as an ORUK JSON feed (a JSON array of fully nested services).

@@ -11,7 +11,7 @@ use crate::model::{
     ServiceStatus,
 };
 use crate::schedule::ScheduleParts;
-use crate::taxonomy::need_ids;
+use crate::taxonomy::{need_ids, readable_taxonomy_id};
 
 use super::*;
 
@@ -336,7 +336,8 @@ pub fn service_from_json(
                     &a.id,
                     fallback.child(&format!("area-{}", i + 1)),
                 );
-                some_text(&a.name).map(|name| ServiceArea { id, name })
+                let extent = area_extent(a, &mut p);
+                some_text(&a.name).map(|name| ServiceArea { id, name, extent })
             })
             .collect(),
         languages: j
@@ -458,9 +459,12 @@ fn needs_from_attributes(attrs: &[AttributeJson], p: &mut Problems) -> (Vec<Need
     let mut accepts = false;
     for a in attrs {
         let term = a.taxonomy_term.as_ref();
+        // A term may be named by its readable id, its `code`, or the UUID careweave's API
+        // publishes it under (a feed written by another careweave), all read as the readable id.
         let id = term
-            .and_then(|t| some_text(&t.id))
-            .or_else(|| some_text(&a.taxonomy_term_id));
+            .and_then(|t| some_text(&t.code).or_else(|| some_text(&t.id)))
+            .or_else(|| some_text(&a.taxonomy_term_id))
+            .map(|t| readable_taxonomy_id(&t));
         let name = term.and_then(|t| some_text(&t.name).or_else(|| some_text(&t.term)));
         let key = id.clone().or(name.clone()).unwrap_or_default();
         if key.is_empty() {
@@ -651,4 +655,21 @@ fn locations_from_json(
             })
         })
         .collect()
+}
+
+/// A service area's boundary, when the feed gives one as GeoJSON; an extent of another type
+/// (KML, TopoJSON, text) is not kept, as careweave cannot test a postcode against it.
+fn area_extent(a: &ServiceAreaJson, p: &mut Problems) -> Option<crate::geo::Extent> {
+    let text = some_text(&a.extent)?;
+    let geojson = match some_text(&a.extent_type) {
+        Some(t) => t.eq_ignore_ascii_case("geojson"),
+        // Without a type, text that is a JSON object can only be meant as GeoJSON.
+        None => text.starts_with('{'),
+    };
+    if !geojson {
+        return None;
+    }
+    crate::geo::Extent::from_geojson(&text)
+        .map_err(|e| p.add("service_areas.extent", e))
+        .ok()
 }

@@ -419,10 +419,7 @@ async fn root(
     user: Result<CurrentUser, crate::session::NotSignedIn>,
 ) -> Result<Response, AppError> {
     if directory::wants_api_description(&headers) {
-        return Ok(directory::api_description(
-            &headers,
-            state.settings.secure_cookies,
-        ));
+        return Ok(directory::api_description(&headers, &state.settings));
     }
     match user {
         Ok(user) => home::home(state, csrf, user).await,
@@ -436,7 +433,8 @@ async fn root(
 /// The page routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/", get(root))
+        // ORUK clients read `/` from browsers too, so it carries the read API's CORS policy.
+        .route("/", get(root).layer(directory::cors()))
         .merge(menu::routes())
         .merge(find::routes())
         .merge(people::routes())

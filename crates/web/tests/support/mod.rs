@@ -20,10 +20,21 @@ pub struct Server {
     _stop: tokio::sync::oneshot::Sender<()>,
 }
 
-/// A client that keeps cookies (the session and CSRF cookies) and shows redirects to the test
-/// rather than following them.
+/// What a browser's `Accept` header says: HTML first, anything else after it.
+pub const BROWSER_ACCEPT: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+
+/// A client that keeps cookies (the session and CSRF cookies), shows redirects to the test rather
+/// than following them, and asks for HTML as a browser does (`/` answers an ORUK client's `*/*`
+/// with the API's description, and a browser with the home page). A request may set its own
+/// `Accept`.
 pub fn new_client() -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::ACCEPT,
+        reqwest::header::HeaderValue::from_static(BROWSER_ACCEPT),
+    );
     reqwest::Client::builder()
+        .default_headers(headers)
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -146,7 +157,8 @@ impl Server {
             .await
             .unwrap();
         let status = r.status();
-        (status, r.json().await.unwrap_or(serde_json::Value::Null))
+        let body = r.json().await.unwrap_or(serde_json::Value::Null);
+        (status, body)
     }
 
     /// Reads JSON from the API, returning the status and the body (null when not JSON).
@@ -162,7 +174,8 @@ impl Server {
             .await
             .unwrap();
         let status = r.status();
-        (status, r.json().await.unwrap_or(serde_json::Value::Null))
+        let body = r.json().await.unwrap_or(serde_json::Value::Null);
+        (status, body)
     }
 
     /// Signs in as `{name}@test` and returns the signed-in client.
@@ -208,4 +221,128 @@ macro_rules! on_both_backends {
             }
         }
     };
+}
+
+/// Compiles a JSON Schema with `format` checked, so that (for example) an id that is not a UUID
+/// fails `format: uuid`. Schemas without `$schema` are read as draft 2020-12.
+#[allow(dead_code)]
+pub fn validator(schema: &serde_json::Value) -> jsonschema::Validator {
+    jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft202012)
+        .should_validate_formats(true)
+        .build(schema)
+        .unwrap_or_else(|e| panic!("the schema does not compile: {e}"))
+}
+
+/// Every way `value` fails `v`, each with the place in the value where it fails (empty when valid).
+#[allow(dead_code)]
+pub fn schema_errors(v: &jsonschema::Validator, value: &serde_json::Value) -> Vec<String> {
+    v.iter_errors(value)
+        .map(|e| format!("{e} (at {})", e.instance_path()))
+        .collect()
+}
+
+/// Replaces every `{"$ref": …}` in `value` by the schema `resolve` gives for the reference
+/// (resolved again, so references may nest), so that a schema from a document compiles alone.
+/// References `resolve` does not know are left as they are.
+#[allow(dead_code)]
+pub fn inline_refs(
+    value: &mut serde_json::Value,
+    resolve: &dyn Fn(&str) -> Option<serde_json::Value>,
+) {
+    match value {
+        serde_json::Value::Object(map) => {
+            if let Some(target) = map.get("$ref").and_then(|r| r.as_str()).and_then(resolve) {
+                let mut target = target;
+                inline_refs(&mut target, resolve);
+                *value = target;
+                return;
+            }
+            for v in map.values_mut() {
+                inline_refs(v, resolve);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for v in items {
+                inline_refs(v, resolve);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// careweave's own API documents, as the service serves them.
+#[allow(dead_code)]
+pub const API_DOCUMENTS: [&str; 2] = [
+    include_str!("../../templates/casework/openapi.json"),
+    include_str!("../../templates/supervision/openapi.json"),
+];
+
+/// The operation of `method` whose path template matches `path` in one of the API documents,
+/// with the document it is in.
+#[allow(dead_code)]
+fn documented_operation(
+    method: &str,
+    path: &str,
+) -> Option<(serde_json::Value, serde_json::Value, String)> {
+    let path = path.split('?').next().unwrap_or(path);
+    let segments: Vec<&str> = path.split('/').collect();
+    for text in API_DOCUMENTS {
+        let doc: serde_json::Value = serde_json::from_str(text).expect("an API document");
+        let found = doc["paths"].as_object()?.iter().find(|(template, item)| {
+            let parts: Vec<&str> = template.split('/').collect();
+            item.get(method).is_some()
+                && parts.len() == segments.len()
+                && parts
+                    .iter()
+                    .zip(&segments)
+                    .all(|(t, s)| (t.starts_with('{') && !s.is_empty()) || t == s)
+        });
+        if let Some((template, item)) = found {
+            let op = item[method].clone();
+            let template = template.clone();
+            return Some((doc, op, template));
+        }
+    }
+    None
+}
+
+/// Checks an API answer against the document that describes its path: the status must be one the
+/// operation lists, and a JSON body must match the response's declared schema. Paths no document
+/// describes are not checked here.
+#[allow(dead_code)]
+pub fn check_documented(method: &str, path: &str, status: StatusCode, body: &serde_json::Value) {
+    let Some((doc, op, template)) = documented_operation(method, path) else {
+        return;
+    };
+    let code = status.as_u16().to_string();
+    let response = &op["responses"][&code];
+    assert!(
+        response.is_object(),
+        "{} {template} answered {code}, which its OpenAPI document does not list",
+        method.to_uppercase()
+    );
+    let content = &response["content"];
+    if body.is_null() {
+        return;
+    }
+    let Some(schema) = content.get("application/json").map(|c| c["schema"].clone()) else {
+        panic!(
+            "{} {template} answered JSON with {code}, which its document does not declare: {body}",
+            method.to_uppercase()
+        );
+    };
+    let mut schema = schema;
+    let components = doc["components"]["schemas"].clone();
+    inline_refs(&mut schema, &|r| {
+        r.strip_prefix("#/components/schemas/")
+            .and_then(|name| components.get(name).cloned())
+    });
+    let errors = schema_errors(&validator(&schema), body);
+    assert!(
+        errors.is_empty(),
+        "{} {template} {code} does not match its documented schema: {}\n{body}",
+        method.to_uppercase(),
+        errors.join("; ")
+    );
 }

@@ -424,19 +424,14 @@ async fn download(
     Ok(calendar_response(&state, &diary, Some(name)))
 }
 
-/// The feed's address as the worker copies it into their calendar app: this server's own
-/// address as the browser reached it, which only the worker who asked sees.
+/// The feed's address as the worker copies it into their calendar app: this service's public
+/// address (see `Settings::public_base`), which only the worker who asked sees.
 fn feed_address(state: &AppState, headers: &HeaderMap, token: &SecretString) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    let scheme = if state.settings.secure_cookies {
-        "https"
-    } else {
-        "http"
-    };
-    format!("{scheme}://{host}/diary/feed/{}.ics", token.expose_secret())
+    format!(
+        "{}/diary/feed/{}.ics",
+        state.settings.public_base(headers),
+        token.expose_secret()
+    )
 }
 
 /// `POST /diary/feed`: makes a new feed address (the old one stops working) and shows it once.

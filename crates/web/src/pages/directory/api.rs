@@ -41,33 +41,76 @@ pub(super) async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
 
+/// The quality (`q`) an `Accept` header gives `mime`, from its most specific matching range
+/// (`text/html`, then `text/*`, then `*/*`); 0 when nothing matches.
+fn accept_quality(accept: &str, mime: &str) -> f32 {
+    let family = format!("{}/*", mime.split('/').next().unwrap_or(mime));
+    let mut best: Option<(u8, f32)> = None;
+    for range in accept.split(',') {
+        let mut parts = range.split(';');
+        let name = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let specificity = if name == mime {
+            3
+        } else if name == family {
+            2
+        } else if name == "*/*" {
+            1
+        } else {
+            continue;
+        };
+        let q = parts
+            .filter_map(|p| {
+                let (k, v) = p.split_once('=')?;
+                k.trim()
+                    .eq_ignore_ascii_case("q")
+                    .then(|| v.trim().parse::<f32>().ok())?
+            })
+            .next()
+            .unwrap_or(1.0);
+        if best.is_none_or(|(s, _)| specificity > s) {
+            best = Some((specificity, q));
+        }
+    }
+    best.map_or(0.0, |(_, q)| q)
+}
+
 /// Whether a request to `/` is an Open Referral UK client's rather than a browser's. The API's
-/// description and the home page share the address, so the description answers only requests that
-/// accept JSON and not HTML (a browser always asks for HTML).
+/// description and the home page share the address: the home page answers only a request whose
+/// `Accept` header prefers HTML to JSON, as every browser's does (`text/html,…,*/*;q=0.8`). A
+/// client sending `*/*`, `application/json` or no `Accept` at all gets the description.
 pub(in crate::pages) fn wants_api_description(headers: &axum::http::HeaderMap) -> bool {
     let accept = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    accept.contains("application/json") && !accept.contains("text/html")
+    let html =
+        accept_quality(accept, "text/html").max(accept_quality(accept, "application/xhtml+xml"));
+    html <= accept_quality(accept, "application/json")
 }
 
 /// `GET /` for Open Referral UK clients: the profile and version this API follows and the
 /// absolute address of its OpenAPI document, as the standard's `getAPIMetaInformation` asks.
-pub(in crate::pages) fn api_description(headers: &axum::http::HeaderMap, secure: bool) -> Response {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("localhost");
-    // Behind a proxy that ends TLS the request arrives as plain HTTP; the deployment's setting for
-    // secure cookies says whether people reach it over HTTPS.
-    let scheme = if secure { "https" } else { "http" };
+pub(in crate::pages) fn api_description(
+    headers: &axum::http::HeaderMap,
+    settings: &crate::Settings,
+) -> Response {
     Json(serde_json::json!({
         "version": "3.0",
         "profile": "https://openreferraluk.org/",
-        "openapi_url": format!("{scheme}://{host}/openapi.json"),
+        "openapi_url": format!("{}/openapi.json", settings.public_base(headers)),
     }))
     .into_response()
+}
+
+/// The CORS policy of the public read API: any web page may read it from a browser (it holds no
+/// personal data and takes no cookies), with `GET` and the preflight `OPTIONS` only.
+pub(in crate::pages) fn cors() -> tower_http::cors::CorsLayer {
+    use axum::http::Method;
+    tower_http::cors::CorsLayer::new()
+        .allow_origin(tower_http::cors::Any)
+        .allow_methods([Method::GET, Method::OPTIONS])
+        .allow_headers([header::ACCEPT, header::CONTENT_TYPE])
+        .max_age(std::time::Duration::from_secs(24 * 60 * 60))
 }
 
 /// The query string of `/services` and `/service_at_locations`, as text so that every bad value
@@ -91,6 +134,8 @@ pub struct ApiQuery {
     modified_after: Option<String>,
     page: Option<String>,
     per_page: Option<String>,
+    format: Option<String>,
+    minimal: Option<String>,
 }
 
 fn filled(s: &Option<String>) -> Option<&str> {
@@ -115,6 +160,27 @@ struct ApiRequest {
     query: SearchQuery,
     page: usize,
     per_page: usize,
+    /// `format=ndjson`: every result, one JSON object a line, without the page object.
+    ndjson: bool,
+    /// `minimal=true`: every result as just its `id` and `modified_date`, without paging.
+    minimal: bool,
+}
+
+/// How a list answers: the ORUK page object, or (`format=ndjson`) every item on its own line,
+/// unpaginated, as the ORUK OpenAPI document describes the `format` parameter.
+fn listing<T: serde::Serialize>(all: Vec<T>, r: &ApiRequest) -> Response {
+    if !r.ndjson {
+        return Json(Page::of(all, r.page, r.per_page)).into_response();
+    }
+    let mut body = String::new();
+    for item in &all {
+        // A value careweave built from its own types always serialises; skipping is not hiding.
+        if let Ok(line) = serde_json::to_string(item) {
+            body.push_str(&line);
+            body.push('\n');
+        }
+    }
+    ([(header::CONTENT_TYPE, "application/x-ndjson")], body).into_response()
 }
 
 async fn api_request(store: &Store, q: &ApiQuery) -> Result<ApiRequest, String> {
@@ -135,7 +201,10 @@ async fn api_request(store: &Store, q: &ApiQuery) -> Result<ApiRequest, String> 
             .await
             .map_err(|e| format!("the postcode table could not be read: {e}"))?
             .ok_or(format!("postcode {postcode} is not in the postcode table"))?;
+        // As ORUK says: services whose area has a boundary must cover the postcode, and results
+        // come nearest first; `proximity` further limits them to that distance.
         query.near = Some(at);
+        query.in_area = Some(at);
     }
     if let Some(p) = filled(&q.proximity) {
         if query.near.is_none() {
@@ -185,10 +254,26 @@ async fn api_request(store: &Store, q: &ApiQuery) -> Result<ApiRequest, String> 
             .transpose()
             .map(|n| n.unwrap_or(default))
     };
+    let ndjson = match filled(&q.format).map(str::to_ascii_lowercase).as_deref() {
+        None | Some("json") => false,
+        Some("ndjson") => true,
+        Some(other) => {
+            return Err(format!(
+                "format '{other}' is not offered: use json or ndjson"
+            ))
+        }
+    };
+    let minimal = match filled(&q.minimal).map(str::to_ascii_lowercase).as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => return Err(format!("minimal must be true or false, not '{other}'")),
+    };
     Ok(ApiRequest {
         query,
         page: number("page", &q.page, 1)?,
         per_page: number("per_page", &q.per_page, 50)?.min(500),
+        ndjson,
+        minimal,
     })
 }
 
@@ -207,6 +292,32 @@ pub(super) async fn api_services(
         .into_iter()
         .map(|h| h.service)
         .collect();
+    if r.minimal {
+        // The standard's words: "an array of just service 'id' and 'modified_date'", every
+        // service in one call so that a client can tell what changed since it last read.
+        let all: Vec<serde_json::Value> = hits
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "id": s.id.uuid(),
+                    "modified_date": s.last_modified
+                        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                })
+            })
+            .collect();
+        return Ok(if r.ndjson {
+            listing(all, &r)
+        } else {
+            Json(all).into_response()
+        });
+    }
+    if r.ndjson {
+        return Ok(listing(
+            hits.into_iter().map(oruk::service_list_json).collect(),
+            &r,
+        ));
+    }
+    // Only the page's services are written out, not every match.
     let page = Page::of(hits, r.page, r.per_page);
     let page = Page {
         contents: page
@@ -232,7 +343,7 @@ pub(super) async fn api_service(
 ) -> Result<Response, AppError> {
     let index = cache.index(&state.store).await?;
     Ok(match index.get(&id) {
-        Some(s) => Json(oruk::service_json(s)).into_response(),
+        Some(s) => Json(oruk::api_service_json(s)).into_response(),
         None => not_found_json("The service"),
     })
 }
@@ -263,7 +374,7 @@ pub(super) async fn api_service_at_locations(
             }
         }
     }
-    Ok(Json(Page::of(all, r.page, r.per_page)).into_response())
+    Ok(listing(all, &r))
 }
 
 pub(super) async fn api_service_at_location(
@@ -275,7 +386,7 @@ pub(super) async fn api_service_at_location(
     let found = index.services().find_map(|s| {
         s.locations
             .iter()
-            .find(|l| l.id.as_str() == id)
+            .find(|l| l.id.is_named_by(&id))
             .map(|l| oruk::service_at_location_json(s, l))
     });
     Ok(match found {
@@ -317,7 +428,13 @@ pub(super) async fn api_taxonomies(Query(q): Query<PageQuery>) -> Response {
     }
 }
 
+/// The published UUID of a taxonomy or term named by its UUID or its readable id.
+fn published_id(text: &str) -> String {
+    careweave_directory::model::oruk_uuid(text)
+}
+
 pub(super) async fn api_taxonomy(Path(id): Path<String>) -> Response {
+    let id = published_id(&id);
     match oruk::taxonomies().into_iter().find(|t| t.id == id) {
         Some(t) => {
             let terms: Vec<_> = oruk::taxonomy_terms()
@@ -338,7 +455,9 @@ pub(super) async fn api_taxonomy_terms(Query(q): Query<PageQuery>) -> Response {
             let terms: Vec<_> = oruk::taxonomy_terms()
                 .into_iter()
                 .filter(|t| {
-                    filled(&q.taxonomy_id).is_none_or(|tax| t.taxonomy_id.as_deref() == Some(tax))
+                    filled(&q.taxonomy_id).is_none_or(|tax| {
+                        t.taxonomy_id.as_deref() == Some(published_id(tax).as_str())
+                    })
                 })
                 .collect();
             Json(Page::of(terms, page, per)).into_response()
@@ -348,6 +467,7 @@ pub(super) async fn api_taxonomy_terms(Query(q): Query<PageQuery>) -> Response {
 }
 
 pub(super) async fn api_taxonomy_term(Path(id): Path<String>) -> Response {
+    let id = published_id(&id);
     match oruk::taxonomy_terms()
         .into_iter()
         .find(|t| t.id.as_deref() == Some(id.as_str()))

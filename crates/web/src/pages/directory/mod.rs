@@ -21,7 +21,7 @@ mod referrals;
 mod search;
 mod service;
 
-pub(super) use api::{api_description, wants_api_description};
+pub(super) use api::{api_description, cors, wants_api_description};
 
 use std::sync::{Arc, Mutex};
 
@@ -79,7 +79,8 @@ impl DirectoryCache {
 }
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
+    // The public read API: browser clients on other sites may read it (see `api::cors`).
+    let read_api = Router::new()
         .route("/openapi.json", get(api::openapi))
         .route("/services", get(api::api_services))
         .route("/services/{id}", get(api::api_service))
@@ -94,6 +95,9 @@ pub fn routes() -> Router<AppState> {
         .route("/taxonomy_terms/{id}", get(api::api_taxonomy_term))
         .route("/directory/export.json", get(api::export_json))
         .route("/directory/export.csv", get(api::export_csv))
+        .layer(api::cors());
+    Router::new()
+        .merge(read_api)
         .route("/directory", get(search::search_page))
         .route("/directory/services/{id}", get(service::service_page))
         .route("/directory/services/{id}/signpost", post(service::signpost))
