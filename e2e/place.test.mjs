@@ -72,6 +72,15 @@ test('the PCN manager walks the demo workspace', async () => {
   assert.match(await page.textContent('.nhsuk-error-summary'), /Phone number/);
   assert.equal(await page.inputValue('#title'), 'Pharmacy survey');
   await assertAccessible(page, 'place-survey-refused');
+  // A readable survey is imported; its row without an answer is listed by line and field.
+  await page.fill('#content', 'question,answer,Ward\nWhat would help?,Later opening at the pharmacy,Riverside\n' +
+    'What would help?,A bus after six,Hillside\nWhat would help?,,Hillside\n');
+  await submit(page, 'button:has-text("Import")');
+  assert.match(await page.textContent('[data-testid=import-report]'), /Pharmacy survey: 2 answers imported, 1 rows not imported/);
+  const rejected = await page.textContent('[data-testid=rejected-rows] tbody');
+  assert.match(rejected, /4/);
+  assert.match(rejected, /answer/);
+  await assertAccessible(page, 'place-survey-imported');
 
   await submit(page, '.nhsuk-contents-list a:has-text("Four questions")');
   for (const q of ['best_practice', 'innovation', 'integration', 'long_term']) {
