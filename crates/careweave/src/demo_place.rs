@@ -74,6 +74,14 @@ fn survey_csv() -> String {
     csv
 }
 
+/// One of the clinical group's answers: the question, the answer and what it rests on (the kind of
+/// evidence and its reference).
+type DemoAnswer = (
+    Question,
+    &'static str,
+    &'static [(EvidenceKind, &'static str)],
+);
+
 /// Loads the partnership; `today` is the demo's today.
 pub async fn load(
     store: &Store,
@@ -123,7 +131,7 @@ pub async fn load(
         )
         .await?;
 
-    let answers: [(Question, &str, &[(EvidenceKind, &str)]); 4] = [
+    let answers: [DemoAnswer; 4] = [
         (
             Question::BestPractice,
             "Find people living with frailty early and agree an escalation plan with each, as Northern Devon did.",
