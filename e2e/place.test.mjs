@@ -10,7 +10,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDemo, launchBrowser, openAs, submit, assertAccessible } from './harness.mjs';
+import { startDemo, launchBrowser, openAs, submit, assertAccessible, assertFitsTheScreen, PHONE } from './harness.mjs';
 
 let demo;
 let browser;
@@ -24,18 +24,6 @@ after(async () => {
   await browser?.close();
   await demo?.stop();
 });
-
-/** A phone's screen: the width the design must reflow to without scrolling sideways. */
-const PHONE = { width: 390, height: 844 };
-
-/** Fails when the page is wider than the screen, i.e. it scrolls sideways (WCAG 1.4.10 reflow). */
-async function assertFitsTheScreen(page, label) {
-  const { scroll, client } = await page.evaluate(() => ({
-    scroll: document.documentElement.scrollWidth,
-    client: document.documentElement.clientWidth,
-  }));
-  assert.ok(scroll <= client, `${label} scrolls sideways at ${client} px: ${scroll} px wide`);
-}
 
 test('the PCN manager walks the demo workspace', async () => {
   const { context, page, errors } = await openAs(browser, demo.base, 'manager@demo.careweave', demo.password);
