@@ -6,7 +6,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDemo, launchBrowser, signIn, openAs, submit, assertAccessible } from './harness.mjs';
+import { startDemo, launchBrowser, signIn, openAs, submit, assertAccessible, assertFitsTheScreen, PHONE } from './harness.mjs';
 
 let demo;
 let browser;
@@ -22,18 +22,6 @@ after(async () => {
 });
 
 const as = (user) => openAs(browser, demo.base, user, demo.password);
-
-/** A phone's screen: the width the issue names. */
-const PHONE = { width: 390, height: 844 };
-
-/** Fails when the page is wider than the screen, i.e. it scrolls sideways (WCAG 1.4.10 reflow). */
-async function assertFitsTheScreen(page, label) {
-  const { scroll, client } = await page.evaluate(() => ({
-    scroll: document.documentElement.scrollWidth,
-    client: document.documentElement.clientWidth,
-  }));
-  assert.ok(scroll <= client, `${label} scrolls sideways at ${client} px: ${scroll} px wide`);
-}
 
 test('signed out, the home page explains the services and leads to a form that speaks to you', async () => {
   const { context, page, errors } = await as(null);

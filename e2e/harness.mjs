@@ -1,6 +1,7 @@
 // Shared pieces of the browser tests: start the real careweave demo, drive Debian's Chromium with
 // playwright-core, and scan pages with axe-core for WCAG 2.2 A and AA violations.
 
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -119,4 +120,16 @@ export async function assertAccessible(page, label) {
     throw new Error(`${label}: ${result.violations.length} accessibility violation(s)\n${detail}`);
   }
   return result.passes.length;
+}
+
+/** A phone's screen: the width every page must reflow to without scrolling sideways. */
+export const PHONE = { width: 390, height: 844 };
+
+/** Fails when the page is wider than the screen, i.e. it scrolls sideways (WCAG 1.4.10 reflow). */
+export async function assertFitsTheScreen(page, label) {
+  const { scroll, client } = await page.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth,
+    client: document.documentElement.clientWidth,
+  }));
+  assert.ok(scroll <= client, `${label} scrolls sideways at ${client} px: ${scroll} px wide`);
 }

@@ -22,7 +22,7 @@ after(async () => {
 // The header groups pages by task (Casework, Population, Admin), so every role sees a handful of
 // items; a group's item opens a landing page listing its pages, and the test visits those too.
 const roles = [
-  { user: 'admin@demo.careweave', expect: ['Home', 'Admin', 'Supervision'] },
+  { user: 'admin@demo.careweave', expect: ['Home', 'Place', 'Admin', 'Supervision'] },
   { user: 'linkworker@demo.careweave', expect: ['Home', 'Find a person', 'Casework', 'Directory', 'Supervision'] },
   { user: 'caseworker@demo.careweave', expect: ['Home', 'Find a person', 'Casework', 'Directory', 'Population', 'Supervision'] },
   { user: 'supervisor@demo.careweave', expect: ['Home', 'Find a person', 'Casework', 'Directory', 'Population', 'Supervision'] },

@@ -324,7 +324,7 @@ async fn load(store: &Store, registry: &Registry, clock: &Clock) -> anyhow::Resu
             None,
         ))
         .await?;
-    store
+    let council = store
         .insert_organisation(&partner(
             "Riverside City Council",
             OrganisationKind::Council,
@@ -451,6 +451,16 @@ async fn load(store: &Store, registry: &Registry, clock: &Clock) -> anyhow::Resu
 
     crate::population_cmd::load_demo(store, &registry.config).await?;
     crate::demo_workforce::load(store, practices[0], pcn, charity).await?;
+    crate::demo_place::load(
+        store,
+        pcn_places[0],
+        &crate::demo_place::Partners {
+            icb,
+            others: vec![pcn, charity, council],
+        },
+        today,
+    )
+    .await?;
 
     store
         .load_demo_directory(

@@ -8,6 +8,7 @@ mod demo;
 mod demo_casework;
 mod demo_events;
 mod demo_mdt;
+mod demo_place;
 mod demo_supervision;
 mod demo_workforce;
 mod directory_cmd;

@@ -24,6 +24,7 @@ mod ids;
 pub mod lone_working;
 pub mod mdt;
 mod nhs_number;
+pub mod place;
 pub mod safeguarding;
 pub mod search;
 pub mod supervision;

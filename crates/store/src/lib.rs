@@ -30,7 +30,8 @@
 //! (significant events and the board), [`directory`] (the service directory, signposting and
 //! referrals to it), [`population`] (population runs loaded from the engine), [`worklists`]
 //! (case-finding worklists as a team works them: pages, filters, export, set-aside) and
-//! [`workforce`] (staff in post and the activity casework measures, for workforce planning). Last,
+//! [`workforce`] (staff in post and the activity casework measures, for workforce planning) and
+//! [`place`] (the place partnership workspace and its self-assessments). Last,
 //! [`subject_access`] and [`retention`] (information rights over everything above) and
 //! `testing` (feature `test-support`, a fresh database per test on either backend).
 
@@ -56,6 +57,7 @@ pub mod operations;
 pub mod outbox;
 pub mod outcomes;
 pub mod people;
+pub mod place;
 pub mod population;
 pub mod records;
 pub mod retention;

@@ -514,6 +514,7 @@ on_both_backends!(a_manager_reads_their_pcn_s_figures_and_no_record, |app| {
         "/casework/reports",
         "/workforce",
         "/evaluation",
+        "/place",
         "/directory/gaps",
         "/menu/population",
     ] {

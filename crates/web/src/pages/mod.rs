@@ -17,6 +17,7 @@ mod mdt;
 mod menu;
 mod outcomes;
 mod people;
+mod place;
 mod population;
 mod safeguarding;
 mod supervision;
@@ -107,6 +108,7 @@ const MODULES: &[Module] = &[
     ("/evaluation", "Evaluation", |u| {
         evaluation::can_see(&u.principal)
     }),
+    ("/place", "Place", |u| place::can_see(&u.principal)),
     ("/directory/gaps", "Service gaps", |u| {
         access::can_read_aggregates(&u.principal)
     }),
@@ -174,6 +176,7 @@ pub const GROUPS: &[Group] = &[
             ("/casework/reports", "Referrals, waiting times, caseloads and outcomes by service."),
             ("/workforce", "The staff the population's needs call for, against the staff in post."),
             ("/evaluation", "Whether support changed the use of services, against a matched comparison group."),
+            ("/place", "The place partnership's shared workspace: its population, community views, plans and integration self-assessment."),
             ("/directory/gaps", "Needs that the directory's services do not meet."),
         ],
     },
@@ -450,6 +453,7 @@ pub fn routes() -> Router<AppState> {
         .merge(mdt::routes())
         .merge(supervision::routes())
         .merge(events::routes())
+        .merge(place::routes())
 }
 
 /// `GET /live`: the process is up and answering, whatever the database's state. A supervisor
