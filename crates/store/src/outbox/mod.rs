@@ -147,6 +147,48 @@ impl DeliveryPolicy {
     }
 }
 
+impl DeliveryPolicy {
+    /// Where a message stands after its `attempts`th attempt failed at `now`: queued again with
+    /// its next attempt's instant, or failed for good after the last attempt.
+    #[must_use]
+    pub(crate) fn after_failure(
+        &self,
+        attempts: u32,
+        now: DateTime<Utc>,
+    ) -> (MessageStatus, Option<String>) {
+        if attempts >= self.max_attempts {
+            (MessageStatus::Failed, None)
+        } else {
+            (
+                MessageStatus::Queued,
+                Some(instant_text(now + self.delay_after(attempts))),
+            )
+        }
+    }
+}
+
+/// Claims one queued row of an outbox-shaped `table` (the GP messages, the notification emails)
+/// for a worker: moves its next attempt to `lease`, only if it is still queued and due at `due`
+/// (no other worker claimed it first). `table` is one of this crate's constants, never input.
+pub(crate) async fn take_lease(
+    pool: &sqlx::AnyPool,
+    table: &'static str,
+    id: i64,
+    due: &str,
+    lease: &str,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(&format!(
+        "UPDATE {table} SET next_attempt_at = $1 \
+         WHERE id = $2 AND status = 'queued' AND next_attempt_at = $3"
+    ))
+    .bind(lease)
+    .bind(id)
+    .bind(due)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// A message the worker is to deliver now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outgoing {
@@ -328,16 +370,7 @@ impl Store {
         for r in rows {
             let id = get_i64(&r, "id")?;
             let due: String = r.try_get("next_attempt_at")?;
-            let done = sqlx::query(
-                "UPDATE outbox_messages SET next_attempt_at = $1 \
-                 WHERE id = $2 AND status = 'queued' AND next_attempt_at = $3",
-            )
-            .bind(&lease)
-            .bind(id)
-            .bind(&due)
-            .execute(&self.pool)
-            .await?;
-            if done.rows_affected() == 1 {
+            if take_lease(&self.pool, "outbox_messages", id, &due, &lease).await? {
                 claimed.push(Outgoing {
                     id,
                     message_id: r.try_get("message_id")?,
@@ -403,14 +436,7 @@ impl Store {
                 status
             }
             Delivery::Failed { error } => {
-                let (status, next) = if attempts >= policy.max_attempts {
-                    (MessageStatus::Failed, None)
-                } else {
-                    (
-                        MessageStatus::Queued,
-                        Some(instant_text(now + policy.delay_after(attempts))),
-                    )
-                };
+                let (status, next) = policy.after_failure(attempts, now);
                 sqlx::query(
                     "UPDATE outbox_messages SET status = $1, attempts = $2, next_attempt_at = $3, \
                      last_error = $4 WHERE id = $5 AND status = 'queued'",
