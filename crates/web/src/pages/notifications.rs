@@ -189,5 +189,5 @@ async fn email(
         .store
         .set_notification_email(&user.principal, address.as_deref())
         .await?;
-    Ok(Redirect::to("/notifications#email").into_response())
+    Ok(Redirect::to("/notifications#email-choice").into_response())
 }
