@@ -368,7 +368,11 @@ impl Store {
     }
 
     /// Marks one of `who`'s own notifications read. Another user's notification is not found.
-    pub async fn mark_notification_read(&self, who: &Principal, id: i64) -> Result<(), ActionError> {
+    pub async fn mark_notification_read(
+        &self,
+        who: &Principal,
+        id: i64,
+    ) -> Result<(), ActionError> {
         let done = sqlx::query(
             "UPDATE notifications SET read_at = COALESCE(read_at, $1) WHERE id = $2 AND user_id = $3",
         )

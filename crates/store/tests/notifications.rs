@@ -160,7 +160,10 @@ on_both_backends!(
         assert_eq!(told.len(), 1, "{told:?}");
         let (kind, text, link, _) = &told[0];
         assert_eq!(*kind, NotificationKind::ReferralOutcome);
-        assert!(text.starts_with("Your referral to Social prescribing, sent on "), "{text}");
+        assert!(
+            text.starts_with("Your referral to Social prescribing, sent on "),
+            "{text}"
+        );
         assert!(text.ends_with(", was accepted."), "{text}");
         assert_eq!(link, &format!("/referrals/{referral}"));
         // The one who triaged is not told of their own decision.
@@ -179,7 +182,12 @@ on_both_backends!(
             )
             .await
             .unwrap();
-        let case = store.referral_for(&w.lead, referral).await.unwrap().case.unwrap();
+        let case = store
+            .referral_for(&w.lead, referral)
+            .await
+            .unwrap()
+            .case
+            .unwrap();
         store
             .discharge(
                 &store.open_case(&w.lead, case, true).await.unwrap(),
@@ -196,7 +204,10 @@ on_both_backends!(
             .unwrap();
         let told = list(&store, &gp).await;
         assert_eq!(told.len(), 3);
-        assert!(told[0].1.ends_with("has ended: the person was discharged."), "{told:?}");
+        assert!(
+            told[0].1.ends_with("has ended: the person was discharged."),
+            "{told:?}"
+        );
         assert!(told[1].1.ends_with("was declined."), "{told:?}");
         // No notification names the person.
         for who in [&w.lead, &w.coworker, &gp] {
@@ -219,8 +230,14 @@ on_both_backends!(
         assert_eq!(store.mark_all_notifications_read(&gp).await.unwrap(), 2);
         assert_eq!(store.notifications(&gp, 0, 100).await.unwrap().unread, 0);
         // The lead was told of the fixture's referral and both of the GP's.
-        assert_eq!(store.notifications(&w.lead, 0, 100).await.unwrap().unread, 3);
-        assert_eq!(store.notice_counts(gp.user, today).await.unwrap().total(), 0);
+        assert_eq!(
+            store.notifications(&w.lead, 0, 100).await.unwrap().unread,
+            3
+        );
+        assert_eq!(
+            store.notice_counts(gp.user, today).await.unwrap().total(),
+            0
+        );
     }
 );
 
@@ -255,10 +272,7 @@ on_both_backends!(
         let coworker = store.notice_counts(w.coworker.user, later).await.unwrap();
         assert_eq!(coworker.tasks, 1);
         let day = store.my_day(&w.lead, later).await.unwrap();
-        assert_eq!(
-            (day.reviews_due.len(), day.overdue_actions.len()),
-            (1, 1)
-        );
+        assert_eq!((day.reviews_due.len(), day.overdue_actions.len()), (1, 1));
     }
 );
 
@@ -271,11 +285,19 @@ on_both_backends!(
             .await
             .unwrap();
         assert_eq!(
-            store.notification_email(w.lead.user).await.unwrap().as_deref(),
+            store
+                .notification_email(w.lead.user)
+                .await
+                .unwrap()
+                .as_deref(),
             Some("lead@example.nhs.uk")
         );
         // Only notifications written after opting in are emailed.
-        assert!(store.notification_emails_for(w.lead.user).await.unwrap().is_empty());
+        assert!(store
+            .notification_emails_for(w.lead.user)
+            .await
+            .unwrap()
+            .is_empty());
         gp_refers(&store, &w, &gp).await;
         gp_refers(&store, &w, &gp).await;
         let queued = store.notification_emails_for(w.lead.user).await.unwrap();
@@ -288,7 +310,11 @@ on_both_backends!(
         assert!(!queued[0].body.contains("Ada"));
         assert_eq!(queued[0].status, MessageStatus::Queued);
         // The co-worker did not opt in.
-        assert!(store.notification_emails_for(w.coworker.user).await.unwrap().is_empty());
+        assert!(store
+            .notification_emails_for(w.coworker.user)
+            .await
+            .unwrap()
+            .is_empty());
 
         let policy = DeliveryPolicy {
             max_attempts: 1,
@@ -330,7 +356,10 @@ on_both_backends!(
         assert_eq!(failed, MessageStatus::Failed);
         let after = store.notification_emails_for(w.lead.user).await.unwrap();
         let by_id = |id| after.iter().find(|e| e.id == id).unwrap();
-        assert_eq!(by_id(claimed[0].id).delivered_via.as_deref(), Some("SMTP relay"));
+        assert_eq!(
+            by_id(claimed[0].id).delivered_via.as_deref(),
+            Some("SMTP relay")
+        );
         assert_eq!(by_id(claimed[0].id).attempts, 1);
         assert_eq!(
             by_id(claimed[1].id).last_error.as_deref(),
@@ -340,6 +369,13 @@ on_both_backends!(
         // Stopping emails stops new ones.
         store.set_notification_email(&w.lead, None).await.unwrap();
         gp_refers(&store, &w, &gp).await;
-        assert_eq!(store.notification_emails_for(w.lead.user).await.unwrap().len(), 2);
+        assert_eq!(
+            store
+                .notification_emails_for(w.lead.user)
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
     }
 );

@@ -127,9 +127,10 @@ impl Mailer {
                     Err(_) => Err("The SMTP relay did not answer in time".to_owned()),
                 }
             }
-            Transport::GovukNotify(n) => n.send(e, now).await.map(|id| {
-                format!("GOV.UK Notify (notification {id})")
-            }),
+            Transport::GovukNotify(n) => n
+                .send(e, now)
+                .await
+                .map(|id| format!("GOV.UK Notify (notification {id})")),
         };
         match result {
             Ok(via) => Delivery::Delivered {
@@ -167,7 +168,8 @@ impl GovukNotify {
     /// The bearer token for a request at `now`.
     fn token(&self, now: DateTime<Utc>) -> Result<String, String> {
         let refused = |_| "Could not sign the GOV.UK Notify token".to_owned();
-        let key = jsonwebtoken::EncodingKey::from_secret(self.secret.0.as_bytes()).map_err(refused)?;
+        let key =
+            jsonwebtoken::EncodingKey::from_secret(self.secret.0.as_bytes()).map_err(refused)?;
         jsonwebtoken::encode(
             &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
             &NotifyClaims {
@@ -219,10 +221,12 @@ async fn expect(
 ) -> Result<(), String> {
     loop {
         let mut line = String::new();
-        let n = reader
-            .read_line(&mut line)
-            .await
-            .map_err(|e| format!("The SMTP relay's answer to {step} could not be read ({})", e.kind()))?;
+        let n = reader.read_line(&mut line).await.map_err(|e| {
+            format!(
+                "The SMTP relay's answer to {step} could not be read ({})",
+                e.kind()
+            )
+        })?;
         if n == 0 {
             return Err(format!("The SMTP relay closed the connection at {step}"));
         }
@@ -359,7 +363,10 @@ mod tests {
         };
         let at = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
         let data = smtp_data("careweave@example.nhs.uk", &e, at);
-        assert!(data.contains("\r\n\r\nFirst\r\n..hidden\r\nLast\r\n.\r\n"), "{data}");
+        assert!(
+            data.contains("\r\n\r\nFirst\r\n..hidden\r\nLast\r\n.\r\n"),
+            "{data}"
+        );
         assert!(data.contains("To: <jo@example.nhs.uk>\r\n"));
     }
 }

@@ -114,89 +114,119 @@ impl TestApp {
 /// The header's words for screen readers, after "Notifications, ".
 fn header_count(page: &str) -> String {
     let marker = "data-testid=\"notifications-link\">Notifications<span class=\"nhsuk-u-visually-hidden\">, ";
-    let start = page.find(marker).expect("the header links to notifications") + marker.len();
+    let start = page
+        .find(marker)
+        .expect("the header links to notifications")
+        + marker.len();
     page[start..start + page[start..].find('<').unwrap()].to_owned()
 }
 
-on_both_backends!(each_user_sees_their_own_notifications_and_marks_them_read, |app| {
-    let lead = app.sign_in("lead").await;
-    let gp = app.sign_in("gp").await;
-    let (status, home) = app.get(&lead, "/").await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(header_count(&home), "1 new");
-    app.gp_refers().await;
-    let (status, page) = app.get(&lead, "/notifications").await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(header_count(&page), "2 new");
-    assert!(page.contains("2 new notifications"), "{page}");
-    assert!(page.contains("A new referral is waiting for Social prescribing. Urgency: Soon."));
-    assert!(page.contains("Reviews due this week"), "a worker sees their tasks");
-    assert!(!page.contains("Ada"), "no name in the list");
-    // The GP has nothing yet, and no tasks section: a referrer has no caseload.
-    let (status, page) = app.get(&gp, "/notifications").await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(header_count(&page), "none new");
-    assert!(page.contains("You have no notifications yet"));
-    assert!(!page.contains("Reviews due this week"));
+on_both_backends!(
+    each_user_sees_their_own_notifications_and_marks_them_read,
+    |app| {
+        let lead = app.sign_in("lead").await;
+        let gp = app.sign_in("gp").await;
+        let (status, home) = app.get(&lead, "/").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(header_count(&home), "1 new");
+        app.gp_refers().await;
+        let (status, page) = app.get(&lead, "/notifications").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(header_count(&page), "2 new");
+        assert!(page.contains("2 new notifications"), "{page}");
+        assert!(page.contains("A new referral is waiting for Social prescribing. Urgency: Soon."));
+        assert!(
+            page.contains("Reviews due this week"),
+            "a worker sees their tasks"
+        );
+        assert!(!page.contains("Ada"), "no name in the list");
+        // The GP has nothing yet, and no tasks section: a referrer has no caseload.
+        let (status, page) = app.get(&gp, "/notifications").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(header_count(&page), "none new");
+        assert!(page.contains("You have no notifications yet"));
+        assert!(!page.contains("Reviews due this week"));
 
-    // One marked read by its recipient; another user's is not found.
-    let mine = app.store.notifications(&app.w.lead, 0, 10).await.unwrap();
-    let newest = mine.items[0].id;
-    let (status, _, _) = app
-        .post(&gp, "/notifications", &format!("/notifications/{newest}/read"), &[])
-        .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, location, _) = app
-        .post(&lead, "/notifications", &format!("/notifications/{newest}/read"), &[])
-        .await;
-    assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, "/notifications"));
-    assert_eq!(header_count(&app.get(&lead, "/").await.1), "1 new");
-    let (status, _, _) = app
-        .post(&lead, "/notifications", "/notifications/read-all", &[])
-        .await;
-    assert_eq!(status, StatusCode::SEE_OTHER);
-    let (_, page) = app.get(&lead, "/notifications").await;
-    assert_eq!(header_count(&page), "none new");
-    assert!(page.contains("No new notifications"));
-    assert!(!page.contains("Mark all as read"));
+        // One marked read by its recipient; another user's is not found.
+        let mine = app.store.notifications(&app.w.lead, 0, 10).await.unwrap();
+        let newest = mine.items[0].id;
+        let (status, _, _) = app
+            .post(
+                &gp,
+                "/notifications",
+                &format!("/notifications/{newest}/read"),
+                &[],
+            )
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, location, _) = app
+            .post(
+                &lead,
+                "/notifications",
+                &format!("/notifications/{newest}/read"),
+                &[],
+            )
+            .await;
+        assert_eq!(
+            (status, location.as_str()),
+            (StatusCode::SEE_OTHER, "/notifications")
+        );
+        assert_eq!(header_count(&app.get(&lead, "/").await.1), "1 new");
+        let (status, _, _) = app
+            .post(&lead, "/notifications", "/notifications/read-all", &[])
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let (_, page) = app.get(&lead, "/notifications").await;
+        assert_eq!(header_count(&page), "none new");
+        assert!(page.contains("No new notifications"));
+        assert!(!page.contains("Mark all as read"));
 
-    // Without the CSRF token the form is refused.
-    let r = lead
-        .post(format!("{}/notifications/read-all", app.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        // Without the CSRF token the form is refused.
+        let r = lead
+            .post(format!("{}/notifications/read-all", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
 
-    // The email choice: a malformed address comes back with the summary and what was typed.
-    let (status, _, page) = app
-        .post(
-            &lead,
-            "/notifications",
-            "/notifications/email",
-            &[("choice", "on"), ("email", "lead at example")],
-        )
-        .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(page.contains("There is a problem"));
-    assert!(page.contains("value=\"lead at example\""));
-    let (status, _, _) = app
-        .post(
-            &lead,
-            "/notifications",
-            "/notifications/email",
-            &[("choice", "on"), ("email", "lead@example.nhs.uk")],
-        )
-        .await;
-    assert_eq!(status, StatusCode::SEE_OTHER);
-    let (_, page) = app.get(&lead, "/notifications").await;
-    assert!(page.contains("emailed to <strong>lead@example.nhs.uk</strong>"));
-    let (status, _, _) = app
-        .post(&lead, "/notifications", "/notifications/email", &[("choice", "off")])
-        .await;
-    assert_eq!(status, StatusCode::SEE_OTHER);
-    assert_eq!(app.store.notification_email(app.w.lead.user).await.unwrap(), None);
-});
+        // The email choice: a malformed address comes back with the summary and what was typed.
+        let (status, _, page) = app
+            .post(
+                &lead,
+                "/notifications",
+                "/notifications/email",
+                &[("choice", "on"), ("email", "lead at example")],
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(page.contains("There is a problem"));
+        assert!(page.contains("value=\"lead at example\""));
+        let (status, _, _) = app
+            .post(
+                &lead,
+                "/notifications",
+                "/notifications/email",
+                &[("choice", "on"), ("email", "lead@example.nhs.uk")],
+            )
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let (_, page) = app.get(&lead, "/notifications").await;
+        assert!(page.contains("emailed to <strong>lead@example.nhs.uk</strong>"));
+        let (status, _, _) = app
+            .post(
+                &lead,
+                "/notifications",
+                "/notifications/email",
+                &[("choice", "off")],
+            )
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(
+            app.store.notification_email(app.w.lead.user).await.unwrap(),
+            None
+        );
+    }
+);
 
 /// What an SMTP relay this test runs received: the commands and the message.
 #[derive(Clone, Default)]
@@ -280,30 +310,62 @@ on_both_backends!(an_email_reaches_a_local_smtp_relay_and_is_recorded, |app| {
         .unwrap();
     app.gp_refers().await;
     let (relay, port) = Relay::start(false).await;
-    let sent = deliver_due(&app.store, &app.mailer(smtp(port, 3))).await.unwrap();
+    let sent = deliver_due(&app.store, &app.mailer(smtp(port, 3)))
+        .await
+        .unwrap();
     assert_eq!(sent, 1);
     let received = relay.received();
-    assert!(received.contains(&"MAIL FROM:<careweave@example.nhs.uk>".to_owned()), "{received:?}");
-    assert!(received.contains(&"RCPT TO:<lead@example.nhs.uk>".to_owned()), "{received:?}");
+    assert!(
+        received.contains(&"MAIL FROM:<careweave@example.nhs.uk>".to_owned()),
+        "{received:?}"
+    );
+    assert!(
+        received.contains(&"RCPT TO:<lead@example.nhs.uk>".to_owned()),
+        "{received:?}"
+    );
     let message = received.iter().find(|l| l.contains("Subject:")).unwrap();
-    assert!(message.contains("Subject: You have a new notification in careweave\n"), "{message}");
-    assert!(message.contains("A new referral is waiting for Social prescribing."), "{message}");
+    assert!(
+        message.contains("Subject: You have a new notification in careweave\n"),
+        "{message}"
+    );
+    assert!(
+        message.contains("A new referral is waiting for Social prescribing."),
+        "{message}"
+    );
     assert!(!message.contains("Ada"), "{message}");
-    let stored = app.store.notification_emails_for(app.w.lead.user).await.unwrap();
+    let stored = app
+        .store
+        .notification_emails_for(app.w.lead.user)
+        .await
+        .unwrap();
     assert_eq!(stored[0].status, MessageStatus::Sent);
     assert_eq!(
         stored[0].delivered_via.as_deref(),
         Some(format!("SMTP relay 127.0.0.1:{port}").as_str())
     );
     // Nothing is sent twice.
-    assert_eq!(deliver_due(&app.store, &app.mailer(smtp(port, 3))).await.unwrap(), 0);
+    assert_eq!(
+        deliver_due(&app.store, &app.mailer(smtp(port, 3)))
+            .await
+            .unwrap(),
+        0
+    );
 
     // A relay that refuses the recipient: the attempt is recorded, and after the last attempt
     // the email is failed.
     app.gp_refers().await;
     let (_, refusing) = Relay::start(true).await;
-    assert_eq!(deliver_due(&app.store, &app.mailer(smtp(refusing, 1))).await.unwrap(), 0);
-    let stored = app.store.notification_emails_for(app.w.lead.user).await.unwrap();
+    assert_eq!(
+        deliver_due(&app.store, &app.mailer(smtp(refusing, 1)))
+            .await
+            .unwrap(),
+        0
+    );
+    let stored = app
+        .store
+        .notification_emails_for(app.w.lead.user)
+        .await
+        .unwrap();
     assert_eq!(stored[0].status, MessageStatus::Failed);
     assert_eq!(stored[0].attempts, 1);
     assert_eq!(
@@ -319,22 +381,24 @@ async fn notify_api(status: u16) -> (Arc<Mutex<Vec<(String, Value)>>>, String) {
     let state = kept.clone();
     let app = axum::Router::new().route(
         "/v2/notifications/email",
-        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| async move {
-            let auth = headers
-                .get("authorization")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default()
-                .to_owned();
-            state
-                .lock()
-                .unwrap()
-                .push((auth, serde_json::from_str(&body).unwrap_or(Value::Null)));
-            (
-                axum::http::StatusCode::from_u16(status).unwrap(),
-                [("content-type", "application/json")],
-                r#"{"id": "740e5834-3a29-46b4-9a6f-16142fde533a", "content": {}}"#,
-            )
-        }),
+        axum::routing::post(
+            move |headers: axum::http::HeaderMap, body: String| async move {
+                let auth = headers
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                state
+                    .lock()
+                    .unwrap()
+                    .push((auth, serde_json::from_str(&body).unwrap_or(Value::Null)));
+                (
+                    axum::http::StatusCode::from_u16(status).unwrap(),
+                    [("content-type", "application/json")],
+                    r#"{"id": "740e5834-3a29-46b4-9a6f-16142fde533a", "content": {}}"#,
+                )
+            },
+        ),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -363,56 +427,78 @@ struct Claims {
     iat: i64,
 }
 
-on_both_backends!(an_email_goes_to_govuk_notify_in_its_documented_shape, |app| {
-    app.store
-        .set_notification_email(&app.w.coworker, Some("coworker@example.nhs.uk"))
-        .await
-        .unwrap();
-    app.gp_refers().await;
-    let (requests, base) = notify_api(201).await;
-    let sent = deliver_due(&app.store, &app.mailer(notify(&base, 3))).await.unwrap();
-    assert_eq!(sent, 1);
-    let requests = requests.lock().unwrap().clone();
-    assert_eq!(requests.len(), 1);
-    let (auth, body) = &requests[0];
-    // The bearer token: HS256, signed with the key's secret, issued by the key's service id,
-    // at the store's time.
-    let token = auth.strip_prefix("Bearer ").expect("a bearer token");
-    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
-    validation.required_spec_claims.clear();
-    validation.validate_exp = false;
-    let claims = jsonwebtoken::decode::<Claims>(
-        token,
-        &jsonwebtoken::DecodingKey::from_secret(b"3d844edf-8d35-48ac-975b-e847b4f122b0").unwrap(),
-        &validation,
-    )
-    .expect("a token signed with the key's secret")
-    .claims;
-    assert_eq!(claims.iss, "26785a09-ab16-4eb0-8407-a37497a57506");
-    assert!((claims.iat - app.store.clock().now_utc().timestamp()).abs() < 60);
-    assert_eq!(body["email_address"], "coworker@example.nhs.uk");
-    assert_eq!(body["template_id"], "f33517ff-2a88-4f6e-b855-c550268ce08a");
-    assert_eq!(
-        body["personalisation"]["subject"],
-        "You have a new notification in careweave"
-    );
-    assert!(body["personalisation"]["body"]
-        .as_str()
-        .unwrap()
-        .starts_with("A new referral is waiting for Social prescribing."));
-    assert!(body["reference"].as_str().unwrap().starts_with("careweave-notification-email-"));
-    let stored = app.store.notification_emails_for(app.w.coworker.user).await.unwrap();
-    assert_eq!(stored[0].status, MessageStatus::Sent);
-    assert_eq!(
-        stored[0].delivered_via.as_deref(),
-        Some("GOV.UK Notify (notification 740e5834-3a29-46b4-9a6f-16142fde533a)")
-    );
+on_both_backends!(
+    an_email_goes_to_govuk_notify_in_its_documented_shape,
+    |app| {
+        app.store
+            .set_notification_email(&app.w.coworker, Some("coworker@example.nhs.uk"))
+            .await
+            .unwrap();
+        app.gp_refers().await;
+        let (requests, base) = notify_api(201).await;
+        let sent = deliver_due(&app.store, &app.mailer(notify(&base, 3)))
+            .await
+            .unwrap();
+        assert_eq!(sent, 1);
+        let requests = requests.lock().unwrap().clone();
+        assert_eq!(requests.len(), 1);
+        let (auth, body) = &requests[0];
+        // The bearer token: HS256, signed with the key's secret, issued by the key's service id,
+        // at the store's time.
+        let token = auth.strip_prefix("Bearer ").expect("a bearer token");
+        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+        validation.required_spec_claims.clear();
+        validation.validate_exp = false;
+        let claims = jsonwebtoken::decode::<Claims>(
+            token,
+            &jsonwebtoken::DecodingKey::from_secret(b"3d844edf-8d35-48ac-975b-e847b4f122b0")
+                .unwrap(),
+            &validation,
+        )
+        .expect("a token signed with the key's secret")
+        .claims;
+        assert_eq!(claims.iss, "26785a09-ab16-4eb0-8407-a37497a57506");
+        assert!((claims.iat - app.store.clock().now_utc().timestamp()).abs() < 60);
+        assert_eq!(body["email_address"], "coworker@example.nhs.uk");
+        assert_eq!(body["template_id"], "f33517ff-2a88-4f6e-b855-c550268ce08a");
+        assert_eq!(
+            body["personalisation"]["subject"],
+            "You have a new notification in careweave"
+        );
+        assert!(body["personalisation"]["body"]
+            .as_str()
+            .unwrap()
+            .starts_with("A new referral is waiting for Social prescribing."));
+        assert!(body["reference"]
+            .as_str()
+            .unwrap()
+            .starts_with("careweave-notification-email-"));
+        let stored = app
+            .store
+            .notification_emails_for(app.w.coworker.user)
+            .await
+            .unwrap();
+        assert_eq!(stored[0].status, MessageStatus::Sent);
+        assert_eq!(
+            stored[0].delivered_via.as_deref(),
+            Some("GOV.UK Notify (notification 740e5834-3a29-46b4-9a6f-16142fde533a)")
+        );
 
-    // Notify refusing the request (400: a bad template, say) is a failed attempt, retried later.
-    app.gp_refers().await;
-    let (_, refusing) = notify_api(400).await;
-    deliver_due(&app.store, &app.mailer(notify(&refusing, 3))).await.unwrap();
-    let stored = app.store.notification_emails_for(app.w.coworker.user).await.unwrap();
-    assert_eq!(stored[0].status, MessageStatus::Queued);
-    assert_eq!(stored[0].last_error.as_deref(), Some("GOV.UK Notify answered HTTP 400"));
-});
+        // Notify refusing the request (400: a bad template, say) is a failed attempt, retried later.
+        app.gp_refers().await;
+        let (_, refusing) = notify_api(400).await;
+        deliver_due(&app.store, &app.mailer(notify(&refusing, 3)))
+            .await
+            .unwrap();
+        let stored = app
+            .store
+            .notification_emails_for(app.w.coworker.user)
+            .await
+            .unwrap();
+        assert_eq!(stored[0].status, MessageStatus::Queued);
+        assert_eq!(
+            stored[0].last_error.as_deref(),
+            Some("GOV.UK Notify answered HTTP 400")
+        );
+    }
+);

@@ -123,10 +123,7 @@ async fn notifications_page(
         has_caseload,
         reviews,
         actions,
-        email: state
-            .store
-            .notification_email(user.principal.user)
-            .await?,
+        email: state.store.notification_email(user.principal.user).await?,
         form,
         errors,
     })
@@ -139,7 +136,17 @@ async fn page(
     user: CurrentUser,
     Query(q): Query<PageQuery>,
 ) -> Result<Response, AppError> {
-    html(&notifications_page(&state, &csrf, &user, &q.page, Pairs::default(), FormErrors::default()).await?)
+    html(
+        &notifications_page(
+            &state,
+            &csrf,
+            &user,
+            &q.page,
+            Pairs::default(),
+            FormErrors::default(),
+        )
+        .await?,
+    )
 }
 
 /// `POST /notifications/{id}/read`: one of the user's own; another's is not found.
@@ -148,13 +155,19 @@ async fn read_one(
     user: CurrentUser,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    state.store.mark_notification_read(&user.principal, id).await?;
+    state
+        .store
+        .mark_notification_read(&user.principal, id)
+        .await?;
     Ok(Redirect::to("/notifications").into_response())
 }
 
 /// `POST /notifications/read-all`.
 async fn read_all(State(state): State<AppState>, user: CurrentUser) -> Result<Response, AppError> {
-    state.store.mark_all_notifications_read(&user.principal).await?;
+    state
+        .store
+        .mark_all_notifications_read(&user.principal)
+        .await?;
     Ok(Redirect::to("/notifications").into_response())
 }
 
