@@ -27,7 +27,7 @@ use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use sqlx::{Any, Row, Transaction};
 
 use crate::change::{get_code, u32_of, ActionError};
-use crate::outbox::{take_lease, Delivery, DeliveryPolicy, MessageStatus};
+use crate::outbox::{claim_due, Delivery, DeliveryPolicy, MessageStatus};
 use crate::sql::IdList;
 use crate::{get_i64, instant_text, parse_instant, Store, StoreError};
 
@@ -445,31 +445,25 @@ impl Store {
         limit: i64,
         lease: TimeDelta,
     ) -> Result<Vec<OutgoingEmail>, StoreError> {
-        let now = self.clock.now_utc();
-        let rows = sqlx::query(
+        claim_due(
+            &self.pool,
+            "notification_emails",
             "SELECT id, recipient, subject, body, attempts, next_attempt_at FROM notification_emails \
              WHERE status = 'queued' AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2",
-        )
-        .bind(instant_text(now))
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        let lease = instant_text(now + lease);
-        let mut claimed = Vec::with_capacity(rows.len());
-        for r in rows {
-            let id = get_i64(&r, "id")?;
-            let due: String = r.try_get("next_attempt_at")?;
-            if take_lease(&self.pool, "notification_emails", id, &due, &lease).await? {
-                claimed.push(OutgoingEmail {
-                    id,
+            limit,
+            self.clock.now_utc(),
+            lease,
+            |r, attempts| {
+                Ok(OutgoingEmail {
+                    id: get_i64(r, "id")?,
                     recipient: r.try_get("recipient")?,
                     subject: r.try_get("subject")?,
                     body: r.try_get("body")?,
-                    attempts: u32_of(get_i64(&r, "attempts")?),
-                });
-            }
-        }
-        Ok(claimed)
+                    attempts,
+                })
+            },
+        )
+        .await
     }
 
     /// Records one delivery attempt of a claimed email and returns its new status: sent, queued
