@@ -52,6 +52,7 @@ pub mod lone_working;
 pub mod lookup;
 pub mod mdt;
 pub mod mfa;
+pub mod notifications;
 pub mod oidc;
 pub mod operations;
 pub mod outbox;

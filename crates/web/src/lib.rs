@@ -12,6 +12,7 @@ pub mod api;
 mod assets;
 pub mod client;
 pub mod csrf;
+pub mod email;
 pub mod error;
 pub mod forms;
 pub mod limits;

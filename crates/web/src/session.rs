@@ -73,6 +73,9 @@ pub struct CurrentUser {
     pub roles: Vec<String>,
     /// The kind of each organisation the user belongs to (see `SignedIn::organisation_kinds`).
     pub organisation_kinds: Vec<(OrganisationId, OrganisationKind)>,
+    /// The unread notifications and tasks due, for the header's count (read with the session,
+    /// so every signed-in page shows it).
+    pub notices: careweave_store::notifications::NoticeCounts,
 }
 
 /// Why a request has no signed-in user.
@@ -112,6 +115,7 @@ impl CurrentUser {
             display_name: signed_in.display_name,
             roles,
             organisation_kinds: signed_in.organisation_kinds,
+            notices: careweave_store::notifications::NoticeCounts::default(),
         }
     }
 }
@@ -166,7 +170,13 @@ impl FromRequestParts<AppState> for CurrentUser {
         if signed_in.stage != SessionStage::Full {
             return Err(NotSignedIn::Unfinished(signed_in.stage));
         }
-        Ok(Self::from_signed_in(signed_in))
+        let mut user = Self::from_signed_in(signed_in);
+        user.notices = state
+            .store
+            .notice_counts(user.principal.user, state.clock.today())
+            .await
+            .map_err(|e| NotSignedIn::Failed(e.into()))?;
+        Ok(user)
     }
 }
 

@@ -57,6 +57,9 @@ pub struct Settings {
     /// The outbox's delivery (the `[outbox]` table): how often and how many times to try, and
     /// each GP practice's transport (see `crate::outbox` and docs/fhir.md).
     pub outbox: OutboxSettings,
+    /// How notifications are emailed to the users who asked for email (the `[notifications]`
+    /// table; see `crate::email` and docs/notifications.md).
+    pub notifications: NotificationSettings,
     /// The address people and API clients reach this service at (`https://care.example.nhs.uk`),
     /// for the absolute links the APIs publish, such as the ORUK `openapi_url`. Without it the
     /// links are made from the request's `Host` with `http`, or `https` when a trusted proxy
@@ -88,6 +91,71 @@ impl Settings {
         let scheme = if https { "https" } else { "http" };
         format!("{scheme}://{host}")
     }
+}
+
+/// The notification emails' delivery: the worker's rounds and retries (as the outbox's) and the
+/// transport. With no transport the emails wait, queued, until one is configured.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotificationSettings {
+    /// Seconds between the worker's rounds; 0 turns the worker off.
+    pub poll_seconds: u64,
+    /// Attempts before an email is marked not delivered.
+    pub max_attempts: u32,
+    /// The wait after the first failed attempt, in seconds; each later wait doubles (up to a day).
+    pub backoff_seconds: i64,
+    /// How long one attempt may take, in seconds.
+    pub timeout_seconds: u64,
+    /// An SMTP relay (the `[notifications.smtp]` table).
+    pub smtp: Option<SmtpSettings>,
+    /// GOV.UK Notify (the `[notifications.govuk_notify]` table).
+    pub govuk_notify: Option<GovukNotifySettings>,
+}
+
+impl Default for NotificationSettings {
+    fn default() -> Self {
+        let policy = careweave_store::outbox::DeliveryPolicy::default();
+        Self {
+            poll_seconds: 10,
+            max_attempts: policy.max_attempts,
+            backoff_seconds: policy.backoff_seconds,
+            timeout_seconds: 30,
+            smtp: None,
+            govuk_notify: None,
+        }
+    }
+}
+
+/// An SMTP relay on a trusted network (such as the organisation's mail relay or a local MTA):
+/// careweave speaks plain SMTP to it without TLS or a password, and the relay delivers onwards.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSettings {
+    pub host: String,
+    #[serde(default = "smtp_port")]
+    pub port: u16,
+    /// The sender's address, such as `careweave@example.nhs.uk`.
+    pub from: String,
+}
+
+fn smtp_port() -> u16 {
+    25
+}
+
+/// GOV.UK Notify: an API key and an email template whose subject and body are the
+/// placeholders `((subject))` and `((body))`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GovukNotifySettings {
+    /// The API key as Notify shows it: `{key name}-{service id}-{secret}`.
+    pub api_key: Secret,
+    pub template_id: String,
+    #[serde(default = "notify_base_url")]
+    pub base_url: String,
+}
+
+fn notify_base_url() -> String {
+    "https://api.notifications.service.gov.uk".to_owned()
 }
 
 /// How the delivery worker sends the outbox's messages.
@@ -183,6 +251,7 @@ impl Default for Settings {
             metrics_token: None,
             outbox: OutboxSettings::default(),
             public_base_url: None,
+            notifications: NotificationSettings::default(),
         }
     }
 }

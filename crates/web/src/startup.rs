@@ -49,6 +49,8 @@ pub struct Application {
     state: AppState,
     /// The outbox's transports, for the delivery worker that runs beside the server.
     outbox: crate::outbox::Transports,
+    /// The notification emails' transport, for its delivery worker.
+    mailer: crate::email::Mailer,
 }
 
 impl Application {
@@ -88,10 +90,13 @@ impl Application {
         let zone = parse_time_zone(&settings.timezone).context("the timezone setting")?;
         let outbox = crate::outbox::Transports::from_settings(&settings.outbox)
             .context("the [outbox] settings")?;
+        let mailer = crate::email::Mailer::from_settings(&settings.notifications)
+            .context("the [notifications] settings")?;
         Ok(Self {
             listener,
             port,
             outbox,
+            mailer,
             state: AppState {
                 // The store decides dates (such as the policy's "recently discharged") on the
                 // same clock as the pages.
@@ -149,6 +154,8 @@ impl Application {
         // restart; with `poll_seconds = 0` another process delivers instead.
         let delivery = (!self.outbox.poll.is_zero())
             .then(|| tokio::spawn(crate::outbox::run(store.clone(), self.outbox)));
+        let mail = (!self.mailer.poll.is_zero())
+            .then(|| tokio::spawn(crate::email::run(store.clone(), self.mailer)));
         let app = router(self.state);
         // Connection info gives handlers the client's address, for the sign-in throttle.
         axum::serve(
@@ -158,8 +165,8 @@ impl Application {
         .with_graceful_shutdown(stop)
         .await?;
         housekeeping.abort();
-        if let Some(d) = delivery {
-            d.abort();
+        for worker in [delivery, mail].into_iter().flatten() {
+            worker.abort();
         }
         store.close().await;
         Ok(())

@@ -3,6 +3,7 @@
 //! the referrals a user has sent.
 
 use super::*;
+use crate::notifications::{NotificationKind, Recipients};
 use crate::sql::IdList;
 
 impl Store {
@@ -67,6 +68,7 @@ impl Store {
         new: &NewReferral,
         person: Option<PersonId>,
     ) -> Result<ReferralCreated, ActionError> {
+        let service = self.casework_service(new.service).await?;
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
             "INSERT INTO casework_referrals (service_id, person_id, given_name, family_name, date_of_birth, \
@@ -111,6 +113,23 @@ impl Store {
                 new.source.code(),
                 new.route.code()
             ),
+        )
+        .await?;
+        // The team that works the service's list hears of it with the referral; the text names
+        // the service only, as not everyone told may open the person's record.
+        self.notify(
+            &mut tx,
+            &Recipients::Team {
+                organisations: service.organisations(),
+                except: new.referrer.user,
+            },
+            NotificationKind::NewReferral,
+            &format!(
+                "A new referral is waiting for {}. Urgency: {}.",
+                service.name,
+                new.urgency.label()
+            ),
+            &format!("/referrals/{id}"),
         )
         .await?;
         tx.commit().await?;

@@ -232,6 +232,17 @@ impl Store {
         )
         .await?;
         self.queue_message(&mut tx, &message, who.user).await?;
+        let referral = sqlx::query("SELECT referral_id FROM casework_cases WHERE id = $1")
+            .bind(case.get())
+            .fetch_one(&mut *tx)
+            .await?;
+        self.notify_referrer(
+            &mut tx,
+            get_i64(&referral, "referral_id")?,
+            who.user,
+            "has ended: the person was discharged",
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

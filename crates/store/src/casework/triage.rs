@@ -238,6 +238,8 @@ impl Store {
                 .await?;
                 message.case = Some(case);
                 self.queue_message(&mut tx, &message, who.user).await?;
+                self.notify_referrer(&mut tx, id.get(), who.user, "was accepted")
+                    .await?;
                 tx.commit().await?;
                 Ok(Some(case))
             }
@@ -351,6 +353,13 @@ impl Store {
         if let Some(m) = message {
             self.queue_message(&mut tx, m, who.user).await?;
         }
+        let outcome = if redirected_to.is_some() {
+            "was passed to another service"
+        } else {
+            "was declined"
+        };
+        self.notify_referrer(&mut tx, id.get(), who.user, outcome)
+            .await?;
         tx.commit().await?;
         Ok(())
     }

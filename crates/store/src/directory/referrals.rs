@@ -2,6 +2,7 @@
 //! lists of referrals and a person's directory activity, and unmet needs.
 
 use super::*;
+use crate::notifications::{NotificationKind, Recipients};
 
 impl Store {
     /// Asks the policy whether `who` may read `person`; audits a refusal.
@@ -114,6 +115,20 @@ impl Store {
             },
         )
         .await?;
+        self.notify(
+            &mut tx,
+            &Recipients::Team {
+                organisations: vec![provider],
+                except: Some(who.user),
+            },
+            NotificationKind::NewDirectoryReferral,
+            &format!(
+                "A new directory referral to {} is waiting for your organisation.",
+                published.service.name
+            ),
+            "/directory/referrals",
+        )
+        .await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -127,7 +142,9 @@ impl Store {
         note: &str,
     ) -> Result<(), DirectoryError> {
         let row = sqlx::query(
-            "SELECT person_id, provider_id, status FROM directory_referrals WHERE id = $1",
+            "SELECT r.person_id, r.provider_id, r.status, r.referred_by, s.name \
+             FROM directory_referrals r JOIN directory_services s ON s.id = r.service_id \
+             WHERE r.id = $1",
         )
         .bind(referral)
         .fetch_optional(&self.pool)
@@ -179,6 +196,21 @@ impl Store {
             },
         )
         .await?;
+        let referrer = UserId::new(get_i64(&row, "referred_by")?);
+        if referrer != who.user {
+            self.notify(
+                &mut tx,
+                &Recipients::User(referrer),
+                NotificationKind::DirectoryReferralAnswered,
+                &format!(
+                    "Your directory referral to {} was {} by the service.",
+                    row.try_get::<String, _>("name").map_err(StoreError::from)?,
+                    if accept { "accepted" } else { "declined" }
+                ),
+                "/directory/referrals",
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(())
     }

@@ -147,6 +147,66 @@ impl DeliveryPolicy {
     }
 }
 
+impl DeliveryPolicy {
+    /// Where a message stands after its `attempts`th attempt failed at `now`: queued again with
+    /// its next attempt's instant, or failed for good after the last attempt.
+    #[must_use]
+    pub(crate) fn after_failure(
+        &self,
+        attempts: u32,
+        now: DateTime<Utc>,
+    ) -> (MessageStatus, Option<String>) {
+        if attempts >= self.max_attempts {
+            (MessageStatus::Failed, None)
+        } else {
+            (
+                MessageStatus::Queued,
+                Some(instant_text(now + self.delay_after(attempts))),
+            )
+        }
+    }
+}
+
+/// Claims up to `limit` queued rows of an outbox-shaped `table` (the GP messages, the
+/// notification emails) whose next attempt is due at `now`, oldest first, building each with
+/// `build`. `select` reads the rows with `$1` the instant and `$2` the limit, and returns `id`
+/// and `next_attempt_at`. A claim moves the row's next attempt `lease` ahead, only if it is
+/// still queued and due as read (no other worker claimed it first). `table` and `select` are
+/// this crate's constants, never input.
+pub(crate) async fn claim_due<T>(
+    pool: &sqlx::AnyPool,
+    table: &'static str,
+    select: &'static str,
+    limit: i64,
+    now: DateTime<Utc>,
+    lease: TimeDelta,
+    build: impl Fn(&AnyRow, u32) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let rows = sqlx::query(select)
+        .bind(instant_text(now))
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
+    let lease = instant_text(now + lease);
+    let mut claimed = Vec::with_capacity(rows.len());
+    for r in rows {
+        let due: String = r.try_get("next_attempt_at")?;
+        let done = sqlx::query(&format!(
+            "UPDATE {table} SET next_attempt_at = $1 \
+             WHERE id = $2 AND status = 'queued' AND next_attempt_at = $3"
+        ))
+        .bind(&lease)
+        .bind(get_i64(&r, "id")?)
+        .bind(&due)
+        .execute(pool)
+        .await?;
+        if done.rows_affected() == 1 {
+            claimed.push(build(&r, crate::change::u32_of(get_i64(&r, "attempts")?))?);
+        }
+    }
+    Ok(claimed)
+}
+
 /// A message the worker is to deliver now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outgoing {
@@ -311,46 +371,31 @@ impl Store {
         limit: i64,
         lease: TimeDelta,
     ) -> Result<Vec<Outgoing>, StoreError> {
-        let now = self.clock.now_utc();
-        let rows = sqlx::query(
+        claim_due(
+            &self.pool,
+            "outbox_messages",
             "SELECT m.id, m.message_id, m.kind, m.recipient, m.letter, m.bundle, m.attempts, \
              m.next_attempt_at, o.ods_code FROM outbox_messages m \
              JOIN organisations o ON o.id = m.practice_id \
              WHERE m.status = 'queued' AND m.next_attempt_at <= $1 \
              ORDER BY m.next_attempt_at, m.id LIMIT $2",
-        )
-        .bind(instant_text(now))
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        let lease = instant_text(now + lease);
-        let mut claimed = Vec::with_capacity(rows.len());
-        for r in rows {
-            let id = get_i64(&r, "id")?;
-            let due: String = r.try_get("next_attempt_at")?;
-            let done = sqlx::query(
-                "UPDATE outbox_messages SET next_attempt_at = $1 \
-                 WHERE id = $2 AND status = 'queued' AND next_attempt_at = $3",
-            )
-            .bind(&lease)
-            .bind(id)
-            .bind(&due)
-            .execute(&self.pool)
-            .await?;
-            if done.rows_affected() == 1 {
-                claimed.push(Outgoing {
-                    id,
+            limit,
+            self.clock.now_utc(),
+            lease,
+            |r, attempts| {
+                Ok(Outgoing {
+                    id: get_i64(r, "id")?,
                     message_id: r.try_get("message_id")?,
-                    kind: get_code(&r, "kind", MessageKind::from_code)?,
+                    kind: get_code(r, "kind", MessageKind::from_code)?,
                     practice_ods: r.try_get("ods_code")?,
                     recipient: r.try_get("recipient")?,
                     letter: r.try_get("letter")?,
                     bundle: r.try_get("bundle")?,
-                    attempts: crate::change::u32_of(get_i64(&r, "attempts")?),
-                });
-            }
-        }
-        Ok(claimed)
+                    attempts,
+                })
+            },
+        )
+        .await
     }
 
     /// Records one delivery attempt of a claimed message and returns its new status: delivered
@@ -403,14 +448,7 @@ impl Store {
                 status
             }
             Delivery::Failed { error } => {
-                let (status, next) = if attempts >= policy.max_attempts {
-                    (MessageStatus::Failed, None)
-                } else {
-                    (
-                        MessageStatus::Queued,
-                        Some(instant_text(now + policy.delay_after(attempts))),
-                    )
-                };
+                let (status, next) = policy.after_failure(attempts, now);
                 sqlx::query(
                     "UPDATE outbox_messages SET status = $1, attempts = $2, next_attempt_at = $3, \
                      last_error = $4 WHERE id = $5 AND status = 'queued'",

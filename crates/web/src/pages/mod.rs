@@ -15,6 +15,7 @@ mod home;
 mod lone_working;
 mod mdt;
 mod menu;
+mod notifications;
 mod outcomes;
 mod people;
 mod place;
@@ -51,6 +52,36 @@ pub struct Chrome {
 pub struct UserChrome {
     pub name: String,
     pub roles: String,
+    /// Unread notifications and tasks due, for the header's link to `/notifications`.
+    pub unread: i64,
+    pub tasks: i64,
+}
+
+impl UserChrome {
+    /// The count the header's badge shows.
+    #[must_use]
+    pub fn notices(&self) -> i64 {
+        self.unread + self.tasks
+    }
+
+    /// The header link's words for a screen reader: "3 new, 2 tasks".
+    #[must_use]
+    pub fn notices_text(&self) -> String {
+        let mut parts = Vec::new();
+        if self.unread > 0 {
+            parts.push(format!("{} new", self.unread));
+        }
+        match self.tasks {
+            0 => {}
+            1 => parts.push("1 task".to_owned()),
+            n => parts.push(format!("{n} tasks")),
+        }
+        if parts.is_empty() {
+            "none new".to_owned()
+        } else {
+            parts.join(", ")
+        }
+    }
 }
 
 /// One link in the header navigation.
@@ -292,6 +323,8 @@ impl Chrome {
             user: Some(UserChrome {
                 name: user.display_name.clone(),
                 roles: user.roles.join("; "),
+                unread: user.notices.unread,
+                tasks: user.notices.tasks,
             }),
             nav: navigation(user, section),
         }
@@ -454,6 +487,7 @@ pub fn routes() -> Router<AppState> {
         .merge(supervision::routes())
         .merge(events::routes())
         .merge(place::routes())
+        .merge(notifications::routes())
 }
 
 /// `GET /live`: the process is up and answering, whatever the database's state. A supervisor
