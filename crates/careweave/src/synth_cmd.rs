@@ -40,6 +40,11 @@ pub struct SynthArgs {
     /// How many whole months the planted effect lasts from the referral month.
     #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=24))]
     effect_months: u32,
+    /// With --plant-effect: how often people are referred for the planted support, per 100,000
+    /// people a month (scaled by each person's need); 31 gives about 5,000 episodes at 909,091
+    /// people, the evaluation benchmark's size.
+    #[arg(long, default_value_t = 150, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    referrals_per_100k: u32,
 }
 
 /// Validates the arguments, generates the dataset and prints a summary.
@@ -55,6 +60,7 @@ pub fn run(args: SynthArgs) -> anyhow::Result<()> {
             emergency_admissions_percent: args.effect_emergency_admissions,
             gp_appointments_percent: args.effect_gp_appointments,
             months: args.effect_months,
+            referral_per_100k: args.referrals_per_100k,
             ..careweave_synth::Intervention::default()
         });
     }
