@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use careweave_population::config::InputFormat;
-use careweave_population::ingest::{self, IngestReport};
+use careweave_population::ingest::{self, IngestReport, TableSummary};
 use careweave_population::synthetic_ids::WARNING;
 use careweave_population::{Codelists, Engine, RunSettings};
 use careweave_synth::{
@@ -44,6 +44,13 @@ fn problems(report: &IngestReport) -> Vec<String> {
         out.extend(c.as_string::<i32>().iter().flatten().map(str::to_owned));
     }
     out
+}
+
+fn persons_of(tables: &[TableSummary]) -> &TableSummary {
+    tables
+        .iter()
+        .find(|t| t.table == "persons")
+        .expect("persons")
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -86,11 +93,7 @@ async fn a_flagged_multi_place_extract_runs_and_the_same_files_unflagged_are_ref
             assert_eq!(t.read, *rows, "{}", t.table);
         }
     }
-    let persons = summary
-        .tables
-        .iter()
-        .find(|t| t.table == "persons")
-        .expect("persons");
+    let persons = persons_of(&summary.tables);
     assert_eq!(persons.accepted, 1_200);
     assert!(summary.people > 1_000, "{} people", summary.people);
     assert_eq!(summary.warnings, [WARNING.to_owned()]);
@@ -102,11 +105,7 @@ async fn a_flagged_multi_place_extract_runs_and_the_same_files_unflagged_are_ref
     let bare = tmp.path().join("bare");
     copy_dir(&extract.join("parquet"), &bare.join("parquet"));
     let report = ingest_only(&bare, config.extract_date()).await;
-    let persons = report
-        .tables
-        .iter()
-        .find(|t| t.table == "persons")
-        .expect("persons");
+    let persons = persons_of(&report.tables);
     assert_eq!((persons.read, persons.rejected), (1_200, 1_200));
     assert!(report.warnings.iter().all(|w| w != WARNING));
     assert!(problems(&report)
@@ -120,11 +119,7 @@ async fn a_flagged_multi_place_extract_runs_and_the_same_files_unflagged_are_ref
     json["identifiers"] = "nhs-number".into();
     std::fs::write(bare.join("manifest.json"), json.to_string()).expect("write");
     let report = ingest_only(&bare, config.extract_date()).await;
-    let persons = report
-        .tables
-        .iter()
-        .find(|t| t.table == "persons")
-        .expect("persons");
+    let persons = persons_of(&report.tables);
     assert_eq!(persons.rejected, 1_200);
 }
 
@@ -142,14 +137,38 @@ async fn a_flag_on_an_extract_of_nhs_numbers_rejects_them() {
     json["identifiers"] = careweave_synth::UNISSUABLE_SCHEME.into();
     std::fs::write(&path, json.to_string()).expect("write");
     let report = ingest_only(&extract, config.extract_date()).await;
-    let persons = report
-        .tables
-        .iter()
-        .find(|t| t.table == "persons")
-        .expect("persons");
+    let persons = persons_of(&report.tables);
     assert_eq!((persons.read, persons.rejected), (100, 100));
     assert!(report.warnings.iter().any(|w| w == WARNING));
     assert!(problems(&report)
         .iter()
         .any(|p| p.contains("synthetic unissuable scheme")));
+}
+
+#[test]
+fn the_engine_and_the_generator_agree_on_the_scheme() {
+    // Each crate has its own copy of the rule (neither depends on the other); they must agree.
+    let mut texts: Vec<String> = (0..200_000u64)
+        .map(|k| format!("{:010}", k * 49_999 % 10_000_000_000))
+        .collect();
+    texts.extend(
+        [
+            "1000000010",
+            "9434765919",
+            "0000000060",
+            "000000006",
+            "x000000060",
+        ]
+        .map(str::to_owned),
+    );
+    for t in &texts {
+        assert_eq!(
+            careweave_population::udf::is_unissuable_identifier(t),
+            careweave_synth::is_unissuable_identifier(t),
+            "{t}"
+        );
+    }
+    assert!(texts
+        .iter()
+        .any(|t| careweave_synth::is_unissuable_identifier(t)));
 }
