@@ -87,7 +87,8 @@ enum Command {
     /// Records past their retention period (see the `[retention]` settings).
     #[command(subcommand)]
     Retention(retention_cmd::RetentionCommand),
-    /// Generate a synthetic neighbourhood (Parquet, CSV and FHIR NDJSON) into a directory.
+    /// Generate a synthetic neighbourhood (Parquet, CSV and FHIR NDJSON) into a directory; beyond
+    /// 909,091 people, several places in partitioned Parquet with synthetic identifiers.
     Synth(synth_cmd::SynthArgs),
     /// The audit log's hash chain: verify it, print its head, export it for an auditor.
     #[command(subcommand)]

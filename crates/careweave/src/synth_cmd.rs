@@ -1,17 +1,25 @@
-//! `careweave synth`: writes a synthetic neighbourhood (Parquet, CSV and FHIR NDJSON) to a directory.
+//! `careweave synth`: writes a synthetic neighbourhood (Parquet, CSV and FHIR NDJSON) to a directory,
+//! or, beyond the 999 test range of NHS numbers, a multi-place extract in partitioned Parquet.
 //! The work is in `careweave-synth`; this file only turns arguments into its config.
 
 use std::path::PathBuf;
 
 use anyhow::Context;
-use careweave_synth::{Profile, SynthConfig, WriteOptions};
+use careweave_synth::{max_people, PlacesConfig, Profile, SynthConfig, WriteOptions};
 
 /// Arguments of `careweave synth`.
 #[derive(Debug, clap::Args)]
 pub struct SynthArgs {
-    /// How many people to generate (1 to about 909,000, the valid NHS numbers in the 999 test range).
+    /// How many people to generate. Up to 909,091 (the valid NHS numbers in the 999 test range): one
+    /// neighbourhood in Parquet, CSV and FHIR NDJSON. More (up to 80 million): several places of up
+    /// to 500,000 people, Parquet only (parquet/<table>/place-NNNN.parquet), whose people have
+    /// synthetic identifiers that can never be NHS numbers (flagged in manifest.json).
     #[arg(long, allow_negative_numbers = true)]
     people: i64,
+    /// Hidden: the most people per place of a multi-place extract (default 500,000). Giving it
+    /// makes a multi-place extract at any size, for tests and trials.
+    #[arg(long, hide = true, allow_negative_numbers = true)]
+    place_size: Option<i64>,
     /// The seed: the same seed and version give byte-identical files.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -54,6 +62,37 @@ pub fn run(args: SynthArgs) -> anyhow::Result<()> {
         "careweave synth reads no settings file: give --people, --seed, --profile and --out on the command line"
     );
     let profile: Profile = args.profile.parse()?;
+    let options = WriteOptions {
+        overwrite: args.force,
+        progress: true,
+    };
+    if args.place_size.is_some() || args.people > i64::from(max_people()) {
+        anyhow::ensure!(
+            !args.plant_effect,
+            careweave_synth::SynthError::InterventionNeedsOnePlace
+        );
+        let mut config = PlacesConfig::new(args.people, args.seed, profile)?;
+        if let Some(size) = args.place_size {
+            config = config.with_place_size(size)?;
+        }
+        let manifest =
+            careweave_synth::write_places(&config, &args.out, &options).with_context(|| {
+                format!(
+                    "could not write the synthetic extract to {}",
+                    args.out.display()
+                )
+            })?;
+        let rows: u64 = manifest.table_rows.values().sum();
+        println!(
+            "Wrote {} people in {} places ({} rows in {} tables, Parquet only) to {}; their identifiers are synthetic and can never be NHS numbers (manifest.json: identifiers synthetic-unissuable)",
+            manifest.people,
+            manifest.places.len(),
+            rows,
+            manifest.table_rows.len(),
+            args.out.display()
+        );
+        return Ok(());
+    }
     let mut config = SynthConfig::new(args.people, args.seed, profile)?;
     if args.plant_effect {
         config = config.with_intervention(careweave_synth::Intervention {
@@ -64,10 +103,6 @@ pub fn run(args: SynthArgs) -> anyhow::Result<()> {
             ..careweave_synth::Intervention::default()
         });
     }
-    let options = WriteOptions {
-        overwrite: args.force,
-        progress: true,
-    };
     let manifest =
         careweave_synth::write_dataset(&config, &args.out, &options).with_context(|| {
             format!(

@@ -192,6 +192,12 @@ fn errors_are_one_line_and_the_help_describes_each_command_s_own_settings() {
     );
     let help = status(&careweave(tmp.path(), &["synth", "--help"]), 0);
     assert!(!help.contains("--config"), "{help}");
+    // The limit of one neighbourhood is explained, and the hidden place size is not offered.
+    assert!(
+        help.contains("909,091") && help.contains("place-NNNN"),
+        "{help}"
+    );
+    assert!(!help.contains("--place-size"), "{help}");
     assert!(!help.contains("CAREWEAVE_PORT"), "{help}");
 }
 
@@ -245,4 +251,65 @@ fn a_cluster_run_with_no_scheduler_fails_within_seconds_and_says_so() {
     );
     status(&bad, 1);
     assert!(text(&bad.stderr).contains("df://"), "{}", text(&bad.stderr));
+}
+
+#[test]
+fn a_multi_place_extract_is_written_by_synth_and_run_as_synthetic() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let extract = tmp.path().join("ics");
+    let s = extract.to_string_lossy().into_owned();
+    // The hidden --place-size makes several places at a test's size; beyond 909,091 people the
+    // same happens with places of 500,000.
+    let said = status(
+        &careweave(
+            tmp.path(),
+            &[
+                "synth",
+                "--people",
+                "900",
+                "--place-size",
+                "300",
+                "--seed",
+                "3",
+                "--out",
+                &s,
+            ],
+        ),
+        0,
+    );
+    assert!(
+        said.contains("in 3 places") && said.contains("never be NHS numbers"),
+        "{said}"
+    );
+    assert!(extract.join("parquet/persons/place-0003.parquet").is_file());
+    assert!(!extract.join("csv").exists() && !extract.join("fhir").exists());
+    let out = tmp.path().join("out").to_string_lossy().into_owned();
+    let summary = status(
+        &careweave(
+            tmp.path(),
+            &["population", "run", "--input", &s, "--out", &out],
+        ),
+        0,
+    );
+    assert!(
+        summary.contains("warning: this extract is SYNTHETIC"),
+        "{summary}"
+    );
+
+    // Planting an effect needs one place.
+    let refused = careweave(
+        tmp.path(),
+        &[
+            "synth",
+            "--people",
+            "900",
+            "--place-size",
+            "300",
+            "--plant-effect",
+            "--out",
+            &tmp.path().join("planted").to_string_lossy(),
+        ],
+    );
+    status(&refused, 1);
+    assert!(text(&refused.stderr).contains("single-place"));
 }

@@ -383,6 +383,13 @@ pub async fn ingest(
     .collect()
     .await?;
     let mut fhir = read_fhir_if_chosen(ctx, input, format).await?;
+    // A synthetic extract's unissuable identifiers are accepted only when its manifest says so.
+    let synthetic_ids = crate::synthetic_ids::flagged(input);
+    if synthetic_ids {
+        report
+            .warnings
+            .push(crate::synthetic_ids::WARNING.to_owned());
+    }
     for spec in TABLES {
         let find = |ext: &str| tabular_file(input, spec.name, ext);
         let raw = format!("raw_{}", spec.name);
@@ -420,12 +427,8 @@ pub async fn ingest(
             // Each row carries its NDJSON line in `__line`, which the check uses.
             (table.file, 0)
         } else if let Some(parquet) = find("parquet") {
-            ctx.register_parquet(
-                &raw,
-                parquet.to_string_lossy().as_ref(),
-                ParquetReadOptions::default(),
-            )
-            .await?;
+            ctx.register_parquet(&raw, &listing_path(&parquet), ParquetReadOptions::default())
+                .await?;
             // Parquet has no lines; the diagnostic gives the row number counted from 1.
             (parquet, 0)
         } else if let Some(csv) = find("csv") {
@@ -485,6 +488,7 @@ pub async fn ingest(
         }
         let has_line = present.iter().any(|p| p == fhir_input::LINE_COLUMN);
         let sql = check_sql(spec, &raw, extract_date, line_offset, has_line);
+        let sql = crate::synthetic_ids::with_scheme(sql, synthetic_ids);
         let checked = format!("checked_{}", spec.name);
         crate::hold::hold(ctx, &checked, ctx.sql(&sql).await?).await?;
 
@@ -924,7 +928,9 @@ fn check_sql(
     )
 }
 
-/// `<input>/<ext>/<table>.<ext>` or `<input>/<table>.<ext>`, the first that exists.
+/// `<input>/<ext>/<table>.<ext>` or `<input>/<table>.<ext>`, the first that exists; for Parquet,
+/// then a folder `<input>/parquet/<table>/` of Parquet files (one per place of a multi-place
+/// synthetic extract), read as one table.
 fn tabular_file(input: &Path, table: &str, ext: &str) -> Option<PathBuf> {
     [
         input.join(ext).join(format!("{table}.{ext}")),
@@ -932,6 +938,21 @@ fn tabular_file(input: &Path, table: &str, ext: &str) -> Option<PathBuf> {
     ]
     .into_iter()
     .find(|p| p.is_file())
+    .or_else(|| {
+        let folder = input.join(ext).join(table);
+        (ext == "parquet" && folder.is_dir()).then_some(folder)
+    })
+}
+
+/// The path DataFusion lists for a table: a folder needs a trailing separator to be read as a
+/// folder of files rather than one file.
+fn listing_path(path: &Path) -> String {
+    let text = path.to_string_lossy().into_owned();
+    if path.is_dir() && !text.ends_with(std::path::MAIN_SEPARATOR) {
+        format!("{text}{}", std::path::MAIN_SEPARATOR)
+    } else {
+        text
+    }
 }
 
 /// A FHIR export read for this run, with the folder it came from.
@@ -969,12 +990,9 @@ async fn read_fhir_if_chosen(
             table: "postcodes",
             folder: input.to_path_buf(),
         })?;
-    let pairs = if postcodes_file.extension().is_some_and(|e| e == "parquet") {
-        ctx.read_parquet(
-            postcodes_file.to_string_lossy().as_ref(),
-            ParquetReadOptions::default(),
-        )
-        .await?
+    let pairs = if postcodes_file.extension().is_none_or(|e| e != "csv") {
+        ctx.read_parquet(listing_path(&postcodes_file), ParquetReadOptions::default())
+            .await?
     } else {
         ctx.read_csv(
             postcodes_file.to_string_lossy().as_ref(),

@@ -33,6 +33,8 @@ pub fn all() -> Vec<ScalarUDF> {
     let mut fns: Vec<ScalarUDF> = [
         TextFn::NhsNumberProblem,
         TextFn::NhsNumberDigits,
+        TextFn::UnissuableIdProblem,
+        TextFn::UnissuableIdDigits,
         TextFn::Icd10Normalise,
         TextFn::SnomedProblem,
     ]
@@ -52,6 +54,14 @@ enum TextFn {
     /// `nhs_number_digits(Utf8) -> Utf8`: the ten digits of a valid NHS number (spaces and hyphens
     /// removed), or NULL when the text is not one. The link key between tables.
     NhsNumberDigits,
+    /// `unissuable_id_problem(Utf8) -> Utf8`: why the text is not an identifier of the synthetic
+    /// unissuable scheme (see [`is_unissuable_identifier`]), or NULL when it is one. Ingest uses it
+    /// in place of `nhs_number_problem` only for an extract whose manifest flags that scheme.
+    UnissuableIdProblem,
+    /// `unissuable_id_digits(Utf8) -> Utf8`: the ten digits of an identifier of the synthetic
+    /// unissuable scheme, or NULL when the text is not one (a valid NHS number included, so that
+    /// an extract flagged as synthetic cannot carry real people).
+    UnissuableIdDigits,
     /// `icd10_normalise(Utf8) -> Utf8`: the ICD-10 code in its normal form (`E11.9`: upper case, a
     /// dot after the category, fillers and dagger/asterisk markers dropped; see [`crate::icd10`]),
     /// or NULL when the text does not have the shape of an ICD-10 code.
@@ -65,6 +75,8 @@ impl TextFn {
         match self {
             TextFn::NhsNumberProblem => "nhs_number_problem",
             TextFn::NhsNumberDigits => "nhs_number_digits",
+            TextFn::UnissuableIdProblem => "unissuable_id_problem",
+            TextFn::UnissuableIdDigits => "unissuable_id_digits",
             TextFn::Icd10Normalise => "icd10_normalise",
             TextFn::SnomedProblem => "snomed_problem",
         }
@@ -77,6 +89,10 @@ impl TextFn {
                 Err(e) => Some(describe_nhs_error(&e)),
             },
             TextFn::NhsNumberDigits => text.parse::<NhsNumber>().ok().map(|n| n.as_digits()),
+            TextFn::UnissuableIdProblem => (!is_unissuable_identifier(text)).then(|| {
+                "not an identifier of the synthetic unissuable scheme (ten digits, the first nine with no modulus-11 check digit, then 0)".to_owned()
+            }),
+            TextFn::UnissuableIdDigits => is_unissuable_identifier(text).then(|| text.to_owned()),
             TextFn::Icd10Normalise => crate::icd10::normalise(text),
             TextFn::SnomedProblem => text.parse::<SnomedCode>().err().map(|e| e.to_string()),
         }
@@ -85,6 +101,23 @@ impl TextFn {
 
 fn describe_nhs_error(e: &NhsNumberError) -> String {
     e.to_string()
+}
+
+/// Whether `text` is an identifier of the synthetic unissuable scheme that `careweave-synth` gives
+/// the people of a multi-place extract (`docs/extract-schema.md`): exactly ten digits, the first
+/// nine a body for which no modulus-11 check digit exists (so no NHS number is ever issued with
+/// it), and 0 last. No such text is a valid NHS number.
+#[must_use]
+pub fn is_unissuable_identifier(text: &str) -> bool {
+    let b = text.as_bytes();
+    if b.len() != 10 || !b.iter().all(u8::is_ascii_digit) || b[9] != b'0' {
+        return false;
+    }
+    let mut body = [0u8; 9];
+    for (d, c) in body.iter_mut().zip(b) {
+        *d = c - b'0';
+    }
+    NhsNumber::check_digit(&body).is_none()
 }
 
 /// A scalar UDF `f(Utf8) -> Utf8` applying one [`TextFn`] row by row.
@@ -218,6 +251,19 @@ mod tests {
         .await;
         assert!(out.contains("| 9990000018 |"), "{out}");
         assert!(out.contains("| true "), "{out}");
+    }
+
+    #[tokio::test]
+    async fn unissuable_identifiers_are_a_separate_scheme() {
+        // 000000006: weighted sum 12, so no check digit exists; 1000000010 likewise (sum 12).
+        let out = one(
+            "SELECT unissuable_id_digits('1000000010') AS ok, nhs_number_digits('1000000010') IS NULL AS not_nhs,              unissuable_id_digits('9990000018') IS NULL AS real_refused, unissuable_id_problem('1000000011') IS NOT NULL AS bad",
+        )
+        .await;
+        assert!(out.contains("| 1000000010 | true"), "{out}");
+        assert!(!out.contains("false"), "{out}");
+        assert!(is_unissuable_identifier("0000000060"));
+        assert!(!is_unissuable_identifier("9434765919"));
     }
 
     #[tokio::test]

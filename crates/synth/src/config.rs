@@ -179,3 +179,158 @@ impl SynthConfig {
         start + chrono::Days::new(1)
     }
 }
+
+/// The most people a multi-place extract holds: its identifiers (about 81.8 million of the
+/// synthetic unissuable scheme) and postcode districts allow a little more, so this round number
+/// leaves a margin above England's 60 million.
+pub const MAX_EXTRACT_PEOPLE: u64 = 80_000_000;
+
+/// The most places a multi-place extract holds: practice and PCN codes carry the place's number in
+/// four digits.
+pub const MAX_PLACES: u32 = 9_999;
+
+/// A large synthetic extract made of several places, each a neighbourhood of its own generated from
+/// a seed derived from the extract's seed and the place's number, written one place at a time as
+/// partitioned Parquet (see [`crate::write_places`]). Its people have identifiers of the synthetic
+/// unissuable scheme (see [`crate::is_unissuable_identifier`]), never NHS numbers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlacesConfig {
+    people: u64,
+    seed: u64,
+    profile: Profile,
+    extract_date: NaiveDate,
+    place_size: u32,
+}
+
+impl PlacesConfig {
+    /// The default number of people per place: a large place (places have 150,000 to 500,000).
+    pub const DEFAULT_PLACE_SIZE: u32 = 500_000;
+
+    /// An extract of `people` people (at least 1, at most [`MAX_EXTRACT_PEOPLE`]) in places of at
+    /// most [`PlacesConfig::DEFAULT_PLACE_SIZE`] people, with the default extract date.
+    pub fn new(people: i64, seed: u64, profile: Profile) -> Result<Self, SynthError> {
+        if people < 1 {
+            return Err(SynthError::TooFewPeople(people));
+        }
+        let people = u64::try_from(people)
+            .ok()
+            .filter(|&p| p <= MAX_EXTRACT_PEOPLE)
+            .ok_or(SynthError::TooManyForExtract {
+                requested: people,
+                max: MAX_EXTRACT_PEOPLE,
+            })?;
+        let config = Self {
+            people,
+            seed,
+            profile,
+            extract_date: SynthConfig::default_extract_date(),
+            place_size: Self::DEFAULT_PLACE_SIZE,
+        };
+        config.check_places()?;
+        Ok(config)
+    }
+
+    /// The same extract with places of at most `size` people (1 to [`max_people`]). Small places
+    /// make a multi-place extract of a few thousand people, for tests and trials.
+    pub fn with_place_size(mut self, size: i64) -> Result<Self, SynthError> {
+        let max = max_people();
+        self.place_size = u32::try_from(size)
+            .ok()
+            .filter(|&s| (1..=max).contains(&s))
+            .ok_or(SynthError::BadPlaceSize { size, max })?;
+        self.check_places()?;
+        Ok(self)
+    }
+
+    /// The same extract with another extract date.
+    #[must_use]
+    pub fn with_extract_date(mut self, date: NaiveDate) -> Self {
+        self.extract_date = date;
+        self
+    }
+
+    /// Refuses more places, or more postcode districts, than the labels can name.
+    fn check_places(&self) -> Result<(), SynthError> {
+        let places = self.people.div_ceil(u64::from(self.place_size));
+        if places > u64::from(MAX_PLACES) {
+            return Err(SynthError::TooManyPlaces {
+                places,
+                max: MAX_PLACES,
+            });
+        }
+        let districts: u64 = (0..self.places())
+            .map(|p| crate::population::district_count(self.place_people(p)) as u64)
+            .sum();
+        if districts > u64::from(crate::population::MAX_DISTRICTS) {
+            return Err(SynthError::TooManyPlaces {
+                places,
+                max: MAX_PLACES,
+            });
+        }
+        Ok(())
+    }
+
+    /// The number of people in the whole extract.
+    #[must_use]
+    pub fn people(&self) -> u64 {
+        self.people
+    }
+
+    /// The extract's seed.
+    #[must_use]
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// The profile of every place.
+    #[must_use]
+    pub fn profile(&self) -> Profile {
+        self.profile
+    }
+
+    /// The extract date of every place.
+    #[must_use]
+    pub fn extract_date(&self) -> NaiveDate {
+        self.extract_date
+    }
+
+    /// The most people in one place.
+    #[must_use]
+    pub fn place_size(&self) -> u32 {
+        self.place_size
+    }
+
+    /// The number of places: as few as hold everyone at [`PlacesConfig::place_size`] or fewer
+    /// people each.
+    #[must_use]
+    pub fn places(&self) -> u32 {
+        // At most MAX_PLACES, checked on construction.
+        u32::try_from(self.people.div_ceil(u64::from(self.place_size))).unwrap_or(MAX_PLACES)
+    }
+
+    /// The people of place `place` (0-based): everyone shared out as evenly as possible.
+    #[must_use]
+    pub fn place_people(&self, place: u32) -> u32 {
+        let n = u64::from(self.places());
+        let share = self.people / n + u64::from(u64::from(place) < self.people % n);
+        // A share is at most the place size, which is a u32.
+        u32::try_from(share).unwrap_or(self.place_size)
+    }
+
+    /// The seed of place `place`: a hash of the extract's seed and the place's number, so that
+    /// places differ from each other and from a single-place run with the same seed.
+    #[must_use]
+    pub fn place_seed(&self, place: u32) -> u64 {
+        crate::rng::derive(self.seed, u64::from(place))
+    }
+
+    /// The neighbourhood config of place `place`.
+    pub fn place_config(&self, place: u32) -> Result<SynthConfig, SynthError> {
+        Ok(SynthConfig::new(
+            i64::from(self.place_people(place)),
+            self.place_seed(place),
+            self.profile,
+        )?
+        .with_extract_date(self.extract_date))
+    }
+}

@@ -26,13 +26,26 @@
 //! conditions and a heavy-tailed propensity for unplanned care.
 //!
 //! Every code emitted is listed in the repository's `codelists/` CSV files. NHS numbers are only ever
-//! in the 999 test range, which limits a population to [`max_people`] people.
+//! in the 999 test range, which limits one neighbourhood to [`max_people`] people.
+//!
+//! # Larger extracts: several places
+//!
+//! [`write_places`] with a [`PlacesConfig`] makes an extract of up to [`MAX_EXTRACT_PEOPLE`] people
+//! as several places, each a neighbourhood of the generator above with a seed derived from the
+//! extract's seed and the place's number, generated and written one at a time (memory holds one
+//! place) as `parquet/<table>/place-NNNN.parquet`, with every key unique across places. Its people
+//! have identifiers of the synthetic unissuable scheme instead of NHS numbers: ten digits whose first
+//! nine have no modulus-11 check digit, then 0, so none can ever be a real NHS number
+//! ([`is_unissuable_identifier`]); the manifest says `"identifiers": "synthetic-unissuable"`, and the
+//! population engine accepts them only then. The decision and the layout are written down in
+//! `docs/extract-schema.md`.
 
 pub mod calibration;
 mod codes;
 mod config;
 mod fhir;
 mod history;
+mod identifiers;
 mod intervention;
 mod names;
 mod population;
@@ -42,17 +55,20 @@ mod tables;
 mod writer;
 
 pub use codes::{Condition, FrailtyDeficit, SocialNeed};
-pub use config::{max_people, Profile, SynthConfig};
+pub use config::{max_people, PlacesConfig, Profile, SynthConfig, MAX_EXTRACT_PEOPLE, MAX_PLACES};
 pub use history::{
     Admission, AeAttendance, Clinical, ConditionRecord, Contact, DeficitRecord, Events,
     GpAppointment, Outpatient, PersonHistory, SocialNeedRecord,
 };
+pub use identifiers::{is_unissuable_identifier, UNISSUABLE_SCHEME};
 pub use intervention::{Episode, Intervention, EXPOSURE_COLUMNS, PLANTED_SERVICE};
 pub use population::{HouseholdKind, Lsoa, Pcn, PostcodeUnit, Practice, ETHNIC_CATEGORIES};
 pub use registry::{
     generate_registry, person_history, Registry, RegistryHousehold, RegistryPerson,
 };
-pub use writer::{write_dataset, Manifest, WriteOptions, SCHEMA_VERSION};
+pub use writer::{
+    write_dataset, write_places, Manifest, PlaceSummary, WriteOptions, SCHEMA_VERSION,
+};
 
 /// The generator's version, written to the manifest: output is byte-identical only for equal
 /// versions and configs.
@@ -65,6 +81,16 @@ pub enum SynthError {
     TooFewPeople(i64),
     #[error("the number of people must be at most {max}, the count of valid NHS numbers in the 999 test range (got {requested})")]
     TooManyPeople { requested: i64, max: u32 },
+    #[error("a multi-place extract holds at most {max} people (got {requested})")]
+    TooManyForExtract { requested: i64, max: u64 },
+    #[error("the people per place must be from 1 to {max}, the count of valid NHS numbers in the 999 test range (got {size})")]
+    BadPlaceSize { size: i64, max: u32 },
+    #[error("{places} places are more than the extract's codes can name (at most {max} places, and postcode districts for about 100 million people): use larger places")]
+    TooManyPlaces { places: u64, max: u32 },
+    #[error(
+        "an intervention can be planted only in a single-place extract (at most 909,091 people)"
+    )]
+    InterventionNeedsOnePlace,
     #[error("unknown profile {0:?}: use deprived-urban, mixed or affluent-rural")]
     UnknownProfile(String),
     #[error("{0} is a file; give a directory for the output")]

@@ -28,6 +28,115 @@ const UNIT_LETTERS: &[u8] = b"ABDEFGHJLNPQRSTUWXYZ";
 /// The fictional town's centre, placed in the north of England.
 const CENTRE: (f64, f64) = (53.42, -1.43);
 
+/// Letters for the postcode areas of multi-place extracts (`Q` and one of these).
+const AREA_LETTERS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+/// Districts `1` to `99` in each of the 26 areas, in the `AA99` shape.
+const NUMBERED_DISTRICTS: u32 = 26 * 99;
+/// Then districts `1A` to `9Z` in each area, in the `AA9A` shape.
+const LETTERED_DISTRICTS: u32 = 26 * 9 * 26;
+/// How many postcode districts multi-place extracts can name.
+pub(crate) const MAX_DISTRICTS: u32 = NUMBERED_DISTRICTS + LETTERED_DISTRICTS;
+/// Twelve LSOAs to a postcode district.
+const LSOAS_PER_DISTRICT: usize = 12;
+
+/// The number of LSOAs a neighbourhood of `people` people has.
+pub(crate) fn lsoa_count(people: u32) -> usize {
+    people.div_ceil(PEOPLE_PER_LSOA).max(1) as usize
+}
+
+/// The number of postcode districts a neighbourhood of `people` people uses.
+pub(crate) fn district_count(people: u32) -> usize {
+    lsoa_count(people).div_ceil(LSOAS_PER_DISTRICT)
+}
+
+/// How the places of a neighbourhood are labelled. A single-place extract keeps the codes it has
+/// always had; each place of a multi-place extract gets codes that no other place uses, so that
+/// every key is unique across the whole extract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Labels {
+    /// The place's number (from 1) in a multi-place extract, or `None` for a single-place one.
+    pub place: Option<u32>,
+    /// LSOAs of the earlier places.
+    pub lsoa_offset: u32,
+    /// Postcode districts of the earlier places.
+    pub district_offset: u32,
+}
+
+impl Labels {
+    /// The labels of a single-place extract.
+    pub const SINGLE: Labels = Labels {
+        place: None,
+        lsoa_offset: 0,
+        district_offset: 0,
+    };
+
+    fn lsoa_code(&self, i: usize) -> String {
+        format!("E{:08}", 1_900_000 + self.lsoa_offset as usize + i)
+    }
+
+    /// A PCN code: `U9` and four digits for a single place; `UZ`, the place's four digits and two
+    /// more for a place (real PCN codes are `U` and five digits, so `UZ` is never issued).
+    fn pcn_code(&self, i: usize) -> String {
+        match self.place {
+            None => format!("U9{:04}", 9000 + i),
+            Some(p) => format!("UZ{p:04}{i:02}"),
+        }
+    }
+
+    /// A practice code: `Z` and five digits for a single place; `Z`, the place's four digits and
+    /// three more for a place.
+    fn practice_code(&self, i: usize) -> String {
+        match self.place {
+            None => format!("Z{:05}", 90_001 + i),
+            Some(p) => format!("Z{p:04}{:03}", i + 1),
+        }
+    }
+
+    /// A name, with the place it belongs to when there are several.
+    fn name(&self, base: String) -> String {
+        match self.place {
+            None => base,
+            Some(p) => format!("{base} (place {p})"),
+        }
+    }
+
+    /// The outward code of the neighbourhood's `district` (1-based). A single place uses area `QX`
+    /// and the district number; the places of a multi-place extract number their districts on
+    /// from each other through areas `QA` to `QZ`, first as `QA1` to `QA99`, then as `QA1A` to
+    /// `QA9Z`. Royal Mail never uses Q as the first letter of an area, so none is a real postcode.
+    fn outward(&self, district: usize) -> String {
+        if self.place.is_none() {
+            return format!("{POSTCODE_AREA}{district}");
+        }
+        let d = self.district_offset as usize + district - 1;
+        let numbered = NUMBERED_DISTRICTS as usize;
+        if d < numbered {
+            format!("Q{}{}", char::from(AREA_LETTERS[d / 99]), d % 99 + 1)
+        } else {
+            // The caller checked the number of districts against MAX_DISTRICTS.
+            let r = (d - numbered) % LETTERED_DISTRICTS as usize;
+            format!(
+                "Q{}{}{}",
+                char::from(AREA_LETTERS[r / 234]),
+                r % 234 / 26 + 1,
+                char::from(AREA_LETTERS[r % 26])
+            )
+        }
+    }
+
+    /// The town centre: the places of a multi-place extract sit side by side, ten to a row, so
+    /// that their maps do not overlap.
+    fn centre(&self) -> (f64, f64) {
+        match self.place {
+            None => CENTRE,
+            Some(p) => (
+                CENTRE.0 + f64::from((p - 1) / 10) * 0.25,
+                CENTRE.1 + f64::from((p - 1) % 10) * 0.4,
+            ),
+        }
+    }
+}
+
 /// A primary care network.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pcn {
@@ -347,15 +456,24 @@ fn members(rng: &mut impl Rng, profile: crate::Profile, kind: HouseholdKind) -> 
     m
 }
 
-/// Builds the places and people of a neighbourhood from the config.
+/// Builds the places and people of a single-place neighbourhood from the config.
 pub(crate) fn build(config: &SynthConfig) -> Result<Population, SynthError> {
+    build_labelled(config, &Labels::SINGLE)
+}
+
+/// Builds the places and people of a neighbourhood, with its places labelled by `labels`.
+pub(crate) fn build_labelled(
+    config: &SynthConfig,
+    labels: &Labels,
+) -> Result<Population, SynthError> {
     let n = config.people();
+    let centre = labels.centre();
     let profile = config.profile();
     let mut rng = rng::stream(config.seed(), Stream::Places, 0);
 
     // LSOAs: deciles drawn for the profile, then laid out on a grid with the most deprived in the
     // middle, as in a typical English town whose inner estates are poorer than its edges.
-    let n_lsoa = n.div_ceil(PEOPLE_PER_LSOA).max(1) as usize;
+    let n_lsoa = lsoa_count(n);
     let mut deciles: Vec<u8> = (0..n_lsoa)
         .map(|_| rng::weighted(&mut rng, &profile.imd_weights()) as u8 + 1)
         .collect();
@@ -374,21 +492,21 @@ pub(crate) fn build(config: &SynthConfig) -> Result<Population, SynthError> {
     let cell_lon = 0.0105;
     let lsoa_xy = |(r, c): (usize, usize)| {
         (
-            CENTRE.0 + (r as f64 - rows_mid) * cell_lat,
-            CENTRE.1 + (c as f64 - mid) * cell_lon,
+            centre.0 + (r as f64 - rows_mid) * cell_lat,
+            centre.1 + (c as f64 - mid) * cell_lon,
         )
     };
     let mut lsoas = Vec::with_capacity(n_lsoa);
     for (i, (&decile, &cell)) in deciles.iter().zip(cells.iter()).enumerate() {
         let (lat, lon) = lsoa_xy(cell);
         lsoas.push(Lsoa {
-            code: format!("E{:08}", 1_900_000 + i).parse()?,
-            name: format!(
+            code: labels.lsoa_code(i).parse()?,
+            name: labels.name(format!(
                 "{} {:03}{}",
                 names::TOWN,
                 i / 4 + 1,
                 char::from(b'A' + (i % 4) as u8)
-            ),
+            )),
             imd_decile: ImdDecile::new(decile)?,
             latitude: lat,
             longitude: lon,
@@ -403,8 +521,8 @@ pub(crate) fn build(config: &SynthConfig) -> Result<Population, SynthError> {
     let pcns: Vec<Pcn> = (0..n_pcn)
         .map(|i| -> Result<Pcn, SynthError> {
             Ok(Pcn {
-                code: format!("U9{:04}", 9000 + i).parse()?,
-                name: names::pcn_name(i),
+                code: labels.pcn_code(i).parse()?,
+                name: labels.name(names::pcn_name(i)),
             })
         })
         .collect::<Result<_, _>>()?;
@@ -419,7 +537,7 @@ pub(crate) fn build(config: &SynthConfig) -> Result<Population, SynthError> {
     let mut new_postcode =
         |lsoa: usize, lat: f64, lon: f64, out: &mut Vec<PostcodeUnit>| -> Result<u32, SynthError> {
             // Twelve LSOAs to a district, and each LSOA its own sector digit within its district.
-            let district = lsoa / 12 + 1;
+            let district = lsoa / LSOAS_PER_DISTRICT + 1;
             let sector = (lsoa % 12) % 10;
             let key = (district - 1) * 10 + sector;
             if sector_units.len() <= key {
@@ -432,7 +550,8 @@ pub(crate) fn build(config: &SynthConfig) -> Result<Population, SynthError> {
                 u % UNIT_LETTERS.len(),
             );
             let text = format!(
-                "{POSTCODE_AREA}{district} {sector}{}{}",
+                "{} {sector}{}{}",
+                labels.outward(district),
                 char::from(UNIT_LETTERS[a]),
                 char::from(UNIT_LETTERS[b])
             );
@@ -448,8 +567,8 @@ pub(crate) fn build(config: &SynthConfig) -> Result<Population, SynthError> {
         let (lat, lon) = (lsoas[l].latitude + 0.001, lsoas[l].longitude - 0.001);
         let pc = new_postcode(l, lat, lon, &mut postcodes)?;
         practices.push(Practice {
-            ods_code: format!("Z{:05}", 90_001 + i).parse()?,
-            name: names::practice_name(i),
+            ods_code: labels.practice_code(i).parse()?,
+            name: labels.name(names::practice_name(i)),
             pcn: i / PRACTICES_PER_PCN,
             postcode: postcodes[pc as usize].postcode.clone(),
             latitude: lat,

@@ -25,6 +25,12 @@ fn splitmix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
+/// The seed of part `part` (a place of a multi-place extract) of the extract seeded `seed`. The
+/// constant keeps it apart from the per-stream seeds below.
+pub(crate) fn derive(seed: u64, part: u64) -> u64 {
+    splitmix(splitmix(seed ^ 0x5EED_0F91_ACE5_u64) ^ part)
+}
+
 /// The random stream `stream` for item `index` under `seed`.
 pub(crate) fn stream(seed: u64, stream: Stream, index: u64) -> ChaCha8Rng {
     let s = splitmix(splitmix(seed ^ (stream as u64).wrapping_mul(0xA076_1D64_78BD_642F)) ^ index);

@@ -1,5 +1,9 @@
 //! Writing the dataset: Parquet, CSV and FHIR NDJSON, streamed chunk by chunk, atomically.
 //!
+//! A multi-place extract ([`write_places`]) is written the same way one place at a time, so memory
+//! holds one place, in Parquet only: `parquet/<table>/place-NNNN.parquet`, a folder per table that
+//! DataFusion reads as one table.
+//!
 //! Worker threads generate chunks of people and format them (CSV bytes, Arrow batches, NDJSON
 //! lines); the calling thread appends the chunks to the files strictly in chunk order, so the bytes
 //! do not depend on thread timing. At most a few chunks are in flight, so memory stays flat however
@@ -19,9 +23,10 @@ use parquet::file::properties::WriterProperties;
 
 use crate::fhir::{self, FhirBuf, RESOURCES};
 use crate::history::{self, year_ends, Context};
-use crate::population::{self, Population, ETHNIC_CATEGORIES};
+use crate::identifiers::{IdentifierCursor, UNISSUABLE_SCHEME};
+use crate::population::{self, Labels, Population, ETHNIC_CATEGORIES};
 use crate::tables::{self, TableBuf, PERSON_TABLES, PLACE_TABLES, V};
-use crate::{names, SynthConfig, SynthError, GENERATOR_VERSION};
+use crate::{names, PlacesConfig, SynthConfig, SynthError, GENERATOR_VERSION};
 
 /// The version of the extract schema in `docs/extract-schema.md`; bump it on any change of columns.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -54,6 +59,26 @@ pub struct Manifest {
     pub fhir_resources: BTreeMap<String, u64>,
     /// The planted intervention's truth (effects, window, episodes), when one was planted.
     pub intervention: Option<serde_json::Value>,
+    /// The identifier scheme of a multi-place extract ([`UNISSUABLE_SCHEME`]); `None` when the
+    /// people have NHS numbers from the 999 test range.
+    pub identifiers: Option<String>,
+    /// The places of a multi-place extract, in order; empty for a single-place one.
+    pub places: Vec<PlaceSummary>,
+}
+
+/// One place of a multi-place extract, as the manifest lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlaceSummary {
+    /// The place's number, from 1, as in its files' names (`place-0001.parquet`).
+    pub place: u32,
+    /// The seed its neighbourhood was generated from.
+    pub seed: u64,
+    pub people: u32,
+    /// Its people have `person_id` `first_person_id` to `first_person_id + people - 1`.
+    pub first_person_id: i64,
+    pub practices: usize,
+    pub pcns: usize,
+    pub lsoas: usize,
 }
 
 impl Manifest {
@@ -72,6 +97,27 @@ impl Manifest {
         });
         if let Some(truth) = &self.intervention {
             json["intervention"] = truth.clone();
+        }
+        if let Some(scheme) = &self.identifiers {
+            json["identifiers"] = scheme.as_str().into();
+            json["identifiers_note"] = "synthetic people: nhs_number holds identifiers whose first nine digits have no modulus-11 check digit, so none is or can ever be a real NHS number (docs/extract-schema.md)".into();
+            json["formats"] = serde_json::json!(["parquet"]);
+            json["layout"] = "parquet/<table>/place-NNNN.parquet".into();
+            json["places"] = self
+                .places
+                .iter()
+                .map(|p| {
+                    serde_json::json!({
+                        "place": p.place,
+                        "seed": p.seed,
+                        "people": p.people,
+                        "first_person_id": p.first_person_id,
+                        "practices": p.practices,
+                        "pcns": p.pcns,
+                        "lsoas": p.lsoas,
+                    })
+                })
+                .collect();
         }
         json
     }
@@ -100,9 +146,9 @@ fn check_output(out: &Path, overwrite: bool) -> Result<(), SynthError> {
     }
 }
 
-/// One table's two files.
+/// One table's files: CSV and Parquet, or Parquet alone for a place of a multi-place extract.
 struct TableFiles {
-    csv: BufWriter<File>,
+    csv: Option<BufWriter<File>>,
     parquet: ArrowWriter<BufWriter<File>>,
     rows: u64,
 }
@@ -128,6 +174,32 @@ pub fn write_dataset(
     out_dir: &Path,
     options: &WriteOptions,
 ) -> Result<Manifest, SynthError> {
+    atomically(out_dir, options, |tmp| write_into(config, tmp, options))
+}
+
+/// Writes the multi-place extract for `config` into `out_dir` and returns its manifest: one place
+/// at a time, each a neighbourhood of its own with codes no other place uses, in Parquet only
+/// (`parquet/<table>/place-NNNN.parquet`), its people identified by the synthetic unissuable
+/// scheme and the manifest saying so. CSV and FHIR are not written: at this size they would be
+/// several times the Parquet's size and no reader needs them.
+///
+/// Refusals and clean-up are as for [`write_dataset`].
+pub fn write_places(
+    config: &PlacesConfig,
+    out_dir: &Path,
+    options: &WriteOptions,
+) -> Result<Manifest, SynthError> {
+    atomically(out_dir, options, |tmp| {
+        write_places_into(config, tmp, options)
+    })
+}
+
+/// Runs `write` into a hidden sibling of `out_dir` and renames it to `out_dir` when it succeeds.
+fn atomically(
+    out_dir: &Path,
+    options: &WriteOptions,
+    write: impl FnOnce(&Path) -> Result<Manifest, SynthError>,
+) -> Result<Manifest, SynthError> {
     check_output(out_dir, options.overwrite)?;
     let name = out_dir
         .file_name()
@@ -141,7 +213,7 @@ pub fn write_dataset(
     if tmp.exists() {
         fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
     }
-    let result = write_into(config, &tmp, options);
+    let result = write(&tmp);
     match result {
         Ok(manifest) => {
             if out_dir.exists() {
@@ -163,15 +235,34 @@ fn create(path: PathBuf) -> Result<BufWriter<File>, SynthError> {
     Ok(BufWriter::with_capacity(1 << 20, f))
 }
 
-fn open_table(dir: &Path, spec: &'static tables::TableSpec) -> Result<TableFiles, SynthError> {
-    let mut csv = create(dir.join("csv").join(format!("{}.csv", spec.name)))?;
-    let header = tables::csv_header(spec)?;
-    csv.write_all(&header).map_err(io(dir))?;
+/// Opens a table's files: `csv/<table>.csv` and `parquet/<table>.parquet` for a single place, or
+/// only `parquet/<table>/place-NNNN.parquet` for place `NNNN` (from 1) of a multi-place extract.
+fn open_table(
+    dir: &Path,
+    spec: &'static tables::TableSpec,
+    place: Option<u32>,
+) -> Result<TableFiles, SynthError> {
+    let csv = match place {
+        None => {
+            let mut csv = create(dir.join("csv").join(format!("{}.csv", spec.name)))?;
+            let header = tables::csv_header(spec)?;
+            csv.write_all(&header).map_err(io(dir))?;
+            Some(csv)
+        }
+        Some(_) => None,
+    };
+    let pq_path = match place {
+        None => dir.join("parquet").join(format!("{}.parquet", spec.name)),
+        Some(p) => dir
+            .join("parquet")
+            .join(spec.name)
+            .join(format!("place-{p:04}.parquet")),
+    };
     let props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .set_created_by(format!("careweave-synth {GENERATOR_VERSION}"))
         .build();
-    let pq = create(dir.join("parquet").join(format!("{}.parquet", spec.name)))?;
+    let pq = create(pq_path)?;
     let parquet = ArrowWriter::try_new(pq, TableBuf::schema(spec), Some(props))?;
     Ok(TableFiles {
         csv,
@@ -186,7 +277,9 @@ fn append(
     batch: &arrow_array::RecordBatch,
     dir: &Path,
 ) -> Result<(), SynthError> {
-    files.csv.write_all(csv).map_err(io(dir))?;
+    if let Some(f) = files.csv.as_mut() {
+        f.write_all(csv).map_err(io(dir))?;
+    }
     if batch.num_rows() > 0 {
         files.parquet.write(batch)?;
     }
@@ -195,13 +288,28 @@ fn append(
 }
 
 fn close(files: TableFiles, dir: &Path) -> Result<u64, SynthError> {
-    let mut csv = files.csv;
-    csv.flush().map_err(io(dir))?;
+    if let Some(mut csv) = files.csv {
+        csv.flush().map_err(io(dir))?;
+    }
     files.parquet.close()?;
     Ok(files.rows)
 }
 
-fn place_tables(pop: &Population) -> Vec<TableBuf<'_>> {
+/// Where one place's people and households sit in the extract, and what is written for them.
+#[derive(Debug, Default)]
+struct PlaceIds {
+    /// People of earlier places: a person's `person_id` is this plus their index plus 1.
+    person_offset: i64,
+    /// Households of earlier places, likewise.
+    household_offset: i64,
+    /// Each person's identifier of the synthetic unissuable scheme, in person order; `None` for a
+    /// single-place extract, whose people keep their test-range NHS numbers.
+    identifiers: Option<Vec<String>>,
+    /// Whether CSV and FHIR are made too (single-place extracts only).
+    all_formats: bool,
+}
+
+fn place_tables(pop: &Population, household_offset: i64) -> Vec<TableBuf<'_>> {
     let mut out: Vec<TableBuf<'_>> = PLACE_TABLES.iter().map(|s| TableBuf::new(s)).collect();
     for p in &pop.pcns {
         out[0].push(&[V::S(p.code.as_str()), V::S(&p.name)]);
@@ -236,7 +344,7 @@ fn place_tables(pop: &Population) -> Vec<TableBuf<'_>> {
     }
     for (i, h) in pop.households.iter().enumerate() {
         out[4].push(&[
-            V::I(i as i64 + 1),
+            V::I(household_offset + i as i64 + 1),
             V::S(h.kind.name()),
             V::S(pop.postcodes[h.postcode as usize].postcode.as_str()),
             V::S(pop.lsoas[h.lsoa as usize].code.as_str()),
@@ -250,6 +358,7 @@ fn place_tables(pop: &Population) -> Vec<TableBuf<'_>> {
 fn make_chunk(
     config: &SynthConfig,
     pop: &Population,
+    ids: &PlaceIds,
     range: std::ops::Range<usize>,
 ) -> Result<Chunk, SynthError> {
     let mut t: Vec<TableBuf<'_>> = PERSON_TABLES.iter().map(|s| TableBuf::new(s)).collect();
@@ -259,14 +368,17 @@ fn make_chunk(
     let ends = year_ends(config);
     let mut nhs_digits: Vec<String> = Vec::with_capacity(range.len());
     for i in range.clone() {
-        nhs_digits.push(pop.people[i].nhs_number.as_digits());
+        nhs_digits.push(match &ids.identifiers {
+            Some(list) => list[i].clone(),
+            None => pop.people[i].nhs_number.as_digits(),
+        });
     }
     for i in range.clone() {
         let ctx = Context::of(pop, i as u32);
         let h = history::history(config, &ctx);
         let p = &pop.people[i];
         let hh = &pop.households[p.household as usize];
-        let id = i as i64 + 1;
+        let id = ids.person_offset + i as i64 + 1;
         t[0].push(&[
             V::I(id),
             V::S(&nhs_digits[i - range.start]),
@@ -278,7 +390,7 @@ fn make_chunk(
             V::S(pop.postcodes[hh.postcode as usize].postcode.as_str()),
             V::S(pop.lsoas[hh.lsoa as usize].code.as_str()),
             V::S(pop.practices[usize::from(p.practice)].ods_code.as_str()),
-            V::I(i64::from(p.household) + 1),
+            V::I(ids.household_offset + i64::from(p.household) + 1),
             V::D(p.registration),
             V::ND(h.clinical.date_of_death),
         ]);
@@ -359,15 +471,22 @@ fn make_chunk(
             ));
             episodes += 1;
         }
-        fhir::person(pop, &ctx, &h, &medications, &mut fhir).map_err(|source| SynthError::Io {
-            path: "<fhir buffer>".into(),
-            source,
-        })?;
+        if ids.all_formats {
+            fhir::person(pop, &ctx, &h, &medications, &mut fhir).map_err(|source| {
+                SynthError::Io {
+                    path: "<fhir buffer>".into(),
+                    source,
+                }
+            })?;
+        }
     }
-    let csv = t
-        .iter()
-        .map(TableBuf::to_csv)
-        .collect::<Result<Vec<_>, _>>()?;
+    let csv = if ids.all_formats {
+        t.iter()
+            .map(TableBuf::to_csv)
+            .collect::<Result<Vec<_>, _>>()?
+    } else {
+        Vec::new()
+    };
     let batches = t
         .iter()
         .map(TableBuf::to_batch)
@@ -382,54 +501,21 @@ fn make_chunk(
     })
 }
 
-fn write_into(
-    config: &SynthConfig,
-    dir: &Path,
-    options: &WriteOptions,
-) -> Result<Manifest, SynthError> {
-    for sub in ["csv", "parquet", "fhir"] {
-        let p = dir.join(sub);
-        fs::create_dir_all(&p).map_err(io(&p))?;
-    }
-    let pop = population::build(config)?;
-    let n = pop.people.len();
-    let mut table_rows = BTreeMap::new();
+/// Where the people of one place go: their tables' files, and for a single place the FHIR files
+/// and the planted episodes.
+struct PersonSinks {
+    tables: Vec<TableFiles>,
+    /// One file per FHIR resource type; empty for a place of a multi-place extract.
+    fhir: Vec<BufWriter<File>>,
+    fhir_counts: [u64; 6],
+    exposures: Option<BufWriter<File>>,
+    episodes: u64,
+}
 
-    for buf in place_tables(&pop) {
-        let mut files = open_table(dir, buf.spec)?;
-        append(&mut files, &buf.to_csv()?, &buf.to_batch()?, dir)?;
-        table_rows.insert(buf.spec.name.to_owned(), close(files, dir)?);
-    }
-    let mut person_files = PERSON_TABLES
-        .iter()
-        .map(|s| open_table(dir, s))
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut fhir_files = RESOURCES
-        .iter()
-        .map(|r| create(dir.join("fhir").join(format!("{r}.ndjson"))))
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut fhir_counts = [0u64; 6];
-    let mut orgs = FhirBuf::default();
-    fhir::organisations(&pop, &mut orgs).map_err(io(dir))?;
-    fhir_files[0].write_all(&orgs.lines[0]).map_err(io(dir))?;
-    fhir_counts[0] = orgs.counts[0];
-    // Planted episodes go to `exposures.csv` beside the manifest, in the layout a deployment supplies.
-    let mut exposures = match config.intervention() {
-        Some(_) => {
-            let mut f = create(dir.join("exposures.csv"))?;
-            let header = careweave_csv::Writer::with_header(crate::EXPOSURE_COLUMNS).finish();
-            f.write_all(header.as_bytes()).map_err(io(dir))?;
-            Some(f)
-        }
-        None => None,
-    };
-    let mut episodes = 0u64;
-
+/// A progress bar over `n` people, hidden unless asked for.
+fn progress_bar(n: u64, options: &WriteOptions) -> indicatif::ProgressBar {
     let bar = if options.progress {
-        indicatif::ProgressBar::with_draw_target(
-            Some(n as u64),
-            indicatif::ProgressDrawTarget::stderr(),
-        )
+        indicatif::ProgressBar::with_draw_target(Some(n), indicatif::ProgressDrawTarget::stderr())
     } else {
         indicatif::ProgressBar::hidden()
     };
@@ -439,25 +525,37 @@ fn write_into(
         )
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
+    bar
+}
 
+/// Generates every person of `pop` on worker threads and appends them to `sinks` in order.
+fn stream_people(
+    config: &SynthConfig,
+    pop: &Population,
+    ids: &PlaceIds,
+    sinks: &mut PersonSinks,
+    dir: &Path,
+    bar: &indicatif::ProgressBar,
+) -> Result<(), SynthError> {
+    let n = pop.people.len();
     let chunks = n.div_ceil(CHUNK);
     let next = AtomicUsize::new(0);
     let workers = std::thread::available_parallelism()
         .map_or(1, |t| t.get())
         .clamp(1, 8);
-    let written: Result<(), SynthError> = std::thread::scope(|s| {
+    std::thread::scope(|s| {
         // A bounded channel keeps at most a few formatted chunks waiting for the writer.
         let (tx, rx) = mpsc::sync_channel::<(usize, Result<Chunk, SynthError>)>(workers * 2);
         for _ in 0..workers {
             let tx = tx.clone();
-            let (pop, next) = (&pop, &next);
+            let next = &next;
             s.spawn(move || loop {
                 let c = next.fetch_add(1, Ordering::Relaxed);
                 if c >= chunks {
                     break;
                 }
                 let range = c * CHUNK..((c + 1) * CHUNK).min(n);
-                if tx.send((c, make_chunk(config, pop, range))).is_err() {
+                if tx.send((c, make_chunk(config, pop, ids, range))).is_err() {
                     break;
                 }
             });
@@ -478,17 +576,18 @@ fn write_into(
             }
             while let Some(chunk) = pending.remove(&want) {
                 let mut step = || -> Result<(), SynthError> {
-                    for (k, files) in person_files.iter_mut().enumerate() {
-                        append(files, &chunk.csv[k], &chunk.batches[k], dir)?;
+                    for (k, files) in sinks.tables.iter_mut().enumerate() {
+                        let csv = chunk.csv.get(k).map_or(&[][..], Vec::as_slice);
+                        append(files, csv, &chunk.batches[k], dir)?;
                     }
-                    for (k, f) in fhir_files.iter_mut().enumerate() {
+                    for (k, f) in sinks.fhir.iter_mut().enumerate() {
                         f.write_all(&chunk.fhir.lines[k]).map_err(io(dir))?;
-                        fhir_counts[k] += chunk.fhir.counts[k];
+                        sinks.fhir_counts[k] += chunk.fhir.counts[k];
                     }
-                    if let Some(f) = exposures.as_mut() {
+                    if let Some(f) = sinks.exposures.as_mut() {
                         f.write_all(chunk.exposures.as_bytes()).map_err(io(dir))?;
                     }
-                    episodes += chunk.episodes;
+                    sinks.episodes += chunk.episodes;
                     Ok(())
                 };
                 if let Err(e) = step() {
@@ -505,14 +604,78 @@ fn write_into(
         // Tell the workers to stop early if the writer failed: dropping the receiver ends their sends.
         next.store(chunks, Ordering::Relaxed);
         outcome
-    });
-    written?;
+    })
+}
+
+fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<(), SynthError> {
+    let path = dir.join("manifest.json");
+    let mut f = create(path.clone())?;
+    serde_json::to_writer_pretty(&mut f, &manifest.to_json())?;
+    f.write_all(b"\n").map_err(io(&path))?;
+    f.flush().map_err(io(&path))?;
+    Ok(())
+}
+
+fn write_into(
+    config: &SynthConfig,
+    dir: &Path,
+    options: &WriteOptions,
+) -> Result<Manifest, SynthError> {
+    for sub in ["csv", "parquet", "fhir"] {
+        let p = dir.join(sub);
+        fs::create_dir_all(&p).map_err(io(&p))?;
+    }
+    let pop = population::build(config)?;
+    let n = pop.people.len();
+    let mut table_rows = BTreeMap::new();
+
+    for buf in place_tables(&pop, 0) {
+        let mut files = open_table(dir, buf.spec, None)?;
+        append(&mut files, &buf.to_csv()?, &buf.to_batch()?, dir)?;
+        table_rows.insert(buf.spec.name.to_owned(), close(files, dir)?);
+    }
+    let tables = PERSON_TABLES
+        .iter()
+        .map(|s| open_table(dir, s, None))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut fhir_files = RESOURCES
+        .iter()
+        .map(|r| create(dir.join("fhir").join(format!("{r}.ndjson"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut fhir_counts = [0u64; 6];
+    let mut orgs = FhirBuf::default();
+    fhir::organisations(&pop, &mut orgs).map_err(io(dir))?;
+    fhir_files[0].write_all(&orgs.lines[0]).map_err(io(dir))?;
+    fhir_counts[0] = orgs.counts[0];
+    // Planted episodes go to `exposures.csv` beside the manifest, in the layout a deployment supplies.
+    let exposures = match config.intervention() {
+        Some(_) => {
+            let mut f = create(dir.join("exposures.csv"))?;
+            let header = careweave_csv::Writer::with_header(crate::EXPOSURE_COLUMNS).finish();
+            f.write_all(header.as_bytes()).map_err(io(dir))?;
+            Some(f)
+        }
+        None => None,
+    };
+    let mut sinks = PersonSinks {
+        tables,
+        fhir: fhir_files,
+        fhir_counts,
+        exposures,
+        episodes: 0,
+    };
+    let bar = progress_bar(n as u64, options);
+    let ids = PlaceIds {
+        all_formats: true,
+        ..PlaceIds::default()
+    };
+    stream_people(config, &pop, &ids, &mut sinks, dir, &bar)?;
     bar.finish_and_clear();
 
-    for (spec, files) in PERSON_TABLES.iter().zip(person_files) {
+    for (spec, files) in PERSON_TABLES.iter().zip(sinks.tables) {
         table_rows.insert(spec.name.to_owned(), close(files, dir)?);
     }
-    for mut f in fhir_files.into_iter().chain(exposures) {
+    for mut f in sinks.fhir.into_iter().chain(sinks.exposures) {
         f.flush().map_err(io(dir))?;
     }
     let manifest = Manifest {
@@ -526,17 +689,113 @@ fn write_into(
         table_rows,
         fhir_resources: RESOURCES
             .iter()
-            .zip(fhir_counts)
+            .zip(sinks.fhir_counts)
             .map(|(r, c)| ((*r).to_owned(), c))
             .collect(),
         intervention: config
             .intervention()
-            .map(|plan| crate::intervention::truth_json(&plan, episodes)),
+            .map(|plan| crate::intervention::truth_json(&plan, sinks.episodes)),
+        identifiers: None,
+        places: Vec::new(),
     };
-    let path = dir.join("manifest.json");
-    let mut f = create(path.clone())?;
-    serde_json::to_writer_pretty(&mut f, &manifest.to_json())?;
-    f.write_all(b"\n").map_err(io(&path))?;
-    f.flush().map_err(io(&path))?;
+    write_manifest(dir, &manifest)?;
+    Ok(manifest)
+}
+
+fn write_places_into(
+    config: &PlacesConfig,
+    dir: &Path,
+    options: &WriteOptions,
+) -> Result<Manifest, SynthError> {
+    for spec in PLACE_TABLES.iter().chain(PERSON_TABLES.iter()) {
+        let p = dir.join("parquet").join(spec.name);
+        fs::create_dir_all(&p).map_err(io(&p))?;
+    }
+    let mut table_rows: BTreeMap<String, u64> = BTreeMap::new();
+    let mut add_rows =
+        |name: &str, rows: u64| *table_rows.entry(name.to_owned()).or_default() += rows;
+    let mut cursor = IdentifierCursor::new();
+    let mut places = Vec::new();
+    let (mut person_offset, mut household_offset) = (0i64, 0i64);
+    let (mut lsoa_offset, mut district_offset) = (0u32, 0u32);
+    let bar = progress_bar(config.people(), options);
+    let mut first_config = None;
+    for p in 0..config.places() {
+        let place_config = config.place_config(p)?;
+        let labels = Labels {
+            place: Some(p + 1),
+            lsoa_offset,
+            district_offset,
+        };
+        // Only this place's people are in memory; the previous place's were dropped with its files.
+        let pop = population::build_labelled(&place_config, &labels)?;
+        let file_no = p + 1;
+        for buf in place_tables(&pop, household_offset) {
+            let mut files = open_table(dir, buf.spec, Some(file_no))?;
+            append(&mut files, &[], &buf.to_batch()?, dir)?;
+            add_rows(buf.spec.name, close(files, dir)?);
+        }
+        let identifiers = (0..pop.people.len())
+            .map(|_| cursor.next_identifier())
+            .collect::<Option<Vec<_>>>()
+            .ok_or(SynthError::TooManyForExtract {
+                requested: i64::try_from(config.people()).unwrap_or(i64::MAX),
+                max: crate::MAX_EXTRACT_PEOPLE,
+            })?;
+        let ids = PlaceIds {
+            person_offset,
+            household_offset,
+            identifiers: Some(identifiers),
+            all_formats: false,
+        };
+        let tables = PERSON_TABLES
+            .iter()
+            .map(|s| open_table(dir, s, Some(file_no)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut sinks = PersonSinks {
+            tables,
+            fhir: Vec::new(),
+            fhir_counts: [0; 6],
+            exposures: None,
+            episodes: 0,
+        };
+        stream_people(&place_config, &pop, &ids, &mut sinks, dir, &bar)?;
+        for (spec, files) in PERSON_TABLES.iter().zip(sinks.tables) {
+            add_rows(spec.name, close(files, dir)?);
+        }
+        places.push(PlaceSummary {
+            place: file_no,
+            seed: place_config.seed(),
+            people: place_config.people(),
+            first_person_id: person_offset + 1,
+            practices: pop.practices.len(),
+            pcns: pop.pcns.len(),
+            lsoas: pop.lsoas.len(),
+        });
+        person_offset += pop.people.len() as i64;
+        household_offset += pop.households.len() as i64;
+        lsoa_offset += pop.lsoas.len() as u32;
+        district_offset += population::district_count(place_config.people()) as u32;
+        first_config.get_or_insert(place_config);
+    }
+    bar.finish_and_clear();
+    let history_start = first_config
+        .map(|c| c.history_start().to_string())
+        .unwrap_or_default();
+    let manifest = Manifest {
+        schema_version: SCHEMA_VERSION,
+        generator_version: GENERATOR_VERSION.to_owned(),
+        seed: config.seed(),
+        profile: config.profile().name().to_owned(),
+        people: u32::try_from(config.people()).unwrap_or(u32::MAX),
+        extract_date: config.extract_date().to_string(),
+        history_start,
+        table_rows,
+        fhir_resources: BTreeMap::new(),
+        intervention: None,
+        identifiers: Some(UNISSUABLE_SCHEME.to_owned()),
+        places,
+    };
+    write_manifest(dir, &manifest)?;
     Ok(manifest)
 }
