@@ -383,9 +383,20 @@ pub async fn ingest(
     .collect()
     .await?;
     let mut fhir = read_fhir_if_chosen(ctx, input, format).await?;
+    // On one machine each file is read here, its rows numbered and shared out over the session's
+    // partitions, so that the checks run on every core. On a cluster (a shared scratch folder)
+    // rows read here would travel inside every plan to the executors, so the executors read the
+    // file and the rows are numbered in SQL instead.
+    let state = ctx.state();
+    let in_process = state
+        .config()
+        .get_extension::<crate::hold::SharedScratch>()
+        .is_none();
+    let partitions = state.config().target_partitions();
     for spec in TABLES {
         let find = |ext: &str| tabular_file(input, spec.name, ext);
         let raw = format!("raw_{}", spec.name);
+        let spec_columns: Vec<&str> = spec.columns.iter().map(|c| c.name).collect();
         let from_fhir = fhir
             .as_mut()
             .filter(|_| fhir_input::fills(spec.name))
@@ -413,19 +424,26 @@ pub async fn ingest(
                 continue;
             };
             let batch = table.to_batch()?;
-            ctx.register_table(
-                raw.as_str(),
-                Arc::new(MemTable::try_new(batch.schema(), vec![vec![batch]])?),
-            )?;
+            let memory = if in_process {
+                crate::scan::shared(batch, partitions)?
+            } else {
+                MemTable::try_new(batch.schema(), vec![vec![batch]])?
+            };
+            ctx.register_table(raw.as_str(), Arc::new(memory))?;
             // Each row carries its NDJSON line in `__line`, which the check uses.
             (table.file, 0)
         } else if let Some(parquet) = find("parquet") {
-            ctx.register_parquet(
-                &raw,
-                parquet.to_string_lossy().as_ref(),
-                ParquetReadOptions::default(),
-            )
-            .await?;
+            if in_process {
+                let table = crate::scan::parquet(&parquet, &spec_columns, partitions).await?;
+                ctx.register_table(raw.as_str(), Arc::new(table))?;
+            } else {
+                ctx.register_parquet(
+                    &raw,
+                    parquet.to_string_lossy().as_ref(),
+                    ParquetReadOptions::default(),
+                )
+                .await?;
+            }
             // Parquet has no lines; the diagnostic gives the row number counted from 1.
             (parquet, 0)
         } else if let Some(csv) = find("csv") {
@@ -437,12 +455,30 @@ pub async fn ingest(
                     .map(|h| Field::new(h, DataType::Utf8, true))
                     .collect::<Vec<_>>(),
             );
-            ctx.register_csv(
-                &raw,
-                csv.to_string_lossy().as_ref(),
-                CsvReadOptions::new().schema(&schema).has_header(true),
-            )
-            .await?;
+            let options = CsvReadOptions::new().schema(&schema).has_header(true);
+            let path = csv.to_string_lossy();
+            let numbered = if in_process {
+                // Only the columns the checks use, each row numbered as the file is read (one
+                // partition keeps the file's order).
+                let used: Vec<&str> = spec_columns
+                    .iter()
+                    .copied()
+                    .filter(|c| header.iter().any(|h| h == c))
+                    .collect();
+                let df = ctx
+                    .read_csv(path.as_ref(), options.clone())
+                    .await?
+                    .select_columns(&used)?;
+                crate::scan::numbered_scan(df, partitions).await?
+            } else {
+                None
+            };
+            match numbered {
+                Some(table) => ctx
+                    .register_table(raw.as_str(), Arc::new(table))
+                    .map(|_| ())?,
+                None => ctx.register_csv(&raw, path.as_ref(), options).await?,
+            }
             // The header is line 1, so row n is line n + 1.
             (csv, 1)
         } else if spec.required {
@@ -467,26 +503,21 @@ pub async fn ingest(
             });
             continue;
         };
-        let present: Vec<String> = ctx
-            .table(raw.as_str())
-            .await?
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| f.name().clone())
-            .collect();
+        let raw_schema = ctx.table(raw.as_str()).await?.schema().as_arrow().clone();
         for c in spec.columns {
-            if !present.iter().any(|p| p == c.name) {
+            if raw_schema.field_with_name(c.name).is_err() {
                 return Err(PopulationError::MissingColumn {
                     file: file.clone(),
                     column: c.name,
                 });
             }
         }
-        let has_line = present.iter().any(|p| p == fhir_input::LINE_COLUMN);
+        let has_line = raw_schema.field_with_name(fhir_input::LINE_COLUMN).is_ok();
         let sql = check_sql(spec, &raw, extract_date, line_offset, has_line);
         let checked = format!("checked_{}", spec.name);
         crate::hold::hold(ctx, &checked, ctx.sql(&sql).await?).await?;
+        // The raw rows are all in the checked table now; holding them on would only keep memory.
+        ctx.deregister_table(raw.as_str())?;
 
         let cols: Vec<&str> = spec.columns.iter().map(|c| c.name).collect();
         let x = format!("x_{}", spec.name);
@@ -529,7 +560,6 @@ pub async fn ingest(
         .await?;
         let accepted_n = count(ctx, &format!("SELECT count(*) FROM {x}")).await?;
         ctx.deregister_table(checked.as_str())?;
-        ctx.deregister_table(raw.as_str())?;
         report.diagnostics.extend(diag);
         report.tables.push(TableSummary {
             table: spec.name.to_owned(),
