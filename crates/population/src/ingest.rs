@@ -513,7 +513,7 @@ pub async fn ingest(
             }
         }
         let has_line = raw_schema.field_with_name(fhir_input::LINE_COLUMN).is_ok();
-        let sql = check_sql(spec, &raw, extract_date, line_offset, has_line);
+        let sql = check_sql(spec, &raw, &raw_schema, extract_date, line_offset, has_line);
         let checked = format!("checked_{}", spec.name);
         crate::hold::hold(ctx, &checked, ctx.sql(&sql).await?).await?;
         // The raw rows are all in the checked table now; holding them on would only keep memory.
@@ -701,16 +701,66 @@ fn sql_str(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
+/// Whether a raw column already holds the type its kind is checked into (a typed Parquet column),
+/// so that it is used as read and only its range is checked, rather than formatted as text,
+/// trimmed and parsed back in every check.
+fn native(kind: ColumnKind, raw: &DataType) -> bool {
+    match kind {
+        Date { .. } => *raw == DataType::Date32,
+        // Every one of these fits a BIGINT exactly; UInt64 does not.
+        Int { .. } => matches!(
+            raw,
+            DataType::Int8
+                | DataType::Int16
+                | DataType::Int32
+                | DataType::Int64
+                | DataType::UInt8
+                | DataType::UInt16
+                | DataType::UInt32
+        ),
+        Bool => *raw == DataType::Boolean,
+        NhsNumber | Text { .. } | Snomed { .. } | Icd10 => false,
+    }
+}
+
 /// The checking query for one table: typed columns, then the first problem of the row as
 /// `problem_field`, `problem`, `problem_value` (all NULL for a good row), with its `line`.
+/// `raw_schema` is the schema of the `raw` table, whose typed columns are used as read.
 fn check_sql(
     spec: &TableSpec,
     raw: &str,
+    raw_schema: &Schema,
     extract_date: NaiveDate,
     line_offset: i64,
     has_line_column: bool,
 ) -> String {
+    // A raw value as trimmed text, NULL when empty: what a diagnostic shows as the bad value, and
+    // what a text column is checked and typed from.
     let t = |c: &str| format!("NULLIF(TRIM(CAST(r.\"{c}\" AS VARCHAR)), '')");
+    let is_native = |c: &ColumnSpec| {
+        raw_schema
+            .field_with_name(c.name)
+            .is_ok_and(|f| native(c.kind, f.data_type()))
+    };
+    // A column's typed value: the raw column itself when it is already typed, else parsed from its
+    // text (NULL when it does not parse).
+    let v = |name: &str| -> String {
+        let Some(c) = spec.columns.iter().find(|c| c.name == name) else {
+            return t(name);
+        };
+        let raw_col = format!("r.\"{name}\"");
+        if is_native(c) {
+            return match c.kind {
+                Int { .. } => format!("CAST({raw_col} AS BIGINT)"),
+                _ => raw_col,
+            };
+        }
+        match c.kind {
+            Date { .. } => format!("TRY_CAST({} AS DATE)", t(name)),
+            Int { .. } => format!("TRY_CAST({} AS BIGINT)", t(name)),
+            _ => t(name),
+        }
+    };
     let mut typed = Vec::new();
     // Each check is (field, condition that means a problem, message); the first true one wins.
     let mut checks: Vec<(String, String, String)> = Vec::new();
@@ -720,6 +770,7 @@ fn check_sql(
     let upper = format!("DATE '{extract_date}'");
     for c in spec.columns {
         let raw_v = t(c.name);
+        let native_col = is_native(c);
         let n = c.name;
         let first = checks.len();
         match c.kind {
@@ -737,23 +788,29 @@ fn check_sql(
                 ));
             }
             Date { required } => {
-                typed.push(format!("TRY_CAST({raw_v} AS DATE) AS {n}"));
+                let d = v(n);
+                typed.push(format!("{d} AS {n}"));
                 if required {
+                    let missing = if native_col { &d } else { &raw_v };
                     checks.push((
                         n.into(),
-                        format!("{raw_v} IS NULL"),
+                        format!("{missing} IS NULL"),
                         "'missing date'".into(),
+                    ));
+                }
+                if !native_col {
+                    checks.push((
+                        n.into(),
+                        format!("{raw_v} IS NOT NULL AND {d} IS NULL"),
+                        "'not a date (expected YYYY-MM-DD)'".into(),
                     ));
                 }
                 checks.push((
                     n.into(),
-                    format!("{raw_v} IS NOT NULL AND TRY_CAST({raw_v} AS DATE) IS NULL"),
-                    "'not a date (expected YYYY-MM-DD)'".into(),
-                ));
-                checks.push((
-                    n.into(),
-                    format!("TRY_CAST({raw_v} AS DATE) < DATE '1880-01-01' OR TRY_CAST({raw_v} AS DATE) > {upper}"),
-                    format!("'impossible date: before 1880 or after the extract date {extract_date}'"),
+                    format!("{d} < DATE '1880-01-01' OR {d} > {upper}"),
+                    format!(
+                        "'impossible date: before 1880 or after the extract date {extract_date}'"
+                    ),
                 ));
             }
             Text { required } => {
@@ -767,11 +824,25 @@ fn check_sql(
                 }
             }
             Int { min, max } => {
-                typed.push(format!("TRY_CAST({raw_v} AS BIGINT) AS {n}"));
+                let i = v(n);
+                typed.push(format!("{i} AS {n}"));
+                let parse = if native_col {
+                    String::new()
+                } else {
+                    format!("{raw_v} IS NULL OR ")
+                };
                 checks.push((
                     n.into(),
-                    format!("{raw_v} IS NULL OR TRY_CAST({raw_v} AS BIGINT) IS NULL OR TRY_CAST({raw_v} AS BIGINT) NOT BETWEEN {min} AND {max}"),
+                    format!("{parse}{i} IS NULL OR {i} NOT BETWEEN {min} AND {max}"),
                     format!("'expected a whole number from {min} to {max}'"),
+                ));
+            }
+            Bool if native_col => {
+                typed.push(format!("{} AS {n}", v(n)));
+                checks.push((
+                    n.into(),
+                    format!("{} IS NULL", v(n)),
+                    "'expected true or false'".into(),
                 ));
             }
             Bool => {
@@ -815,11 +886,7 @@ fn check_sql(
     if spec.name == "persons" {
         checks.push((
             "date_of_death".into(),
-            format!(
-                "TRY_CAST({} AS DATE) < TRY_CAST({} AS DATE)",
-                t("date_of_death"),
-                t("date_of_birth")
-            ),
+            format!("{} < {}", v("date_of_death"), v("date_of_birth")),
             "'impossible date: death before birth'".into(),
         ));
         let _ = write!(
@@ -854,7 +921,7 @@ fn check_sql(
     match spec.link {
         Link::None => {}
         Link::Person => {
-            let _ = write!(joins, " LEFT JOIN (SELECT person_id AS p_id, date_of_birth AS p_dob FROM x_persons) p ON p.p_id = TRY_CAST({} AS BIGINT)", t("person_id"));
+            let _ = write!(joins, " LEFT JOIN (SELECT person_id AS p_id, date_of_birth AS p_dob FROM x_persons) p ON p.p_id = {}", v("person_id"));
             checks.push((
                 "person_id".into(),
                 "p.p_id IS NULL".into(),
@@ -868,13 +935,17 @@ fn check_sql(
             if let Some(d) = first_date {
                 checks.push((
                     d.into(),
-                    format!("TRY_CAST({} AS DATE) < p.p_dob", t(d)),
+                    format!("{} < p.p_dob", v(d)),
                     "'impossible date: before the person was born'".into(),
                 ));
             }
         }
         Link::Admission => {
-            let _ = write!(joins, " LEFT JOIN (SELECT admission_id AS a_id FROM x_admissions) a ON a.a_id = TRY_CAST({} AS BIGINT)", t("admission_id"));
+            let _ = write!(
+                joins,
+                " LEFT JOIN (SELECT admission_id AS a_id FROM x_admissions) a ON a.a_id = {}",
+                v("admission_id")
+            );
             checks.push((
                 "admission_id".into(),
                 "a.a_id IS NULL".into(),
@@ -885,11 +956,7 @@ fn check_sql(
     if spec.name == "admissions" {
         checks.push((
             "discharge_date".into(),
-            format!(
-                "TRY_CAST({} AS DATE) < TRY_CAST({} AS DATE)",
-                t("discharge_date"),
-                t("admission_date")
-            ),
+            format!("{} < {}", v("discharge_date"), v("admission_date")),
             "'impossible date: discharged before admitted'".into(),
         ));
     }
@@ -927,11 +994,13 @@ fn check_sql(
             s.push_str(" ELSE CAST(NULL AS VARCHAR) END");
         }
     }
-    // A person listed twice would be counted twice everywhere; the later row is rejected.
+    // A person listed twice would be counted twice everywhere; the later row is rejected. The
+    // person_id is compared as a number, so that `012` and `12` in a CSV file are one person, as
+    // they are once typed.
     let dedup = if spec.name == "persons" {
-        "SELECT r0.*, row_number() OVER (PARTITION BY nhs_number_digits(NULLIF(TRIM(CAST(r0.nhs_number AS VARCHAR)), '')) ORDER BY r0.row_no) \
-           + row_number() OVER (PARTITION BY NULLIF(TRIM(CAST(r0.person_id AS VARCHAR)), '') ORDER BY r0.row_no) - 1 AS dup_rank FROM r0"
-            .to_owned()
+        let person_id = v("person_id").replace("r.\"", "r0.\"");
+        format!("SELECT r0.*, row_number() OVER (PARTITION BY nhs_number_digits(NULLIF(TRIM(CAST(r0.nhs_number AS VARCHAR)), '')) ORDER BY r0.row_no) \
+           + row_number() OVER (PARTITION BY {person_id} ORDER BY r0.row_no) - 1 AS dup_rank FROM r0")
     } else {
         "SELECT * FROM r0".to_owned()
     };
@@ -1098,4 +1167,46 @@ fn fhir_report(
         report.diagnostics.push(batch);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(name: &str) -> &'static TableSpec {
+        TABLES.iter().find(|t| t.name == name).expect("table")
+    }
+
+    fn schema(spec: &TableSpec, typed: bool) -> Schema {
+        Schema::new(
+            spec.columns
+                .iter()
+                .map(|c| {
+                    let t = if typed {
+                        typed_type(c.kind)
+                    } else {
+                        DataType::Utf8
+                    };
+                    Field::new(c.name, t, true)
+                })
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    #[test]
+    fn a_typed_column_is_checked_as_read_and_a_text_column_is_parsed() {
+        let date = NaiveDate::from_ymd_opt(2025, 1, 1).expect("date");
+        let gp = spec("gp_appointments");
+        let typed = check_sql(gp, "raw", &schema(gp, true), date, 0, true);
+        assert!(!typed.contains("TRY_CAST"), "{typed}");
+        assert!(!typed.contains("row_number()"), "{typed}");
+        assert!(
+            typed.contains("r.\"appointment_date\" < DATE '1880-01-01'"),
+            "{typed}"
+        );
+        let text = check_sql(gp, "raw", &schema(gp, false), date, 1, false);
+        assert!(text.contains("TRY_CAST"), "{text}");
+        assert!(text.contains("not a date"), "{text}");
+        assert!(text.contains("row_number() OVER ()"), "{text}");
+    }
 }
