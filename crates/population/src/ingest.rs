@@ -584,12 +584,21 @@ pub async fn ingest(
     Ok(report)
 }
 
+/// The canonical tables computed once and held rather than kept as views: the features stage reads
+/// `diagnoses` four times and each reading of it joins `admissions` twice, so as views their joins
+/// ran once per use.
+const HELD_VIEWS: &[&str] = &["admissions", "diagnoses"];
+
 /// Registers the canonical views over the `x_<table>` tables.
 async fn register_views(ctx: &SessionContext) -> Result<(), PopulationError> {
     for (name, sql) in CANONICAL_VIEWS {
         ctx.deregister_table(*name)?;
-        let view = ctx.sql(sql).await?.into_view();
-        ctx.register_table(*name, view)?;
+        let df = ctx.sql(sql).await?;
+        if HELD_VIEWS.contains(name) {
+            crate::hold::hold(ctx, name, df).await?;
+        } else {
+            ctx.register_table(*name, df.into_view())?;
+        }
     }
     Ok(())
 }
