@@ -457,18 +457,16 @@ pub async fn ingest(
             );
             let options = CsvReadOptions::new().schema(&schema).has_header(true);
             let path = csv.to_string_lossy();
-            let numbered = if in_process {
+            // A file without one of the columns is registered whole and refused below, naming
+            // the column, without reading its rows first.
+            let complete = spec_columns.iter().all(|c| header.iter().any(|h| h == c));
+            let numbered = if in_process && complete {
                 // Only the columns the checks use, each row numbered as the file is read (one
                 // partition keeps the file's order).
-                let used: Vec<&str> = spec_columns
-                    .iter()
-                    .copied()
-                    .filter(|c| header.iter().any(|h| h == c))
-                    .collect();
                 let df = ctx
                     .read_csv(path.as_ref(), options.clone())
                     .await?
-                    .select_columns(&used)?;
+                    .select_columns(&spec_columns)?;
                 crate::scan::numbered_scan(df, partitions).await?
             } else {
                 None

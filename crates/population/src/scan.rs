@@ -138,6 +138,14 @@ pub(crate) async fn parquet(
     let read_schema = meta.schema().project(&wanted)?;
     let schema = numbered_schema(&read_schema);
     let mask = ProjectionMask::roots(meta.parquet_schema(), wanted.iter().copied());
+    // A file without one of the columns is refused by the caller, naming the column; its rows
+    // need not be read first.
+    if !columns
+        .iter()
+        .all(|c| read_schema.field_with_name(c).is_ok())
+    {
+        return Ok(MemTable::try_new(schema, vec![vec![]])?);
+    }
     let group_rows: Vec<usize> = meta
         .metadata()
         .row_groups()

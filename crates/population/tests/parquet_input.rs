@@ -256,3 +256,69 @@ async fn typed_parquet_is_checked_as_csv_text_is_with_the_same_rows_and_diagnost
         plan.output_partitioning().partition_count()
     );
 }
+
+#[tokio::test]
+async fn a_table_without_a_column_the_engine_needs_is_refused_naming_it_in_either_format() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let extract = tmp.path().join("extract");
+    let config = SynthConfig::new(50, 2, Profile::Mixed).expect("config");
+    write_dataset(
+        &config,
+        &extract,
+        &WriteOptions {
+            overwrite: false,
+            progress: false,
+        },
+    )
+    .expect("synth");
+    // Parquet: lsoas.parquet written again without imd_decile.
+    let parquet = extract.join("parquet").join("lsoas.parquet");
+    let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(&parquet).expect("open"))
+        .expect("parquet");
+    let keep: Vec<usize> = reader
+        .schema()
+        .fields()
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.name() != "imd_decile")
+        .map(|(i, _)| i)
+        .collect();
+    let batches: Vec<_> = reader
+        .build()
+        .expect("reader")
+        .map(|b| b.expect("batch").project(&keep).expect("project"))
+        .collect();
+    let mut writer = ArrowWriter::try_new(
+        File::create(&parquet).expect("create"),
+        batches[0].schema(),
+        None,
+    )
+    .expect("writer");
+    for b in &batches {
+        writer.write(b).expect("write");
+    }
+    writer.close().expect("close");
+    // CSV: the column renamed in the header.
+    let csv = extract.join("csv").join("lsoas.csv");
+    let text = std::fs::read_to_string(&csv).expect("read");
+    std::fs::write(&csv, text.replacen("imd_decile", "imd", 1)).expect("write");
+
+    for format in ["parquet", "csv"] {
+        let mut settings = RunSettings::defaults().expect("defaults");
+        settings.config.index_date = config.extract_date();
+        let engine =
+            Engine::new(settings, Codelists::load(&[]).expect("codelists")).expect("engine");
+        let err = engine
+            .run(
+                &extract.join(format),
+                &tmp.path().join(format!("out-{format}")),
+                &mut |_| {},
+            )
+            .await
+            .expect_err("a missing column stops the run");
+        assert!(
+            err.to_string().contains("no column \"imd_decile\""),
+            "{format}: {err}"
+        );
+    }
+}
