@@ -109,6 +109,21 @@ fn diagnostics(
     rows
 }
 
+/// A synthetic extract of `people` in `dir`, with its manifest.
+fn synth(dir: &Path, people: i64, seed: u64) -> (SynthConfig, careweave_synth::Manifest) {
+    let config = SynthConfig::new(people, seed, Profile::Mixed).expect("config");
+    let manifest = write_dataset(
+        &config,
+        dir,
+        &WriteOptions {
+            overwrite: false,
+            progress: false,
+        },
+    )
+    .expect("synth");
+    (config, manifest)
+}
+
 async fn rows(engine: &Engine, sql: &str) -> Vec<String> {
     let batches = engine
         .context()
@@ -142,16 +157,7 @@ async fn rows(engine: &Engine, sql: &str) -> Vec<String> {
 async fn typed_parquet_is_checked_as_csv_text_is_with_the_same_rows_and_diagnostics() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let extract = tmp.path().join("extract");
-    let config = SynthConfig::new(300, 5, Profile::Mixed).expect("config");
-    let manifest = write_dataset(
-        &config,
-        &extract,
-        &WriteOptions {
-            overwrite: false,
-            progress: false,
-        },
-    )
-    .expect("synth");
+    let (config, manifest) = synth(&extract, 300, 5);
     let (csv_dir, parquet_dir) = (extract.join("csv"), extract.join("parquet"));
     // Problems a typed column can hold: out of range, empty, impossible, orphaned, duplicated;
     // and text problems that stay text in Parquet.
@@ -261,16 +267,7 @@ async fn typed_parquet_is_checked_as_csv_text_is_with_the_same_rows_and_diagnost
 async fn a_table_without_a_column_the_engine_needs_is_refused_naming_it_in_either_format() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let extract = tmp.path().join("extract");
-    let config = SynthConfig::new(50, 2, Profile::Mixed).expect("config");
-    write_dataset(
-        &config,
-        &extract,
-        &WriteOptions {
-            overwrite: false,
-            progress: false,
-        },
-    )
-    .expect("synth");
+    let (config, _) = synth(&extract, 50, 2);
     // Parquet: lsoas.parquet written again without imd_decile.
     let parquet = extract.join("parquet").join("lsoas.parquet");
     let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(&parquet).expect("open"))
