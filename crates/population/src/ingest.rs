@@ -390,9 +390,20 @@ pub async fn ingest(
             .warnings
             .push(crate::synthetic_ids::WARNING.to_owned());
     }
+    // On one machine each file is read here, its rows numbered and shared out over the session's
+    // partitions, so that the checks run on every core. On a cluster (a shared scratch folder)
+    // rows read here would travel inside every plan to the executors, so the executors read the
+    // file and the rows are numbered in SQL instead.
+    let state = ctx.state();
+    let in_process = state
+        .config()
+        .get_extension::<crate::hold::SharedScratch>()
+        .is_none();
+    let partitions = state.config().target_partitions();
     for spec in TABLES {
         let find = |ext: &str| tabular_file(input, spec.name, ext);
         let raw = format!("raw_{}", spec.name);
+        let spec_columns: Vec<&str> = spec.columns.iter().map(|c| c.name).collect();
         let from_fhir = fhir
             .as_mut()
             .filter(|_| fhir_input::fills(spec.name))
@@ -420,15 +431,24 @@ pub async fn ingest(
                 continue;
             };
             let batch = table.to_batch()?;
-            ctx.register_table(
-                raw.as_str(),
-                Arc::new(MemTable::try_new(batch.schema(), vec![vec![batch]])?),
-            )?;
+            let memory = if in_process {
+                crate::scan::shared(batch, partitions)?
+            } else {
+                MemTable::try_new(batch.schema(), vec![vec![batch]])?
+            };
+            ctx.register_table(raw.as_str(), Arc::new(memory))?;
             // Each row carries its NDJSON line in `__line`, which the check uses.
             (table.file, 0)
         } else if let Some(parquet) = find("parquet") {
-            ctx.register_parquet(&raw, &listing_path(&parquet), ParquetReadOptions::default())
-                .await?;
+            // A folder of files (one per place of a large synthetic extract) is read by DataFusion's
+            // listing, its rows numbered in SQL; a single file is read on every core here.
+            if in_process && parquet.is_file() {
+                let table = crate::scan::parquet(&parquet, &spec_columns, partitions).await?;
+                ctx.register_table(raw.as_str(), Arc::new(table))?;
+            } else {
+                ctx.register_parquet(&raw, &listing_path(&parquet), ParquetReadOptions::default())
+                    .await?;
+            }
             // Parquet has no lines; the diagnostic gives the row number counted from 1.
             (parquet, 0)
         } else if let Some(csv) = find("csv") {
@@ -440,12 +460,28 @@ pub async fn ingest(
                     .map(|h| Field::new(h, DataType::Utf8, true))
                     .collect::<Vec<_>>(),
             );
-            ctx.register_csv(
-                &raw,
-                csv.to_string_lossy().as_ref(),
-                CsvReadOptions::new().schema(&schema).has_header(true),
-            )
-            .await?;
+            let options = CsvReadOptions::new().schema(&schema).has_header(true);
+            let path = csv.to_string_lossy();
+            // A file without one of the columns is registered whole and refused below, naming
+            // the column, without reading its rows first.
+            let complete = spec_columns.iter().all(|c| header.iter().any(|h| h == c));
+            let numbered = if in_process && complete {
+                // Only the columns the checks use, each row numbered as the file is read (one
+                // partition keeps the file's order).
+                let df = ctx
+                    .read_csv(path.as_ref(), options.clone())
+                    .await?
+                    .select_columns(&spec_columns)?;
+                crate::scan::numbered_scan(df, partitions).await?
+            } else {
+                None
+            };
+            match numbered {
+                Some(table) => ctx
+                    .register_table(raw.as_str(), Arc::new(table))
+                    .map(|_| ())?,
+                None => ctx.register_csv(&raw, path.as_ref(), options).await?,
+            }
             // The header is line 1, so row n is line n + 1.
             (csv, 1)
         } else if spec.required {
@@ -470,27 +506,22 @@ pub async fn ingest(
             });
             continue;
         };
-        let present: Vec<String> = ctx
-            .table(raw.as_str())
-            .await?
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| f.name().clone())
-            .collect();
+        let raw_schema = ctx.table(raw.as_str()).await?.schema().as_arrow().clone();
         for c in spec.columns {
-            if !present.iter().any(|p| p == c.name) {
+            if raw_schema.field_with_name(c.name).is_err() {
                 return Err(PopulationError::MissingColumn {
                     file: file.clone(),
                     column: c.name,
                 });
             }
         }
-        let has_line = present.iter().any(|p| p == fhir_input::LINE_COLUMN);
-        let sql = check_sql(spec, &raw, extract_date, line_offset, has_line);
+        let has_line = raw_schema.field_with_name(fhir_input::LINE_COLUMN).is_ok();
+        let sql = check_sql(spec, &raw, &raw_schema, extract_date, line_offset, has_line);
         let sql = crate::synthetic_ids::with_scheme(sql, synthetic_ids);
         let checked = format!("checked_{}", spec.name);
         crate::hold::hold(ctx, &checked, ctx.sql(&sql).await?).await?;
+        // The raw rows are all in the checked table now; holding them on would only keep memory.
+        ctx.deregister_table(raw.as_str())?;
 
         let cols: Vec<&str> = spec.columns.iter().map(|c| c.name).collect();
         let x = format!("x_{}", spec.name);
@@ -533,7 +564,6 @@ pub async fn ingest(
         .await?;
         let accepted_n = count(ctx, &format!("SELECT count(*) FROM {x}")).await?;
         ctx.deregister_table(checked.as_str())?;
-        ctx.deregister_table(raw.as_str())?;
         report.diagnostics.extend(diag);
         report.tables.push(TableSummary {
             table: spec.name.to_owned(),
@@ -558,12 +588,21 @@ pub async fn ingest(
     Ok(report)
 }
 
+/// The canonical tables computed once and held rather than kept as views: the features stage reads
+/// `diagnoses` four times and each reading of it joins `admissions` twice, so as views their joins
+/// ran once per use.
+const HELD_VIEWS: &[&str] = &["admissions", "diagnoses"];
+
 /// Registers the canonical views over the `x_<table>` tables.
 async fn register_views(ctx: &SessionContext) -> Result<(), PopulationError> {
     for (name, sql) in CANONICAL_VIEWS {
         ctx.deregister_table(*name)?;
-        let view = ctx.sql(sql).await?.into_view();
-        ctx.register_table(*name, view)?;
+        let df = ctx.sql(sql).await?;
+        if HELD_VIEWS.contains(name) {
+            crate::hold::hold(ctx, name, df).await?;
+        } else {
+            ctx.register_table(*name, df.into_view())?;
+        }
     }
     Ok(())
 }
@@ -675,16 +714,66 @@ fn sql_str(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
+/// Whether a raw column already holds the type its kind is checked into (a typed Parquet column),
+/// so that it is used as read and only its range is checked, rather than formatted as text,
+/// trimmed and parsed back in every check.
+fn native(kind: ColumnKind, raw: &DataType) -> bool {
+    match kind {
+        Date { .. } => *raw == DataType::Date32,
+        // Every one of these fits a BIGINT exactly; UInt64 does not.
+        Int { .. } => matches!(
+            raw,
+            DataType::Int8
+                | DataType::Int16
+                | DataType::Int32
+                | DataType::Int64
+                | DataType::UInt8
+                | DataType::UInt16
+                | DataType::UInt32
+        ),
+        Bool => *raw == DataType::Boolean,
+        NhsNumber | Text { .. } | Snomed { .. } | Icd10 => false,
+    }
+}
+
 /// The checking query for one table: typed columns, then the first problem of the row as
 /// `problem_field`, `problem`, `problem_value` (all NULL for a good row), with its `line`.
+/// `raw_schema` is the schema of the `raw` table, whose typed columns are used as read.
 fn check_sql(
     spec: &TableSpec,
     raw: &str,
+    raw_schema: &Schema,
     extract_date: NaiveDate,
     line_offset: i64,
     has_line_column: bool,
 ) -> String {
+    // A raw value as trimmed text, NULL when empty: what a diagnostic shows as the bad value, and
+    // what a text column is checked and typed from.
     let t = |c: &str| format!("NULLIF(TRIM(CAST(r.\"{c}\" AS VARCHAR)), '')");
+    let is_native = |c: &ColumnSpec| {
+        raw_schema
+            .field_with_name(c.name)
+            .is_ok_and(|f| native(c.kind, f.data_type()))
+    };
+    // A column's typed value: the raw column itself when it is already typed, else parsed from its
+    // text (NULL when it does not parse).
+    let v = |name: &str| -> String {
+        let Some(c) = spec.columns.iter().find(|c| c.name == name) else {
+            return t(name);
+        };
+        let raw_col = format!("r.\"{name}\"");
+        if is_native(c) {
+            return match c.kind {
+                Int { .. } => format!("CAST({raw_col} AS BIGINT)"),
+                _ => raw_col,
+            };
+        }
+        match c.kind {
+            Date { .. } => format!("TRY_CAST({} AS DATE)", t(name)),
+            Int { .. } => format!("TRY_CAST({} AS BIGINT)", t(name)),
+            _ => t(name),
+        }
+    };
     let mut typed = Vec::new();
     // Each check is (field, condition that means a problem, message); the first true one wins.
     let mut checks: Vec<(String, String, String)> = Vec::new();
@@ -694,6 +783,7 @@ fn check_sql(
     let upper = format!("DATE '{extract_date}'");
     for c in spec.columns {
         let raw_v = t(c.name);
+        let native_col = is_native(c);
         let n = c.name;
         let first = checks.len();
         match c.kind {
@@ -711,23 +801,29 @@ fn check_sql(
                 ));
             }
             Date { required } => {
-                typed.push(format!("TRY_CAST({raw_v} AS DATE) AS {n}"));
+                let d = v(n);
+                typed.push(format!("{d} AS {n}"));
                 if required {
+                    let missing = if native_col { &d } else { &raw_v };
                     checks.push((
                         n.into(),
-                        format!("{raw_v} IS NULL"),
+                        format!("{missing} IS NULL"),
                         "'missing date'".into(),
+                    ));
+                }
+                if !native_col {
+                    checks.push((
+                        n.into(),
+                        format!("{raw_v} IS NOT NULL AND {d} IS NULL"),
+                        "'not a date (expected YYYY-MM-DD)'".into(),
                     ));
                 }
                 checks.push((
                     n.into(),
-                    format!("{raw_v} IS NOT NULL AND TRY_CAST({raw_v} AS DATE) IS NULL"),
-                    "'not a date (expected YYYY-MM-DD)'".into(),
-                ));
-                checks.push((
-                    n.into(),
-                    format!("TRY_CAST({raw_v} AS DATE) < DATE '1880-01-01' OR TRY_CAST({raw_v} AS DATE) > {upper}"),
-                    format!("'impossible date: before 1880 or after the extract date {extract_date}'"),
+                    format!("{d} < DATE '1880-01-01' OR {d} > {upper}"),
+                    format!(
+                        "'impossible date: before 1880 or after the extract date {extract_date}'"
+                    ),
                 ));
             }
             Text { required } => {
@@ -741,11 +837,25 @@ fn check_sql(
                 }
             }
             Int { min, max } => {
-                typed.push(format!("TRY_CAST({raw_v} AS BIGINT) AS {n}"));
+                let i = v(n);
+                typed.push(format!("{i} AS {n}"));
+                let parse = if native_col {
+                    String::new()
+                } else {
+                    format!("{raw_v} IS NULL OR ")
+                };
                 checks.push((
                     n.into(),
-                    format!("{raw_v} IS NULL OR TRY_CAST({raw_v} AS BIGINT) IS NULL OR TRY_CAST({raw_v} AS BIGINT) NOT BETWEEN {min} AND {max}"),
+                    format!("{parse}{i} IS NULL OR {i} NOT BETWEEN {min} AND {max}"),
                     format!("'expected a whole number from {min} to {max}'"),
+                ));
+            }
+            Bool if native_col => {
+                typed.push(format!("{} AS {n}", v(n)));
+                checks.push((
+                    n.into(),
+                    format!("{} IS NULL", v(n)),
+                    "'expected true or false'".into(),
                 ));
             }
             Bool => {
@@ -789,11 +899,7 @@ fn check_sql(
     if spec.name == "persons" {
         checks.push((
             "date_of_death".into(),
-            format!(
-                "TRY_CAST({} AS DATE) < TRY_CAST({} AS DATE)",
-                t("date_of_death"),
-                t("date_of_birth")
-            ),
+            format!("{} < {}", v("date_of_death"), v("date_of_birth")),
             "'impossible date: death before birth'".into(),
         ));
         let _ = write!(
@@ -828,7 +934,7 @@ fn check_sql(
     match spec.link {
         Link::None => {}
         Link::Person => {
-            let _ = write!(joins, " LEFT JOIN (SELECT person_id AS p_id, date_of_birth AS p_dob FROM x_persons) p ON p.p_id = TRY_CAST({} AS BIGINT)", t("person_id"));
+            let _ = write!(joins, " LEFT JOIN (SELECT person_id AS p_id, date_of_birth AS p_dob FROM x_persons) p ON p.p_id = {}", v("person_id"));
             checks.push((
                 "person_id".into(),
                 "p.p_id IS NULL".into(),
@@ -842,13 +948,17 @@ fn check_sql(
             if let Some(d) = first_date {
                 checks.push((
                     d.into(),
-                    format!("TRY_CAST({} AS DATE) < p.p_dob", t(d)),
+                    format!("{} < p.p_dob", v(d)),
                     "'impossible date: before the person was born'".into(),
                 ));
             }
         }
         Link::Admission => {
-            let _ = write!(joins, " LEFT JOIN (SELECT admission_id AS a_id FROM x_admissions) a ON a.a_id = TRY_CAST({} AS BIGINT)", t("admission_id"));
+            let _ = write!(
+                joins,
+                " LEFT JOIN (SELECT admission_id AS a_id FROM x_admissions) a ON a.a_id = {}",
+                v("admission_id")
+            );
             checks.push((
                 "admission_id".into(),
                 "a.a_id IS NULL".into(),
@@ -859,11 +969,7 @@ fn check_sql(
     if spec.name == "admissions" {
         checks.push((
             "discharge_date".into(),
-            format!(
-                "TRY_CAST({} AS DATE) < TRY_CAST({} AS DATE)",
-                t("discharge_date"),
-                t("admission_date")
-            ),
+            format!("{} < {}", v("discharge_date"), v("admission_date")),
             "'impossible date: discharged before admitted'".into(),
         ));
     }
@@ -901,11 +1007,13 @@ fn check_sql(
             s.push_str(" ELSE CAST(NULL AS VARCHAR) END");
         }
     }
-    // A person listed twice would be counted twice everywhere; the later row is rejected.
+    // A person listed twice would be counted twice everywhere; the later row is rejected. The
+    // person_id is compared as a number, so that `012` and `12` in a CSV file are one person, as
+    // they are once typed.
     let dedup = if spec.name == "persons" {
-        "SELECT r0.*, row_number() OVER (PARTITION BY nhs_number_digits(NULLIF(TRIM(CAST(r0.nhs_number AS VARCHAR)), '')) ORDER BY r0.row_no) \
-           + row_number() OVER (PARTITION BY NULLIF(TRIM(CAST(r0.person_id AS VARCHAR)), '') ORDER BY r0.row_no) - 1 AS dup_rank FROM r0"
-            .to_owned()
+        let person_id = v("person_id").replace("r.\"", "r0.\"");
+        format!("SELECT r0.*, row_number() OVER (PARTITION BY nhs_number_digits(NULLIF(TRIM(CAST(r0.nhs_number AS VARCHAR)), '')) ORDER BY r0.row_no) \
+           + row_number() OVER (PARTITION BY {person_id} ORDER BY r0.row_no) - 1 AS dup_rank FROM r0")
     } else {
         "SELECT * FROM r0".to_owned()
     };
@@ -1086,4 +1194,46 @@ fn fhir_report(
         report.diagnostics.push(batch);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(name: &str) -> &'static TableSpec {
+        TABLES.iter().find(|t| t.name == name).expect("table")
+    }
+
+    fn schema(spec: &TableSpec, typed: bool) -> Schema {
+        Schema::new(
+            spec.columns
+                .iter()
+                .map(|c| {
+                    let t = if typed {
+                        typed_type(c.kind)
+                    } else {
+                        DataType::Utf8
+                    };
+                    Field::new(c.name, t, true)
+                })
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    #[test]
+    fn a_typed_column_is_checked_as_read_and_a_text_column_is_parsed() {
+        let date = NaiveDate::from_ymd_opt(2025, 1, 1).expect("date");
+        let gp = spec("gp_appointments");
+        let typed = check_sql(gp, "raw", &schema(gp, true), date, 0, true);
+        assert!(!typed.contains("TRY_CAST"), "{typed}");
+        assert!(!typed.contains("row_number()"), "{typed}");
+        assert!(
+            typed.contains("r.\"appointment_date\" < DATE '1880-01-01'"),
+            "{typed}"
+        );
+        let text = check_sql(gp, "raw", &schema(gp, false), date, 1, false);
+        assert!(text.contains("TRY_CAST"), "{text}");
+        assert!(text.contains("not a date"), "{text}");
+        assert!(text.contains("row_number() OVER ()"), "{text}");
+    }
 }

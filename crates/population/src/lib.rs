@@ -36,6 +36,7 @@ pub mod reference;
 pub mod report;
 pub mod rules_check;
 mod run;
+mod scan;
 pub mod synthetic_ids;
 pub mod udf;
 
