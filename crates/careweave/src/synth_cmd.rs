@@ -100,7 +100,6 @@ pub fn run(args: SynthArgs) -> anyhow::Result<()> {
             gp_appointments_percent: args.effect_gp_appointments,
             months: args.effect_months,
             referral_per_100k: args.referrals_per_100k,
-            ..careweave_synth::Intervention::default()
         });
     }
     let manifest =
