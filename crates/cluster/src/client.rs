@@ -90,8 +90,14 @@ pub async fn connect(
             })
         }
     }
+    // Ballista 55 plans jobs adaptively by default. On the engine's multi-join plans its adaptive
+    // planner cancels stages it cannot cancel ("not implemented") and re-plans without end: a
+    // 2,000-person release run was still creating stages (id 176,882) after 85 minutes. The static
+    // distributed planner, which Ballista's own scheduler tests pin for the same reason of a
+    // predictable layout, plans each job once.
     let config = careweave_population::session_config()
         .upgrade_for_ballista()
+        .with_ballista_adaptive_query_planner(false)
         .with_ballista_logical_extension_codec(Arc::new(CareweaveLogicalCodec::default()))
         .with_ballista_grpc_client_max_message_size(MAX_MESSAGE_BYTES as usize)
         .with_extension(Arc::new(SharedScratch::new(scratch)));

@@ -101,11 +101,6 @@ fn sorted_lines(path: &Path) -> Vec<String> {
     lines
 }
 
-// Ignored until it passes: on a debug build the executors hit DataFusion 55's debug assertion
-// `topk_emitter_count > 0` (datafusion-physical-plan `topk/mod.rs`) in a plan the engine sends,
-// every task panics and the job fails once the executors are lost. Not yet run on a build without
-// debug assertions; see docs/scale.md, "Not yet measured or built".
-#[ignore = "executors panic on DataFusion's TopK debug assertion; see docs/scale.md"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_cluster_run_writes_the_same_tables_as_one_machine() {
     let tmp = tempfile::tempdir().expect("tempdir");
