@@ -99,7 +99,14 @@ pub struct NotificationPage {
     pub unread: i64,
 }
 
-/// The counts the header shows: unread notifications and tasks due.
+/// The most unread notifications the header counts. Every signed-in page reads the count, and a
+/// worker on a busy place-sized service can have tens of thousands unread (each referral tells
+/// the team that works its list), so counting them all cost more than the rest of the header and
+/// grew with time. Past this the header says "more than 99"; the notifications page gives the
+/// exact number.
+pub const UNREAD_COUNTED: i64 = 100;
+
+/// The counts the header shows: unread notifications (at most [`UNREAD_COUNTED`]) and tasks due.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct NoticeCounts {
     pub unread: i64,
@@ -346,9 +353,10 @@ impl Store {
         })
     }
 
-    /// The header's counts for `user` on `today`: unread notifications, and the tasks the
-    /// notifications page lists (reviews due within a week or overdue on cases they lead or
-    /// cover, actions past their date on cases they work). Counts only, so not audited.
+    /// The header's counts for `user` on `today`: unread notifications (up to
+    /// [`UNREAD_COUNTED`]), and the tasks the notifications page lists (reviews due within a week
+    /// or overdue on cases they lead or cover, actions past their date on cases they work).
+    /// Counts only, so not audited.
     pub async fn notice_counts(
         &self,
         user: UserId,
@@ -356,7 +364,8 @@ impl Store {
     ) -> Result<NoticeCounts, StoreError> {
         let soon = today + chrono::Duration::days(7);
         let r = sqlx::query(
-            "SELECT (SELECT COUNT(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL) AS unread, \
+            "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM notifications WHERE user_id = $1 \
+              AND read_at IS NULL LIMIT $4) u) AS unread, \
              (SELECT COUNT(DISTINCT c.id) FROM casework_cases c JOIN casework_workers w ON w.case_id = c.id \
               WHERE w.user_id = $1 AND w.ended_on IS NULL AND w.role IN ('lead', 'cover') \
               AND c.status <> 'discharged' AND c.review_due_on <= $3) AS reviews, \
@@ -368,6 +377,7 @@ impl Store {
         .bind(user.get())
         .bind(today.to_string())
         .bind(soon.to_string())
+        .bind(UNREAD_COUNTED)
         .fetch_one(&self.pool)
         .await?;
         Ok(NoticeCounts {

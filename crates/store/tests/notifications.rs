@@ -2,7 +2,7 @@
 //! supervisors of the service's organisations and nobody else; triage and discharge tell the
 //! signed-in referrer, in the same transaction (a refused triage tells nobody); the words never
 //! name the person; read and unread belong to the recipient alone; the header's counts include
-//! the tasks of the user's own cases; an opted-in user's notification queues one email, which
+//! the tasks of the user's own cases and stop counting unread notifications at a cap; an opted-in user's notification queues one email, which
 //! delivery marks sent or, after the last attempt, failed.
 
 use careweave_domain::access::{Principal, Role};
@@ -15,7 +15,7 @@ use careweave_store::casework::{
     Discharge, NewReferral, PlanItem, ReferredPerson, Referrer, TriageDecision,
 };
 use careweave_store::change::ActionError;
-use careweave_store::notifications::{NotificationKind, EMAIL_SUBJECT};
+use careweave_store::notifications::{NotificationKind, EMAIL_SUBJECT, UNREAD_COUNTED};
 use careweave_store::outbox::{Delivery, DeliveryPolicy, MessageStatus};
 use careweave_store::people::NewOrganisation;
 use careweave_store::testing::{cross_employer_case, test_user, CrossEmployerCase, TestDatabase};
@@ -273,6 +273,30 @@ on_both_backends!(
         assert_eq!(coworker.tasks, 1);
         let day = store.my_day(&w.lead, later).await.unwrap();
         assert_eq!((day.reviews_due.len(), day.overdue_actions.len()), (1, 1));
+    }
+);
+
+on_both_backends!(
+    the_header_counts_unread_notifications_only_up_to_its_cap,
+    |store, w| {
+        let today = store.clock().today();
+        // The fixture's referral told the lead once; a busy list tells them many more times.
+        for n in 0..UNREAD_COUNTED + 5 {
+            sqlx::query(
+                "INSERT INTO notifications (user_id, kind, text, link, created_at) \
+                 VALUES ($1, 'new_referral', 'A new referral is waiting.', $2, '2026-01-01T00:00:00Z')",
+            )
+            .bind(w.lead.user.get())
+            .bind(format!("/referrals/{n}"))
+            .execute(store.pool())
+            .await
+            .unwrap();
+        }
+        let counts = store.notice_counts(w.lead.user, today).await.unwrap();
+        assert_eq!(counts.unread, UNREAD_COUNTED);
+        // The notifications page still counts every one.
+        let page = store.notifications(&w.lead, 0, 10).await.unwrap();
+        assert_eq!(page.unread, UNREAD_COUNTED + 6);
     }
 );
 

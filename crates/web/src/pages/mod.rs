@@ -64,11 +64,26 @@ impl UserChrome {
         self.unread + self.tasks
     }
 
+    /// The badge's text: the count, or "99+" past 99, as the unread notifications are counted
+    /// only up to [`careweave_store::notifications::UNREAD_COUNTED`].
+    #[must_use]
+    pub fn notices_badge(&self) -> String {
+        match self.notices() {
+            n if n > 99 => "99+".to_owned(),
+            n => n.to_string(),
+        }
+    }
+
     /// The header link's words for a screen reader: "3 new, 2 tasks".
     #[must_use]
     pub fn notices_text(&self) -> String {
         let mut parts = Vec::new();
-        if self.unread > 0 {
+        if self.unread >= careweave_store::notifications::UNREAD_COUNTED {
+            parts.push(format!(
+                "more than {} new",
+                careweave_store::notifications::UNREAD_COUNTED - 1
+            ));
+        } else if self.unread > 0 {
             parts.push(format!("{} new", self.unread));
         }
         match self.tasks {
@@ -515,7 +530,24 @@ pub async fn health(State(state): State<AppState>) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::Pagination;
+    use super::{Pagination, UserChrome};
+
+    #[test]
+    fn the_header_says_more_than_99_past_the_unread_cap() {
+        let chrome = |unread, tasks| UserChrome {
+            name: "A Worker".into(),
+            roles: String::new(),
+            unread,
+            tasks,
+        };
+        assert_eq!(chrome(0, 0).notices_text(), "none new");
+        assert_eq!(chrome(3, 2).notices_text(), "3 new, 2 tasks");
+        assert_eq!(chrome(3, 2).notices_badge(), "5");
+        assert_eq!(chrome(99, 1).notices_badge(), "99+");
+        let capped = chrome(careweave_store::notifications::UNREAD_COUNTED, 1);
+        assert_eq!(capped.notices_text(), "more than 99 new, 1 task");
+        assert_eq!(capped.notices_badge(), "99+");
+    }
 
     #[test]
     fn an_empty_or_short_list_is_one_page() {
