@@ -5,6 +5,9 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+mod common;
+use common::answer;
+
 fn careweave(cwd: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_careweave"))
         .args(args)
@@ -29,20 +32,6 @@ fn status(out: &Output, want: i32) -> String {
         text(&out.stderr)
     );
     text(&out.stdout)
-}
-
-/// The lines of a run summary that carry its answer (not timings or paths).
-fn answer(stdout: &str) -> Vec<String> {
-    stdout
-        .lines()
-        .filter(|l| {
-            l.starts_with("  segment")
-                || l.starts_with("  worklist")
-                || l.starts_with("people in")
-                || l.starts_with("  Charlson")
-        })
-        .map(str::to_owned)
-        .collect()
 }
 
 fn synth(dir: &Path) -> std::path::PathBuf {
