@@ -363,16 +363,19 @@ impl Store {
         today: NaiveDate,
     ) -> Result<NoticeCounts, StoreError> {
         let soon = today + chrono::Duration::days(7);
+        // One pass over the user's current parts in cases: each case once (a worker may hold two
+        // parts), its review if they lead or cover it, and its overdue actions. Two separate
+        // counts each walked the parts and looked every case up again, on every page.
         let r = sqlx::query(
             "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM notifications WHERE user_id = $1 \
               AND read_at IS NULL LIMIT $4) u) AS unread, \
-             (SELECT COUNT(DISTINCT c.id) FROM casework_cases c JOIN casework_workers w ON w.case_id = c.id \
-              WHERE w.user_id = $1 AND w.ended_on IS NULL AND w.role IN ('lead', 'cover') \
-              AND c.status <> 'discharged' AND c.review_due_on <= $3) AS reviews, \
-             (SELECT COUNT(*) FROM casework_actions a JOIN casework_cases c ON c.id = a.case_id \
-              WHERE a.done_on IS NULL AND a.due_on < $2 AND c.status <> 'discharged' AND EXISTS \
-              (SELECT 1 FROM casework_workers w WHERE w.case_id = c.id AND w.user_id = $1 \
-               AND w.ended_on IS NULL)) AS actions",
+             COALESCE(SUM(CASE WHEN m.leads = 1 AND c.review_due_on <= $3 THEN 1 ELSE 0 END), 0) \
+              AS reviews, \
+             CAST(COALESCE(SUM((SELECT COUNT(*) FROM casework_actions a WHERE a.case_id = c.id \
+              AND a.done_on IS NULL AND a.due_on < $2)), 0) AS BIGINT) AS actions \
+             FROM (SELECT case_id, MAX(CASE WHEN role IN ('lead', 'cover') THEN 1 ELSE 0 END) AS leads \
+              FROM casework_workers WHERE user_id = $1 AND ended_on IS NULL GROUP BY case_id) m \
+             JOIN casework_cases c ON c.id = m.case_id AND c.status <> 'discharged'",
         )
         .bind(user.get())
         .bind(today.to_string())
