@@ -30,91 +30,117 @@ impl Store {
         let (person, grant) = (access.person(), access.grant());
         // Someone in no household counts as a household of one.
         let household_size = get_i64(&c, "household_size")?.max(1);
-        let workers = sqlx::query(
-            "SELECT w.user_id, u.display_name, o.name AS org_name, w.role, w.started_on \
-             FROM casework_workers w JOIN users u ON u.id = w.user_id JOIN organisations o ON o.id = w.organisation_id \
-             WHERE w.case_id = $1 AND w.ended_on IS NULL ORDER BY w.started_on, u.display_name",
-        )
-        .bind(case.get())
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(CaseWorker {
-                user: UserId::new(get_i64(r, "user_id")?),
-                name: r.try_get("display_name")?,
-                organisation: r.try_get("org_name")?,
-                role: get_code(r, "role", CaseRole::from_code)?,
-                since: get_date(r, "started_on")?,
+        // The parts of the page are read side by side, each on its own pooled connection: one
+        // after another, the case page's dozen round trips made its latency grow with every other
+        // request the database was serving (issue 19's place-scale load).
+        let workers = async {
+            sqlx::query(
+                "SELECT w.user_id, u.display_name, o.name AS org_name, w.role, w.started_on \
+                 FROM casework_workers w JOIN users u ON u.id = w.user_id JOIN organisations o ON o.id = w.organisation_id \
+                 WHERE w.case_id = $1 AND w.ended_on IS NULL ORDER BY w.started_on, u.display_name",
+            )
+            .bind(case.get())
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(CaseWorker {
+                    user: UserId::new(get_i64(r, "user_id")?),
+                    name: r.try_get("display_name")?,
+                    organisation: r.try_get("org_name")?,
+                    role: get_code(r, "role", CaseRole::from_code)?,
+                    since: get_date(r, "started_on")?,
+                })
             })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-        let timeline = sqlx::query(
-            "SELECT e.on_date, e.kind, e.summary, u.display_name FROM casework_events e \
-             LEFT JOIN users u ON u.id = e.user_id WHERE e.case_id = $1 ORDER BY e.on_date DESC, e.id DESC",
-        )
-        .bind(case.get())
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(TimelineEntry {
-                on: get_date(r, "on_date")?,
-                by: r.try_get("display_name")?,
-                kind: r.try_get("kind")?,
-                summary: r.try_get("summary")?,
+            .collect::<Result<Vec<_>, StoreError>>()
+        };
+        let timeline = async {
+            sqlx::query(
+                "SELECT e.on_date, e.kind, e.summary, u.display_name FROM casework_events e \
+                 LEFT JOIN users u ON u.id = e.user_id WHERE e.case_id = $1 ORDER BY e.on_date DESC, e.id DESC",
+            )
+            .bind(case.get())
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(TimelineEntry {
+                    on: get_date(r, "on_date")?,
+                    by: r.try_get("display_name")?,
+                    kind: r.try_get("kind")?,
+                    summary: r.try_get("summary")?,
+                })
             })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
+            .collect::<Result<Vec<_>, StoreError>>()
+        };
         // Sensitive notes are read only by those the consent rule names; the person's current
         // preferences say whether the rest of the care team shares them.
-        let sensitive = SensitiveContext {
-            lead_worker: c
-                .try_get::<Option<i64>, _>("lead_user_id")?
-                .map(UserId::new),
-            service_providers: service.organisations(),
-            shared_with_care_team: self
-                .sharing_preferences(person)
-                .await?
-                .sensitive_with_care_team,
-            viewer_in_care_team: grant == Grant::CareTeamMember,
+        let lead_worker = c
+            .try_get::<Option<i64>, _>("lead_user_id")?
+            .map(UserId::new);
+        let contacts = async {
+            let sensitive = SensitiveContext {
+                lead_worker,
+                service_providers: service.organisations(),
+                shared_with_care_team: self
+                    .sharing_preferences(person)
+                    .await?
+                    .sensitive_with_care_team,
+                viewer_in_care_team: grant == Grant::CareTeamMember,
+            };
+            self.contacts(who, case, &sensitive).await
         };
-        let contacts = self.contacts(who, case, &sensitive).await?;
-        let assessment = self.assessment_summary(case).await?;
-        let plan = self.plan(case, &c).await?;
-        let reviews = sqlx::query(
-            "SELECT v.reviewed_on, v.intensity, v.summary, u.display_name FROM casework_reviews v \
-             JOIN users u ON u.id = v.user_id WHERE v.case_id = $1 ORDER BY v.reviewed_on DESC, v.id DESC",
-        )
-        .bind(case.get())
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(Review {
-                on: get_date(r, "reviewed_on")?,
-                by: r.try_get("display_name")?,
-                intensity: get_code(r, "intensity", Intensity::from_code)?,
-                summary: r.try_get("summary")?,
+        let reviews = async {
+            sqlx::query(
+                "SELECT v.reviewed_on, v.intensity, v.summary, u.display_name FROM casework_reviews v \
+                 JOIN users u ON u.id = v.user_id WHERE v.case_id = $1 ORDER BY v.reviewed_on DESC, v.id DESC",
+            )
+            .bind(case.get())
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(Review {
+                    on: get_date(r, "reviewed_on")?,
+                    by: r.try_get("display_name")?,
+                    intensity: get_code(r, "intensity", Intensity::from_code)?,
+                    summary: r.try_get("summary")?,
+                })
             })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-        let carers = sqlx::query(
-            "SELECT name, relationship, contact, involve FROM casework_carers WHERE person_id = $1 ORDER BY id",
-        )
-        .bind(person.get())
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(Carer {
-                name: r.try_get("name")?,
-                relationship: r.try_get("relationship")?,
-                contact: r.try_get("contact")?,
-                involve: r.try_get("involve")?,
+            .collect::<Result<Vec<_>, StoreError>>()
+        };
+        let carers = async {
+            sqlx::query(
+                "SELECT name, relationship, contact, involve FROM casework_carers WHERE person_id = $1 ORDER BY id",
+            )
+            .bind(person.get())
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(Carer {
+                    name: r.try_get("name")?,
+                    relationship: r.try_get("relationship")?,
+                    contact: r.try_get("contact")?,
+                    involve: r.try_get("involve")?,
+                })
             })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
+            .collect::<Result<Vec<_>, StoreError>>()
+        };
+        let (workers, timeline, contacts, assessment, plan, reviews, carers, outcomes) = tokio::try_join!(
+            async { workers.await.map_err(ActionError::from) },
+            async { timeline.await.map_err(ActionError::from) },
+            async { contacts.await.map_err(ActionError::from) },
+            async {
+                self.assessment_summary(case)
+                    .await
+                    .map_err(ActionError::from)
+            },
+            async { self.plan(case, &c).await.map_err(ActionError::from) },
+            async { reviews.await.map_err(ActionError::from) },
+            async { carers.await.map_err(ActionError::from) },
+            async { self.outcomes_of(case).await.map_err(ActionError::from) },
+        )?;
         let can_edit = Self::case_change_allowed(
             who,
             &service.organisations(),
@@ -154,7 +180,7 @@ impl Store {
             plan,
             reviews,
             carers,
-            outcomes: self.outcomes_of(case).await?,
+            outcomes,
             can_edit,
         };
         self.audit(AuditEvent {

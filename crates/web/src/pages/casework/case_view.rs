@@ -89,11 +89,33 @@ pub(in crate::pages) async fn case_page(
         }
     }
     let c = state.store.case_for(&user.principal, id).await?;
-    let workers = if c.can_edit {
-        state.store.worker_loads(&c.service).await?
-    } else {
-        Vec::new()
-    };
+    // The rest of the page is read side by side, each read on its own pooled connection, so that
+    // the page waits for the slowest read rather than for the sum of them (see `Store::case_for`).
+    // Each read still checks its own access and writes its own audit row.
+    let (workers, domains, concerns, flags, outcomes, mdt, messages) = tokio::try_join!(
+        async {
+            if c.can_edit {
+                Ok(state.store.worker_loads(&c.service).await?)
+            } else {
+                Ok::<_, AppError>(Vec::new())
+            }
+        },
+        async { Ok::<_, AppError>(state.store.life_domains().await?) },
+        async {
+            Ok::<_, AppError>(
+                state
+                    .store
+                    .concerns_on_case(&user.principal, &c.access)
+                    .await?,
+            )
+        },
+        // The flags need the capability `case_for` returned with the case (and their read is
+        // audited).
+        async { Ok::<_, AppError>(state.store.safety_flags(&c.access).await?) },
+        crate::pages::outcomes::case_outcomes(state, &c),
+        async { Ok::<_, AppError>(state.store.case_mdt_of(&user.principal, &c).await?) },
+        async { Ok::<_, AppError>(state.store.case_messages(&c.access).await?) },
+    )?;
     let typed_or = |name: &str, saved: String| {
         if form.0.iter().any(|(k, _)| k == name) {
             form.get(name).to_owned()
@@ -104,10 +126,7 @@ pub(in crate::pages) async fn case_page(
     let plan_what = typed_or("what_matters", c.plan.what_matters.clone());
     let plan_priorities = typed_or("priorities", c.plan.priorities.join("\n"));
     let plan_escalation = typed_or("escalation", c.plan.escalation.clone());
-    let score_rows = state
-        .store
-        .life_domains()
-        .await?
+    let score_rows = domains
         .into_iter()
         .map(|(code, label)| {
             let key = format!("score_{code}");
@@ -117,19 +136,8 @@ pub(in crate::pages) async fn case_page(
         })
         .collect();
     let open_actions = c.plan.actions.iter().any(|a| a.done_on.is_none());
-    let concerns = state
-        .store
-        .concerns_on_case(&user.principal, &c.access)
-        .await?;
     let open_concerns = concerns.iter().filter(|k| k.status.is_open()).count();
-    // The flags need the capability `case_for` returned with the case (and their read is audited).
-    let flags = state.store.safety_flags(&c.access).await?;
-    let outcomes = crate::pages::outcomes::case_outcomes(state, &c).await?;
-    let mdt = state.store.case_mdt_of(&user.principal, &c).await?;
-    let messages = super::gp_message::message_lines(
-        &state.store.case_messages(&c.access).await?,
-        state.clock.zone(),
-    );
+    let messages = super::gp_message::message_lines(&messages, state.clock.zone());
     Ok(CasePage {
         chrome: Chrome::signed_in(
             &format!("{} – case", c.person_name),
